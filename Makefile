@@ -1,0 +1,118 @@
+# pff — plain Makefile. Knobs: NO_BLAS=1 (plain C products), NO_OMP=1,
+# VARIANT=release|asan|tsan (separate object dirs under build/).
+CC      ?= gcc
+VARIANT ?= release
+BUILD   := build/$(VARIANT)
+CFLAGS_BASE = -std=c11 -Wall -Wextra -Werror -Wno-format-truncation -D_POSIX_C_SOURCE=200809L -I.
+LDLIBS  = -lm -lpthread
+
+ifeq ($(VARIANT),asan)
+  OPT = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+else ifeq ($(VARIANT),tsan)
+  OPT = -O1 -g -fsanitize=thread
+  NO_BLAS = 1
+  NO_OMP = 1
+else
+  OPT = -O2 -g
+endif
+ifeq ($(NO_OMP),1)
+  OMP =
+else
+  OMP = -fopenmp
+endif
+ifeq ($(NO_BLAS),1)
+  BLAS_CFLAGS = -DPFF_NO_BLAS
+  BLAS_LIBS =
+else
+  BLAS_CFLAGS =
+  BLAS_LIBS = -lopenblas
+endif
+CFLAGS  = $(CFLAGS_BASE) $(OPT) $(OMP) $(BLAS_CFLAGS)
+LDFLAGS = $(OPT) $(OMP)
+LIBS    = $(BLAS_LIBS) $(LDLIBS)
+
+LIB_SRC = layers/matmul.c layers/ff.c layers/net.c layers/stage.c layers/model.c \
+          data/idx.c pipeline/hub.c pipeline/schedule.c pipeline/plan.c
+LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
+HDRS    = pff.h layers/layers.h pipeline/pipeline.h pipeline/plan.h tests/check.h
+UNIT_TESTS = test_layers test_idx test_model test_plan
+PIPE_TESTS = test_pipeline
+TEST_BINS  = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS) $(PIPE_TESTS))
+TIMEOUT = timeout --foreground -k 10
+
+.PHONY: all run test test-unit test-sanitizers asan tsan bench data deps clean
+all: pff libpff.a
+
+$(BUILD)/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libpff.a: $(LIB_OBJ)
+	ar rcs $@ $^
+
+$(BUILD)/pff: $(BUILD)/pff.o $(BUILD)/libpff.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libpff.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+ifeq ($(VARIANT),release)
+pff: $(BUILD)/pff
+	cp $< $@
+libpff.a: $(BUILD)/libpff.a
+	cp $< $@
+endif
+
+# Installs the build dependencies with apt-get when they are missing.
+deps:
+	@if printf '#include <cblas.h>\n#include <stb/stb_image.h>\n' | $(CC) -E -x c - >/dev/null 2>&1 \
+	    && command -v npm >/dev/null 2>&1; then \
+	  echo "deps: OpenBLAS, stb and npm present"; \
+	else \
+	  echo "deps: installing libopenblas-dev libstb-dev npm with apt-get"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; \
+	  else echo "deps: not root and no sudo: install libopenblas-dev libstb-dev npm yourself" >&2; exit 1; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	    libopenblas-dev libstb-dev npm >/dev/null || { echo "deps: apt-get failed" >&2; exit 1; }; \
+	fi
+
+data:
+	@./data/fetch-mnist.sh
+
+run: deps data
+	@$(MAKE) --no-print-directory all
+	./pff train
+
+# Every test binary runs under a timeout: a deadlock fails instead of hanging.
+test: deps data
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory test-unit
+	@$(MAKE) --no-print-directory VARIANT=asan test-unit
+	@$(MAKE) --no-print-directory tsan
+	@$(TIMEOUT) 600 ./tests/test_cli.sh ./pff
+	@$(TIMEOUT) 900 ./tests/test_e2e.sh ./pff
+	@echo "make test: all tests passed"
+
+test-unit: $(TEST_BINS)
+	@for t in $(TEST_BINS); do \
+	  echo "== $$t ($(VARIANT))"; \
+	  $(TIMEOUT) 600 $$t || { echo "FAILED: $$t ($(VARIANT))"; exit 1; }; \
+	done
+
+asan:
+	@$(MAKE) --no-print-directory VARIANT=asan test-unit
+
+tsan:
+	@$(MAKE) --no-print-directory VARIANT=tsan $(BUILD:build/release=build/tsan)/tests/test_pipeline
+	@echo "== build/tsan/tests/test_pipeline (ThreadSanitizer)"
+	@TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" $(TIMEOUT) 600 build/tsan/tests/test_pipeline
+
+bench: all
+	@$(MAKE) --no-print-directory $(BUILD)/bench/bench
+	$(BUILD)/bench/bench
+
+$(BUILD)/bench/bench: $(BUILD)/bench/bench.o $(BUILD)/libpff.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+clean:
+	rm -rf build pff libpff.a

@@ -1,0 +1,311 @@
+/* layers/ff.c — one Forward-Forward layer: forward, goodness, local loss,
+ * gradient and Adam, side by side (DESIGN.md §1).
+ *
+ *   x  (2B, in)   a batch: B positive rows then the same B images with their
+ *                 negative labels, already RMS-normalised
+ *   z  (2B, out)  z = x W^T + b, then y = relu(z) in place
+ *   G  (2B)       goodness G = sum_j y_j^2 (raw activities)
+ *   L             mean over the B pairs of softplus(theta - G+) + softplus(G- - theta)
+ *   dz (2B, out)  dL/dz = 2 y dL/dG (zero where y = 0), in place of y
+ *   gW (out, in)  dz^T x, in tiles of PFF_GRAD_TILE output units; each tile is
+ *                 followed at once by its Adam step while it is still in cache
+ *
+ * Parallelism: OpenMP over disjoint column blocks (forward), rows
+ * (element-wise) and output tiles (gradient + Adam), each product on one
+ * thread. The partition depends only on w->threads, so runs with the same
+ * threads per node give the same bits on every schedule. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layers.h"
+
+pff_layer *pff_layer_new(int in, int out)
+{
+    pff_layer *l = calloc(1, sizeof *l);
+    if (!l)
+        return NULL;
+    l->in = in;
+    l->out = out;
+    l->nparam = (size_t)out * in + out;
+    l->slab = calloc(3 * l->nparam, sizeof(float));
+    if (!l->slab) {
+        free(l);
+        return NULL;
+    }
+    l->w = l->slab;
+    l->b = l->slab + (size_t)out * in;
+    l->m = l->slab + l->nparam;
+    l->v = l->slab + 2 * l->nparam;
+    return l;
+}
+
+void pff_layer_free(pff_layer *l)
+{
+    if (l) {
+        free(l->slab);
+        free(l);
+    }
+}
+
+/* Box-Muller on two counter-based uniforms: W ~ N(0, 1/in), b = 0. */
+void pff_layer_init(pff_layer *l, uint64_t seed, int index)
+{
+    float sd = 1.0f / sqrtf((float)l->in);
+    size_t nw = (size_t)l->out * l->in;
+    for (size_t i = 0; i < nw; i++) {
+        float u1 = pff_uniform(pff_hash(seed, PFF_RNG_INIT, index, 0, i));
+        float u2 = pff_uniform(pff_hash(seed, PFF_RNG_INIT, index, 1, i));
+        double r = sqrt(-2.0 * log(1.0 - (double)u1));
+        l->w[i] = (float)(sd * r * cos(6.283185307179586 * u2));
+    }
+    memset(l->b, 0, (l->nparam - nw) * sizeof(float));
+    memset(l->m, 0, 2 * l->nparam * sizeof(float));
+    l->step = 0;
+}
+
+void pff_layer_copy(pff_layer *dst, const pff_layer *src)
+{
+    memcpy(dst->slab, src->slab, 3 * src->nparam * sizeof(float));
+    dst->step = src->step;
+}
+
+void pff_layer_copy_params(pff_layer *dst, const pff_layer *src)
+{
+    memcpy(dst->slab, src->slab, src->nparam * sizeof(float));
+}
+
+/* ---- counter-based randomness: splitmix64 finaliser over a folded key ---- */
+static uint64_t mix(uint64_t z)
+{
+    z += 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+uint64_t pff_hash(uint64_t seed, uint64_t purpose, uint64_t a, uint64_t b, uint64_t i)
+{
+    uint64_t h = mix(seed);
+    h = mix(h ^ purpose);
+    h = mix(h ^ a);
+    h = mix(h ^ b);
+    return mix(h ^ i);
+}
+
+float pff_uniform(uint64_t h) { return (float)(h >> 40) * (1.0f / 16777216.0f); }
+
+void pff_permutation(int *perm, int n, uint64_t seed, uint64_t purpose, uint64_t a, uint64_t b)
+{
+    for (int i = 0; i < n; i++)
+        perm[i] = i;
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)(pff_hash(seed, purpose, a, b, (uint64_t)i) % (uint64_t)(i + 1));
+        int t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+}
+
+/* ---- inputs ---- */
+void pff_rms_normalise(float *x, int dim)
+{
+    double ss = 0.0;
+    for (int j = 0; j < dim; j++)
+        ss += (double)x[j] * x[j];
+    float s = 1.0f / ((float)sqrt(ss / dim) + PFF_RMS_EPS);
+    for (int j = 0; j < dim; j++)
+        x[j] *= s;
+}
+
+void pff_embed(const float *img, int dim, int label, float *out)
+{
+    if (out != img)
+        memcpy(out, img, (size_t)dim * sizeof(float));
+    for (int j = 0; j < PFF_CLASSES && j < dim; j++)
+        out[j] = label >= 0 ? (j == label ? 1.0f : 0.0f)
+                            : (label == PFF_LABEL_NEUTRAL ? PFF_NEUTRAL : 0.0f);
+}
+
+float pff_cooldown(float lr, int e, int E)
+{
+    if (2 * e < E)
+        return lr;
+    return lr * 2.0f * (float)(E - e) / (float)E;
+}
+
+/* ---- scratch ---- */
+int pff_work_init(pff_work *w, int rows, int wmax, size_t max_param, int threads)
+{
+    memset(w, 0, sizeof *w);
+    w->threads = threads < 1 ? 1 : threads;
+    w->rows = rows;
+    w->wmax = wmax;
+    size_t chunk = (size_t)(2 * PFF_EVAL_IMAGES * PFF_CLASSES + 2 * PFF_EVAL_IMAGES) * wmax;
+    if (chunk < (size_t)3 * PFF_MAP_ROWS * wmax)
+        chunk = (size_t)3 * PFF_MAP_ROWS * wmax;
+    w->x = malloc((size_t)rows * wmax * sizeof(float));
+    w->z = malloc((size_t)rows * wmax * sizeof(float));
+    w->g = malloc(max_param * sizeof(float));
+    w->scratch = malloc((size_t)w->threads * chunk * sizeof(float));
+    w->rowstat = malloc((size_t)rows * sizeof(double));
+    if (!w->x || !w->z || !w->g || !w->scratch || !w->rowstat) {
+        pff_work_free(w);
+        return -1;
+    }
+    return 0;
+}
+
+void pff_work_free(pff_work *w)
+{
+    free(w->x);
+    free(w->z);
+    free(w->g);
+    free(w->scratch);
+    free(w->rowstat);
+    memset(w, 0, sizeof *w);
+}
+
+float *pff_work_scratch(pff_work *w, int t)
+{
+    size_t chunk = (size_t)(2 * PFF_EVAL_IMAGES * PFF_CLASSES + 2 * PFF_EVAL_IMAGES) * w->wmax;
+    if (chunk < (size_t)3 * PFF_MAP_ROWS * w->wmax)
+        chunk = (size_t)3 * PFF_MAP_ROWS * w->wmax;
+    return w->scratch + (size_t)t * chunk;
+}
+
+/* ---- Adam (PyTorch's form: bias-corrected moments, eps outside the sqrt) ---- */
+void pff_adam(float *p, float *m, float *v, const float *g, size_t n, float lr, float bc1, float bc2)
+{
+    const float b1 = PFF_ADAM_B1, b2 = PFF_ADAM_B2;
+    const float step = lr / bc1, rbc2 = 1.0f / sqrtf(bc2);
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i];
+        float mi = b1 * m[i] + (1.0f - b1) * gi;
+        float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        p[i] -= step * mi / (sqrtf(vi) * rbc2 + PFF_ADAM_EPS);
+    }
+}
+
+static double softplus(double x) { return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)); }
+static double sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
+
+/* z = x W^T + b for R rows, columns split into w->threads blocks. */
+static void forward_rows(const pff_layer *l, pff_work *w, const float *x, int R, float *z)
+{
+    const int T = w->threads, in = l->in, out = l->out;
+#pragma omp parallel for num_threads(T) if (T > 1) schedule(static)
+    for (int t = 0; t < T; t++) {
+        int j0 = (int)((long)out * t / T), j1 = (int)((long)out * (t + 1) / T);
+        /* z[:, j0:j1] = x · W[j0:j1, :]^T */
+        pff_matmul(0, 1, R, j1 - j0, in, 1.0f, x, in, l->w + (size_t)j0 * in, in, 0.0f, z + j0, out);
+    }
+}
+
+double pff_ff_batch(pff_layer *l, pff_work *w, const float *x, int B, float theta, float lr,
+                    pff_stage_stats *st)
+{
+    const int R = 2 * B, in = l->in, out = l->out, T = w->threads;
+    float *z = w->z;
+    double *G = w->rowstat;
+    forward_rows(l, w, x, R, z);
+
+    /* bias, ReLU and goodness, one pass per row */
+#pragma omp parallel for num_threads(T) if (T > 1) schedule(static)
+    for (int r = 0; r < R; r++) {
+        float *zr = z + (size_t)r * out;
+        double s = 0.0;
+        for (int j = 0; j < out; j++) {
+            float y = zr[j] + l->b[j];
+            y = y > 0.0f ? y : 0.0f;
+            zr[j] = y;
+            s += (double)y * y;
+        }
+        G[r] = s;
+    }
+
+    /* local loss; G[r] becomes dL/dG */
+    double loss = 0.0, gp = 0.0, gn = 0.0;
+    for (int i = 0; i < B; i++) {
+        double gpos = G[i], gneg = G[B + i];
+        gp += gpos;
+        gn += gneg;
+        loss += softplus(theta - gpos) + softplus(gneg - theta);
+        G[i] = -sigmoid(theta - gpos) / B;
+        G[B + i] = sigmoid(gneg - theta) / B;
+    }
+    loss /= B;
+    if (st) {
+        st->loss += loss;
+        st->gpos += gp / B;
+        st->gneg += gn / B;
+        st->batches++;
+    }
+    if (!isfinite(loss))
+        return loss;
+
+    /* dL/dz = 2 y dL/dG */
+#pragma omp parallel for num_threads(T) if (T > 1) schedule(static)
+    for (int r = 0; r < R; r++) {
+        float *zr = z + (size_t)r * out;
+        float s = (float)(2.0 * G[r]);
+        for (int j = 0; j < out; j++)
+            zr[j] *= s;
+    }
+
+    int update = lr > 0.0f;
+    if (update)
+        l->step++;
+    const float bc1 = 1.0f - powf(PFF_ADAM_B1, (float)l->step);
+    const float bc2 = 1.0f - powf(PFF_ADAM_B2, (float)l->step);
+    const int ntile = (out + PFF_GRAD_TILE - 1) / PFF_GRAD_TILE;
+    float *gw = w->g, *gb = w->g + (size_t)out * in;
+#pragma omp parallel for num_threads(T) if (T > 1) schedule(static)
+    for (int t = 0; t < ntile; t++) {
+        int j0 = t * PFF_GRAD_TILE, j1 = j0 + PFF_GRAD_TILE < out ? j0 + PFF_GRAD_TILE : out;
+        /* gW[j0:j1, :] = dz[:, j0:j1]^T · x */
+        pff_matmul(1, 0, j1 - j0, in, R, 1.0f, z + j0, out, x, in, 0.0f, gw + (size_t)j0 * in, in);
+        for (int j = j0; j < j1; j++)
+            gb[j] = 0.0f;
+        for (int r = 0; r < R; r++) {
+            const float *zr = z + (size_t)r * out;
+            for (int j = j0; j < j1; j++)
+                gb[j] += zr[j];
+        }
+        if (update) {
+            size_t o = (size_t)j0 * in, n = (size_t)(j1 - j0) * in;
+            pff_adam(l->w + o, l->m + o, l->v + o, gw + o, n, lr, bc1, bc2);
+            size_t ob = (size_t)out * in + j0;
+            pff_adam(l->slab + ob, l->m + ob, l->v + ob, w->g + ob, (size_t)(j1 - j0), lr, bc1, bc2);
+        }
+    }
+    return loss;
+}
+
+/* y = relu(x W^T + b), then each row RMS-normalised, in place in out. */
+static void map_chunk(const pff_layer *l, const float *x, int rows, float *out)
+{
+    pff_matmul(0, 1, rows, l->out, l->in, 1.0f, x, l->in, l->w, l->in, 0.0f, out, l->out);
+    for (int r = 0; r < rows; r++) {
+        float *o = out + (size_t)r * l->out;
+        for (int j = 0; j < l->out; j++) {
+            float y = o[j] + l->b[j];
+            o[j] = y > 0.0f ? y : 0.0f;
+        }
+        pff_rms_normalise(o, l->out);
+    }
+}
+
+void pff_ff_map(const pff_layer *l, pff_work *w, const float *x, long n, float *out)
+{
+    const int T = w->threads;
+    const long nchunk = (n + PFF_MAP_ROWS - 1) / PFF_MAP_ROWS;
+#pragma omp parallel for num_threads(T) if (T > 1) schedule(static)
+    for (long c = 0; c < nchunk; c++) {
+        long r0 = c * PFF_MAP_ROWS;
+        int rows = (int)(n - r0 < PFF_MAP_ROWS ? n - r0 : PFF_MAP_ROWS);
+        map_chunk(l, x + (size_t)r0 * l->in, rows, out + (size_t)r0 * l->out);
+    }
+}

@@ -1,0 +1,132 @@
+/* layers/layers.h — the maths of pff, free of threads: FF layers, the softmax
+ * head, Adam, label embedding, goodness tables and counter-based randomness.
+ * The pipeline (pipeline/) calls these; they never call back into it. */
+#ifndef PFF_LAYERS_H
+#define PFF_LAYERS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "../pff.h"
+
+/* Fixed row partitions: a product's bits depend on its row count (DESIGN.md
+ * §2.4), so every schedule cuts mapping and evaluation into the same chunks. */
+#define PFF_MAP_ROWS 512  /* rows per product when mapping data through a layer */
+#define PFF_EVAL_IMAGES 100 /* images per goodness-table chunk (x10 labels = 1000 rows) */
+#define PFF_GRAD_TILE 128 /* output units per fused weight-gradient + Adam tile */
+
+#define PFF_ADAM_B1 0.9f
+#define PFF_ADAM_B2 0.999f
+#define PFF_ADAM_EPS 1e-8f
+#define PFF_RMS_EPS 1e-8f
+#define PFF_NEUTRAL 0.1f /* neutral label value in each of the 10 label slots */
+
+/* One layer y = relu(W n(x) + b), parameters and Adam moments in one slab so
+ * a snapshot, a checksum or a file write is one loop. The softmax head uses
+ * the same struct without the ReLU. */
+struct pff_layer {
+    int in, out;      /* widths */
+    long long step;   /* Adam steps taken (t) */
+    size_t nparam;    /* out*in + out */
+    float *slab;      /* [3 * nparam]: params | first moments | second moments */
+    float *w;         /* (out, in) row-major, = slab */
+    float *b;         /* (out), = slab + out*in */
+    float *m;         /* (nparam) Adam first moment, same layout as w|b */
+    float *v;         /* (nparam) Adam second moment */
+};
+
+pff_layer *pff_layer_new(int in, int out); /* zeroed; NULL when out of memory */
+void pff_layer_free(pff_layer *l);
+void pff_layer_init(pff_layer *l, uint64_t seed, int index); /* W ~ N(0, 1/in), b = 0 */
+void pff_layer_copy(pff_layer *dst, const pff_layer *src);        /* everything */
+void pff_layer_copy_params(pff_layer *dst, const pff_layer *src); /* W and b only */
+
+void pff_blas_init(void); /* one BLAS thread per caller; call once before training */
+void pff_matmul_reference(int ta, int tb, int m, int n, int k, float alpha, const float *a,
+                          int lda, const float *b, int ldb, float beta, float *c, int ldc);
+
+/* Counter-based random numbers: a pure function of (seed, purpose, a, b, i). */
+enum { PFF_RNG_INIT = 1, PFF_RNG_SHUFFLE, PFF_RNG_NEG, PFF_RNG_SHARD };
+uint64_t pff_hash(uint64_t seed, uint64_t purpose, uint64_t a, uint64_t b, uint64_t i);
+float pff_uniform(uint64_t h); /* [0,1) from a hash */
+void pff_permutation(int *perm, int n, uint64_t seed, uint64_t purpose, uint64_t a, uint64_t b);
+
+/* Inputs. */
+void pff_rms_normalise(float *x, int dim); /* x /= sqrt(mean x^2) + 1e-8 */
+/* Copies an image and writes its label slots: one-hot for label >= 0,
+ * PFF_NEUTRAL everywhere for label == PFF_LABEL_NEUTRAL, zero for PFF_LABEL_NONE. */
+enum { PFF_LABEL_NEUTRAL = -1, PFF_LABEL_NONE = -2 };
+void pff_embed(const float *img, int dim, int label, float *out);
+
+/* Per-node scratch, allocated once before the hot loop. */
+typedef struct {
+    int threads;   /* worker threads for products and element-wise passes */
+    int rows, wmax; /* capacity: rows per batch, widest layer */
+    float *x;      /* (rows, wmax) gathered batch input */
+    float *z;      /* (rows, wmax) pre-activations, then activities, then dL/dz */
+    float *g;      /* (nparam of the largest layer) gradient */
+    float *scratch; /* (threads, 2 * PFF_EVAL_IMAGES * PFF_CLASSES * wmax) map / table chunks */
+    double *rowstat; /* (rows) goodness per row */
+} pff_work;
+int pff_work_init(pff_work *w, int rows, int wmax, size_t max_param, int threads);
+void pff_work_free(pff_work *w);
+float *pff_work_scratch(pff_work *w, int t); /* thread t's chunk buffer */
+
+/* Statistics of a stage, summed over its batches. */
+typedef struct {
+    double loss, gpos, gneg; /* sums of batch means */
+    long batches;
+} pff_stage_stats;
+
+/* FF layer, one batch: x holds 2B rows (B positives, then B negatives), already
+ * RMS-normalised. Computes the local loss, its gradient and, when lr > 0, one
+ * Adam step fused with the weight-gradient product. Returns the batch loss. */
+double pff_ff_batch(pff_layer *l, pff_work *w, const float *x, int B, float theta, float lr,
+                    pff_stage_stats *st);
+/* out = n(relu(x W^T + b)) for n rows of x, in chunks of PFF_MAP_ROWS. */
+void pff_ff_map(const pff_layer *l, pff_work *w, const float *x, long n, float *out);
+/* Adam on a range of a layer's parameters; bc1, bc2 = 1 - beta^t. */
+void pff_adam(float *p, float *m, float *v, const float *g, size_t n, float lr, float bc1,
+              float bc2);
+
+/* Softmax head, one batch of B feature rows; returns the mean cross-entropy. */
+double pff_softmax_batch(pff_layer *h, pff_work *w, const float *f, const uint8_t *y, int B,
+                         float lr);
+
+/* Network-level: goodness over the 10 labels for n images (table: (n, 10)),
+ * with layer 1 computed once per image plus one weight column per label. */
+void pff_goodness_table(pff_layer *const *layers, int L, pff_work *w, const float *images, long n,
+                        int dim, float *table);
+int pff_table_argmax(const float *row, int exclude); /* exclude < 0: none */
+/* Softmax features: normalised activities of layers 2..L (layer 1 when L == 1)
+ * for neutral-labelled images; feat is (n, pff_feature_dim). */
+int pff_feature_dim(pff_layer *const *layers, int L);
+void pff_features(pff_layer *const *layers, int L, pff_work *w, const float *images, long n,
+                  int dim, float *feat);
+
+/* Learning rate of global epoch e (0-based) out of E: linear cooldown after E/2. */
+float pff_cooldown(float lr, int e, int E);
+
+/* Negative labels for chapter c (never the true label). */
+void pff_negatives_random(uint8_t *neg, const uint8_t *y, const int *index, long n, uint64_t seed,
+                          int chapter);
+
+/* Stages (layers/stage.c): C epochs of FF layer k (0-based) in chapter c on
+ * a = (2n, in): n positive rows then the n negative rows, RMS-normalised.
+ * abort is polled once per batch (returns -1 when set); progress counts
+ * batches. Returns PFF_EFAIL with a message naming layer and chapter when the
+ * loss stops being finite. */
+int pff_stage_ff(const pff_config *cfg, pff_layer *l, int k, int chapter, pff_work *w,
+                 const float *a, long n, const atomic_int *abort, atomic_long *progress,
+                 pff_stage_stats *st, char *err);
+/* C epochs of the softmax head on feat (n, D); fbuf holds one batch (B, D). */
+int pff_stage_softmax(const pff_config *cfg, pff_layer *h, int stage, int chapter, pff_work *w,
+                      const float *feat, const uint8_t *y, long n, float *fbuf,
+                      const atomic_int *abort, atomic_long *progress, pff_stage_stats *st,
+                      char *err);
+/* Rows of normalised embedded inputs; labels == NULL embeds the neutral label. */
+void pff_embed_rows(float *out, const float *img, const uint8_t *labels, long n, int dim);
+/* Most-predicted wrong label of each row of a goodness table. */
+void pff_negatives_adaptive(uint8_t *neg, const float *table, const uint8_t *y, long n);
+
+#endif

@@ -1,0 +1,209 @@
+/* layers/net.c — network-level maths: the goodness table over the 10 labels
+ * (goodness classifier and adaptive negatives), softmax features and the
+ * softmax head, random negatives.
+ *
+ * Goodness table, chunk of PFF_EVAL_IMAGES images (DESIGN.md §5):
+ *   the label only overwrites the first 10 inputs, and a one-hot label adds
+ *   exactly 1 to the sum of squares whatever the label, so the RMS of the
+ *   input is known before the label is chosen. Layer 1 is therefore one
+ *   product per image on the image with its label slots zeroed, plus one
+ *   weight column per label:  z(l) = (x0 W1^T + W1[:, l]) / rms + b.
+ *   Layers 2..L then run on all (image, label) rows, 10 per image, image-major.
+ *   Goodness sums layers 2..L (layer 1 alone when L == 1). */
+#include <math.h>
+#include <string.h>
+
+#include "layers.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#define THREAD_ID() omp_get_thread_num()
+#else
+#define THREAD_ID() 0
+#endif
+
+/* relu(z + b) in place over rows; adds each row's goodness to gsum[r] when
+ * gsum is given, then RMS-normalises the row. */
+static void relu_goodness_norm(float *z, int rows, int width, const float *b, float *gsum)
+{
+    for (int r = 0; r < rows; r++) {
+        float *zr = z + (size_t)r * width;
+        double s = 0.0;
+        for (int j = 0; j < width; j++) {
+            float y = zr[j] + b[j];
+            y = y > 0.0f ? y : 0.0f;
+            zr[j] = y;
+            s += (double)y * y;
+        }
+        if (gsum)
+            gsum[r] += (float)s;
+        pff_rms_normalise(zr, width);
+    }
+}
+
+static void table_chunk(pff_layer *const *layers, int L, float *scratch, int wmax, const float *img,
+                        int nimg, int dim, float *table)
+{
+    const pff_layer *l1 = layers[0];
+    const int R = nimg * PFF_CLASSES, w1 = l1->out;
+    float *x0 = scratch;                                   /* (nimg, dim) */
+    float *base = x0 + (size_t)PFF_EVAL_IMAGES * wmax;     /* (nimg, w1) */
+    float *h = base + (size_t)PFF_EVAL_IMAGES * wmax;      /* (R, wmax) */
+    float *h2 = h + (size_t)PFF_EVAL_IMAGES * PFF_CLASSES * wmax; /* (R, wmax) */
+    float rms[PFF_EVAL_IMAGES];
+    for (int i = 0; i < nimg; i++) {
+        float *xi = x0 + (size_t)i * dim;
+        pff_embed(img + (size_t)i * dim, dim, PFF_LABEL_NONE, xi);
+        double ss = 1.0; /* the one-hot label's contribution */
+        for (int j = 0; j < dim; j++)
+            ss += (double)xi[j] * xi[j];
+        rms[i] = (float)sqrt(ss / dim) + PFF_RMS_EPS;
+    }
+    /* base = x0 · W1^T */
+    pff_matmul(0, 1, nimg, w1, dim, 1.0f, x0, dim, l1->w, dim, 0.0f, base, w1);
+    for (int r = 0; r < R; r++)
+        table[r] = 0.0f;
+    for (int i = 0; i < nimg; i++)
+        for (int lab = 0; lab < PFF_CLASSES; lab++) {
+            float *hr = h + (size_t)(i * PFF_CLASSES + lab) * w1;
+            const float *br = base + (size_t)i * w1;
+            for (int j = 0; j < w1; j++)
+                hr[j] = (br[j] + l1->w[(size_t)j * dim + lab]) / rms[i];
+        }
+    relu_goodness_norm(h, R, w1, l1->b, L == 1 ? table : NULL);
+    for (int k = 1; k < L; k++) {
+        const pff_layer *l = layers[k];
+        pff_matmul(0, 1, R, l->out, l->in, 1.0f, h, l->in, l->w, l->in, 0.0f, h2, l->out);
+        relu_goodness_norm(h2, R, l->out, l->b, table);
+        float *t = h;
+        h = h2;
+        h2 = t;
+    }
+}
+
+void pff_goodness_table(pff_layer *const *layers, int L, pff_work *w, const float *images, long n,
+                        int dim, float *table)
+{
+    const int T = w->threads;
+    const long nchunk = (n + PFF_EVAL_IMAGES - 1) / PFF_EVAL_IMAGES;
+#pragma omp parallel for num_threads(T) if (T > 1) schedule(static)
+    for (long c = 0; c < nchunk; c++) {
+        long i0 = c * PFF_EVAL_IMAGES;
+        int nimg = (int)(n - i0 < PFF_EVAL_IMAGES ? n - i0 : PFF_EVAL_IMAGES);
+        table_chunk(layers, L, pff_work_scratch(w, THREAD_ID()), w->wmax, images + (size_t)i0 * dim,
+                    nimg, dim, table + (size_t)i0 * PFF_CLASSES);
+    }
+}
+
+int pff_table_argmax(const float *row, int exclude)
+{
+    int best = -1;
+    for (int j = 0; j < PFF_CLASSES; j++)
+        if (j != exclude && (best < 0 || row[j] > row[best]))
+            best = j;
+    return best;
+}
+
+int pff_feature_dim(pff_layer *const *layers, int L)
+{
+    if (L == 1)
+        return layers[0]->out;
+    int d = 0;
+    for (int k = 1; k < L; k++)
+        d += layers[k]->out;
+    return d;
+}
+
+static void feature_chunk(pff_layer *const *layers, int L, float *scratch, int wmax, const float *img,
+                          int rows, int dim, float *feat, int fdim)
+{
+    float *x = scratch, *h = x + (size_t)PFF_MAP_ROWS * wmax, *h2 = h + (size_t)PFF_MAP_ROWS * wmax;
+    for (int r = 0; r < rows; r++) {
+        pff_embed(img + (size_t)r * dim, dim, PFF_LABEL_NEUTRAL, x + (size_t)r * dim);
+        pff_rms_normalise(x + (size_t)r * dim, dim);
+    }
+    int off = 0;
+    const float *in = x;
+    for (int k = 0; k < L; k++) {
+        const pff_layer *l = layers[k];
+        pff_matmul(0, 1, rows, l->out, l->in, 1.0f, in, l->in, l->w, l->in, 0.0f, h, l->out);
+        relu_goodness_norm(h, rows, l->out, l->b, NULL);
+        if (k >= 1 || L == 1) {
+            for (int r = 0; r < rows; r++)
+                memcpy(feat + (size_t)r * fdim + off, h + (size_t)r * l->out, l->out * sizeof(float));
+            off += l->out;
+        }
+        in = h;
+        float *t = h;
+        h = h2;
+        h2 = t;
+    }
+}
+
+void pff_features(pff_layer *const *layers, int L, pff_work *w, const float *images, long n, int dim,
+                  float *feat)
+{
+    const int T = w->threads, fdim = pff_feature_dim(layers, L);
+    const long nchunk = (n + PFF_MAP_ROWS - 1) / PFF_MAP_ROWS;
+#pragma omp parallel for num_threads(T) if (T > 1) schedule(static)
+    for (long c = 0; c < nchunk; c++) {
+        long r0 = c * PFF_MAP_ROWS;
+        int rows = (int)(n - r0 < PFF_MAP_ROWS ? n - r0 : PFF_MAP_ROWS);
+        feature_chunk(layers, L, pff_work_scratch(w, THREAD_ID()), w->wmax, images + (size_t)r0 * dim,
+                      rows, dim, feat + (size_t)r0 * fdim, fdim);
+    }
+}
+
+/* Softmax head: logits = f W^T + b (B, 10), cross-entropy, backprop into the
+ * head only, one Adam step when lr > 0. The gradient is left in w->g. */
+double pff_softmax_batch(pff_layer *h, pff_work *w, const float *f, const uint8_t *y, int B, float lr)
+{
+    const int D = h->in, K = h->out;
+    float *lg = w->z; /* (B, K) */
+    pff_matmul(0, 1, B, K, D, 1.0f, f, D, h->w, D, 0.0f, lg, K);
+    double loss = 0.0;
+    for (int i = 0; i < B; i++) {
+        float *r = lg + (size_t)i * K;
+        float mx = -INFINITY;
+        for (int j = 0; j < K; j++) {
+            r[j] += h->b[j];
+            if (r[j] > mx)
+                mx = r[j];
+        }
+        double s = 0.0;
+        for (int j = 0; j < K; j++)
+            s += exp((double)(r[j] - mx));
+        loss += log(s) + mx - r[y[i]];
+        for (int j = 0; j < K; j++)
+            r[j] = (float)(exp((double)(r[j] - mx)) / s / B) - (j == y[i] ? 1.0f / B : 0.0f);
+    }
+    loss /= B;
+    if (!isfinite(loss))
+        return loss;
+    float *gw = w->g, *gb = w->g + (size_t)K * D;
+    /* gW = dlogits^T · f */
+    pff_matmul(1, 0, K, D, B, 1.0f, lg, K, f, D, 0.0f, gw, D);
+    for (int j = 0; j < K; j++) {
+        gb[j] = 0.0f;
+        for (int i = 0; i < B; i++)
+            gb[j] += lg[(size_t)i * K + j];
+    }
+    if (lr > 0.0f) {
+        h->step++;
+        float bc1 = 1.0f - powf(PFF_ADAM_B1, (float)h->step);
+        float bc2 = 1.0f - powf(PFF_ADAM_B2, (float)h->step);
+        pff_adam(h->slab, h->m, h->v, w->g, h->nparam, lr, bc1, bc2);
+    }
+    return loss;
+}
+
+/* Uniform among the 9 wrong classes, keyed by (seed, chapter, image index). */
+void pff_negatives_random(uint8_t *neg, const uint8_t *y, const int *index, long n, uint64_t seed,
+                          int chapter)
+{
+    for (long i = 0; i < n; i++) {
+        uint64_t id = index ? (uint64_t)index[i] : (uint64_t)i;
+        int r = (int)(pff_hash(seed, PFF_RNG_NEG, (uint64_t)chapter, 0, id) % (PFF_CLASSES - 1));
+        neg[i] = (uint8_t)(r >= y[i] ? r + 1 : r);
+    }
+}

@@ -1,0 +1,642 @@
+/* pff.c — the command line of pff, and the map of the whole program.
+ *
+ * Data flow of `pff train`:
+ *
+ *   IDX files ──data/idx.c──▶ pff_dataset (floats in [0,1], labels)
+ *        │
+ *        ▼  pipeline/schedule.c: pff_train starts N node threads
+ *   node: embed labels (positive: true label, negative: a wrong one) into the
+ *         first 10 pixels, RMS-normalise                    (layers/stage.c)
+ *     for each chapter c it runs, for each layer k:
+ *         get layer k of chapter c-1          ◀── transport (pipeline/hub.c)
+ *         C epochs of FF on its input         (layers/stage.c → layers/ff.c:
+ *                                               forward, goodness, loss,
+ *                                               gradient fused with Adam)
+ *         publish layer k of chapter c        ──▶ transport
+ *         map the data through layer k: the next layer's input
+ *     chapter tail: softmax head on neutral-label features, adaptive
+ *         negatives from the goodness table       (layers/net.c)
+ *        │
+ *        ▼
+ *   pff_model ──layers/model.c──▶ test accuracy, model file (--save)
+ *
+ * Every product goes through pff_matmul (layers/matmul.c). Which node runs
+ * which (layer, chapter), and why the result does not depend on it, is told
+ * at the top of pipeline/schedule.c.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pff.h"
+#include "layers/layers.h"
+#include "pipeline/plan.h"
+
+typedef struct {
+    const char *name;
+    int has_arg;
+    const char *help;
+} option;
+
+static const option train_opts[] = {
+    {"data", 1, "DIR      directory of the four IDX files (default data/mnist)"},
+    {"layers", 1, "W0,W1,.. widths, input first (default 784,500,500,500)"},
+    {"epochs", 1, "E        total epochs (default 10)"},
+    {"splits", 1, "S        chapters; E must be a multiple of S (default 10)"},
+    {"batch", 1, "B        images per batch (default 64)"},
+    {"schedule", 1, "NAME     sequential | single-layer | all-layers | federated"},
+    {"nodes", 1, "N        pipeline node threads (single-layer: number of layers)"},
+    {"threads", 1, "T        worker threads per node (default cores / nodes)"},
+    {"oversubscribe", 0, "         allow nodes x threads above the core count"},
+    {"fast", 0, "         single-layer: take adaptive negatives as they arrive (paper)"},
+    {"shards", 1, "KIND     federated shards: iid | label-skew (default iid)"},
+    {"neg", 1, "KIND     negatives: adaptive | fixed | random (default random)"},
+    {"classifier", 1, "KIND     goodness | softmax (default goodness)"},
+    {"lr", 1, "X        Adam learning rate of the FF layers (default 0.001)"},
+    {"softmax-lr", 1, "X        Adam learning rate of the softmax head (default 0.001)"},
+    {"threshold", 1, "X        goodness threshold per unit: theta = X * width (default 1)"},
+    {"seed", 1, "N        random seed (default 1)"},
+    {"train-limit", 1, "N        train on the first N images only"},
+    {"test-limit", 1, "N        evaluate on the first N test images only"},
+    {"preset", 1, "NAME     paper: the paper's literal settings (see README)"},
+    {"save", 1, "FILE     write the trained model (atomically)"},
+    {"json", 0, "         print one JSON object with the results on stdout"},
+    {"quiet", 0, "         no progress on stderr"},
+    {"help", 0, "         this text"},
+    {NULL, 0, NULL}};
+
+static const option eval_opts[] = {
+    {"data", 1, "DIR      directory of the IDX files (default data/mnist)"},
+    {"test-limit", 1, "N        first N test images only"},
+    {"threads", 1, "T        worker threads (default: all cores)"},
+    {"json", 0, "         one JSON object on stdout"},
+    {"help", 0, "         this text"},
+    {NULL, 0, NULL}};
+
+static const option info_opts[] = {{"json", 0, "         one JSON object on stdout"},
+                                   {"help", 0, "         this text"},
+                                   {NULL, 0, NULL}};
+
+static void usage_opts(FILE *f, const char *synopsis, const option *o)
+{
+    fprintf(f, "usage: %s\n\noptions:\n", synopsis);
+    for (; o->name; o++)
+        fprintf(f, "  --%-14s %s\n", o->name, o->help);
+}
+
+static int edit_distance(const char *a, const char *b)
+{
+    int la = (int)strlen(a), lb = (int)strlen(b), d[64][64];
+    if (la > 63 || lb > 63)
+        return 99;
+    for (int i = 0; i <= la; i++)
+        d[i][0] = i;
+    for (int j = 0; j <= lb; j++)
+        d[0][j] = j;
+    for (int i = 1; i <= la; i++)
+        for (int j = 1; j <= lb; j++) {
+            int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            int x = d[i - 1][j] + 1, y = d[i][j - 1] + 1;
+            d[i][j] = c < x ? (c < y ? c : y) : (x < y ? x : y);
+        }
+    return d[la][lb];
+}
+
+/* Parsed command line: values by option index, positional arguments. */
+typedef struct {
+    const char *val[32];
+    int seen[32];
+    const char *pos[8];
+    int npos;
+} parsed;
+
+static int parse(int argc, char **argv, const option *opts, const char *cmd, parsed *p)
+{
+    memset(p, 0, sizeof *p);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0)
+            a = "--help";
+        if (strncmp(a, "--", 2) != 0 || a[2] == 0) {
+            if (p->npos == 8) {
+                fprintf(stderr, "pff %s: too many arguments\n", cmd);
+                return PFF_EUSAGE;
+            }
+            p->pos[p->npos++] = a;
+            continue;
+        }
+        char name[64];
+        const char *eq = strchr(a + 2, '=');
+        size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+        if (len >= sizeof name)
+            len = sizeof name - 1;
+        memcpy(name, a + 2, len);
+        name[len] = 0;
+        int k = -1;
+        for (int j = 0; opts[j].name; j++)
+            if (strcmp(opts[j].name, name) == 0)
+                k = j;
+        if (k < 0) {
+            int best = -1, bd = 99;
+            for (int j = 0; opts[j].name; j++) {
+                int d = edit_distance(name, opts[j].name);
+                if (d < bd)
+                    bd = d, best = j;
+            }
+            if (best >= 0 && bd <= 3)
+                fprintf(stderr, "pff %s: unknown option --%s; did you mean --%s?\n", cmd, name,
+                        opts[best].name);
+            else
+                fprintf(stderr, "pff %s: unknown option --%s (see pff %s --help)\n", cmd, name, cmd);
+            return PFF_EUSAGE;
+        }
+        if (opts[k].has_arg) {
+            if (eq)
+                p->val[k] = eq + 1;
+            else if (i + 1 < argc)
+                p->val[k] = argv[++i];
+            else {
+                fprintf(stderr, "pff %s: --%s needs a value\n", cmd, name);
+                return PFF_EUSAGE;
+            }
+        } else if (eq) {
+            fprintf(stderr, "pff %s: --%s takes no value\n", cmd, name);
+            return PFF_EUSAGE;
+        }
+        p->seen[k] = 1;
+    }
+    return PFF_OK;
+}
+
+static int opt_index(const option *opts, const char *name)
+{
+    for (int j = 0; opts[j].name; j++)
+        if (strcmp(opts[j].name, name) == 0)
+            return j;
+    return -1;
+}
+
+static const char *get_opt(const parsed *p, const option *opts, const char *name)
+{
+    int k = opt_index(opts, name);
+    return k >= 0 ? p->val[k] : NULL;
+}
+
+static int has_opt(const parsed *p, const option *opts, const char *name)
+{
+    int k = opt_index(opts, name);
+    return k >= 0 && p->seen[k];
+}
+
+static int parse_long(const char *flag, const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        fprintf(stderr, "pff: --%s: '%s' is not an integer in %ld..%ld\n", flag, s, lo, hi);
+        return PFF_EUSAGE;
+    }
+    *out = v;
+    return PFF_OK;
+}
+
+static int parse_float(const char *flag, const char *s, float *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(v) || v <= 0 || v > 1e30) {
+        fprintf(stderr, "pff: --%s: '%s' is not a positive number\n", flag, s);
+        return PFF_EUSAGE;
+    }
+    *out = (float)v;
+    return PFF_OK;
+}
+
+static int parse_choice(const char *flag, const char *s, const char *const *names, int n, int *out)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(s, names[i]) == 0) {
+            *out = i;
+            return PFF_OK;
+        }
+    fprintf(stderr, "pff: --%s: '%s' is not one of", flag, s);
+    for (int i = 0; i < n; i++)
+        fprintf(stderr, "%s %s", i ? "," : "", names[i]);
+    fprintf(stderr, "\n");
+    return PFF_EUSAGE;
+}
+
+static int parse_layers(const char *s, pff_config *cfg)
+{
+    int n = 0;
+    const char *p = s;
+    while (*p) {
+        char *end;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (errno || end == p || v < 1 || v > INT_MAX || (*end && *end != ',') ||
+            n > PFF_MAX_LAYERS) {
+            fprintf(stderr,
+                    "pff: --layers: '%s' is not a list of 2..%d positive widths like 784,500,500\n",
+                    s, PFF_MAX_LAYERS + 1);
+            return PFF_EUSAGE;
+        }
+        cfg->widths[n++] = (int)v;
+        p = *end ? end + 1 : end;
+    }
+    if (n < 2) {
+        fprintf(stderr, "pff: --layers: '%s' has %d width(s), expected the input width and at "
+                        "least one layer\n", s, n);
+        return PFF_EUSAGE;
+    }
+    cfg->nlayers = n - 1;
+    return PFF_OK;
+}
+
+static int cores(void)
+{
+    long c = sysconf(_SC_NPROCESSORS_ONLN);
+    return c > 0 ? (int)c : 1;
+}
+
+static void json_layers(FILE *f, const pff_config *c)
+{
+    fprintf(f, "[");
+    for (int k = 0; k <= c->nlayers; k++)
+        fprintf(f, "%s%d", k ? "," : "", c->widths[k]);
+    fprintf(f, "]");
+}
+
+static void json_acc(FILE *f, double a)
+{
+    if (a < 0)
+        fprintf(f, "null");
+    else
+        fprintf(f, "%.4f", 100.0 * a);
+}
+
+static int cmd_train(int argc, char **argv)
+{
+    const option *O = train_opts;
+    parsed p;
+    int rc = parse(argc, argv, O, "train", &p);
+    if (rc)
+        return rc;
+    if (has_opt(&p, O, "help")) {
+        usage_opts(stdout, "pff train [options]", O);
+        return 0;
+    }
+    if (p.npos) {
+        fprintf(stderr, "pff train: unexpected argument '%s'\n", p.pos[0]);
+        return PFF_EUSAGE;
+    }
+    pff_config cfg;
+    pff_config_default(&cfg);
+    const char *s;
+    long v;
+    if ((s = get_opt(&p, O, "preset"))) {
+        if (strcmp(s, "paper") != 0) {
+            fprintf(stderr, "pff: --preset: '%s' is not one of paper\n", s);
+            return PFF_EUSAGE;
+        }
+        cfg.nlayers = 4;
+        cfg.widths[0] = 784;
+        for (int k = 1; k <= 4; k++)
+            cfg.widths[k] = 2000;
+        cfg.epochs = cfg.splits = 100;
+        cfg.lr = 0.01f;
+        cfg.softmax_lr = 1e-4f;
+        cfg.threshold = 0.01f;
+        cfg.neg = PFF_NEG_ADAPTIVE;
+    }
+    if ((s = get_opt(&p, O, "layers")) && (rc = parse_layers(s, &cfg)))
+        return rc;
+#define INTOPT(name, lo, hi, field)                                                                \
+    if ((s = get_opt(&p, O, name))) {                                                              \
+        if ((rc = parse_long(name, s, lo, hi, &v)))                                                \
+            return rc;                                                                             \
+        field = (int)v;                                                                            \
+    }
+    INTOPT("epochs", 1, 1000000, cfg.epochs)
+    INTOPT("splits", 1, 1000000, cfg.splits)
+    INTOPT("batch", 1, 4096, cfg.batch)
+    INTOPT("nodes", 1, 64, cfg.nodes)
+    INTOPT("threads", 1, 256, cfg.threads)
+    long train_limit = 0, test_limit = 0;
+    if ((s = get_opt(&p, O, "train-limit")) && (rc = parse_long("train-limit", s, 1, INT_MAX, &train_limit)))
+        return rc;
+    if ((s = get_opt(&p, O, "test-limit")) && (rc = parse_long("test-limit", s, 1, INT_MAX, &test_limit)))
+        return rc;
+    if ((s = get_opt(&p, O, "seed"))) {
+        char *end;
+        errno = 0;
+        unsigned long long sd = strtoull(s, &end, 10);
+        if (errno || end == s || *end || s[0] == '-') {
+            fprintf(stderr, "pff: --seed: '%s' is not a non-negative integer\n", s);
+            return PFF_EUSAGE;
+        }
+        cfg.seed = sd;
+    }
+    if ((s = get_opt(&p, O, "lr")) && (rc = parse_float("lr", s, &cfg.lr)))
+        return rc;
+    if ((s = get_opt(&p, O, "softmax-lr")) && (rc = parse_float("softmax-lr", s, &cfg.softmax_lr)))
+        return rc;
+    if ((s = get_opt(&p, O, "threshold")) && (rc = parse_float("threshold", s, &cfg.threshold)))
+        return rc;
+    static const char *const sched[] = {"sequential", "single-layer", "all-layers", "federated"};
+    static const char *const negs[] = {"adaptive", "fixed", "random"};
+    static const char *const cls[] = {"goodness", "softmax"};
+    static const char *const shards[] = {"iid", "label-skew"};
+    int ch;
+    if ((s = get_opt(&p, O, "schedule"))) {
+        if ((rc = parse_choice("schedule", s, sched, 4, &ch)))
+            return rc;
+        cfg.schedule = (pff_schedule_kind)ch;
+    }
+    if ((s = get_opt(&p, O, "neg"))) {
+        if ((rc = parse_choice("neg", s, negs, 3, &ch)))
+            return rc;
+        cfg.neg = (pff_neg_kind)ch;
+    }
+    if ((s = get_opt(&p, O, "classifier"))) {
+        if ((rc = parse_choice("classifier", s, cls, 2, &ch)))
+            return rc;
+        cfg.classifier = (pff_classifier_kind)ch;
+    }
+    if ((s = get_opt(&p, O, "shards"))) {
+        if ((rc = parse_choice("shards", s, shards, 2, &ch)))
+            return rc;
+        cfg.shards = (pff_shard_kind)ch;
+    }
+    if (has_opt(&p, O, "shards") && cfg.schedule != PFF_FEDERATED) {
+        fprintf(stderr, "pff: --shards applies to --schedule federated only\n");
+        return PFF_EUSAGE;
+    }
+    cfg.fast = has_opt(&p, O, "fast");
+    cfg.quiet = has_opt(&p, O, "quiet");
+    cfg.progress_bar = isatty(2);
+    int json = has_opt(&p, O, "json");
+    if (!has_opt(&p, O, "nodes"))
+        cfg.nodes = cfg.schedule == PFF_SINGLE_LAYER ? cfg.nlayers
+                    : cfg.schedule == PFF_SEQUENTIAL ? 1 : 2;
+    int N = cfg.schedule == PFF_SEQUENTIAL ? 1 : cfg.nodes;
+    if (!has_opt(&p, O, "threads"))
+        cfg.threads = cores() / N > 0 ? cores() / N : 1;
+    int over = has_opt(&p, O, "oversubscribe");
+    if (!has_opt(&p, O, "threads") && cfg.schedule == PFF_SINGLE_LAYER && N > cores())
+        over = 1; /* single-layer needs one node per layer; they share the cores */
+
+    const char *dir = get_opt(&p, O, "data") ? get_opt(&p, O, "data") : "data/mnist";
+    const char *save = get_opt(&p, O, "save");
+    char err[PFF_ERRLEN];
+    pff_dataset train, test;
+    if ((rc = pff_data_load(dir, &train, &test, err))) {
+        fprintf(stderr, "pff: %s\n", err);
+        return rc;
+    }
+    pff_dataset_truncate(&train, (int)train_limit);
+    pff_dataset_truncate(&test, (int)test_limit);
+    if ((rc = pff_config_check(&cfg, train.dim, train.n, cores(), over, err))) {
+        fprintf(stderr, "pff: %s\n", err);
+        goto done;
+    }
+    if (!cfg.quiet)
+        fprintf(stderr,
+                "pff: %s, %d node(s) x %d thread(s), layers %d", pff_schedule_name(cfg.schedule),
+                N, cfg.threads, cfg.widths[0]);
+    for (int k = 1; !cfg.quiet && k <= cfg.nlayers; k++)
+        fprintf(stderr, ",%d", cfg.widths[k]);
+    if (!cfg.quiet)
+        fprintf(stderr, ", %d epochs in %d chapters, %s negatives, %s classifier, %d images\n",
+                cfg.epochs, cfg.splits, pff_neg_name(cfg.neg), pff_classifier_name(cfg.classifier),
+                train.n);
+
+    pff_model model;
+    pff_result res;
+    memset(&res, 0, sizeof res);
+    if ((rc = pff_train(&cfg, &train, &model, &res, err))) {
+        fprintf(stderr, "pff: training failed: %s\n", err);
+        goto done;
+    }
+    double t0 = 0, ga = 0, sa = -1;
+    {
+        struct timespec a, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        rc = pff_evaluate(&model, &test, cfg.threads * N, &ga, &sa, err);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        t0 = (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) * 1e-9;
+    }
+    res.eval_seconds = t0;
+    if (rc) {
+        fprintf(stderr, "pff: evaluation failed: %s\n", err);
+        pff_model_free(&model);
+        goto done;
+    }
+    if (save && (rc = pff_model_save(&model, save, err))) {
+        fprintf(stderr, "pff: %s\n", err);
+        pff_model_free(&model);
+        goto done;
+    }
+    double test_acc = cfg.classifier == PFF_CLS_SOFTMAX ? sa : ga;
+    if (!cfg.quiet || !json) {
+        fprintf(json ? stderr : stdout, "test accuracy: %.2f%% (goodness)", 100 * ga);
+        if (sa >= 0)
+            fprintf(json ? stderr : stdout, ", %.2f%% (softmax)", 100 * sa);
+        fprintf(json ? stderr : stdout, " on %d images; trained in %.1f s (%.1f GFLOP/s)\n",
+                test.n, res.train_seconds, res.gflops);
+    }
+    if (json) {
+        printf("{\"schedule\":\"%s\",\"nodes\":%d,\"threads\":%d,\"layers\":",
+               pff_schedule_name(cfg.schedule), N, cfg.threads);
+        json_layers(stdout, &cfg);
+        printf(",\"epochs\":%d,\"splits\":%d,\"batch\":%d,\"neg\":\"%s\",\"classifier\":\"%s\","
+               "\"seed\":%llu,\"lr\":%g,\"softmax_lr\":%g,\"threshold\":%g,\"fast\":%s,"
+               "\"train_n\":%d,\"test_n\":%d,\"train_seconds\":%.3f,\"neg_seconds\":%.3f,"
+               "\"eval_seconds\":%.3f,\"goodness_accuracy\":",
+               cfg.epochs, cfg.splits, cfg.batch, pff_neg_name(cfg.neg),
+               pff_classifier_name(cfg.classifier), (unsigned long long)cfg.seed, (double)cfg.lr,
+               (double)cfg.softmax_lr, (double)cfg.threshold, cfg.fast ? "true" : "false", train.n,
+               test.n, res.train_seconds, res.neg_seconds, res.eval_seconds);
+        json_acc(stdout, ga);
+        printf(",\"softmax_accuracy\":");
+        json_acc(stdout, sa);
+        printf(",\"test_accuracy\":");
+        json_acc(stdout, test_acc);
+        printf(",\"gflops\":%.2f,\"peak_rss_mb\":%.1f,\"node_busy_seconds\":[", res.gflops,
+               res.peak_rss_mb);
+        for (int i = 0; i < N && i < 64; i++)
+            printf("%s%.3f", i ? "," : "", res.node_busy[i]);
+        printf("],\"node_wait_seconds\":[");
+        for (int i = 0; i < N && i < 64; i++)
+            printf("%s%.3f", i ? "," : "", res.node_wait[i]);
+        printf("]}\n");
+    }
+    pff_model_free(&model);
+done:
+    pff_dataset_free(&train);
+    pff_dataset_free(&test);
+    return rc;
+}
+
+static int cmd_eval(int argc, char **argv)
+{
+    const option *O = eval_opts;
+    parsed p;
+    int rc = parse(argc, argv, O, "eval", &p);
+    if (rc)
+        return rc;
+    if (has_opt(&p, O, "help")) {
+        usage_opts(stdout, "pff eval MODEL [options]", O);
+        return 0;
+    }
+    if (p.npos != 1) {
+        fprintf(stderr, "pff eval: expected one MODEL file (see pff eval --help)\n");
+        return PFF_EUSAGE;
+    }
+    long threads = cores(), limit = 0;
+    const char *s;
+    if ((s = get_opt(&p, O, "threads")) && (rc = parse_long("threads", s, 1, 256, &threads)))
+        return rc;
+    if ((s = get_opt(&p, O, "test-limit")) && (rc = parse_long("test-limit", s, 1, INT_MAX, &limit)))
+        return rc;
+    char err[PFF_ERRLEN];
+    pff_model m;
+    if ((rc = pff_model_load(&m, p.pos[0], err))) {
+        fprintf(stderr, "pff: %s\n", err);
+        return rc;
+    }
+    const char *dir = get_opt(&p, O, "data") ? get_opt(&p, O, "data") : "data/mnist";
+    char a[4096], b[4096];
+    snprintf(a, sizeof a, "%s/t10k-images-idx3-ubyte", dir);
+    snprintf(b, sizeof b, "%s/t10k-labels-idx1-ubyte", dir);
+    pff_dataset test;
+    if ((rc = pff_idx_load(a, b, &test, err))) {
+        fprintf(stderr, "pff: %s\n", err);
+        pff_model_free(&m);
+        return rc;
+    }
+    pff_dataset_truncate(&test, (int)limit);
+    double ga, sa;
+    if (test.dim != m.cfg.widths[0]) {
+        fprintf(stderr, "pff: %s: images have %d pixels, the model expects %d\n", a, test.dim,
+                m.cfg.widths[0]);
+        rc = PFF_EUSAGE;
+    } else if ((rc = pff_evaluate(&m, &test, (int)threads, &ga, &sa, err))) {
+        fprintf(stderr, "pff: %s\n", err);
+    } else if (has_opt(&p, O, "json")) {
+        printf("{\"model\":\"%s\",\"test_n\":%d,\"goodness_accuracy\":", p.pos[0], test.n);
+        json_acc(stdout, ga);
+        printf(",\"softmax_accuracy\":");
+        json_acc(stdout, sa);
+        printf("}\n");
+    } else {
+        printf("%s: %.2f%% (goodness)", p.pos[0], 100 * ga);
+        if (sa >= 0)
+            printf(", %.2f%% (softmax)", 100 * sa);
+        printf(" on %d test images\n", test.n);
+    }
+    pff_dataset_free(&test);
+    pff_model_free(&m);
+    return rc;
+}
+
+static int cmd_info(int argc, char **argv)
+{
+    const option *O = info_opts;
+    parsed p;
+    int rc = parse(argc, argv, O, "info", &p);
+    if (rc)
+        return rc;
+    if (has_opt(&p, O, "help")) {
+        usage_opts(stdout, "pff info MODEL [options]", O);
+        return 0;
+    }
+    if (p.npos != 1) {
+        fprintf(stderr, "pff info: expected one MODEL file (see pff info --help)\n");
+        return PFF_EUSAGE;
+    }
+    char err[PFF_ERRLEN];
+    pff_model m;
+    if ((rc = pff_model_load(&m, p.pos[0], err))) {
+        fprintf(stderr, "pff: %s\n", err);
+        return rc;
+    }
+    const pff_config *c = &m.cfg;
+    long params = 0;
+    for (int k = 0; k < c->nlayers; k++)
+        params += (long)c->widths[k] * c->widths[k + 1] + c->widths[k + 1];
+    long head = m.head ? (long)m.head->in * PFF_CLASSES + PFF_CLASSES : 0;
+    if (has_opt(&p, O, "json")) {
+        printf("{\"model\":\"%s\",\"layers\":", p.pos[0]);
+        json_layers(stdout, c);
+        printf(",\"parameters\":%ld,\"softmax_parameters\":%ld,\"epochs\":%d,\"splits\":%d,"
+               "\"batch\":%d,\"lr\":%g,\"softmax_lr\":%g,\"threshold\":%g,\"neg\":\"%s\","
+               "\"classifier\":\"%s\",\"seed\":%llu}\n",
+               params, head, c->epochs, c->splits, c->batch, (double)c->lr, (double)c->softmax_lr,
+               (double)c->threshold, pff_neg_name(c->neg), pff_classifier_name(c->classifier),
+               (unsigned long long)c->seed);
+    } else {
+        printf("model      %s\nlayers     %d", p.pos[0], c->widths[0]);
+        for (int k = 1; k <= c->nlayers; k++)
+            printf(",%d", c->widths[k]);
+        printf("\nparameters %ld FF", params);
+        if (head)
+            printf(" + %ld softmax head", head);
+        printf("\ntrained    %d epochs in %d chapters, batch %d, lr %g, softmax lr %g\n"
+               "           threshold %g per unit, %s negatives, %s classifier, seed %llu\n",
+               c->epochs, c->splits, c->batch, (double)c->lr, (double)c->softmax_lr,
+               (double)c->threshold, pff_neg_name(c->neg), pff_classifier_name(c->classifier),
+               (unsigned long long)c->seed);
+    }
+    pff_model_free(&m);
+    return 0;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "pff %s — Forward-Forward training on Pipeline Forward-Forward schedules\n\n"
+            "usage: pff COMMAND [options]\n\n"
+            "commands:\n"
+            "  train      train a network (pff train --help)\n"
+            "  eval       accuracy of a saved model on the test set\n"
+            "  info       what a saved model holds\n"
+            "  schedule   draw a PFF schedule as a Gantt chart, without training\n\n"
+            "pff COMMAND --help shows the options of a command; pff --version the version.\n",
+            PFF_VERSION);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return PFF_EUSAGE;
+    }
+    const char *c = argv[1];
+    if (!strcmp(c, "--help") || !strcmp(c, "-h") || !strcmp(c, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(c, "--version")) {
+        printf("pff %s (BLAS: %s)\n", PFF_VERSION, pff_blas_name());
+        return 0;
+    }
+    if (!strcmp(c, "train"))
+        return cmd_train(argc - 1, argv + 1);
+    if (!strcmp(c, "eval"))
+        return cmd_eval(argc - 1, argv + 1);
+    if (!strcmp(c, "info"))
+        return cmd_info(argc - 1, argv + 1);
+    if (!strcmp(c, "schedule"))
+        return pff_schedule_main(argc - 1, argv + 1);
+    fprintf(stderr, "pff: unknown command '%s' (commands: train, eval, info, schedule)\n", c);
+    return PFF_EUSAGE;
+}

@@ -1,0 +1,119 @@
+/* pff.h — public interface of libpff, a Forward-Forward trainer running the
+ * Pipeline Forward-Forward (PFF) schedules on POSIX threads.
+ *
+ * Everything public is pff_* / PFF_*. A caller fills a pff_config (start from
+ * pff_config_default), loads data with pff_data_load, trains with pff_train and
+ * evaluates, saves or loads the resulting pff_model. Functions that can fail
+ * return 0 on success, PFF_EUSAGE (2) for input the user can fix (a bad flag,
+ * a bad file) and PFF_EFAIL (1) otherwise, with a message in err[PFF_ERRLEN].
+ */
+#ifndef PFF_H
+#define PFF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PFF_VERSION "0.1.0"
+#define PFF_MAX_LAYERS 16 /* FF layers in one network */
+#define PFF_CLASSES 10    /* labels embedded into the first PFF_CLASSES inputs */
+#define PFF_ERRLEN 512
+
+enum { PFF_OK = 0, PFF_EFAIL = 1, PFF_EUSAGE = 2 };
+
+typedef enum { PFF_SEQUENTIAL, PFF_SINGLE_LAYER, PFF_ALL_LAYERS, PFF_FEDERATED } pff_schedule_kind;
+typedef enum { PFF_NEG_ADAPTIVE, PFF_NEG_FIXED, PFF_NEG_RANDOM } pff_neg_kind;
+typedef enum { PFF_CLS_GOODNESS, PFF_CLS_SOFTMAX } pff_classifier_kind;
+typedef enum { PFF_SHARDS_IID, PFF_SHARDS_LABEL_SKEW } pff_shard_kind;
+
+typedef struct {
+    /* the model (DESIGN.md §1) */
+    int nlayers;                     /* FF layers L, 1..PFF_MAX_LAYERS */
+    int widths[PFF_MAX_LAYERS + 1];  /* widths[0] = input size, widths[k] = layer k */
+    float threshold;                 /* per-unit coefficient: theta_k = threshold * widths[k] */
+    /* training */
+    int epochs, splits, batch;       /* E, S (E % S == 0), images per batch */
+    float lr, softmax_lr;            /* Adam learning rates: FF layers, softmax head */
+    pff_neg_kind neg;
+    pff_classifier_kind classifier;
+    uint64_t seed;
+    /* schedule (never changes the maths, DESIGN.md §2) */
+    pff_schedule_kind schedule;
+    int nodes;                       /* pipeline node threads N */
+    int threads;                     /* worker threads per node T */
+    int fast;                        /* single-layer: use adaptive negatives as they arrive */
+    pff_shard_kind shards;           /* federated: how the training set is cut */
+    int stale_adam;                  /* --handoff weights: Adam moments stay on each node */
+    int quiet;                       /* no progress on stderr */
+    int progress_bar;                /* live bar within a chapter (stderr is a terminal) */
+} pff_config;
+
+/* Images as floats in [0,1], one row of `dim` per image, labels 0..9. */
+typedef struct {
+    int n, dim;
+    float *x;   /* (n, dim) */
+    uint8_t *y; /* (n) */
+} pff_dataset;
+
+typedef struct pff_layer pff_layer; /* layers/layers.h */
+
+/* A trained network: L FF layers and, when trained, the softmax head. */
+typedef struct {
+    pff_config cfg;   /* the configuration it was trained with */
+    pff_layer **layer; /* [cfg.nlayers] */
+    pff_layer *head;  /* softmax head (NULL when the goodness classifier was used) */
+} pff_model;
+
+/* What a run measured (the fields of `pff train --json`). */
+typedef struct {
+    double train_seconds, neg_seconds, eval_seconds;
+    double goodness_accuracy, softmax_accuracy; /* softmax < 0 when no head */
+    double gflops, peak_rss_mb;
+    int train_n, test_n;
+    double node_busy[64], node_wait[64]; /* seconds per node thread */
+} pff_result;
+
+void pff_config_default(pff_config *cfg);
+/* Checks a configuration against the data width; PFF_EUSAGE with a message. */
+int pff_config_check(const pff_config *cfg, int input_dim, long train_n, int cores,
+                     int oversubscribe, char *err);
+/* Bytes a run of cfg on n training images will allocate, roughly. */
+double pff_memory_estimate(const pff_config *cfg, long n);
+
+/* IDX files (data/idx.c). */
+int pff_idx_load(const char *images_path, const char *labels_path, pff_dataset *out, char *err);
+int pff_data_load(const char *dir, pff_dataset *train, pff_dataset *test, char *err);
+void pff_dataset_free(pff_dataset *d);
+void pff_dataset_truncate(pff_dataset *d, int n);
+
+/* Training (pipeline/schedule.c): runs cfg->schedule, fills model and result. */
+int pff_train(const pff_config *cfg, const pff_dataset *train, pff_model *model, pff_result *res,
+              char *err);
+/* Accuracy of the goodness classifier (and of the head when present) on d. */
+int pff_evaluate(const pff_model *m, const pff_dataset *d, int threads, double *goodness_acc,
+                 double *softmax_acc, char *err);
+
+/* Predictions for n images (rows of dim = widths[0]): goodness argmax into
+ * good_pred[n], softmax argmax into soft_pred[n] when the model has a head
+ * and soft_pred is not NULL, the goodness table into scores[n*10] if given. */
+int pff_predict(const pff_model *m, const float *img, long n, int threads, int *good_pred,
+                int *soft_pred, float *scores, char *err);
+
+/* Writes a file atomically (temp file, fsync, rename). */
+int pff_write_atomic(const char *path, const void *data, size_t n, char *err);
+
+/* Model files (layers/model.c): versioned, checksummed, written atomically. */
+int pff_model_save(const pff_model *m, const char *path, char *err);
+int pff_model_load(pff_model *m, const char *path, char *err);
+void pff_model_free(pff_model *m);
+
+/* Matrix product choke point (layers/matmul.c), row-major, single-threaded:
+ * C = alpha * op(A) * op(B) + beta * C, op(X) = X or X^T. */
+void pff_matmul(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
+                int lda, const float *b, int ldb, float beta, float *c, int ldc);
+const char *pff_blas_name(void);
+
+const char *pff_schedule_name(pff_schedule_kind s);
+const char *pff_neg_name(pff_neg_kind n);
+const char *pff_classifier_name(pff_classifier_kind c);
+
+#endif

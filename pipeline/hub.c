@@ -1,0 +1,131 @@
+/* pipeline/hub.c — the thread transport: bounded chapter queues guarded by
+ * one mutex and one condition variable. Every state change broadcasts; every
+ * wait re-checks its predicate and the failure flag in a loop, so a failing
+ * node wakes everybody and nobody can miss a wake-up. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipeline.h"
+
+static int hub_publish(pff_transport *t, int ch, int chapter, void *obj)
+{
+    pff_hub *h = (pff_hub *)t;
+    pff_channel *c = &h->chan[ch];
+    pthread_mutex_lock(&h->mu);
+    while (!atomic_load(&t->failed) && c->count == c->cap)
+        pthread_cond_wait(&h->cv, &h->mu);
+    if (atomic_load(&t->failed)) {
+        pthread_mutex_unlock(&h->mu);
+        return -1;
+    }
+    c->ring[(c->head + c->count) % c->cap] = (pff_slot){chapter, obj};
+    c->count++;
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    return 0;
+}
+
+static void *hub_get(pff_transport *t, int ch, int chapter)
+{
+    pff_hub *h = (pff_hub *)t;
+    pff_channel *c = &h->chan[ch];
+    void *obj = NULL;
+    pthread_mutex_lock(&h->mu);
+    while (!atomic_load(&t->failed) && c->count == 0)
+        pthread_cond_wait(&h->cv, &h->mu);
+    if (!atomic_load(&t->failed)) {
+        pff_slot s = c->ring[c->head];
+        if (s.chapter != chapter) {
+            /* an ordering bug in a schedule: stop the run rather than mix chapters */
+            snprintf(t->error, PFF_ERRLEN,
+                     "internal error: channel %d delivered chapter %d, expected %d", ch, s.chapter,
+                     chapter);
+            atomic_store(&t->failed, 1);
+        } else {
+            obj = s.obj;
+            c->head = (c->head + 1) % c->cap;
+            c->count--;
+        }
+        pthread_cond_broadcast(&h->cv);
+    }
+    pthread_mutex_unlock(&h->mu);
+    return obj;
+}
+
+static void *hub_latest(pff_transport *t, int ch, int *chapter, void (*drop)(void *))
+{
+    pff_hub *h = (pff_hub *)t;
+    pff_channel *c = &h->chan[ch];
+    void *obj = NULL;
+    pthread_mutex_lock(&h->mu);
+    while (c->count > 0) {
+        pff_slot s = c->ring[c->head];
+        c->head = (c->head + 1) % c->cap;
+        c->count--;
+        if (obj && drop)
+            drop(obj);
+        obj = s.obj;
+        *chapter = s.chapter;
+    }
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    return obj;
+}
+
+static void hub_fail(pff_transport *t, const char *msg)
+{
+    pff_hub *h = (pff_hub *)t;
+    pthread_mutex_lock(&h->mu);
+    if (!atomic_load(&t->failed)) {
+        snprintf(t->error, PFF_ERRLEN, "%s", msg);
+        atomic_store(&t->failed, 1);
+    }
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+}
+
+int pff_hub_init(pff_hub *h, int nchan, const int *caps)
+{
+    memset(h, 0, sizeof *h);
+    size_t total = 0;
+    for (int i = 0; i < nchan; i++)
+        total += (size_t)caps[i];
+    h->chan = calloc((size_t)nchan, sizeof *h->chan);
+    h->slots = calloc(total ? total : 1, sizeof *h->slots);
+    if (!h->chan || !h->slots) {
+        free(h->chan);
+        free(h->slots);
+        return -1;
+    }
+    pff_slot *s = h->slots;
+    for (int i = 0; i < nchan; i++) {
+        h->chan[i].ring = s;
+        h->chan[i].cap = caps[i];
+        s += caps[i];
+    }
+    h->nchan = nchan;
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_cond_init(&h->cv, NULL);
+    h->base.publish = hub_publish;
+    h->base.get = hub_get;
+    h->base.latest = hub_latest;
+    h->base.fail = hub_fail;
+    atomic_init(&h->base.failed, 0);
+    return 0;
+}
+
+void pff_hub_destroy(pff_hub *h, void (*drop)(int chan, void *obj))
+{
+    for (int i = 0; i < h->nchan; i++) {
+        pff_channel *c = &h->chan[i];
+        for (; c->count > 0; c->count--, c->head = (c->head + 1) % c->cap)
+            if (drop)
+                drop(i, c->ring[c->head].obj);
+    }
+    pthread_mutex_destroy(&h->mu);
+    pthread_cond_destroy(&h->cv);
+    free(h->chan);
+    free(h->slots);
+    memset(h, 0, sizeof *h);
+}

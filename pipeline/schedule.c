@@ -1,0 +1,709 @@
+/* pipeline/schedule.c — the PFF schedules on POSIX threads.
+ *
+ * Every schedule computes the same function (DESIGN.md §2): layer k after
+ * chapter c is C epochs of training of layer k after chapter c-1, on the
+ * training set mapped through layers 1..k-1 after chapter c. The maths of a
+ * stage lives in layers/ (pff_stage_ff, pff_stage_softmax); this file only
+ * decides which node thread runs which stage, and hands things over:
+ *
+ *   Sequential   all-layers with one node.
+ *   All Layers   node c mod N trains chapter c: it gets layer k of chapter
+ *                c-1 from the previous node (channel LAYER k), trains it,
+ *                keeps a copy of its parameters (the node's "shadow"
+ *                network), publishes the layer to the next node at once, and
+ *                then maps its data through the shadow copy while the next
+ *                node already trains. The softmax head is stage L, passed
+ *                round the ring like a layer. Adaptive negatives: after its
+ *                chapter c a node rebuilds its own negatives from its shadow
+ *                network; they serve its next chapter c+N.
+ *   Federated    All Layers, node i on its own shard of the training set.
+ *   Single Layer node k owns layer k. Node 0 embeds positives and
+ *                negatives; node k trains on the activations node k-1 mapped
+ *                (channel ACT k) and maps them through its layer into one of
+ *                two buffers it owns (channel FREE k brings them back from
+ *                node k+1): handing the mapped activations over costs no
+ *                recomputation, at the price of two buffers per link. When
+ *                the chapter tail needs the whole network (softmax head,
+ *                adaptive negatives) nodes send a parameter snapshot (channel
+ *                SNAP k) to the last node, which trains the head and rebuilds
+ *                the negatives (channel NEG to node 0). Waiting mode (the
+ *                default): node 0 waits for the negatives of the previous
+ *                chapter, which equals Sequential bit for bit. Fast mode
+ *                (--fast, the paper's): node 0 takes whatever negatives have
+ *                arrived and never waits; not reproducible.
+ *
+ * Ownership: a layer object is owned by whichever node last got it; the
+ * channel hands the pointer over, never a copy. Activation buffers are owned
+ * by the node that maps into them until the consumer hands them back.
+ *
+ * Threads and cores: a node is one pthread. Inside a node, products and
+ * element-wise passes use T = --threads OpenMP threads over disjoint tiles,
+ * each product single-threaded in OpenBLAS (pff_blas_init sets OpenBLAS to
+ * one thread), so node threads never share a BLAS pool and their products run
+ * at the same time. N nodes x T threads may not exceed the cores unless
+ * --oversubscribe is given (pff_config_check).
+ *
+ * Failure: a node that fails calls transport->fail with its message; every
+ * wait wakes, every compute loop sees the flag at its next batch, every node
+ * returns, the main thread joins them all and returns the first message. */
+#define _GNU_SOURCE
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../layers/layers.h"
+#include "pipeline.h"
+
+#define MAX_NODES 64
+
+typedef struct run run;
+
+typedef struct {
+    run *r;
+    int id;
+    pthread_t thread;
+    pff_work work;
+    /* the node's view of the training data (a shard for Federated) */
+    long n;
+    const float *img;   /* (n, dim) */
+    const uint8_t *y;   /* (n) */
+    const int *index;   /* (n) global image ids, NULL for 0..n-1 */
+    float *own_img;     /* shard copies (Federated) */
+    uint8_t *own_y;
+    int *own_index;
+    float *a0;          /* (2n, dim) layer-1 input: positives | negatives */
+    float *act[2];      /* (2n, wmax) mapped activations, ping-pong */
+    uint8_t *neg;       /* (n) negatives of the chapter being trained */
+    uint8_t *neg_next;  /* (n) adaptive negatives for this node's next chapter */
+    pff_layer **shadow; /* [L] parameter copies of this node's last chapter */
+    float *feat;        /* (n, D) softmax features */
+    float *fbuf;        /* (batch, D) one gathered batch of features */
+    float *table;       /* (n, 10) goodness table */
+    double busy, wait, negsec;
+} node;
+
+struct run {
+    const pff_config *cfg;
+    int L, N, S, dim, wmax, fdim;
+    pff_hub hub;
+    pff_transport *tp;
+    pff_layer **layers; /* [L] */
+    pff_layer *head;    /* softmax head or NULL */
+    node *nodes;        /* [N] */
+    float **links;      /* single-layer: [2 (L-1)] activation buffers */
+    pthread_mutex_t mu; /* guards the reporting fields below */
+    pthread_cond_t cv;
+    pff_stage_stats *stats; /* [S][L+1] */
+    int *stages_done;       /* [S] stages finished per chapter, L+1 when complete */
+    int nodes_done;
+    atomic_long progress;   /* batches trained, all nodes */
+};
+
+enum { CH_LAYER, CH_ACT, CH_FREE, CH_SNAP, CH_NEG };
+static int ch(const run *r, int kind, int k) { return kind * (r->L + 1) + k; }
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Transport calls, timed as waiting. */
+static void *get(node *nd, int chan, int chapter)
+{
+    double t0 = now();
+    void *p = nd->r->tp->get(nd->r->tp, chan, chapter);
+    nd->wait += now() - t0;
+    return p;
+}
+
+static int publish(node *nd, int chan, int chapter, void *obj)
+{
+    double t0 = now();
+    int rc = nd->r->tp->publish(nd->r->tp, chan, chapter, obj);
+    nd->wait += now() - t0;
+    return rc;
+}
+
+static void report(run *r, int c, int stage, const pff_stage_stats *st)
+{
+    pthread_mutex_lock(&r->mu);
+    r->stats[(size_t)c * (r->L + 1) + stage] = *st;
+    r->stages_done[c]++;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* Negatives of chapter c that do not depend on the network. */
+static void draw_negatives(node *nd, int c)
+{
+    const pff_config *cfg = nd->r->cfg;
+    pff_negatives_random(nd->neg, nd->y, nd->index, nd->n, cfg->seed,
+                         cfg->neg == PFF_NEG_FIXED ? 0 : c);
+}
+
+/* The chapter tail on a whole network: softmax head, then adaptive negatives
+ * into neg_out (NULL: none wanted). Both run on node nd's data. */
+static int chapter_tail(node *nd, int c, pff_layer *const *net, pff_layer *head, uint8_t *neg_out,
+                        pff_stage_stats *st, char *err)
+{
+    run *r = nd->r;
+    const pff_config *cfg = r->cfg;
+    if (head) {
+        pff_features(net, r->L, &nd->work, nd->img, nd->n, r->dim, nd->feat);
+        int rc = pff_stage_softmax(cfg, head, r->L, c, &nd->work, nd->feat, nd->y, nd->n, nd->fbuf,
+                                   &r->tp->failed, &r->progress, st, err);
+        if (rc)
+            return rc;
+    }
+    if (neg_out) {
+        double t0 = now();
+        pff_goodness_table(net, r->L, &nd->work, nd->img, nd->n, r->dim, nd->table);
+        pff_negatives_adaptive(neg_out, nd->table, nd->y, nd->n);
+        nd->negsec += now() - t0;
+    }
+    return 0;
+}
+
+/* ---- All Layers (and Sequential, and Federated) ---- */
+static int all_layers_node(node *nd, char *err)
+{
+    run *r = nd->r;
+    const pff_config *cfg = r->cfg;
+    const int L = r->L, N = r->N, S = r->S;
+    const long n = nd->n;
+    pff_embed_rows(nd->a0, nd->img, nd->y, n, r->dim);
+    for (int c = nd->id; c < S; c += N) {
+        if (cfg->neg == PFF_NEG_ADAPTIVE && c >= N) {
+            uint8_t *t = nd->neg;
+            nd->neg = nd->neg_next;
+            nd->neg_next = t;
+        } else if (cfg->neg != PFF_NEG_FIXED || c == nd->id) {
+            draw_negatives(nd, c);
+        }
+        pff_embed_rows(nd->a0 + (size_t)n * r->dim, nd->img, nd->neg, n, r->dim);
+        const float *in = nd->a0;
+        for (int k = 0; k < L; k++) {
+            pff_layer *l = c == 0 ? r->layers[k] : get(nd, ch(r, CH_LAYER, k), c - 1);
+            if (!l)
+                return -1;
+            pff_stage_stats st = {0};
+            int rc = pff_stage_ff(cfg, l, k, c, &nd->work, in, n, &r->tp->failed, &r->progress,
+                                  &st, err);
+            if (rc)
+                return rc;
+            pff_layer_copy_params(nd->shadow[k], l);
+            if (publish(nd, ch(r, CH_LAYER, k), c, l))
+                return -1;
+            if (k + 1 < L) {
+                float *out = in == nd->act[0] ? nd->act[1] : nd->act[0];
+                pff_ff_map(nd->shadow[k], &nd->work, in, 2 * n, out);
+                in = out;
+            }
+            report(r, c, k, &st);
+        }
+        pff_stage_stats st = {0};
+        pff_layer *head = NULL;
+        if (r->head && !(head = c == 0 ? r->head : get(nd, ch(r, CH_LAYER, L), c - 1)))
+            return -1;
+        int want_neg = cfg->neg == PFF_NEG_ADAPTIVE && c + N < S;
+        int rc = chapter_tail(nd, c, nd->shadow, head, want_neg ? nd->neg_next : NULL, &st, err);
+        if (rc)
+            return rc;
+        if (head && publish(nd, ch(r, CH_LAYER, L), c, head))
+            return -1;
+        report(r, c, L, &st);
+    }
+    return 0;
+}
+
+/* ---- Single Layer ---- */
+
+static int single_layer_node(node *nd, char *err)
+{
+    run *r = nd->r;
+    const pff_config *cfg = r->cfg;
+    const int L = r->L, S = r->S, k = nd->id;
+    const long n = nd->n;
+    pff_layer *l = r->layers[k];
+    const int adaptive = cfg->neg == PFF_NEG_ADAPTIVE;
+    const int snaps = r->head != NULL || adaptive; /* does the tail need the network? */
+    if (k == 0)
+        pff_embed_rows(nd->a0, nd->img, nd->y, n, r->dim);
+    for (int c = 0; c < S; c++) {
+        const float *in;
+        if (k == 0) {
+            if (!adaptive || c == 0) {
+                if (cfg->neg != PFF_NEG_FIXED || c == 0)
+                    draw_negatives(nd, c);
+            } else if (!cfg->fast) {
+                uint8_t *neg = get(nd, ch(r, CH_NEG, 0), c);
+                if (!neg)
+                    return -1;
+                memcpy(nd->neg, neg, (size_t)n);
+                free(neg);
+            } else {
+                int got;
+                uint8_t *neg = r->tp->latest(r->tp, ch(r, CH_NEG, 0), &got, free);
+                if (neg) {
+                    memcpy(nd->neg, neg, (size_t)n);
+                    free(neg);
+                }
+            }
+            pff_embed_rows(nd->a0 + (size_t)n * r->dim, nd->img, nd->neg, n, r->dim);
+            in = nd->a0;
+        } else if (!(in = get(nd, ch(r, CH_ACT, k), c))) {
+            return -1;
+        }
+        pff_stage_stats st = {0};
+        int rc = pff_stage_ff(cfg, l, k, c, &nd->work, in, n, &r->tp->failed, &r->progress, &st,
+                              err);
+        if (rc)
+            return rc;
+        if (k + 1 < L) {
+            float *out = get(nd, ch(r, CH_FREE, k), c);
+            if (!out)
+                return -1;
+            pff_ff_map(l, &nd->work, in, 2 * n, out);
+            if (publish(nd, ch(r, CH_ACT, k + 1), c, out))
+                return -1;
+            if (snaps) {
+                pff_layer *s = pff_layer_new(l->in, l->out);
+                if (!s) {
+                    snprintf(err, PFF_ERRLEN, "layer %d, chapter %d: out of memory for a snapshot",
+                             k + 1, c + 1);
+                    return PFF_EFAIL;
+                }
+                pff_layer_copy_params(s, l);
+                if (publish(nd, ch(r, CH_SNAP, k), c, s)) {
+                    pff_layer_free(s);
+                    return -1;
+                }
+            }
+        }
+        if (k > 0 && publish(nd, ch(r, CH_FREE, k - 1), c + 2, (void *)in))
+            return -1;
+        report(r, c, k, &st);
+        if (k + 1 < L)
+            continue;
+        /* the last node: chapter tail on the network of chapter c */
+        pff_stage_stats tst = {0};
+        if (snaps) {
+            pff_layer *net[PFF_MAX_LAYERS];
+            for (int j = 0; j + 1 < L; j++)
+                if (!(net[j] = get(nd, ch(r, CH_SNAP, j), c))) {
+                    for (int i = 0; i < j; i++)
+                        pff_layer_free(net[i]);
+                    return -1;
+                }
+            net[L - 1] = l;
+            uint8_t *neg = NULL;
+            if (adaptive && c + 1 < S && !(neg = malloc((size_t)n))) {
+                snprintf(err, PFF_ERRLEN, "chapter %d: out of memory for negatives", c + 1);
+                rc = PFF_EFAIL;
+            }
+            if (!rc)
+                rc = chapter_tail(nd, c, net, r->head, neg, &tst, err);
+            for (int j = 0; j + 1 < L; j++)
+                pff_layer_free(net[j]);
+            if (rc) {
+                free(neg);
+                return rc;
+            }
+            if (neg && publish(nd, ch(r, CH_NEG, 0), c + 1, neg)) {
+                free(neg);
+                return -1;
+            }
+        }
+        report(r, c, L, &tst);
+    }
+    return 0;
+}
+
+static void *node_main(void *arg)
+{
+    node *nd = arg;
+    run *r = nd->r;
+    char err[PFF_ERRLEN] = "";
+    double t0 = now();
+    int rc = r->cfg->schedule == PFF_SINGLE_LAYER ? single_layer_node(nd, err)
+                                                   : all_layers_node(nd, err);
+    if (rc > 0)
+        r->tp->fail(r->tp, err[0] ? err : "node failed");
+    nd->busy = now() - t0 - nd->wait;
+    pthread_mutex_lock(&r->mu);
+    r->nodes_done++;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+/* ---- set-up ---- */
+
+/* Federated shards: disjoint and covering. iid: a keyed permutation cut into
+ * N runs. label-skew: an image of class y goes to node y mod N with
+ * probability 0.8, otherwise to a node drawn uniformly. */
+static int label_skew_shard(const pff_config *cfg, int N, int i, int y)
+{
+    if (pff_uniform(pff_hash(cfg->seed, PFF_RNG_SHARD, 0, 0, (uint64_t)i)) < 0.8f)
+        return y % N;
+    return (int)(pff_hash(cfg->seed, PFF_RNG_SHARD, 1, 0, (uint64_t)i) % (uint64_t)N);
+}
+
+static int make_shards(run *r, const pff_dataset *d, char *err)
+{
+    const int N = r->N, dim = d->dim;
+    int *perm = malloc((size_t)d->n * sizeof *perm), *pos = malloc((size_t)d->n * sizeof *pos);
+    int *count = calloc((size_t)N, sizeof *count), *shard = malloc((size_t)d->n * sizeof *shard);
+    if (!perm || !pos || !count || !shard)
+        goto oom;
+    pff_permutation(perm, d->n, r->cfg->seed, PFF_RNG_SHARD, 2, 0);
+    for (int i = 0; i < d->n; i++)
+        pos[perm[i]] = i;
+    for (int i = 0; i < d->n; i++) {
+        /* iid: position in the permutation decides the shard */
+        shard[i] = r->cfg->shards == PFF_SHARDS_IID ? (int)((long)pos[i] * N / d->n)
+                                                     : label_skew_shard(r->cfg, N, i, d->y[i]);
+        count[shard[i]]++;
+    }
+    for (int s = 0; s < N; s++) {
+        node *nd = &r->nodes[s];
+        if (count[s] < r->cfg->batch) {
+            snprintf(err, PFF_ERRLEN,
+                     "--nodes %d: shard %d holds %d images, fewer than one batch (%d)", N, s + 1,
+                     count[s], r->cfg->batch);
+            free(perm), free(pos), free(count), free(shard);
+            return PFF_EUSAGE;
+        }
+        nd->own_img = malloc((size_t)count[s] * dim * sizeof(float));
+        nd->own_y = malloc((size_t)count[s]);
+        nd->own_index = malloc((size_t)count[s] * sizeof(int));
+        if (!nd->own_img || !nd->own_y || !nd->own_index)
+            goto oom;
+        nd->n = 0;
+    }
+    for (int i = 0; i < d->n; i++) {
+        node *nd = &r->nodes[shard[i]];
+        memcpy(nd->own_img + (size_t)nd->n * dim, d->x + (size_t)i * dim, dim * sizeof(float));
+        nd->own_y[nd->n] = d->y[i];
+        nd->own_index[nd->n] = i;
+        nd->n++;
+    }
+    for (int s = 0; s < N; s++) {
+        r->nodes[s].img = r->nodes[s].own_img;
+        r->nodes[s].y = r->nodes[s].own_y;
+        r->nodes[s].index = r->nodes[s].own_index;
+    }
+    free(perm), free(pos), free(count), free(shard);
+    return 0;
+oom:
+    free(perm), free(pos), free(count), free(shard);
+    snprintf(err, PFF_ERRLEN, "out of memory while cutting %d shards", N);
+    return PFF_EFAIL;
+}
+
+static void *xmalloc(size_t n, int *ok)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        *ok = 0;
+    return p;
+}
+
+/* Allocates everything a node will touch before any thread starts. */
+static int node_alloc(run *r, node *nd)
+{
+    const pff_config *cfg = r->cfg;
+    const int L = r->L, single = cfg->schedule == PFF_SINGLE_LAYER;
+    const long n = nd->n;
+    int ok = 1;
+    size_t maxp = 0;
+    for (int k = 0; k < L; k++)
+        if (r->layers[k]->nparam > maxp)
+            maxp = r->layers[k]->nparam;
+    if (r->head && r->head->nparam > maxp)
+        maxp = r->head->nparam;
+    if (pff_work_init(&nd->work, 2 * cfg->batch, r->wmax, maxp, cfg->threads))
+        return -1;
+    int first = !single || nd->id == 0, last = !single || nd->id == L - 1;
+    nd->neg = xmalloc((size_t)n, &ok);
+    nd->neg_next = xmalloc((size_t)n, &ok);
+    if (first)
+        nd->a0 = xmalloc((size_t)2 * n * r->dim * sizeof(float), &ok);
+    if (!single && L > 1) {
+        nd->act[0] = xmalloc((size_t)2 * n * r->wmax * sizeof(float), &ok);
+        nd->act[1] = L > 2 ? xmalloc((size_t)2 * n * r->wmax * sizeof(float), &ok) : NULL;
+    }
+    if (!single) {
+        nd->shadow = calloc((size_t)L, sizeof *nd->shadow);
+        if (!nd->shadow)
+            return -1;
+        for (int k = 0; k < L; k++)
+            if (!(nd->shadow[k] = pff_layer_new(r->layers[k]->in, r->layers[k]->out)))
+                return -1;
+    }
+    if (last && r->head) {
+        nd->feat = xmalloc((size_t)n * r->fdim * sizeof(float), &ok);
+        nd->fbuf = xmalloc((size_t)cfg->batch * r->fdim * sizeof(float), &ok);
+    }
+    if (last && cfg->neg == PFF_NEG_ADAPTIVE)
+        nd->table = xmalloc((size_t)n * PFF_CLASSES * sizeof(float), &ok);
+    return ok ? 0 : -1;
+}
+
+static void node_free(run *r, node *nd)
+{
+    pff_work_free(&nd->work);
+    free(nd->neg);
+    free(nd->neg_next);
+    free(nd->a0);
+    free(nd->act[0]);
+    free(nd->act[1]);
+    if (nd->shadow)
+        for (int k = 0; k < r->L; k++)
+            pff_layer_free(nd->shadow[k]);
+    free(nd->shadow);
+    free(nd->feat);
+    free(nd->fbuf);
+    free(nd->table);
+    free(nd->own_img);
+    free(nd->own_y);
+    free(nd->own_index);
+}
+
+static run *drop_run; /* for drop_item: channels hold layers, buffers, negatives */
+static void drop_item(int chan, void *obj)
+{
+    run *r = drop_run;
+    int kind = chan / (r->L + 1);
+    if (kind == CH_SNAP)
+        pff_layer_free(obj);
+    else if (kind == CH_NEG)
+        free(obj);
+    /* layers and activation buffers are owned by the run */
+}
+
+static void print_chapter(run *r, int c, double elapsed, double eta)
+{
+    const int L = r->L;
+    fprintf(stderr, "chapter %d/%d", c + 1, r->S);
+    for (int k = 0; k < L; k++) {
+        const pff_stage_stats *s = &r->stats[(size_t)c * (L + 1) + k];
+        double b = s->batches ? (double)s->batches : 1.0;
+        fprintf(stderr, " | L%d loss %.4f G+ %.1f G- %.1f", k + 1, s->loss / b, s->gpos / b,
+                s->gneg / b);
+    }
+    const pff_stage_stats *h = &r->stats[(size_t)c * (L + 1) + L];
+    if (r->head && h->batches)
+        fprintf(stderr, " | head CE %.4f", h->loss / h->batches);
+    fprintf(stderr, " | %.1fs, ETA %.0fs\n", elapsed, eta);
+}
+
+/* Main thread while nodes run: chapter lines in order, and a live bar. */
+static void monitor(run *r, double t0, long total)
+{
+    const pff_config *cfg = r->cfg;
+    int next = 0, bar = 0;
+    pthread_mutex_lock(&r->mu);
+    for (;;) {
+        while (next < r->S && r->stages_done[next] == r->L + 1) {
+            double el = now() - t0;
+            long done = atomic_load(&r->progress);
+            double eta = done > 0 ? el * (double)(total - done) / (double)done : 0.0;
+            if (!cfg->quiet) {
+                if (bar)
+                    fprintf(stderr, "\r\033[K");
+                bar = 0;
+                print_chapter(r, next, el, eta > 0 ? eta : 0);
+            }
+            next++;
+        }
+        if (r->nodes_done == r->N)
+            break;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 200000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+        if (cfg->progress_bar && !cfg->quiet) {
+            long done = atomic_load(&r->progress);
+            int w = 30, f = total > 0 ? (int)(w * done / total) : 0;
+            fprintf(stderr, "\r[%.*s%*s] %5.1f%%", f, "==============================", w - f, "",
+                    total > 0 ? 100.0 * done / total : 0.0);
+            bar = 1;
+        }
+    }
+    pthread_mutex_unlock(&r->mu);
+    if (bar)
+        fprintf(stderr, "\r\033[K");
+}
+
+int pff_train(const pff_config *cfg, const pff_dataset *train, pff_model *model, pff_result *res,
+              char *err)
+{
+    run rr, *r = &rr;
+    memset(r, 0, sizeof *r);
+    memset(model, 0, sizeof *model);
+    r->cfg = cfg;
+    r->L = cfg->nlayers;
+    r->S = cfg->splits;
+    r->N = cfg->schedule == PFF_SEQUENTIAL ? 1 : cfg->schedule == PFF_SINGLE_LAYER ? r->L : cfg->nodes;
+    r->dim = train->dim;
+    const int L = r->L, N = r->N, S = r->S;
+    int rc = PFF_EFAIL;
+    pff_blas_init();
+    for (int k = 0; k <= L; k++)
+        if (cfg->widths[k] > r->wmax)
+            r->wmax = cfg->widths[k];
+
+    r->layers = calloc((size_t)L, sizeof *r->layers);
+    r->nodes = calloc((size_t)N, sizeof *r->nodes);
+    r->stats = calloc((size_t)S * (L + 1), sizeof *r->stats);
+    r->stages_done = calloc((size_t)S, sizeof *r->stages_done);
+    if (!r->layers || !r->nodes || !r->stats || !r->stages_done)
+        goto oom;
+    for (int k = 0; k < L; k++) {
+        if (!(r->layers[k] = pff_layer_new(cfg->widths[k], cfg->widths[k + 1])))
+            goto oom;
+        pff_layer_init(r->layers[k], cfg->seed, k);
+    }
+    r->fdim = pff_feature_dim(r->layers, L);
+    if (cfg->classifier == PFF_CLS_SOFTMAX) {
+        if (!(r->head = pff_layer_new(r->fdim, PFF_CLASSES)))
+            goto oom;
+        pff_layer_init(r->head, cfg->seed, L);
+        memset(r->head->w, 0, (size_t)r->fdim * PFF_CLASSES * sizeof(float));
+    }
+    for (int i = 0; i < N; i++) {
+        node *nd = &r->nodes[i];
+        nd->r = r;
+        nd->id = i;
+        nd->n = train->n;
+        nd->img = train->x;
+        nd->y = train->y;
+    }
+    if (cfg->schedule == PFF_FEDERATED && (rc = make_shards(r, train, err)))
+        goto out;
+    rc = PFF_EFAIL;
+    for (int i = 0; i < N; i++)
+        if (node_alloc(r, &r->nodes[i]))
+            goto oom;
+
+    /* channels: LAYER k (k = L: head) cap 1; ACT/FREE/SNAP cap 2; NEG cap S+1 */
+    int nchan = 4 * (L + 1) + 1, caps[4 * (PFF_MAX_LAYERS + 1) + 1];
+    for (int i = 0; i < nchan; i++)
+        caps[i] = i < L + 1 ? 1 : 2;
+    caps[nchan - 1] = S + 1;
+    if (pff_hub_init(&r->hub, nchan, caps))
+        goto oom;
+    r->tp = &r->hub.base;
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
+    if (cfg->schedule == PFF_SINGLE_LAYER && L > 1) {
+        if (!(r->links = calloc((size_t)2 * (L - 1), sizeof *r->links)))
+            goto oom_hub;
+        for (int k = 0; k + 1 < L; k++)
+            for (int b = 0; b < 2; b++) {
+                float *p = malloc((size_t)2 * train->n * cfg->widths[k + 1] * sizeof(float));
+                if (!p)
+                    goto oom_hub;
+                r->links[2 * k + b] = p;
+                r->tp->publish(r->tp, ch(r, CH_FREE, k), b, p);
+            }
+    }
+
+    /* batches in the whole run, for the ETA and the bar */
+    long total = 0;
+    for (int c = 0; c < S; c++) {
+        long nb = (r->nodes[c % N].n + cfg->batch - 1) / cfg->batch;
+        total += (long)(L + (r->head != NULL)) * (cfg->epochs / S) * nb;
+    }
+    atomic_init(&r->progress, 0);
+
+    double t0 = now();
+    int started = 0;
+    for (; started < N; started++)
+        if (pthread_create(&r->nodes[started].thread, NULL, node_main, &r->nodes[started])) {
+            r->tp->fail(r->tp, "cannot start a node thread");
+            pthread_mutex_lock(&r->mu);
+            r->nodes_done += N - started;
+            pthread_mutex_unlock(&r->mu);
+            break;
+        }
+    monitor(r, t0, total);
+    int joined = 0;
+    for (int i = 0; i < started; i++)
+        joined += pthread_join(r->nodes[i].thread, NULL) == 0;
+    double t1 = now();
+    if (joined != started && !atomic_load(&r->tp->failed))
+        r->tp->fail(r->tp, "a node thread could not be joined");
+
+    if (atomic_load(&r->tp->failed)) {
+        snprintf(err, PFF_ERRLEN, "%s", r->tp->error);
+        rc = PFF_EFAIL;
+    } else {
+        rc = PFF_OK;
+        res->train_seconds = t1 - t0;
+        res->neg_seconds = 0;
+        double flops = 0;
+        for (int k = 0; k < L; k++)
+            flops += 8.0 * cfg->widths[k] * cfg->widths[k + 1];
+        flops *= (double)train->n * cfg->epochs;
+        res->gflops = flops / res->train_seconds / 1e9;
+        for (int i = 0; i < N && i < MAX_NODES; i++) {
+            res->neg_seconds += r->nodes[i].negsec;
+            res->node_busy[i] = r->nodes[i].busy;
+            res->node_wait[i] = r->nodes[i].wait;
+        }
+        res->train_n = train->n;
+        model->cfg = *cfg;
+        model->layer = r->layers;
+        model->head = r->head;
+        r->layers = NULL;
+        r->head = NULL;
+    }
+    goto teardown;
+
+oom_hub:
+    snprintf(err, PFF_ERRLEN, "out of memory setting up the %s schedule", pff_schedule_name(cfg->schedule));
+    rc = PFF_EFAIL;
+teardown:
+    drop_run = r;
+    pff_hub_destroy(&r->hub, drop_item);
+    pthread_mutex_destroy(&r->mu);
+    pthread_cond_destroy(&r->cv);
+    goto out;
+oom:
+    snprintf(err, PFF_ERRLEN,
+             "out of memory setting up the network %s with %d images on %d node(s)",
+             "(see --layers)", train->n, N);
+    rc = PFF_EFAIL;
+out:
+    if (r->links)
+        for (int i = 0; i < 2 * (L - 1); i++)
+            free(r->links[i]);
+    free(r->links);
+    if (r->nodes)
+        for (int i = 0; i < N; i++)
+            node_free(r, &r->nodes[i]);
+    free(r->nodes);
+    if (r->layers)
+        for (int k = 0; k < L; k++)
+            pff_layer_free(r->layers[k]);
+    free(r->layers);
+    pff_layer_free(r->head);
+    free(r->stats);
+    free(r->stages_done);
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0)
+        res->peak_rss_mb = ru.ru_maxrss / 1024.0;
+    return rc;
+}
