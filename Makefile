@@ -16,7 +16,7 @@ else
   OPT = -O2 -g
 endif
 ifeq ($(NO_OMP),1)
-  OMP =
+  OMP = -Wno-unknown-pragmas -Wno-unused-variable
 else
   OMP = -fopenmp
 endif
@@ -28,7 +28,7 @@ else
   BLAS_LIBS = -lopenblas
 endif
 CFLAGS  = $(CFLAGS_BASE) $(OPT) $(OMP) $(BLAS_CFLAGS)
-LDFLAGS = $(OPT) $(OMP)
+LDFLAGS = $(OPT) $(filter -fopenmp,$(OMP))
 LIBS    = $(BLAS_LIBS) $(LDLIBS)
 
 LIB_SRC = layers/matmul.c layers/ff.c layers/net.c layers/stage.c layers/model.c \

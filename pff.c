@@ -212,7 +212,7 @@ static int parse_float(const char *flag, const char *s, float *out)
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (errno || end == s || *end || !isfinite(v) || v <= 0 || v > 1e30) {
+    if (errno || end == s || *end || !isfinite(v) || v <= 0 || v > 3e38) {
         fprintf(stderr, "pff: --%s: '%s' is not a positive number\n", flag, s);
         return PFF_EUSAGE;
     }

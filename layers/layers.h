@@ -126,6 +126,10 @@ int pff_stage_softmax(const pff_config *cfg, pff_layer *h, int stage, int chapte
                       char *err);
 /* Rows of normalised embedded inputs; labels == NULL embeds the neutral label. */
 void pff_embed_rows(float *out, const float *img, const uint8_t *labels, long n, int dim);
+/* Negatives of chapter c that do not depend on the network (fixed: always the
+ * chapter-0 draw; random, and adaptive before a network exists: chapter c's). */
+void pff_negatives_draw(const pff_config *cfg, uint8_t *neg, const uint8_t *y, const int *index,
+                        long n, int chapter);
 /* Most-predicted wrong label of each row of a goodness table. */
 void pff_negatives_adaptive(uint8_t *neg, const float *table, const uint8_t *y, long n);
 

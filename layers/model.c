@@ -215,7 +215,7 @@ static uint64_t fnv1a(const unsigned char *p, size_t n)
     return h;
 }
 
-static size_t header_size(int L) { return 8 + 4 + 4 + 4 * (size_t)(L + 1) + 4 * 9 + 8 + 4; }
+static size_t header_size(int L) { return 8 + 4 + 4 + 4 * (size_t)(L + 1) + 4 * 8 + 8 + 4; }
 
 static size_t body_floats(const int *widths, int L, int head_in)
 {

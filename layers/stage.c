@@ -56,6 +56,14 @@ int pff_stage_ff(const pff_config *cfg, pff_layer *l, int k, int chapter, pff_wo
         }
     }
     free(perm);
+    /* a cheap guard at the end of the stage: every parameter still finite */
+    for (size_t i = 0; i < l->nparam; i++)
+        if (!isfinite(l->slab[i])) {
+            snprintf(err, PFF_ERRLEN,
+                     "layer %d, chapter %d: weights are not finite; try a smaller --lr (now %g)",
+                     k + 1, chapter + 1, (double)cfg->lr);
+            return PFF_EFAIL;
+        }
     return PFF_OK;
 }
 
@@ -115,6 +123,13 @@ void pff_embed_rows(float *out, const float *img, const uint8_t *labels, long n,
         pff_embed(img + (size_t)i * dim, dim, labels ? labels[i] : PFF_LABEL_NEUTRAL, o);
         pff_rms_normalise(o, dim);
     }
+}
+
+void pff_negatives_draw(const pff_config *cfg, uint8_t *neg, const uint8_t *y, const int *index,
+                        long n, int chapter)
+{
+    /* fixed: the chapter-0 draw forever; random and adaptive's first chapters: keyed by chapter */
+    pff_negatives_random(neg, y, index, n, cfg->seed, cfg->neg == PFF_NEG_FIXED ? 0 : chapter);
 }
 
 void pff_negatives_adaptive(uint8_t *neg, const float *table, const uint8_t *y, long n)

@@ -26,18 +26,21 @@ static int hub_publish(pff_transport *t, int ch, int chapter, void *obj)
     return 0;
 }
 
+/* Several nodes may wait on one channel for different chapters (the All
+ * Layers ring): each waits until the oldest item is its own. An oldest item
+ * from a later chapter than the one asked for means a schedule skipped one:
+ * that fails the run instead of mixing chapters. */
 static void *hub_get(pff_transport *t, int ch, int chapter)
 {
     pff_hub *h = (pff_hub *)t;
     pff_channel *c = &h->chan[ch];
     void *obj = NULL;
     pthread_mutex_lock(&h->mu);
-    while (!atomic_load(&t->failed) && c->count == 0)
+    while (!atomic_load(&t->failed) && (c->count == 0 || c->ring[c->head].chapter < chapter))
         pthread_cond_wait(&h->cv, &h->mu);
     if (!atomic_load(&t->failed)) {
         pff_slot s = c->ring[c->head];
         if (s.chapter != chapter) {
-            /* an ordering bug in a schedule: stop the run rather than mix chapters */
             snprintf(t->error, PFF_ERRLEN,
                      "internal error: channel %d delivered chapter %d, expected %d", ch, s.chapter,
                      chapter);
@@ -88,6 +91,8 @@ static void hub_fail(pff_transport *t, const char *msg)
 int pff_hub_init(pff_hub *h, int nchan, const int *caps)
 {
     memset(h, 0, sizeof *h);
+    if (nchan < 1)
+        return -1;
     size_t total = 0;
     for (int i = 0; i < nchan; i++)
         total += (size_t)caps[i];

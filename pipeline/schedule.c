@@ -142,9 +142,7 @@ static void report(run *r, int c, int stage, const pff_stage_stats *st)
 /* Negatives of chapter c that do not depend on the network. */
 static void draw_negatives(node *nd, int c)
 {
-    const pff_config *cfg = nd->r->cfg;
-    pff_negatives_random(nd->neg, nd->y, nd->index, nd->n, cfg->seed,
-                         cfg->neg == PFF_NEG_FIXED ? 0 : c);
+    pff_negatives_draw(nd->r->cfg, nd->neg, nd->y, nd->index, nd->n, c);
 }
 
 /* The chapter tail on a whole network: softmax head, then adaptive negatives

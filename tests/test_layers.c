@@ -1,0 +1,345 @@
+/* tests/test_layers.c — the maths against straightforward references:
+ * finite differences of the FF loss and of the softmax head, hand-computed
+ * goodness, RMS normalisation, label embedding, Adam and cooldown, the BLAS
+ * product against a naive loop nest on the trainer's shapes, the goodness
+ * table and features against a plain per-label forward pass. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../layers/layers.h"
+#include "check.h"
+
+static float frand(uint64_t i) { return pff_uniform(pff_hash(99, 7, 0, 0, i)) * 2.0f - 1.0f; }
+
+static double softplus(double x) { return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)); }
+
+/* Reference FF loss in double, params p = W|b as doubles. */
+static double ff_loss_ref(const double *p, int in, int out, const float *x, int B, double theta)
+{
+    double loss = 0;
+    for (int r = 0; r < 2 * B; r++) {
+        double G = 0;
+        for (int j = 0; j < out; j++) {
+            double z = p[(size_t)out * in + j];
+            for (int i = 0; i < in; i++)
+                z += p[(size_t)j * in + i] * x[(size_t)r * in + i];
+            if (z > 0)
+                G += z * z;
+        }
+        loss += r < B ? softplus(theta - G) : softplus(G - theta);
+    }
+    return loss / B;
+}
+
+static void test_ff_gradient(int threads)
+{
+    const int in = 12, out = 7, B = 3;
+    pff_layer *l = pff_layer_new(in, out);
+    pff_layer_init(l, 5, 0);
+    for (int j = 0; j < out; j++)
+        l->b[j] = 0.1f * frand(1000 + j);
+    float x[2 * 3 * 12];
+    for (int i = 0; i < 2 * B * in; i++)
+        x[i] = frand(i);
+    for (int r = 0; r < 2 * B; r++)
+        pff_rms_normalise(x + r * in, in);
+    pff_work w;
+    CHECK(pff_work_init(&w, 2 * B, in > out ? in : out, l->nparam, threads) == 0, "work");
+    const double theta = 1.0 * out;
+    double loss = pff_ff_batch(l, &w, x, B, (float)theta, 0.0f, NULL);
+    double *p = malloc(l->nparam * sizeof(double));
+    for (size_t i = 0; i < l->nparam; i++)
+        p[i] = l->slab[i];
+    CHECK_NEAR(loss, ff_loss_ref(p, in, out, x, B, theta), 1e-4, "loss vs reference");
+    double maxerr = 0;
+    for (size_t i = 0; i < l->nparam; i++) {
+        const double h = 1e-5, keep = p[i];
+        p[i] = keep + h;
+        double lp = ff_loss_ref(p, in, out, x, B, theta);
+        p[i] = keep - h;
+        double lm = ff_loss_ref(p, in, out, x, B, theta);
+        p[i] = keep;
+        double fd = (lp - lm) / (2 * h), err = fabs(fd - w.g[i]) / (fabs(fd) + 1e-3);
+        if (err > maxerr)
+            maxerr = err;
+    }
+    CHECK(maxerr < 2e-3, "FF gradient vs finite differences (threads %d): max rel err %g", threads,
+          maxerr);
+    CHECK(l->step == 0, "lr 0 takes no Adam step");
+    free(p);
+    pff_work_free(&w);
+    pff_layer_free(l);
+}
+
+static double softmax_loss_ref(const double *p, int D, const float *f, const uint8_t *y, int B)
+{
+    double loss = 0;
+    for (int i = 0; i < B; i++) {
+        double lg[PFF_CLASSES], mx = -1e300, s = 0;
+        for (int j = 0; j < PFF_CLASSES; j++) {
+            lg[j] = p[(size_t)PFF_CLASSES * D + j];
+            for (int d = 0; d < D; d++)
+                lg[j] += p[(size_t)j * D + d] * f[(size_t)i * D + d];
+            mx = lg[j] > mx ? lg[j] : mx;
+        }
+        for (int j = 0; j < PFF_CLASSES; j++)
+            s += exp(lg[j] - mx);
+        loss += log(s) + mx - lg[y[i]];
+    }
+    return loss / B;
+}
+
+static void test_softmax_gradient(void)
+{
+    const int D = 9, B = 4;
+    pff_layer *h = pff_layer_new(D, PFF_CLASSES);
+    pff_layer_init(h, 3, 1);
+    float f[4 * 9];
+    uint8_t y[4] = {0, 3, 9, 3};
+    for (int i = 0; i < B * D; i++)
+        f[i] = frand(500 + i);
+    pff_work w;
+    CHECK(pff_work_init(&w, 2 * B, PFF_CLASSES, h->nparam, 1) == 0, "work");
+    double loss = pff_softmax_batch(h, &w, f, y, B, 0.0f);
+    double *p = malloc(h->nparam * sizeof(double));
+    for (size_t i = 0; i < h->nparam; i++)
+        p[i] = h->slab[i];
+    CHECK_NEAR(loss, softmax_loss_ref(p, D, f, y, B), 1e-5, "cross-entropy vs reference");
+    double maxerr = 0;
+    for (size_t i = 0; i < h->nparam; i++) {
+        const double e = 1e-6, keep = p[i];
+        p[i] = keep + e;
+        double lp = softmax_loss_ref(p, D, f, y, B);
+        p[i] = keep - e;
+        double lm = softmax_loss_ref(p, D, f, y, B);
+        p[i] = keep;
+        double fd = (lp - lm) / (2 * e), err = fabs(fd - w.g[i]) / (fabs(fd) + 1e-3);
+        maxerr = err > maxerr ? err : maxerr;
+    }
+    CHECK(maxerr < 1e-3, "softmax gradient vs finite differences: max rel err %g", maxerr);
+    free(p);
+    pff_work_free(&w);
+    pff_layer_free(h);
+}
+
+static void test_hand_computed(void)
+{
+    /* RMS: [3,4] has mean square 12.5 */
+    float x[2] = {3, 4};
+    pff_rms_normalise(x, 2);
+    CHECK_NEAR(x[0], 3 / sqrt(12.5), 1e-6, "rms x0");
+    CHECK_NEAR(x[1], 4 / sqrt(12.5), 1e-6, "rms x1");
+    /* embedding */
+    float img[12], e[12];
+    for (int i = 0; i < 12; i++)
+        img[i] = 0.5f;
+    pff_embed(img, 12, 3, e);
+    CHECK(e[3] == 1.0f && e[0] == 0.0f && e[9] == 0.0f && e[10] == 0.5f, "one-hot label 3");
+    pff_embed(img, 12, PFF_LABEL_NEUTRAL, e);
+    CHECK(e[0] == 0.1f && e[9] == 0.1f && e[11] == 0.5f, "neutral label 0.1");
+    /* goodness and loss: W = I, b = (0, -1), x+ = (3, 4), x- = (1, -2) */
+    pff_layer *l = pff_layer_new(2, 2);
+    l->w[0] = 1, l->w[1] = 0, l->w[2] = 0, l->w[3] = 1;
+    l->b[0] = 0, l->b[1] = -1;
+    float xb[4] = {3, 4, 1, -2};
+    pff_work w;
+    pff_work_init(&w, 2, 2, l->nparam, 1);
+    pff_stage_stats st = {0};
+    double loss = pff_ff_batch(l, &w, xb, 1, 10.0f, 0.0f, &st);
+    /* G+ = 3^2 + 3^2 = 18, G- = 1^2 + relu(-3)^2 = 1 */
+    CHECK_NEAR(st.gpos, 18.0, 1e-9, "goodness of the positive");
+    CHECK_NEAR(st.gneg, 1.0, 1e-9, "goodness of the negative");
+    CHECK_NEAR(loss, softplus(10 - 18) + softplus(1 - 10), 1e-9, "loss");
+    /* dL/dW row 0 = 2 y0 dL/dG x for both rows: dG+ = -sigmoid(-8), dG- = sigmoid(-9) */
+    double dgp = -1 / (1 + exp(8)), dgn = 1 / (1 + exp(9));
+    CHECK_NEAR(w.g[0], 2 * 3 * dgp * 3 + 2 * 1 * dgn * 1, 1e-7, "dW00");
+    CHECK_NEAR(w.g[3], 2 * 3 * dgp * 4, 1e-7, "dW11 (negative row inactive)");
+    pff_work_free(&w);
+    pff_layer_free(l);
+    /* Adam, two steps by hand (PyTorch's form) */
+    float p = 1, m = 0, v = 0, g = 0.5f;
+    pff_adam(&p, &m, &v, &g, 1, 0.1f, 1 - 0.9f, 1 - 0.999f);
+    CHECK_NEAR(p, 0.9, 1e-6, "Adam step 1");
+    g = -0.2f;
+    pff_adam(&p, &m, &v, &g, 1, 0.1f, 1 - 0.81f, 1 - 0.999f * 0.999f);
+    CHECK_NEAR(m, 0.025, 1e-7, "Adam m after step 2");
+    CHECK_NEAR(v, 0.00028975, 1e-8, "Adam v after step 2");
+    CHECK_NEAR(p, 0.9 - 0.1 * (0.025 / 0.19) / (sqrt(0.00028975 / 0.001999) + 1e-8), 1e-6,
+               "Adam step 2");
+    /* cooldown: flat for the first half, then linear to zero */
+    CHECK_NEAR(pff_cooldown(1, 4, 10), 1.0, 0, "cooldown e=4");
+    CHECK_NEAR(pff_cooldown(1, 5, 10), 1.0, 1e-7, "cooldown e=5");
+    CHECK_NEAR(pff_cooldown(1, 9, 10), 0.2, 1e-7, "cooldown e=9");
+}
+
+static void test_matmul(void)
+{
+    /* the trainer's shapes: forward, tile of the weight gradient, map chunk, table chunk */
+    struct { int ta, tb, m, n, k; } s[] = {
+        {0, 1, 128, 500, 784}, {1, 0, 128, 784, 128}, {0, 1, 512, 300, 500}, {0, 1, 1000, 100, 500},
+        {0, 1, 64, 10, 900},   {1, 0, 10, 900, 64},   {0, 1, 7, 33, 5}};
+    for (size_t t = 0; t < sizeof s / sizeof s[0]; t++) {
+        int m = s[t].m, n = s[t].n, k = s[t].k;
+        int lda = s[t].ta ? m : k, ldb = s[t].tb ? k : n;
+        float *a = malloc((size_t)m * k * 4), *b = malloc((size_t)k * n * 4);
+        float *c1 = malloc((size_t)m * n * 4), *c2 = malloc((size_t)m * n * 4);
+        for (size_t i = 0; i < (size_t)m * k; i++)
+            a[i] = frand(i);
+        for (size_t i = 0; i < (size_t)k * n; i++)
+            b[i] = frand(1u << 30 | i);
+        for (size_t i = 0; i < (size_t)m * n; i++)
+            c1[i] = c2[i] = frand(7u << 28 | i);
+        pff_matmul(s[t].ta, s[t].tb, m, n, k, 1.0f, a, lda, b, ldb, 0.5f, c1, n);
+        pff_matmul_reference(s[t].ta, s[t].tb, m, n, k, 1.0f, a, lda, b, ldb, 0.5f, c2, n);
+        double maxerr = 0;
+        for (size_t i = 0; i < (size_t)m * n; i++) {
+            double e = fabs(c1[i] - c2[i]) / (1 + fabs(c2[i]));
+            maxerr = e > maxerr ? e : maxerr;
+        }
+        CHECK(maxerr < 1e-4, "%s product %dx%dx%d (ta %d tb %d) vs naive: max err %g",
+              pff_blas_name(), m, n, k, s[t].ta, s[t].tb, maxerr);
+        free(a), free(b), free(c1), free(c2);
+    }
+}
+
+/* Plain forward of one embedded image through the network, in double. */
+static double goodness_ref(pff_layer *const *ls, int L, const float *img, int dim, int label,
+                           float *feat)
+{
+    double *x = malloc(sizeof(double) * 4096), *y = malloc(sizeof(double) * 4096), G = 0;
+    float e[4096];
+    pff_embed(img, dim, label, e);
+    int width = dim, off = 0;
+    for (int i = 0; i < dim; i++)
+        x[i] = e[i];
+    for (int k = 0; k < L; k++) {
+        double ss = 0;
+        for (int i = 0; i < width; i++)
+            ss += x[i] * x[i];
+        double r = sqrt(ss / width) + 1e-8, g = 0;
+        for (int j = 0; j < ls[k]->out; j++) {
+            double z = ls[k]->b[j];
+            for (int i = 0; i < width; i++)
+                z += ls[k]->w[(size_t)j * width + i] * x[i] / r;
+            y[j] = z > 0 ? z : 0;
+            g += y[j] * y[j];
+        }
+        width = ls[k]->out;
+        if (k >= 1 || L == 1) {
+            G += g;
+            if (feat) {
+                double r2 = sqrt(g / width) + 1e-8;
+                for (int j = 0; j < width; j++)
+                    feat[off + j] = (float)(y[j] / r2);
+                off += width;
+            }
+        }
+        double *t = x;
+        x = y;
+        y = t;
+    }
+    free(x);
+    free(y);
+    return G;
+}
+
+static void test_table_and_negatives(int L)
+{
+    const int dim = 30, n = 250, widths[] = {30, 16, 12, 8};
+    pff_layer *ls[3];
+    for (int k = 0; k < L; k++) {
+        ls[k] = pff_layer_new(widths[k], widths[k + 1]);
+        pff_layer_init(ls[k], 11, k);
+        for (int j = 0; j < ls[k]->out; j++)
+            ls[k]->b[j] = 0.2f * frand(77 + j);
+    }
+    float *img = malloc(sizeof(float) * n * dim), *table = malloc(sizeof(float) * n * 10);
+    uint8_t y[250], neg[250];
+    for (int i = 0; i < n * dim; i++)
+        img[i] = (frand(3000 + i) + 1) / 2;
+    for (int i = 0; i < n; i++)
+        y[i] = (uint8_t)(pff_hash(1, 2, 3, 4, i) % 10);
+    pff_work w;
+    pff_work_init(&w, 2, 30, 30 * 16 + 16, 2);
+    pff_goodness_table(ls, L, &w, img, n, dim, table);
+    double maxerr = 0;
+    for (int i = 0; i < n; i++)
+        for (int lab = 0; lab < 10; lab++) {
+            double ref = goodness_ref(ls, L, img + i * dim, dim, lab, NULL);
+            double e = fabs(ref - table[i * 10 + lab]) / (1 + fabs(ref));
+            maxerr = e > maxerr ? e : maxerr;
+        }
+    CHECK(maxerr < 1e-4, "goodness table (L=%d, layer-1 trick) vs per-label forward: %g", L, maxerr);
+    pff_negatives_adaptive(neg, table, y, n);
+    int ok = 1;
+    for (int i = 0; i < n; i++) {
+        const float *r = table + i * 10;
+        ok &= neg[i] != y[i];
+        for (int lab = 0; lab < 10; lab++)
+            ok &= lab == y[i] || r[lab] <= r[neg[i]];
+    }
+    CHECK(ok, "adaptive negatives are the argmax wrong label of the table (L=%d)", L);
+    /* softmax features against the reference forward with the neutral label */
+    int D = pff_feature_dim(ls, L);
+    float *feat = malloc(sizeof(float) * n * D), fr[64];
+    pff_features(ls, L, &w, img, n, dim, feat);
+    maxerr = 0;
+    for (int i = 0; i < n; i++) {
+        goodness_ref(ls, L, img + i * dim, dim, PFF_LABEL_NEUTRAL, fr);
+        for (int d = 0; d < D; d++) {
+            double e = fabs(fr[d] - feat[i * D + d]);
+            maxerr = e > maxerr ? e : maxerr;
+        }
+    }
+    CHECK(maxerr < 1e-4, "softmax features (L=%d) vs reference: %g", L, maxerr);
+    free(feat);
+    pff_work_free(&w);
+    free(img);
+    free(table);
+    for (int k = 0; k < L; k++)
+        pff_layer_free(ls[k]);
+}
+
+static void test_random_negatives(void)
+{
+    enum { n = 5000 };
+    uint8_t y[n], a[n], b[n], c[n];
+    for (int i = 0; i < n; i++)
+        y[i] = (uint8_t)(i % 10);
+    pff_config cfg;
+    pff_config_default(&cfg);
+    cfg.neg = PFF_NEG_FIXED;
+    pff_negatives_draw(&cfg, a, y, NULL, n, 0);
+    pff_negatives_draw(&cfg, b, y, NULL, n, 7);
+    cfg.neg = PFF_NEG_RANDOM;
+    pff_negatives_draw(&cfg, c, y, NULL, n, 7);
+    int never_true = 1, fixed_same = 1, differ = 0, hist[10] = {0};
+    for (int i = 0; i < n; i++) {
+        never_true &= a[i] != y[i] && c[i] != y[i] && a[i] < 10 && c[i] < 10;
+        fixed_same &= a[i] == b[i];
+        differ += a[i] != c[i];
+        if (y[i] == 0)
+            hist[a[i]]++;
+    }
+    CHECK(never_true, "a negative label never equals the true label");
+    CHECK(fixed_same, "fixed negatives are the same in every chapter");
+    CHECK(differ > n / 2, "random negatives are redrawn each chapter (%d of %d changed)", differ, n);
+    int spread = 1;
+    for (int lab = 1; lab < 10; lab++)
+        spread &= hist[lab] > 30;
+    CHECK(spread && hist[0] == 0, "negatives spread over the 9 wrong classes");
+}
+
+int main(void)
+{
+    pff_blas_init();
+    test_ff_gradient(1);
+    test_ff_gradient(2);
+    test_softmax_gradient();
+    test_hand_computed();
+    test_matmul();
+    test_table_and_negatives(1);
+    test_table_and_negatives(3);
+    test_random_negatives();
+    return check_report("test_layers");
+}

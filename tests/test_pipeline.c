@@ -1,0 +1,320 @@
+/* tests/test_pipeline.c — the thread transport and the schedules, run under
+ * ThreadSanitizer by `make tsan`:
+ *   - queue stress: a chain of stage threads and independent producer /
+ *     consumer pairs pass thousands of items through bounded channels, order
+ *     and payload checked;
+ *   - failure wakes every waiter (blocked getters and a blocked publisher);
+ *   - schedules: with fixed or random negatives, sequential, single-layer and
+ *     all-layers with N = 2, 3, 4 write byte-identical models; adaptive
+ *     single-layer (waiting mode) equals sequential; every schedule run twice
+ *     gives the same bytes; fast mode and federated complete;
+ *   - a non-finite loss stops every schedule with a message naming layer and
+ *     chapter. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../layers/layers.h"
+#include "../pipeline/pipeline.h"
+#include "check.h"
+
+#define ITEMS 4000
+#define STAGES 4
+
+static pff_hub hub;
+
+typedef struct {
+    int id;
+    int errors;
+} stage_arg;
+
+static void *chain_stage(void *p)
+{
+    stage_arg *a = p;
+    pff_transport *t = &hub.base;
+    for (int c = 0; c < ITEMS; c++) {
+        intptr_t v = c * 3 + 1;
+        if (a->id > 0) {
+            void *got = t->get(t, a->id - 1, c);
+            if ((intptr_t)got != c * 3 + a->id)
+                a->errors++;
+            v = (intptr_t)got + 1;
+        }
+        if (a->id < STAGES - 1 && t->publish(t, a->id, c, (void *)v))
+            a->errors++;
+    }
+    return NULL;
+}
+
+static void *pair_producer(void *p)
+{
+    stage_arg *a = p;
+    for (int c = 0; c < ITEMS; c++)
+        if (hub.base.publish(&hub.base, a->id, c, (void *)(intptr_t)(c ^ a->id)))
+            a->errors++;
+    return NULL;
+}
+
+static void *pair_consumer(void *p)
+{
+    stage_arg *a = p;
+    for (int c = 0; c < ITEMS; c++)
+        if ((intptr_t)hub.base.get(&hub.base, a->id, c) != (c ^ a->id))
+            a->errors++;
+    return NULL;
+}
+
+static void test_queue_stress(void)
+{
+    /* channels 0..2: the chain; 3..8: three producer/consumer pairs */
+    int caps[9] = {2, 2, 2, 1, 1, 2, 2, 3, 3};
+    CHECK(pff_hub_init(&hub, 9, caps) == 0, "hub");
+    pthread_t th[STAGES + 6];
+    stage_arg args[STAGES + 6];
+    for (int i = 0; i < STAGES; i++) {
+        args[i] = (stage_arg){i, 0};
+        pthread_create(&th[i], NULL, chain_stage, &args[i]);
+    }
+    for (int i = 0; i < 3; i++) {
+        args[STAGES + 2 * i] = (stage_arg){3 + 2 * i, 0};
+        args[STAGES + 2 * i + 1] = (stage_arg){3 + 2 * i, 0};
+        pthread_create(&th[STAGES + 2 * i], NULL, pair_producer, &args[STAGES + 2 * i]);
+        pthread_create(&th[STAGES + 2 * i + 1], NULL, pair_consumer, &args[STAGES + 2 * i + 1]);
+    }
+    int errors = 0, joined = 0;
+    for (int i = 0; i < STAGES + 6; i++) {
+        joined += pthread_join(th[i], NULL) == 0;
+        errors += args[i].errors;
+    }
+    CHECK(joined == STAGES + 6, "every thread joined");
+    CHECK(errors == 0, "queue stress: %d items out of order or wrong", errors);
+    CHECK(!atomic_load(&hub.base.failed), "no failure");
+    pff_hub_destroy(&hub, NULL);
+}
+
+static void *blocked_get(void *p)
+{
+    stage_arg *a = p;
+    a->errors = hub.base.get(&hub.base, a->id, 0) != NULL;
+    return NULL;
+}
+
+static void *blocked_put(void *p)
+{
+    stage_arg *a = p;
+    int rc = hub.base.publish(&hub.base, a->id, 0, (void *)1);
+    rc |= hub.base.publish(&hub.base, a->id, 1, (void *)1); /* full: blocks */
+    a->errors = rc == 0;
+    return NULL;
+}
+
+static void test_failure_wakes_all(void)
+{
+    int caps[4] = {1, 1, 1, 1};
+    pff_hub_init(&hub, 4, caps);
+    pthread_t th[4];
+    stage_arg a[4] = {{0, 1}, {1, 1}, {2, 1}, {3, 1}};
+    for (int i = 0; i < 3; i++)
+        pthread_create(&th[i], NULL, blocked_get, &a[i]);
+    pthread_create(&th[3], NULL, blocked_put, &a[3]);
+    nanosleep(&(struct timespec){0, 50000000L}, NULL);
+    hub.base.fail(&hub.base, "first error");
+    hub.base.fail(&hub.base, "second error");
+    int errors = 0;
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        errors += a[i].errors;
+    }
+    CHECK(errors == 0, "every waiter woke with the failure");
+    CHECK(strcmp(hub.base.error, "first error") == 0, "the first error is kept: '%s'", hub.base.error);
+    pff_hub_destroy(&hub, NULL);
+}
+
+/* ---- schedules on a tiny synthetic problem ---- */
+static pff_dataset data;
+
+static void make_data(void)
+{
+    data.n = 300;
+    data.dim = 64;
+    data.x = malloc(sizeof(float) * data.n * data.dim);
+    data.y = malloc((size_t)data.n);
+    for (int i = 0; i < data.n; i++) {
+        data.y[i] = (uint8_t)(pff_hash(5, 0, 0, 0, i) % 10);
+        for (int j = 0; j < data.dim; j++) {
+            float base = (j % 10 == data.y[i]) ? 0.8f : 0.1f;
+            data.x[i * data.dim + j] = base + 0.2f * pff_uniform(pff_hash(5, 1, 0, i, j));
+        }
+    }
+}
+
+static void base_config(pff_config *c)
+{
+    pff_config_default(c);
+    c->nlayers = 3;
+    c->widths[0] = 64, c->widths[1] = 32, c->widths[2] = 24, c->widths[3] = 16;
+    c->epochs = 4;
+    c->splits = 4;
+    c->batch = 32;
+    c->threads = 1;
+    c->quiet = 1;
+    c->seed = 42;
+}
+
+static int tmp_id;
+
+/* Trains and returns the model file's bytes (NULL on failure, err set). */
+static unsigned char *train_bytes(const pff_config *cfg, size_t *n, char *err)
+{
+    pff_model m;
+    pff_result res;
+    memset(&res, 0, sizeof res);
+    if (pff_train(cfg, &data, &m, &res, err))
+        return NULL;
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/pff_test_pipe_%d_%d.pff", (int)getpid(), tmp_id++);
+    int rc = pff_model_save(&m, path, err);
+    pff_model_free(&m);
+    if (rc)
+        return NULL;
+    FILE *f = fopen(path, "rb");
+    fseek(f, 0, SEEK_END);
+    *n = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *p = malloc(*n);
+    if (fread(p, 1, *n, f) != *n) {
+        free(p);
+        p = NULL;
+    }
+    fclose(f);
+    unlink(path);
+    return p;
+}
+
+static const char *describe(const pff_config *c)
+{
+    static char s[128];
+    snprintf(s, sizeof s, "%s N=%d %s %s%s", pff_schedule_name(c->schedule), c->nodes,
+             pff_neg_name(c->neg), pff_classifier_name(c->classifier), c->fast ? " fast" : "");
+    return s;
+}
+
+static void expect_same(const pff_config *ref, const pff_config *other)
+{
+    char err[PFF_ERRLEN] = "";
+    size_t na = 0, nb = 0;
+    unsigned char *a = train_bytes(ref, &na, err);
+    CHECK(a != NULL, "%s: %s", describe(ref), err);
+    unsigned char *b = train_bytes(other, &nb, err);
+    CHECK(b != NULL, "%s: %s", describe(other), err);
+    char what[300];
+    snprintf(what, sizeof what, "%s", describe(ref));
+    CHECK(a && b && na == nb && memcmp(a, b, na) == 0, "%s and %s give byte-identical models", what,
+          describe(other));
+    printf("  %-40s == %s\n", what, describe(other));
+    free(a);
+    free(b);
+}
+
+static void test_equivalence(void)
+{
+    pff_neg_kind negs[2] = {PFF_NEG_FIXED, PFF_NEG_RANDOM};
+    pff_classifier_kind cls[2] = {PFF_CLS_GOODNESS, PFF_CLS_SOFTMAX};
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++) {
+            pff_config seq, o;
+            base_config(&seq);
+            seq.neg = negs[i];
+            seq.classifier = cls[j];
+            o = seq;
+            o.schedule = PFF_SINGLE_LAYER;
+            o.nodes = 3;
+            expect_same(&seq, &o);
+            for (int n = 2; n <= 4; n++) {
+                o = seq;
+                o.schedule = PFF_ALL_LAYERS;
+                o.nodes = n;
+                expect_same(&seq, &o);
+            }
+        }
+    /* adaptive: single-layer in waiting mode is sequential; all-layers is reproducible */
+    pff_config seq, o;
+    base_config(&seq);
+    seq.neg = PFF_NEG_ADAPTIVE;
+    seq.classifier = PFF_CLS_SOFTMAX;
+    o = seq;
+    o.schedule = PFF_SINGLE_LAYER;
+    o.nodes = 3;
+    expect_same(&seq, &o);
+    o = seq;
+    o.schedule = PFF_ALL_LAYERS;
+    o.nodes = 2;
+    expect_same(&o, &o);
+    o.nodes = 1;
+    expect_same(&seq, &o);
+    o = seq;
+    o.schedule = PFF_FEDERATED;
+    o.nodes = 2;
+    expect_same(&o, &o);
+    o.shards = PFF_SHARDS_LABEL_SKEW;
+    o.nodes = 3;
+    expect_same(&o, &o);
+    /* fast mode completes (its bytes may differ from run to run) */
+    o = seq;
+    o.schedule = PFF_SINGLE_LAYER;
+    o.nodes = 3;
+    o.fast = 1;
+    char err[PFF_ERRLEN] = "";
+    size_t n;
+    unsigned char *p = train_bytes(&o, &n, err);
+    CHECK(p != NULL, "fast mode trains: %s", err);
+    free(p);
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void test_fault(void)
+{
+    pff_schedule_kind s[4] = {PFF_SEQUENTIAL, PFF_SINGLE_LAYER, PFF_ALL_LAYERS, PFF_FEDERATED};
+    int nodes[4] = {1, 3, 3, 2};
+    for (int i = 0; i < 4; i++)
+        for (int cls = 0; cls < 2; cls++) {
+            pff_config c;
+            base_config(&c);
+            c.schedule = s[i];
+            c.nodes = nodes[i];
+            c.classifier = cls ? PFF_CLS_SOFTMAX : PFF_CLS_GOODNESS;
+            c.neg = PFF_NEG_ADAPTIVE;
+            c.lr = 1e36f;
+            char err[PFF_ERRLEN] = "";
+            pff_model m;
+            pff_result res;
+            double t0 = now();
+            int rc = pff_train(&c, &data, &m, &res, err);
+            double dt = now() - t0;
+            CHECK(rc == PFF_EFAIL, "%s: a non-finite loss fails the run (rc %d)", describe(&c), rc);
+            CHECK(strstr(err, "layer ") && strstr(err, "chapter "), "%s: message names layer and chapter: '%s'",
+                  describe(&c), err);
+            CHECK(dt < 30, "%s: stopped in %.2f s", describe(&c), dt);
+            printf("  %-40s stopped in %.3f s: %s\n", describe(&c), dt, err);
+        }
+}
+
+int main(void)
+{
+    pff_blas_init();
+    test_queue_stress();
+    test_failure_wakes_all();
+    make_data();
+    test_equivalence();
+    test_fault();
+    pff_dataset_free(&data);
+    return check_report("test_pipeline");
+}
