@@ -65,16 +65,16 @@ endif
 
 # Installs the build dependencies with apt-get when they are missing.
 deps:
-	@if printf '#include <cblas.h>\n#include <stb/stb_image.h>\n' | $(CC) -E -x c - >/dev/null 2>&1 \
-	    && command -v npm >/dev/null 2>&1; then \
-	  echo "deps: OpenBLAS, stb and npm present"; \
-	else \
-	  echo "deps: installing libopenblas-dev libstb-dev npm with apt-get"; \
-	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; \
-	  else echo "deps: not root and no sudo: install libopenblas-dev libstb-dev npm yourself" >&2; exit 1; fi; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
-	    libopenblas-dev libstb-dev npm >/dev/null || { echo "deps: apt-get failed" >&2; exit 1; }; \
-	fi
+	@pkgs=""; \
+	printf '#include <cblas.h>\n#include <stb/stb_image.h>\n' | $(CC) -E -x c - >/dev/null 2>&1 \
+	  || pkgs="libopenblas-dev libstb-dev"; \
+	command -v npm >/dev/null 2>&1 || pkgs="$$pkgs npm"; \
+	if [ -z "$$pkgs" ]; then echo "deps: OpenBLAS, stb and npm present"; exit 0; fi; \
+	echo "deps: installing$$pkgs with apt-get"; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; \
+	else echo "deps: not root and no sudo: please install$$pkgs" >&2; exit 1; fi; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$pkgs >/dev/null \
+	  || { echo "deps: apt-get install$$pkgs failed" >&2; exit 1; }
 
 data:
 	@./data/fetch-mnist.sh

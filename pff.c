@@ -58,7 +58,7 @@ static const option train_opts[] = {
     {"shards", 1, "KIND     federated shards: iid | label-skew (default iid)"},
     {"neg", 1, "KIND     negatives: adaptive | fixed | random (default random)"},
     {"classifier", 1, "KIND     goodness | softmax (default goodness)"},
-    {"lr", 1, "X        Adam learning rate of the FF layers (default 0.001)"},
+    {"lr", 1, "X        Adam learning rate of the FF layers (default 0.003)"},
     {"softmax-lr", 1, "X        Adam learning rate of the softmax head (default 0.001)"},
     {"threshold", 1, "X        goodness threshold per unit: theta = X * width (default 1)"},
     {"seed", 1, "N        random seed (default 1)"},
@@ -261,6 +261,21 @@ static int parse_layers(const char *s, pff_config *cfg)
     return PFF_OK;
 }
 
+/* Fails early, before any training, when FILE's directory cannot take a file. */
+static int check_writable(const char *path)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        fprintf(stderr, "pff: --save %s: cannot create a file there: %s\n", path, strerror(errno));
+        return PFF_EUSAGE;
+    }
+    close(fd);
+    unlink(tmp);
+    return PFF_OK;
+}
+
 static int cores(void)
 {
     long c = sysconf(_SC_NPROCESSORS_ONLN);
@@ -396,6 +411,8 @@ static int cmd_train(int argc, char **argv)
 
     const char *dir = get_opt(&p, O, "data") ? get_opt(&p, O, "data") : "data/mnist";
     const char *save = get_opt(&p, O, "save");
+    if (save && (rc = check_writable(save)))
+        return rc;
     char err[PFF_ERRLEN];
     pff_dataset train, test;
     if ((rc = pff_data_load(dir, &train, &test, err))) {

@@ -1,0 +1,92 @@
+#!/bin/sh
+# tests/test_cli.sh PFF — the command line: bad input exits 2 with one clear
+# message naming the flag or file and leaves no file behind; --json prints
+# exactly one JSON object; eval and info read what train saved.
+set -u
+PFF=${1:-./pff}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fails=0
+SMALL="--layers 784,20,20 --epochs 1 --splits 1 --train-limit 300 --test-limit 200 --quiet"
+
+# expect STATUS NEEDLE ARGS...: exit status and a stderr message containing NEEDLE
+expect() {
+    want=$1 needle=$2
+    shift 2
+    "$PFF" "$@" >"$T/out" 2>"$T/err"
+    got=$?
+    if [ "$got" != "$want" ] || ! grep -q -- "$needle" "$T/err"; then
+        echo "FAIL: pff $* -> status $got (want $want), stderr: $(cat "$T/err")"
+        fails=$((fails + 1))
+    else
+        echo "ok   [$got] pff $*: $(head -c 150 "$T/err" | tr '\n' ' ')"
+    fi
+}
+
+expect 2 "usage" 
+expect 2 "unknown command" frobnicate
+expect 2 "did you mean --epochs" train --epoch 3
+expect 2 "unknown option --wibble" train --wibble
+expect 2 "'abc' is not an integer" train --epochs abc
+expect 2 "'-1' is not an integer" train --epochs -1
+expect 2 "'0' is not an integer" train --epochs=0
+expect 2 "not an integer" train --epochs 99999999999999999999
+expect 2 "needs a value" train --epochs
+expect 2 "multiple of splits" train $SMALL --epochs 3 --splits 2
+expect 2 "input width 100" train --layers 100,10
+expect 2 "list of" train --layers 784,,10
+expect 2 "list of" train --layers 784,-5
+expect 2 "at least one layer" train --layers 784
+expect 2 "use --nodes 2" train $SMALL --schedule single-layer --nodes 3 --oversubscribe
+expect 2 "not one of" train --schedule diagonal
+expect 2 "not one of" train --neg clever
+expect 2 "not one of" train --classifier knn
+expect 2 "not a positive number" train --lr 0
+expect 2 "not a positive number" train --lr nan
+expect 2 "not a positive number" train --threshold -1
+expect 2 "not a non-negative integer" train --seed -3
+expect 2 "oversubscribe" train $SMALL --schedule all-layers --nodes 8 --threads 8
+expect 2 "sequential schedule runs on 1 node" train $SMALL --nodes 2
+expect 2 "--fast applies" train $SMALL --fast
+expect 2 "--shards applies" train $SMALL --shards iid
+expect 2 "GiB" train --layers 784,2000000000 --train-limit 1000
+expect 2 "make data" train --data "$T/nowhere"
+expect 2 "takes no value" train --json=yes
+expect 2 "cannot create" train $SMALL --save "$T/missing/dir/m.pff"
+[ -e "$T/missing" ] && { echo "FAIL: a failed save left files"; fails=$((fails + 1)); }
+expect 2 "cannot open" eval "$T/none.pff"
+printf 'not a model at all' >"$T/junk.pff"
+expect 2 "bad magic" eval "$T/junk.pff"
+expect 2 "bad magic" info "$T/junk.pff"
+expect 2 "expected one MODEL" info
+
+# a real run: exactly one JSON line on stdout, then eval and info on the model
+if "$PFF" train $SMALL --epochs=2 --splits=2 --save "$T/m.pff" --json >"$T/out" 2>"$T/err"; then
+    lines=$(wc -l <"$T/out")
+    if [ "$lines" != 1 ] || ! grep -q '^{"schedule":"sequential".*"goodness_accuracy":[0-9.]*.*"softmax_accuracy":null.*}$' "$T/out"; then
+        echo "FAIL: --json output: $(cat "$T/out")"; fails=$((fails + 1))
+    else
+        echo "ok   train --json: one JSON line"
+    fi
+    for key in schedule nodes threads layers epochs splits batch neg classifier seed train_n test_n \
+        train_seconds neg_seconds eval_seconds goodness_accuracy softmax_accuracy test_accuracy gflops peak_rss_mb; do
+        grep -q "\"$key\":" "$T/out" || { echo "FAIL: JSON lacks $key"; fails=$((fails + 1)); }
+    done
+    acc=$(sed 's/.*"goodness_accuracy":\([0-9.]*\).*/\1/' "$T/out")
+    "$PFF" eval "$T/m.pff" --test-limit 200 --json >"$T/eval" 2>"$T/err" || { echo "FAIL: eval"; fails=$((fails + 1)); }
+    grep -q "\"goodness_accuracy\":$acc[,}]" "$T/eval" && echo "ok   eval reproduces the accuracy ($acc)" \
+        || { echo "FAIL: eval gave $(cat "$T/eval"), train said $acc"; fails=$((fails + 1)); }
+    "$PFF" info "$T/m.pff" | grep -q "784,20,20" && echo "ok   info" || { echo "FAIL: info"; fails=$((fails + 1)); }
+    cp "$T/m.pff" "$T/before.pff"
+    expect 2 "not a regular file" train $SMALL --data "$T/m.pff"
+    cmp -s "$T/m.pff" "$T/before.pff" || { echo "FAIL: model damaged"; fails=$((fails + 1)); }
+else
+    echo "FAIL: small training run: $(cat "$T/err")"; fails=$((fails + 1))
+fi
+for c in train eval info schedule; do
+    "$PFF" $c --help >/dev/null 2>&1 || { echo "FAIL: pff $c --help"; fails=$((fails + 1)); }
+done
+"$PFF" --version | grep -q "^pff " || { echo "FAIL: --version"; fails=$((fails + 1)); }
+ls "$T" | grep -q tmp && { echo "FAIL: temporary files left: $(ls "$T")"; fails=$((fails + 1)); }
+echo "test_cli: $fails failed"
+[ "$fails" = 0 ]
