@@ -93,9 +93,9 @@ int pff_config_check(const pff_config *cfg, int input_dim, long train_n, int cor
         return PFF_EUSAGE;
     }
     for (int k = 1; k <= L; k++)
-        if (cfg->widths[k] < 1 || cfg->widths[k] > (1 << 24)) {
-            snprintf(err, PFF_ERRLEN, "--layers: width %d of layer %d, expected 1..%d", cfg->widths[k],
-                     k, 1 << 24);
+        if (cfg->widths[k] < 1) {
+            snprintf(err, PFF_ERRLEN, "--layers: width %d of layer %d, expected at least 1",
+                     cfg->widths[k], k);
             return PFF_EUSAGE;
         }
     if (cfg->epochs < 1 || cfg->splits < 1 || cfg->epochs % cfg->splits) {

@@ -19,7 +19,7 @@ awk "BEGIN{exit !($a >= 90)}" || { echo "FAIL: accuracy $a < 90"; fails=$((fails
 
 for neg in adaptive fixed random; do
     for cls in goodness softmax; do
-        "$PFF" train --layers 784,100,100 --epochs 2 --splits 2 --train-limit 3000 --test-limit 2000 \
+        "$PFF" train --layers 784,200,200 --epochs 2 --splits 2 --train-limit 10000 --test-limit 2000 \
             --neg $neg --classifier $cls --json --quiet >"$T/o" || { echo "FAIL: $neg $cls"; fails=$((fails + 1)); continue; }
         g=$(acc goodness_accuracy "$T/o") s=$(acc softmax_accuracy "$T/o")
         echo "  --neg $neg --classifier $cls: goodness $g%, softmax $s%"
