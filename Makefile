@@ -4,7 +4,7 @@ CC      ?= gcc
 VARIANT ?= release
 BUILD   := build/$(VARIANT)
 CFLAGS_BASE = -std=c11 -Wall -Wextra -Werror -Wno-format-truncation -D_POSIX_C_SOURCE=200809L -I.
-LDLIBS  = -lm -lpthread
+LDLIBS  = -lstb -lm -lpthread
 
 ifeq ($(VARIANT),asan)
   OPT = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
@@ -32,10 +32,10 @@ LDFLAGS = $(OPT) $(filter -fopenmp,$(OMP))
 LIBS    = $(BLAS_LIBS) $(LDLIBS)
 
 LIB_SRC = layers/matmul.c layers/ff.c layers/net.c layers/stage.c layers/model.c \
-          data/idx.c pipeline/hub.c pipeline/schedule.c pipeline/plan.c
+          data/idx.c pipeline/hub.c pipeline/schedule.c pipeline/plan.c pipeline/trace.c
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
-HDRS    = pff.h layers/layers.h pipeline/pipeline.h pipeline/plan.h tests/check.h
-UNIT_TESTS = test_layers test_idx test_model test_plan
+HDRS    = pff.h layers/layers.h pipeline/pipeline.h pipeline/plan.h pipeline/trace.h tests/check.h
+UNIT_TESTS = test_layers test_idx test_model test_plan test_trace
 PIPE_TESTS = test_pipeline
 TEST_BINS  = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS) $(PIPE_TESTS))
 TIMEOUT = timeout --foreground -k 10

@@ -37,6 +37,7 @@
 #include "pff.h"
 #include "layers/layers.h"
 #include "pipeline/plan.h"
+#include "pipeline/trace.h"
 
 typedef struct {
     const char *name;
@@ -66,6 +67,7 @@ static const option train_opts[] = {
     {"test-limit", 1, "N        evaluate on the first N test images only"},
     {"preset", 1, "NAME     paper: the paper's literal settings (see README)"},
     {"save", 1, "FILE     write the trained model (atomically)"},
+    {"trace", 1, "FILE     record every node's events: .json (Perfetto), .png, .txt or -"},
     {"json", 0, "         print one JSON object with the results on stdout"},
     {"quiet", 0, "         no progress on stderr"},
     {"help", 0, "         this text"},
@@ -413,6 +415,19 @@ static int cmd_train(int argc, char **argv)
     const char *save = get_opt(&p, O, "save");
     if (save && (rc = check_writable(save)))
         return rc;
+    const char *trace = get_opt(&p, O, "trace");
+    if (trace) {
+        const char *dot = strrchr(trace, '.');
+        int ok = !strcmp(trace, "-") || (dot && (!strcmp(dot, ".json") || !strcmp(dot, ".png") ||
+                                                 !strcmp(dot, ".txt")));
+        if (!ok) {
+            fprintf(stderr, "pff: --trace %s: expected a file ending in .json, .png or .txt, or -\n",
+                    trace);
+            return PFF_EUSAGE;
+        }
+        if (strcmp(trace, "-") && (rc = check_writable(trace)))
+            return rc;
+    }
     char err[PFF_ERRLEN];
     pff_dataset train, test;
     if ((rc = pff_data_load(dir, &train, &test, err))) {
@@ -462,6 +477,27 @@ static int cmd_train(int argc, char **argv)
         pff_model_free(&model);
         goto done;
     }
+    /* the trace: the nodes' spans plus the final evaluation on node 1 */
+    pff_span *spans = res.spans;
+    int nspans = res.nspans;
+    double t_end = res.trace_end + res.eval_seconds;
+    if (spans) {
+        pff_span *grown = realloc(spans, (size_t)(nspans + 1) * sizeof *spans);
+        if (grown) {
+            spans = grown;
+            spans[nspans++] = (pff_span){0, -1, -1, PFF_SPAN_EVAL, res.trace_end, t_end};
+        }
+    }
+    double busy[64] = {0}, wait[64] = {0}, util[64] = {0};
+    if (spans)
+        pff_trace_summary(spans, nspans, N < 64 ? N : 64, t_end, busy, wait, util);
+    if (trace && spans && (rc = pff_trace_write(trace, spans, nspans, N, t_end, err, sizeof err))) {
+        fprintf(stderr, "pff: %s\n", err);
+        free(spans);
+        pff_model_free(&model);
+        goto done;
+    }
+    free(spans);
     double test_acc = cfg.classifier == PFF_CLS_SOFTMAX ? sa : ga;
     if (!cfg.quiet || !json) {
         fprintf(json ? stderr : stdout, "test accuracy: %.2f%% (goodness)", 100 * ga);
@@ -490,10 +526,13 @@ static int cmd_train(int argc, char **argv)
         printf(",\"gflops\":%.2f,\"peak_rss_mb\":%.1f,\"node_busy_seconds\":[", res.gflops,
                res.peak_rss_mb);
         for (int i = 0; i < N && i < 64; i++)
-            printf("%s%.3f", i ? "," : "", res.node_busy[i]);
+            printf("%s%.3f", i ? "," : "", busy[i]);
         printf("],\"node_wait_seconds\":[");
         for (int i = 0; i < N && i < 64; i++)
-            printf("%s%.3f", i ? "," : "", res.node_wait[i]);
+            printf("%s%.3f", i ? "," : "", wait[i]);
+        printf("],\"node_utilisation\":[");
+        for (int i = 0; i < N && i < 64; i++)
+            printf("%s%.4f", i ? "," : "", util[i]);
         printf("]}\n");
     }
     pff_model_free(&model);

@@ -321,8 +321,12 @@ int pff_plan_json(FILE *f, const pff_plan *p, const char *neg_mode)
 /* ------------------------------------------------------------------------------------------ */
 /* Gantt renderer                                                                             */
 
+/* Drawn kinds are PFF_SPAN_TRAIN .. PFF_SPAN_MAP; PFF_SPAN_PUBLISH (an instant) is ignored. */
+#define GANTT_KINDS (PFF_SPAN_MAP + 1)
+
 /* Colour ids per cell: 0 idle, 1..6 layers (cycled), then the other kinds. */
-enum { COL_IDLE = 0, COL_NEG = 7, COL_HEAD = 8, COL_EVAL = 9, COL_WAIT = 10, COL_COUNT = 11 };
+enum { COL_IDLE = 0, COL_NEG = 7, COL_HEAD = 8, COL_EVAL = 9, COL_WAIT = 10, COL_MAP = 11,
+       COL_COUNT = 12 };
 
 static const char *const ansi_colour[COL_COUNT] = {
     "\033[2m",      /* idle: dim */
@@ -336,6 +340,7 @@ static const char *const ansi_colour[COL_COUNT] = {
     "\033[97;100m", /* softmax head: dark grey */
     "\033[30;107m", /* eval: white */
     "\033[2m",      /* wait: dim */
+    "\033[97;40m",  /* map: white on black */
 };
 #define ANSI_RESET "\033[0m"
 
@@ -346,6 +351,7 @@ static int span_colour(const pff_span *s)
     case PFF_SPAN_NEGATIVES: return COL_NEG;
     case PFF_SPAN_HEAD: return COL_HEAD;
     case PFF_SPAN_EVAL: return COL_EVAL;
+    case PFF_SPAN_MAP: return COL_MAP;
     default: return COL_WAIT;
     }
 }
@@ -357,6 +363,7 @@ static char span_fill(int kind)
     case PFF_SPAN_NEGATIVES: return '#';
     case PFF_SPAN_HEAD: return '+';
     case PFF_SPAN_EVAL: return '*';
+    case PFF_SPAN_MAP: return '=';
     default: return '~';
     }
 }
@@ -401,6 +408,7 @@ static void span_label(char *cells, int w, int wn, const pff_span *s)
     const char *core = s->kind == PFF_SPAN_NEGATIVES ? "neg"
                        : s->kind == PFF_SPAN_HEAD    ? "head"
                        : s->kind == PFF_SPAN_EVAL    ? "eval"
+                       : s->kind == PFF_SPAN_MAP     ? "map"
                                                      : "";
     int len = (int)strlen(core);
     if (len > 0 && len + 2 <= wn) memcpy(cells + 1, core, (size_t)len); /* "#neg###" */
@@ -417,7 +425,7 @@ static int time_col(double t, double scale, int W)
 static int valid_span(const pff_span *s, int nodes)
 {
     return s->node >= 0 && s->node < nodes && isfinite(s->start) && isfinite(s->end) &&
-           s->end >= s->start && s->kind >= PFF_SPAN_TRAIN && s->kind <= PFF_SPAN_WAIT;
+           s->end >= s->start && s->kind >= PFF_SPAN_TRAIN && s->kind < GANTT_KINDS;
 }
 
 static void print_cells(FILE *f, const char *cells, const unsigned char *col, int W, int use_color)
@@ -457,7 +465,7 @@ void pff_gantt_print(FILE *f, const pff_span *spans, int nspans, int nodes, doub
     if (!f || nodes <= 0) return;
     if (!spans || nspans < 0) nspans = 0;
 
-    int present[5] = {0, 0, 0, 0, 0};
+    int present[GANTT_KINDS] = {0};
     int max_layer = 0;
     double tmax = 0.0;
     for (int i = 0; i < nspans; i++) {
@@ -587,6 +595,7 @@ void pff_gantt_print(FILE *f, const pff_span *spans, int nspans, int nodes, doub
     }
     if (present[PFF_SPAN_NEGATIVES]) fputs("### negatives   ", f);
     if (present[PFF_SPAN_HEAD]) fputs("+++ softmax head   ", f);
+    if (present[PFF_SPAN_MAP]) fputs("=map= mapping data through a layer   ", f);
     if (present[PFF_SPAN_EVAL]) fputs("*** eval   ", f);
     if (present[PFF_SPAN_WAIT]) fputs("~~~ waiting   ", f);
     fputs(". idle\n", f);

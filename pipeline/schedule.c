@@ -57,6 +57,7 @@
 
 #include "../layers/layers.h"
 #include "pipeline.h"
+#include "plan.h"
 
 #define MAX_NODES 64
 
@@ -84,6 +85,8 @@ typedef struct {
     float *fbuf;        /* (batch, D) one gathered batch of features */
     float *table;       /* (n, 10) goodness table */
     double busy, wait, negsec;
+    pff_span *spans;    /* [cap] what this node did and when (trace mode, --json summary) */
+    int nspans, cap;
 } node;
 
 struct run {
@@ -101,6 +104,7 @@ struct run {
     int *stages_done;       /* [S] stages finished per chapter, L+1 when complete */
     int nodes_done;
     atomic_long progress;   /* batches trained, all nodes */
+    double t0;              /* when the node threads started (span times count from it) */
 };
 
 enum { CH_LAYER, CH_ACT, CH_FREE, CH_SNAP, CH_NEG };
@@ -113,20 +117,34 @@ static double now(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* Transport calls, timed as waiting. */
-static void *get(node *nd, int chan, int chapter)
+/* Records one span of this node (a preallocated array: no lock, no allocation). */
+static void span(node *nd, int kind, int layer, int chapter, double t0, double t1)
+{
+    if (nd->nspans < nd->cap)
+        nd->spans[nd->nspans++] =
+            (pff_span){nd->id, layer, chapter, kind, t0 - nd->r->t0, t1 - nd->r->t0};
+}
+
+/* Transport calls, timed as waiting; `layer` names what is waited for. */
+static void *get(node *nd, int chan, int layer, int chapter)
 {
     double t0 = now();
     void *p = nd->r->tp->get(nd->r->tp, chan, chapter);
-    nd->wait += now() - t0;
+    double t1 = now();
+    nd->wait += t1 - t0;
+    span(nd, PFF_SPAN_WAIT, layer, chapter, t0, t1);
     return p;
 }
 
-static int publish(node *nd, int chan, int chapter, void *obj)
+static int publish(node *nd, int chan, int layer, int chapter, void *obj)
 {
     double t0 = now();
     int rc = nd->r->tp->publish(nd->r->tp, chan, chapter, obj);
-    nd->wait += now() - t0;
+    double t1 = now();
+    nd->wait += t1 - t0;
+    if (t1 - t0 > 1e-4)
+        span(nd, PFF_SPAN_WAIT, layer, chapter, t0, t1);
+    span(nd, PFF_SPAN_PUBLISH, layer, chapter, t1, t1);
     return rc;
 }
 
@@ -153,9 +171,11 @@ static int chapter_tail(node *nd, int c, pff_layer *const *net, pff_layer *head,
     run *r = nd->r;
     const pff_config *cfg = r->cfg;
     if (head) {
+        double t0 = now();
         pff_features(net, r->L, &nd->work, nd->img, nd->n, r->dim, nd->feat);
         int rc = pff_stage_softmax(cfg, head, r->L, c, &nd->work, nd->feat, nd->y, nd->n, nd->fbuf,
                                    &r->tp->failed, &r->progress, st, err);
+        span(nd, PFF_SPAN_HEAD, r->L, c, t0, now());
         if (rc)
             return rc;
     }
@@ -163,7 +183,9 @@ static int chapter_tail(node *nd, int c, pff_layer *const *net, pff_layer *head,
         double t0 = now();
         pff_goodness_table(net, r->L, &nd->work, nd->img, nd->n, r->dim, nd->table);
         pff_negatives_adaptive(neg_out, nd->table, nd->y, nd->n);
-        nd->negsec += now() - t0;
+        double t1 = now();
+        nd->negsec += t1 - t0;
+        span(nd, PFF_SPAN_NEGATIVES, -1, c, t0, t1);
     }
     return 0;
 }
@@ -187,33 +209,37 @@ static int all_layers_node(node *nd, char *err)
         pff_embed_rows(nd->a0 + (size_t)n * r->dim, nd->img, nd->neg, n, r->dim);
         const float *in = nd->a0;
         for (int k = 0; k < L; k++) {
-            pff_layer *l = c == 0 ? r->layers[k] : get(nd, ch(r, CH_LAYER, k), c - 1);
+            pff_layer *l = c == 0 ? r->layers[k] : get(nd, ch(r, CH_LAYER, k), k, c - 1);
             if (!l)
                 return -1;
             pff_stage_stats st = {0};
+            double t0 = now();
             int rc = pff_stage_ff(cfg, l, k, c, &nd->work, in, n, &r->tp->failed, &r->progress,
                                   &st, err);
+            span(nd, PFF_SPAN_TRAIN, k, c, t0, now());
             if (rc)
                 return rc;
             pff_layer_copy_params(nd->shadow[k], l);
-            if (publish(nd, ch(r, CH_LAYER, k), c, l))
+            if (publish(nd, ch(r, CH_LAYER, k), k, c, l))
                 return -1;
             if (k + 1 < L) {
                 float *out = in == nd->act[0] ? nd->act[1] : nd->act[0];
+                t0 = now();
                 pff_ff_map(nd->shadow[k], &nd->work, in, 2 * n, out);
+                span(nd, PFF_SPAN_MAP, k, c, t0, now());
                 in = out;
             }
             report(r, c, k, &st);
         }
         pff_stage_stats st = {0};
         pff_layer *head = NULL;
-        if (r->head && !(head = c == 0 ? r->head : get(nd, ch(r, CH_LAYER, L), c - 1)))
+        if (r->head && !(head = c == 0 ? r->head : get(nd, ch(r, CH_LAYER, L), L, c - 1)))
             return -1;
         int want_neg = cfg->neg == PFF_NEG_ADAPTIVE && c + N < S;
         int rc = chapter_tail(nd, c, nd->shadow, head, want_neg ? nd->neg_next : NULL, &st, err);
         if (rc)
             return rc;
-        if (head && publish(nd, ch(r, CH_LAYER, L), c, head))
+        if (head && publish(nd, ch(r, CH_LAYER, L), L, c, head))
             return -1;
         report(r, c, L, &st);
     }
@@ -240,7 +266,7 @@ static int single_layer_node(node *nd, char *err)
                 if (cfg->neg != PFF_NEG_FIXED || c == 0)
                     draw_negatives(nd, c);
             } else if (!cfg->fast) {
-                uint8_t *neg = get(nd, ch(r, CH_NEG, 0), c);
+                uint8_t *neg = get(nd, ch(r, CH_NEG, 0), -1, c);
                 if (!neg)
                     return -1;
                 memcpy(nd->neg, neg, (size_t)n);
@@ -255,20 +281,24 @@ static int single_layer_node(node *nd, char *err)
             }
             pff_embed_rows(nd->a0 + (size_t)n * r->dim, nd->img, nd->neg, n, r->dim);
             in = nd->a0;
-        } else if (!(in = get(nd, ch(r, CH_ACT, k), c))) {
+        } else if (!(in = get(nd, ch(r, CH_ACT, k), k, c))) {
             return -1;
         }
         pff_stage_stats st = {0};
+        double t0 = now();
         int rc = pff_stage_ff(cfg, l, k, c, &nd->work, in, n, &r->tp->failed, &r->progress, &st,
                               err);
+        span(nd, PFF_SPAN_TRAIN, k, c, t0, now());
         if (rc)
             return rc;
         if (k + 1 < L) {
-            float *out = get(nd, ch(r, CH_FREE, k), c);
+            float *out = get(nd, ch(r, CH_FREE, k), k, c);
             if (!out)
                 return -1;
+            t0 = now();
             pff_ff_map(l, &nd->work, in, 2 * n, out);
-            if (publish(nd, ch(r, CH_ACT, k + 1), c, out))
+            span(nd, PFF_SPAN_MAP, k, c, t0, now());
+            if (publish(nd, ch(r, CH_ACT, k + 1), k + 1, c, out))
                 return -1;
             if (snaps) {
                 pff_layer *s = pff_layer_new(l->in, l->out);
@@ -278,13 +308,13 @@ static int single_layer_node(node *nd, char *err)
                     return PFF_EFAIL;
                 }
                 pff_layer_copy_params(s, l);
-                if (publish(nd, ch(r, CH_SNAP, k), c, s)) {
+                if (publish(nd, ch(r, CH_SNAP, k), k, c, s)) {
                     pff_layer_free(s);
                     return -1;
                 }
             }
         }
-        if (k > 0 && publish(nd, ch(r, CH_FREE, k - 1), c + 2, (void *)in))
+        if (k > 0 && publish(nd, ch(r, CH_FREE, k - 1), k - 1, c + 2, (void *)in))
             return -1;
         report(r, c, k, &st);
         if (k + 1 < L)
@@ -294,7 +324,7 @@ static int single_layer_node(node *nd, char *err)
         if (snaps) {
             pff_layer *net[PFF_MAX_LAYERS];
             for (int j = 0; j + 1 < L; j++)
-                if (!(net[j] = get(nd, ch(r, CH_SNAP, j), c))) {
+                if (!(net[j] = get(nd, ch(r, CH_SNAP, j), j, c))) {
                     for (int i = 0; i < j; i++)
                         pff_layer_free(net[i]);
                     return -1;
@@ -313,7 +343,7 @@ static int single_layer_node(node *nd, char *err)
                 free(neg);
                 return rc;
             }
-            if (neg && publish(nd, ch(r, CH_NEG, 0), c + 1, neg)) {
+            if (neg && publish(nd, ch(r, CH_NEG, 0), -1, c + 1, neg)) {
                 free(neg);
                 return -1;
             }
@@ -451,6 +481,10 @@ static int node_alloc(run *r, node *nd)
     }
     if (last && cfg->neg == PFF_NEG_ADAPTIVE)
         nd->table = xmalloc((size_t)n * PFF_CLASSES * sizeof(float), &ok);
+    /* spans per chapter: per layer wait, train, map, publish (+ a blocked publish), and the tail */
+    int chapters = single ? r->S : (r->S + r->N - 1) / r->N;
+    nd->cap = chapters * (6 * L + 12) + 16;
+    nd->spans = xmalloc((size_t)nd->cap * sizeof *nd->spans, &ok);
     return ok ? 0 : -1;
 }
 
@@ -472,6 +506,7 @@ static void node_free(run *r, node *nd)
     free(nd->own_img);
     free(nd->own_y);
     free(nd->own_index);
+    free(nd->spans);
 }
 
 static run *drop_run; /* for drop_item: channels hold layers, buffers, negatives */
@@ -626,7 +661,7 @@ int pff_train(const pff_config *cfg, const pff_dataset *train, pff_model *model,
     }
     atomic_init(&r->progress, 0);
 
-    double t0 = now();
+    double t0 = r->t0 = now();
     int started = 0;
     for (; started < N; started++)
         if (pthread_create(&r->nodes[started].thread, NULL, node_main, &r->nodes[started])) {
@@ -662,6 +697,21 @@ int pff_train(const pff_config *cfg, const pff_dataset *train, pff_model *model,
             res->node_wait[i] = r->nodes[i].wait;
         }
         res->train_n = train->n;
+        /* the nodes' spans, merged: the trace of the run */
+        int total_spans = 0;
+        for (int i = 0; i < N; i++)
+            total_spans += r->nodes[i].nspans;
+        pff_span *all = malloc((size_t)(total_spans + 1) * sizeof *all);
+        if (all) {
+            for (int i = 0, at = 0; i < N; i++) {
+                memcpy(all + at, r->nodes[i].spans, (size_t)r->nodes[i].nspans * sizeof *all);
+                at += r->nodes[i].nspans;
+            }
+            res->spans = all;
+            res->nspans = total_spans;
+        }
+        res->trace_nodes = N;
+        res->trace_end = t1 - t0;
         model->cfg = *cfg;
         model->layer = r->layers;
         model->head = r->head;

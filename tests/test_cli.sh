@@ -83,6 +83,22 @@ if "$PFF" train $SMALL --epochs=2 --splits=2 --save "$T/m.pff" --json >"$T/out" 
 else
     echo "FAIL: small training run: $(cat "$T/err")"; fails=$((fails + 1))
 fi
+# a traced two-node run: one track per node, and a bad trace extension is refused up front
+expect 2 "expected a file ending in .json" train $SMALL --trace "$T/trace.svg"
+[ -e "$T/trace.svg" ] && { echo "FAIL: refused trace left a file"; fails=$((fails + 1)); }
+if "$PFF" train $SMALL --epochs 4 --splits 4 --schedule all-layers --nodes 2 --threads 1 \
+    --trace "$T/trace.json" >/dev/null 2>"$T/err" &&
+    "$PFF" train $SMALL --epochs 4 --splits 4 --schedule all-layers --nodes 2 --threads 1 \
+    --trace "$T/trace.png" >/dev/null 2>>"$T/err"; then
+    head -c 15 "$T/trace.json" | grep -q '^{"traceEvents"' && grep -q '"name":"node 2"' "$T/trace.json" \
+        && [ "$(grep -c '"name":"thread_name"' "$T/trace.json")" = 2 ] \
+        && echo "ok   --trace trace.json: two node tracks" \
+        || { echo "FAIL: trace JSON"; fails=$((fails + 1)); }
+    head -c 8 "$T/trace.png" | od -An -c | grep -q "P   N   G" && echo "ok   --trace trace.png" \
+        || { echo "FAIL: trace PNG"; fails=$((fails + 1)); }
+else
+    echo "FAIL: traced run: $(cat "$T/err")"; fails=$((fails + 1))
+fi
 for c in train eval info schedule; do
     "$PFF" $c --help >/dev/null 2>&1 || { echo "FAIL: pff $c --help"; fails=$((fails + 1)); }
 done

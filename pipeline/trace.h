@@ -1,0 +1,47 @@
+/* trace.h - Writing the measured spans of a real `pff train` run (--trace FILE).
+ *
+ * Spans are pff_span (plan.h) with times in seconds from the start of training, 0-based indices:
+ * PFF_SPAN_TRAIN (layer, chapter), PFF_SPAN_HEAD (layer = number of FF layers, chapter),
+ * PFF_SPAN_NEGATIVES (chapter), PFF_SPAN_MAP (layer, chapter), PFF_SPAN_WAIT (layer = the layer or
+ * item waited for, chapter), PFF_SPAN_EVAL (node 0) and PFF_SPAN_PUBLISH instants (start == end).
+ * Spans with a node outside 0..nodes-1, an unknown kind, non-finite times or end < start are
+ * skipped; the others are clipped to [0, t_end]. t_end <= 0 (or not finite): the latest span end.
+ */
+#ifndef PFF_TRACE_H
+#define PFF_TRACE_H
+
+#include <stddef.h>
+
+#include "plan.h"
+
+/* PNG geometry: fixed width, one PFF_TRACE_PNG_ROW-pixel row per node plus a title band above and
+ * the time axis and a two-line legend below. At most PFF_TRACE_PNG_MAX_NODES nodes. */
+#define PFF_TRACE_PNG_WIDTH 1200
+#define PFF_TRACE_PNG_ROW 28
+#define PFF_TRACE_PNG_HEIGHT(nodes) (40 + (nodes) * PFF_TRACE_PNG_ROW + 104)
+#define PFF_TRACE_PNG_MAX_NODES 1024
+
+/* Writes a trace of a real run. The format follows the path: ".json" Chrome Trace Event Format
+ * (loadable in Perfetto and chrome://tracing: one track per node, named "node 1".., complete "X"
+ * events with ts/dur in microseconds, name like "L2 c3" / "head c3" / "negatives c3" /
+ * "map L1 c3" / "wait L2 c3", args {layer, chapter} 1-based, instant "i" events for publish, a
+ * process_name metadata event "pff"); ".png" a Gantt picture (PFF_TRACE_PNG_WIDTH x
+ * PFF_TRACE_PNG_HEIGHT(nodes)): one row per node, one colour per layer (head, negatives, map,
+ * wait in distinct colours), a legend, a time axis with tick labels in seconds; "-" the terminal
+ * Gantt chart (pff_gantt_print, 100 columns, colour when stdout is a terminal and NO_COLOR is
+ * unset) on stdout, ".txt" the same without colour into the file. Extensions match case-
+ * insensitively.
+ * Returns 0, or 2 with a message in err (which file, what went wrong) when the extension is none of
+ * these, nodes < 1, or the file cannot be written; files are written atomically (temp file in the
+ * same directory + rename, mode 0666 & ~umask) and nothing is left behind on failure. err may be
+ * NULL; on success err[0] is '\0'. */
+int pff_trace_write(const char *path, const pff_span *spans, int nspans, int nodes, double t_end,
+                    char *err, size_t errlen);
+
+/* Per node busy seconds (train+head+negatives+map), wait seconds, utilisation = busy / t_end
+ * (0 when t_end and every span end are 0). Each output array has `nodes` entries and may be NULL.
+ * Durations are summed after clipping to [0, t_end]; overlapping spans on one node count twice. */
+void pff_trace_summary(const pff_span *spans, int nspans, int nodes, double t_end,
+                       double *busy, double *wait, double *utilisation);
+
+#endif /* PFF_TRACE_H */
