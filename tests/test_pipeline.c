@@ -173,6 +173,7 @@ static unsigned char *train_bytes(const pff_config *cfg, size_t *n, char *err)
     memset(&res, 0, sizeof res);
     if (pff_train(cfg, &data, &m, &res, err))
         return NULL;
+    free(res.spans);
     char path[64];
     snprintf(path, sizeof path, "/tmp/pff_test_pipe_%d_%d.pff", (int)getpid(), tmp_id++);
     int rc = pff_model_save(&m, path, err);
