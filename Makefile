@@ -107,12 +107,9 @@ tsan:
 	@echo "== build/tsan/tests/test_pipeline (ThreadSanitizer)"
 	@TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" $(TIMEOUT) 600 build/tsan/tests/test_pipeline
 
-bench: all
-	@$(MAKE) --no-print-directory $(BUILD)/bench/bench
-	$(BUILD)/bench/bench
-
-$(BUILD)/bench/bench: $(BUILD)/bench/bench.o $(BUILD)/libpff.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+# The schedule ratios (bench/pipeline.sh); LAYERS, LIMIT, CHAPTERS tune it.
+bench: all data
+	./bench/pipeline.sh ./pff
 
 clean:
 	rm -rf build pff libpff.a
