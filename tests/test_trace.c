@@ -2,7 +2,7 @@
  * two-node trace. Standalone: prints one line per check, exits non-zero when any check fails.
  *
  *   gcc -std=c11 -O2 -Wall -Wextra -Werror -Wno-format-truncation -D_POSIX_C_SOURCE=200809L \
- *       -I/work/main -o /tmp/test_trace pipeline/trace.c pipeline/plan.c tests/test_trace.c \
+ *       -I. -o /tmp/test_trace pipeline/trace.c pipeline/plan.c tests/test_trace.c \
  *       -lstb -lm && /tmp/test_trace
  */
 #ifndef _POSIX_C_SOURCE
