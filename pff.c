@@ -56,6 +56,8 @@ static const option train_opts[] = {
     {"threads", 1, "T        worker threads per node (default cores / nodes)"},
     {"oversubscribe", 0, "         allow nodes x threads above the core count"},
     {"fast", 0, "         single-layer: take adaptive negatives as they arrive (paper)"},
+    {"recompute", 0, "         single-layer: recompute lower layers instead of receiving activations"},
+    {"handoff", 1, "WHAT     all-layers: full (weights + Adam state) | weights (paper's sockets)"},
     {"shards", 1, "KIND     federated shards: iid | label-skew (default iid)"},
     {"neg", 1, "KIND     negatives: adaptive | fixed | random (default random)"},
     {"classifier", 1, "KIND     goodness | softmax (default goodness)"},
@@ -398,6 +400,13 @@ static int cmd_train(int argc, char **argv)
         return PFF_EUSAGE;
     }
     cfg.fast = has_opt(&p, O, "fast");
+    cfg.sl_recompute = has_opt(&p, O, "recompute");
+    if ((s = get_opt(&p, O, "handoff"))) {
+        static const char *const hand[] = {"full", "weights"};
+        if ((rc = parse_choice("handoff", s, hand, 2, &ch)))
+            return rc;
+        cfg.stale_adam = ch;
+    }
     cfg.quiet = has_opt(&p, O, "quiet");
     cfg.progress_bar = isatty(2);
     int json = has_opt(&p, O, "json");

@@ -41,6 +41,8 @@ typedef struct {
     int nodes;                       /* pipeline node threads N */
     int threads;                     /* worker threads per node T */
     int fast;                        /* single-layer: use adaptive negatives as they arrive */
+    int sl_recompute;                /* single-layer: recompute the layers below from snapshots
+                                        instead of receiving the mapped activations */
     pff_shard_kind shards;           /* federated: how the training set is cut */
     int stale_adam;                  /* --handoff weights: Adam moments stay on each node */
     int quiet;                       /* no progress on stderr */

@@ -75,6 +75,12 @@ void pff_layer_copy_params(pff_layer *dst, const pff_layer *src)
     memcpy(dst->slab, src->slab, src->nparam * sizeof(float));
 }
 
+void pff_layer_copy_moments(pff_layer *dst, const pff_layer *src)
+{
+    memcpy(dst->m, src->m, 2 * src->nparam * sizeof(float));
+    dst->step = src->step;
+}
+
 /* ---- counter-based randomness: splitmix64 finaliser over a folded key ---- */
 static uint64_t mix(uint64_t z)
 {

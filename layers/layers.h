@@ -40,6 +40,7 @@ void pff_layer_free(pff_layer *l);
 void pff_layer_init(pff_layer *l, uint64_t seed, int index); /* W ~ N(0, 1/in), b = 0 */
 void pff_layer_copy(pff_layer *dst, const pff_layer *src);        /* everything */
 void pff_layer_copy_params(pff_layer *dst, const pff_layer *src); /* W and b only */
+void pff_layer_copy_moments(pff_layer *dst, const pff_layer *src); /* Adam m, v and step */
 
 void pff_blas_init(void); /* one BLAS thread per caller; call once before training */
 void pff_matmul_reference(int ta, int tb, int m, int n, int k, float alpha, const float *a,

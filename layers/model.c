@@ -134,6 +134,16 @@ int pff_config_check(const pff_config *cfg, int input_dim, long train_n, int cor
         snprintf(err, PFF_ERRLEN, "--fast applies to --schedule single-layer only");
         return PFF_EUSAGE;
     }
+    if (cfg->sl_recompute && cfg->schedule != PFF_SINGLE_LAYER) {
+        snprintf(err, PFF_ERRLEN, "--recompute applies to --schedule single-layer only");
+        return PFF_EUSAGE;
+    }
+    if (cfg->stale_adam && cfg->schedule != PFF_ALL_LAYERS && cfg->schedule != PFF_FEDERATED) {
+        snprintf(err, PFF_ERRLEN,
+                 "--handoff weights applies to --schedule all-layers or federated only (layers "
+                 "do not travel in the others)");
+        return PFF_EUSAGE;
+    }
     if (cfg->threads < 1 || cfg->threads > 256) {
         snprintf(err, PFF_ERRLEN, "--threads %d: expected 1..256", cfg->threads);
         return PFF_EUSAGE;

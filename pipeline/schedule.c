@@ -81,6 +81,7 @@ typedef struct {
     uint8_t *neg;       /* (n) negatives of the chapter being trained */
     uint8_t *neg_next;  /* (n) adaptive negatives for this node's next chapter */
     pff_layer **shadow; /* [L] parameter copies of this node's last chapter */
+    pff_layer **stale;  /* [L+1] --handoff weights: this node's own Adam moments per stage */
     float *feat;        /* (n, D) softmax features */
     float *fbuf;        /* (batch, D) one gathered batch of features */
     float *table;       /* (n, 10) goodness table */
@@ -107,7 +108,9 @@ struct run {
     double t0;              /* when the node threads started (span times count from it) */
 };
 
-enum { CH_LAYER, CH_ACT, CH_FREE, CH_SNAP, CH_NEG };
+/* Channels: kind * (L+1) + k; CH_RSNAP (recompute mode) is an L x L block:
+ * rsnap + j*L + m carries layer j's snapshots to node m. */
+enum { CH_LAYER, CH_ACT, CH_FREE, CH_SNAP, CH_NEG, CH_RSNAP };
 static int ch(const run *r, int kind, int k) { return kind * (r->L + 1) + k; }
 
 static double now(void)
@@ -212,11 +215,15 @@ static int all_layers_node(node *nd, char *err)
             pff_layer *l = c == 0 ? r->layers[k] : get(nd, ch(r, CH_LAYER, k), k, c - 1);
             if (!l)
                 return -1;
+            if (nd->stale) /* weights arrive, the Adam state is this node's own */
+                pff_layer_copy_moments(l, nd->stale[k]);
             pff_stage_stats st = {0};
             double t0 = now();
             int rc = pff_stage_ff(cfg, l, k, c, &nd->work, in, n, &r->tp->failed, &r->progress,
                                   &st, err);
             span(nd, PFF_SPAN_TRAIN, k, c, t0, now());
+            if (nd->stale)
+                pff_layer_copy_moments(nd->stale[k], l);
             if (rc)
                 return rc;
             pff_layer_copy_params(nd->shadow[k], l);
@@ -236,7 +243,11 @@ static int all_layers_node(node *nd, char *err)
         if (r->head && !(head = c == 0 ? r->head : get(nd, ch(r, CH_LAYER, L), L, c - 1)))
             return -1;
         int want_neg = cfg->neg == PFF_NEG_ADAPTIVE && c + N < S;
+        if (head && nd->stale)
+            pff_layer_copy_moments(head, nd->stale[L]);
         int rc = chapter_tail(nd, c, nd->shadow, head, want_neg ? nd->neg_next : NULL, &st, err);
+        if (head && nd->stale)
+            pff_layer_copy_moments(nd->stale[L], head);
         if (rc)
             return rc;
         if (head && publish(nd, ch(r, CH_LAYER, L), L, c, head))
@@ -248,85 +259,128 @@ static int all_layers_node(node *nd, char *err)
 
 /* ---- Single Layer ---- */
 
+/* A copy of a layer's parameters for another node (NULL when out of memory). */
+static pff_layer *snapshot(const pff_layer *l, int k, int c, char *err)
+{
+    pff_layer *s = pff_layer_new(l->in, l->out);
+    if (!s)
+        snprintf(err, PFF_ERRLEN, "layer %d, chapter %d: out of memory for a snapshot", k + 1, c + 1);
+    else
+        pff_layer_copy_params(s, l);
+    return s;
+}
+
+/* Single Layer: the negatives of chapter c for a node that embeds its own
+ * inputs (node 0; every node when recomputing). */
+static int single_layer_negatives(node *nd, int c)
+{
+    run *r = nd->r;
+    const pff_config *cfg = r->cfg;
+    const int chan = ch(r, CH_NEG, nd->id);
+    if (cfg->neg != PFF_NEG_ADAPTIVE || c == 0) {
+        if (cfg->neg != PFF_NEG_FIXED || c == 0)
+            draw_negatives(nd, c);
+        return 0;
+    }
+    int got;
+    uint8_t *neg = cfg->fast ? r->tp->latest(r->tp, chan, &got, free) : get(nd, chan, -1, c);
+    if (!neg)
+        return cfg->fast ? 0 : -1; /* fast: nothing new arrived, keep the current ones */
+    memcpy(nd->neg, neg, (size_t)nd->n);
+    free(neg);
+    return 0;
+}
+
+static void free_net(pff_layer **net, int n)
+{
+    for (int j = 0; j < n; j++) {
+        pff_layer_free(net[j]);
+        net[j] = NULL;
+    }
+}
+
 static int single_layer_node(node *nd, char *err)
 {
     run *r = nd->r;
     const pff_config *cfg = r->cfg;
-    const int L = r->L, S = r->S, k = nd->id;
+    const int L = r->L, S = r->S, k = nd->id, recompute = cfg->sl_recompute;
     const long n = nd->n;
     pff_layer *l = r->layers[k];
     const int adaptive = cfg->neg == PFF_NEG_ADAPTIVE;
     const int snaps = r->head != NULL || adaptive; /* does the tail need the network? */
-    if (k == 0)
+    const int embeds = k == 0 || recompute;
+    pff_layer *net[PFF_MAX_LAYERS] = {0}; /* snapshots of layers 0..k-1 (or L-2) of chapter c */
+    if (embeds)
         pff_embed_rows(nd->a0, nd->img, nd->y, n, r->dim);
     for (int c = 0; c < S; c++) {
         const float *in;
-        if (k == 0) {
-            if (!adaptive || c == 0) {
-                if (cfg->neg != PFF_NEG_FIXED || c == 0)
-                    draw_negatives(nd, c);
-            } else if (!cfg->fast) {
-                uint8_t *neg = get(nd, ch(r, CH_NEG, 0), -1, c);
-                if (!neg)
-                    return -1;
-                memcpy(nd->neg, neg, (size_t)n);
-                free(neg);
-            } else {
-                int got;
-                uint8_t *neg = r->tp->latest(r->tp, ch(r, CH_NEG, 0), &got, free);
-                if (neg) {
-                    memcpy(nd->neg, neg, (size_t)n);
-                    free(neg);
-                }
-            }
+        int rc;
+        if (embeds) {
+            if ((rc = single_layer_negatives(nd, c)))
+                return rc;
             pff_embed_rows(nd->a0 + (size_t)n * r->dim, nd->img, nd->neg, n, r->dim);
             in = nd->a0;
+            /* recompute: map the data through the layers below, from their snapshots */
+            for (int j = 0; recompute && j < k; j++) {
+                if (!(net[j] = get(nd, ch(r, CH_RSNAP, 0) + j * L + k, j, c))) {
+                    free_net(net, j);
+                    return -1;
+                }
+                float *out = in == nd->act[0] ? nd->act[1] : nd->act[0];
+                double t0 = now();
+                pff_ff_map(net[j], &nd->work, in, 2 * n, out);
+                span(nd, PFF_SPAN_MAP, j, c, t0, now());
+                in = out;
+            }
         } else if (!(in = get(nd, ch(r, CH_ACT, k), k, c))) {
             return -1;
         }
         pff_stage_stats st = {0};
         double t0 = now();
-        int rc = pff_stage_ff(cfg, l, k, c, &nd->work, in, n, &r->tp->failed, &r->progress, &st,
-                              err);
+        rc = pff_stage_ff(cfg, l, k, c, &nd->work, in, n, &r->tp->failed, &r->progress, &st, err);
         span(nd, PFF_SPAN_TRAIN, k, c, t0, now());
-        if (rc)
+        if (rc) {
+            free_net(net, k);
             return rc;
+        }
         if (k + 1 < L) {
-            float *out = get(nd, ch(r, CH_FREE, k), k, c);
-            if (!out)
-                return -1;
-            t0 = now();
-            pff_ff_map(l, &nd->work, in, 2 * n, out);
-            span(nd, PFF_SPAN_MAP, k, c, t0, now());
-            if (publish(nd, ch(r, CH_ACT, k + 1), k + 1, c, out))
-                return -1;
-            if (snaps) {
-                pff_layer *s = pff_layer_new(l->in, l->out);
-                if (!s) {
-                    snprintf(err, PFF_ERRLEN, "layer %d, chapter %d: out of memory for a snapshot",
-                             k + 1, c + 1);
+            if (!recompute) {
+                float *out = get(nd, ch(r, CH_FREE, k), k, c);
+                if (!out)
+                    return -1;
+                t0 = now();
+                pff_ff_map(l, &nd->work, in, 2 * n, out);
+                span(nd, PFF_SPAN_MAP, k, c, t0, now());
+                if (publish(nd, ch(r, CH_ACT, k + 1), k + 1, c, out))
+                    return -1;
+            }
+            /* parameter snapshots: to every node above (recompute), or to the last node */
+            for (int m = recompute ? k + 1 : L - 1; m < L; m++) {
+                if (!recompute && !snaps)
+                    break;
+                pff_layer *s = snapshot(l, k, c, err);
+                int chan = recompute ? ch(r, CH_RSNAP, 0) + k * L + m : ch(r, CH_SNAP, k);
+                if (!s)
                     return PFF_EFAIL;
-                }
-                pff_layer_copy_params(s, l);
-                if (publish(nd, ch(r, CH_SNAP, k), k, c, s)) {
+                if (publish(nd, chan, k, c, s)) {
                     pff_layer_free(s);
                     return -1;
                 }
             }
         }
-        if (k > 0 && publish(nd, ch(r, CH_FREE, k - 1), k - 1, c + 2, (void *)in))
+        if (!recompute && k > 0 && publish(nd, ch(r, CH_FREE, k - 1), k - 1, c + 2, (void *)in))
             return -1;
         report(r, c, k, &st);
-        if (k + 1 < L)
+        if (k + 1 < L) {
+            free_net(net, k);
             continue;
+        }
         /* the last node: chapter tail on the network of chapter c */
         pff_stage_stats tst = {0};
         if (snaps) {
-            pff_layer *net[PFF_MAX_LAYERS];
-            for (int j = 0; j + 1 < L; j++)
+            for (int j = 0; !recompute && j + 1 < L; j++)
                 if (!(net[j] = get(nd, ch(r, CH_SNAP, j), j, c))) {
-                    for (int i = 0; i < j; i++)
-                        pff_layer_free(net[i]);
+                    free_net(net, j);
                     return -1;
                 }
             net[L - 1] = l;
@@ -337,17 +391,29 @@ static int single_layer_node(node *nd, char *err)
             }
             if (!rc)
                 rc = chapter_tail(nd, c, net, r->head, neg, &tst, err);
-            for (int j = 0; j + 1 < L; j++)
-                pff_layer_free(net[j]);
-            if (rc) {
-                free(neg);
-                return rc;
+            net[L - 1] = NULL;
+            /* the new negatives go to node 0, or to every node when each embeds its own */
+            for (int m = 0; !rc && neg && m < (recompute ? L : 1); m++) {
+                uint8_t *copy = m + 1 < (recompute ? L : 1) ? malloc((size_t)n) : neg;
+                if (!copy) {
+                    snprintf(err, PFF_ERRLEN, "chapter %d: out of memory for negatives", c + 1);
+                    rc = PFF_EFAIL;
+                    break;
+                }
+                if (copy != neg)
+                    memcpy(copy, neg, (size_t)n);
+                if (publish(nd, ch(r, CH_NEG, m), -1, c + 1, copy)) {
+                    free(copy);
+                    rc = -1;
+                }
+                if (copy == neg)
+                    neg = NULL;
             }
-            if (neg && publish(nd, ch(r, CH_NEG, 0), -1, c + 1, neg)) {
-                free(neg);
-                return -1;
-            }
+            free(neg);
         }
+        free_net(net, L - 1);
+        if (rc)
+            return rc;
         report(r, c, L, &tst);
     }
     return 0;
@@ -458,15 +524,17 @@ static int node_alloc(run *r, node *nd)
         maxp = r->head->nparam;
     if (pff_work_init(&nd->work, 2 * cfg->batch, r->wmax, maxp, cfg->threads))
         return -1;
-    int first = !single || nd->id == 0, last = !single || nd->id == L - 1;
+    int first = !single || nd->id == 0 || cfg->sl_recompute, last = !single || nd->id == L - 1;
     nd->neg = xmalloc((size_t)n, &ok);
     nd->neg_next = xmalloc((size_t)n, &ok);
     if (first)
         nd->a0 = xmalloc((size_t)2 * n * r->dim * sizeof(float), &ok);
-    if (!single && L > 1) {
+    /* ping-pong buffers for mapping: All Layers, and recomputing Single Layer nodes above 0 */
+    int maps = single ? (cfg->sl_recompute ? nd->id : 0) : L - 1;
+    if (maps >= 1)
         nd->act[0] = xmalloc((size_t)2 * n * r->wmax * sizeof(float), &ok);
-        nd->act[1] = L > 2 ? xmalloc((size_t)2 * n * r->wmax * sizeof(float), &ok) : NULL;
-    }
+    if (maps >= 2)
+        nd->act[1] = xmalloc((size_t)2 * n * r->wmax * sizeof(float), &ok);
     if (!single) {
         nd->shadow = calloc((size_t)L, sizeof *nd->shadow);
         if (!nd->shadow)
@@ -474,6 +542,15 @@ static int node_alloc(run *r, node *nd)
         for (int k = 0; k < L; k++)
             if (!(nd->shadow[k] = pff_layer_new(r->layers[k]->in, r->layers[k]->out)))
                 return -1;
+        if (cfg->stale_adam) {
+            if (!(nd->stale = calloc((size_t)L + 1, sizeof *nd->stale)))
+                return -1;
+            for (int k = 0; k <= L; k++) {
+                const pff_layer *src = k < L ? r->layers[k] : r->head;
+                if (src && !(nd->stale[k] = pff_layer_new(src->in, src->out)))
+                    return -1;
+            }
+        }
     }
     if (last && r->head) {
         nd->feat = xmalloc((size_t)n * r->fdim * sizeof(float), &ok);
@@ -500,6 +577,10 @@ static void node_free(run *r, node *nd)
         for (int k = 0; k < r->L; k++)
             pff_layer_free(nd->shadow[k]);
     free(nd->shadow);
+    if (nd->stale)
+        for (int k = 0; k <= r->L; k++)
+            pff_layer_free(nd->stale[k]);
+    free(nd->stale);
     free(nd->feat);
     free(nd->fbuf);
     free(nd->table);
@@ -514,7 +595,7 @@ static void drop_item(int chan, void *obj)
 {
     run *r = drop_run;
     int kind = chan / (r->L + 1);
-    if (kind == CH_SNAP)
+    if (kind == CH_SNAP || kind >= CH_RSNAP)
         pff_layer_free(obj);
     else if (kind == CH_NEG)
         free(obj);
@@ -630,17 +711,17 @@ int pff_train(const pff_config *cfg, const pff_dataset *train, pff_model *model,
         if (node_alloc(r, &r->nodes[i]))
             goto oom;
 
-    /* channels: LAYER k (k = L: head) cap 1; ACT/FREE/SNAP cap 2; NEG cap S+1 */
-    int nchan = 4 * (L + 1) + 1, caps[4 * (PFF_MAX_LAYERS + 1) + 1];
+    /* channels: LAYER k (k = L: head) cap 1; ACT/FREE/SNAP/RSNAP cap 2; NEG k cap S+1 */
+    int nchan = ch(r, CH_RSNAP, 0) + L * L;
+    int caps[(CH_RSNAP + 1) * (PFF_MAX_LAYERS + 1) + PFF_MAX_LAYERS * PFF_MAX_LAYERS];
     for (int i = 0; i < nchan; i++)
-        caps[i] = i < L + 1 ? 1 : 2;
-    caps[nchan - 1] = S + 1;
+        caps[i] = i < L + 1 ? 1 : (i / (L + 1) == CH_NEG ? S + 1 : 2);
     if (pff_hub_init(&r->hub, nchan, caps))
         goto oom;
     r->tp = &r->hub.base;
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
-    if (cfg->schedule == PFF_SINGLE_LAYER && L > 1) {
+    if (cfg->schedule == PFF_SINGLE_LAYER && L > 1 && !cfg->sl_recompute) {
         if (!(r->links = calloc((size_t)2 * (L - 1), sizeof *r->links)))
             goto oom_hub;
         for (int k = 0; k + 1 < L; k++)

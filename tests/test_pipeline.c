@@ -197,8 +197,9 @@ static unsigned char *train_bytes(const pff_config *cfg, size_t *n, char *err)
 static const char *describe(const pff_config *c)
 {
     static char s[128];
-    snprintf(s, sizeof s, "%s N=%d %s %s%s", pff_schedule_name(c->schedule), c->nodes,
-             pff_neg_name(c->neg), pff_classifier_name(c->classifier), c->fast ? " fast" : "");
+    snprintf(s, sizeof s, "%s N=%d %s %s%s%s%s", pff_schedule_name(c->schedule), c->nodes,
+             pff_neg_name(c->neg), pff_classifier_name(c->classifier), c->fast ? " fast" : "",
+             c->sl_recompute ? " recompute" : "", c->stale_adam ? " stale-adam" : "");
     return s;
 }
 
@@ -233,6 +234,8 @@ static void test_equivalence(void)
             o.schedule = PFF_SINGLE_LAYER;
             o.nodes = 3;
             expect_same(&seq, &o);
+            o.sl_recompute = 1;
+            expect_same(&seq, &o);
             for (int n = 2; n <= 4; n++) {
                 o = seq;
                 o.schedule = PFF_ALL_LAYERS;
@@ -249,12 +252,30 @@ static void test_equivalence(void)
     o.schedule = PFF_SINGLE_LAYER;
     o.nodes = 3;
     expect_same(&seq, &o);
+    o.sl_recompute = 1;
+    expect_same(&seq, &o);
     o = seq;
     o.schedule = PFF_ALL_LAYERS;
     o.nodes = 2;
     expect_same(&o, &o);
     o.nodes = 1;
     expect_same(&seq, &o);
+    /* --handoff weights: with one node it is the full hand-off; with two it differs, reproducibly */
+    o.stale_adam = 1;
+    expect_same(&seq, &o);
+    o.nodes = 2;
+    expect_same(&o, &o);
+    {
+        pff_config full = o;
+        full.stale_adam = 0;
+        char err[PFF_ERRLEN] = "";
+        size_t na = 0, nb = 0;
+        unsigned char *a = train_bytes(&full, &na, err), *b = train_bytes(&o, &nb, err);
+        CHECK(a && b && (na != nb || memcmp(a, b, na) != 0),
+              "--handoff weights (stale Adam moments) changes the 2-node model");
+        free(a);
+        free(b);
+    }
     o = seq;
     o.schedule = PFF_FEDERATED;
     o.nodes = 2;
