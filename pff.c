@@ -35,17 +35,12 @@
 #include <unistd.h>
 
 #include "pff.h"
+#include "data/cli.h"
 #include "layers/layers.h"
 #include "pipeline/plan.h"
 #include "pipeline/trace.h"
 
-typedef struct {
-    const char *name;
-    int has_arg;
-    const char *help;
-} option;
-
-static const option train_opts[] = {
+static const pff_option train_opts[] = {
     {"data", 1, "DIR      directory of the four IDX files (default data/mnist)"},
     {"layers", 1, "W0,W1,.. widths, input first (default 784,500,500,500)"},
     {"epochs", 1, "E        total epochs (default 10)"},
@@ -61,7 +56,7 @@ static const option train_opts[] = {
     {"shards", 1, "KIND     federated shards: iid | label-skew (default iid)"},
     {"neg", 1, "KIND     negatives: adaptive | fixed | random (default random)"},
     {"classifier", 1, "KIND     goodness | softmax (default goodness)"},
-    {"lr", 1, "X        Adam learning rate of the FF layers (default 0.003)"},
+    {"lr", 1, "X        Adam learning rate of the FF layers (default 0.001)"},
     {"softmax-lr", 1, "X        Adam learning rate of the softmax head (default 0.001)"},
     {"threshold", 1, "X        goodness threshold per unit: theta = X * width (default 1)"},
     {"seed", 1, "N        random seed (default 1)"},
@@ -75,7 +70,7 @@ static const option train_opts[] = {
     {"help", 0, "         this text"},
     {NULL, 0, NULL}};
 
-static const option eval_opts[] = {
+static const pff_option eval_opts[] = {
     {"data", 1, "DIR      directory of the IDX files (default data/mnist)"},
     {"test-limit", 1, "N        first N test images only"},
     {"threads", 1, "T        worker threads (default: all cores)"},
@@ -83,160 +78,9 @@ static const option eval_opts[] = {
     {"help", 0, "         this text"},
     {NULL, 0, NULL}};
 
-static const option info_opts[] = {{"json", 0, "         one JSON object on stdout"},
+static const pff_option info_opts[] = {{"json", 0, "         one JSON object on stdout"},
                                    {"help", 0, "         this text"},
                                    {NULL, 0, NULL}};
-
-static void usage_opts(FILE *f, const char *synopsis, const option *o)
-{
-    fprintf(f, "usage: %s\n\noptions:\n", synopsis);
-    for (; o->name; o++)
-        fprintf(f, "  --%-14s %s\n", o->name, o->help);
-}
-
-static int edit_distance(const char *a, const char *b)
-{
-    int la = (int)strlen(a), lb = (int)strlen(b), d[64][64];
-    if (la > 63 || lb > 63)
-        return 99;
-    for (int i = 0; i <= la; i++)
-        d[i][0] = i;
-    for (int j = 0; j <= lb; j++)
-        d[0][j] = j;
-    for (int i = 1; i <= la; i++)
-        for (int j = 1; j <= lb; j++) {
-            int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-            int x = d[i - 1][j] + 1, y = d[i][j - 1] + 1;
-            d[i][j] = c < x ? (c < y ? c : y) : (x < y ? x : y);
-        }
-    return d[la][lb];
-}
-
-/* Parsed command line: values by option index, positional arguments. */
-typedef struct {
-    const char *val[32];
-    int seen[32];
-    const char *pos[8];
-    int npos;
-} parsed;
-
-static int parse(int argc, char **argv, const option *opts, const char *cmd, parsed *p)
-{
-    memset(p, 0, sizeof *p);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-h") == 0)
-            a = "--help";
-        if (strncmp(a, "--", 2) != 0 || a[2] == 0) {
-            if (p->npos == 8) {
-                fprintf(stderr, "pff %s: too many arguments\n", cmd);
-                return PFF_EUSAGE;
-            }
-            p->pos[p->npos++] = a;
-            continue;
-        }
-        char name[64];
-        const char *eq = strchr(a + 2, '=');
-        size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
-        if (len >= sizeof name)
-            len = sizeof name - 1;
-        memcpy(name, a + 2, len);
-        name[len] = 0;
-        int k = -1;
-        for (int j = 0; opts[j].name; j++)
-            if (strcmp(opts[j].name, name) == 0)
-                k = j;
-        if (k < 0) {
-            int best = -1, bd = 99;
-            for (int j = 0; opts[j].name; j++) {
-                int d = edit_distance(name, opts[j].name);
-                if (d < bd)
-                    bd = d, best = j;
-            }
-            if (best >= 0 && bd <= 3)
-                fprintf(stderr, "pff %s: unknown option --%s; did you mean --%s?\n", cmd, name,
-                        opts[best].name);
-            else
-                fprintf(stderr, "pff %s: unknown option --%s (see pff %s --help)\n", cmd, name, cmd);
-            return PFF_EUSAGE;
-        }
-        if (opts[k].has_arg) {
-            if (eq)
-                p->val[k] = eq + 1;
-            else if (i + 1 < argc)
-                p->val[k] = argv[++i];
-            else {
-                fprintf(stderr, "pff %s: --%s needs a value\n", cmd, name);
-                return PFF_EUSAGE;
-            }
-        } else if (eq) {
-            fprintf(stderr, "pff %s: --%s takes no value\n", cmd, name);
-            return PFF_EUSAGE;
-        }
-        p->seen[k] = 1;
-    }
-    return PFF_OK;
-}
-
-static int opt_index(const option *opts, const char *name)
-{
-    for (int j = 0; opts[j].name; j++)
-        if (strcmp(opts[j].name, name) == 0)
-            return j;
-    return -1;
-}
-
-static const char *get_opt(const parsed *p, const option *opts, const char *name)
-{
-    int k = opt_index(opts, name);
-    return k >= 0 ? p->val[k] : NULL;
-}
-
-static int has_opt(const parsed *p, const option *opts, const char *name)
-{
-    int k = opt_index(opts, name);
-    return k >= 0 && p->seen[k];
-}
-
-static int parse_long(const char *flag, const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) {
-        fprintf(stderr, "pff: --%s: '%s' is not an integer in %ld..%ld\n", flag, s, lo, hi);
-        return PFF_EUSAGE;
-    }
-    *out = v;
-    return PFF_OK;
-}
-
-static int parse_float(const char *flag, const char *s, float *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !isfinite(v) || v <= 0 || v > 3e38) {
-        fprintf(stderr, "pff: --%s: '%s' is not a positive number\n", flag, s);
-        return PFF_EUSAGE;
-    }
-    *out = (float)v;
-    return PFF_OK;
-}
-
-static int parse_choice(const char *flag, const char *s, const char *const *names, int n, int *out)
-{
-    for (int i = 0; i < n; i++)
-        if (strcmp(s, names[i]) == 0) {
-            *out = i;
-            return PFF_OK;
-        }
-    fprintf(stderr, "pff: --%s: '%s' is not one of", flag, s);
-    for (int i = 0; i < n; i++)
-        fprintf(stderr, "%s %s", i ? "," : "", names[i]);
-    fprintf(stderr, "\n");
-    return PFF_EUSAGE;
-}
 
 static int parse_layers(const char *s, pff_config *cfg)
 {
@@ -304,13 +148,13 @@ static void json_acc(FILE *f, double a)
 
 static int cmd_train(int argc, char **argv)
 {
-    const option *O = train_opts;
-    parsed p;
-    int rc = parse(argc, argv, O, "train", &p);
+    const pff_option *O = train_opts;
+    pff_parsed p;
+    int rc = pff_cli_parse(argc, argv, O, "train", &p);
     if (rc)
         return rc;
-    if (has_opt(&p, O, "help")) {
-        usage_opts(stdout, "pff train [options]", O);
+    if (pff_cli_has(&p, O, "help")) {
+        pff_cli_usage(stdout, "pff train [options]", O);
         return 0;
     }
     if (p.npos) {
@@ -321,7 +165,7 @@ static int cmd_train(int argc, char **argv)
     pff_config_default(&cfg);
     const char *s;
     long v;
-    if ((s = get_opt(&p, O, "preset"))) {
+    if ((s = pff_cli_get(&p, O, "preset"))) {
         if (strcmp(s, "paper") != 0) {
             fprintf(stderr, "pff: --preset: '%s' is not one of paper\n", s);
             return PFF_EUSAGE;
@@ -336,11 +180,11 @@ static int cmd_train(int argc, char **argv)
         cfg.threshold = 0.01f;
         cfg.neg = PFF_NEG_ADAPTIVE;
     }
-    if ((s = get_opt(&p, O, "layers")) && (rc = parse_layers(s, &cfg)))
+    if ((s = pff_cli_get(&p, O, "layers")) && (rc = parse_layers(s, &cfg)))
         return rc;
 #define INTOPT(name, lo, hi, field)                                                                \
-    if ((s = get_opt(&p, O, name))) {                                                              \
-        if ((rc = parse_long(name, s, lo, hi, &v)))                                                \
+    if ((s = pff_cli_get(&p, O, name))) {                                                              \
+        if ((rc = pff_cli_long(name, s, lo, hi, &v)))                                                \
             return rc;                                                                             \
         field = (int)v;                                                                            \
     }
@@ -350,11 +194,11 @@ static int cmd_train(int argc, char **argv)
     INTOPT("nodes", 1, 64, cfg.nodes)
     INTOPT("threads", 1, 256, cfg.threads)
     long train_limit = 0, test_limit = 0;
-    if ((s = get_opt(&p, O, "train-limit")) && (rc = parse_long("train-limit", s, 1, INT_MAX, &train_limit)))
+    if ((s = pff_cli_get(&p, O, "train-limit")) && (rc = pff_cli_long("train-limit", s, 1, INT_MAX, &train_limit)))
         return rc;
-    if ((s = get_opt(&p, O, "test-limit")) && (rc = parse_long("test-limit", s, 1, INT_MAX, &test_limit)))
+    if ((s = pff_cli_get(&p, O, "test-limit")) && (rc = pff_cli_long("test-limit", s, 1, INT_MAX, &test_limit)))
         return rc;
-    if ((s = get_opt(&p, O, "seed"))) {
+    if ((s = pff_cli_get(&p, O, "seed"))) {
         char *end;
         errno = 0;
         unsigned long long sd = strtoull(s, &end, 10);
@@ -364,67 +208,67 @@ static int cmd_train(int argc, char **argv)
         }
         cfg.seed = sd;
     }
-    if ((s = get_opt(&p, O, "lr")) && (rc = parse_float("lr", s, &cfg.lr)))
+    if ((s = pff_cli_get(&p, O, "lr")) && (rc = pff_cli_float("lr", s, &cfg.lr)))
         return rc;
-    if ((s = get_opt(&p, O, "softmax-lr")) && (rc = parse_float("softmax-lr", s, &cfg.softmax_lr)))
+    if ((s = pff_cli_get(&p, O, "softmax-lr")) && (rc = pff_cli_float("softmax-lr", s, &cfg.softmax_lr)))
         return rc;
-    if ((s = get_opt(&p, O, "threshold")) && (rc = parse_float("threshold", s, &cfg.threshold)))
+    if ((s = pff_cli_get(&p, O, "threshold")) && (rc = pff_cli_float("threshold", s, &cfg.threshold)))
         return rc;
     static const char *const sched[] = {"sequential", "single-layer", "all-layers", "federated"};
     static const char *const negs[] = {"adaptive", "fixed", "random"};
     static const char *const cls[] = {"goodness", "softmax"};
     static const char *const shards[] = {"iid", "label-skew"};
     int ch;
-    if ((s = get_opt(&p, O, "schedule"))) {
-        if ((rc = parse_choice("schedule", s, sched, 4, &ch)))
+    if ((s = pff_cli_get(&p, O, "schedule"))) {
+        if ((rc = pff_cli_choice("schedule", s, sched, 4, &ch)))
             return rc;
         cfg.schedule = (pff_schedule_kind)ch;
     }
-    if ((s = get_opt(&p, O, "neg"))) {
-        if ((rc = parse_choice("neg", s, negs, 3, &ch)))
+    if ((s = pff_cli_get(&p, O, "neg"))) {
+        if ((rc = pff_cli_choice("neg", s, negs, 3, &ch)))
             return rc;
         cfg.neg = (pff_neg_kind)ch;
     }
-    if ((s = get_opt(&p, O, "classifier"))) {
-        if ((rc = parse_choice("classifier", s, cls, 2, &ch)))
+    if ((s = pff_cli_get(&p, O, "classifier"))) {
+        if ((rc = pff_cli_choice("classifier", s, cls, 2, &ch)))
             return rc;
         cfg.classifier = (pff_classifier_kind)ch;
     }
-    if ((s = get_opt(&p, O, "shards"))) {
-        if ((rc = parse_choice("shards", s, shards, 2, &ch)))
+    if ((s = pff_cli_get(&p, O, "shards"))) {
+        if ((rc = pff_cli_choice("shards", s, shards, 2, &ch)))
             return rc;
         cfg.shards = (pff_shard_kind)ch;
     }
-    if (has_opt(&p, O, "shards") && cfg.schedule != PFF_FEDERATED) {
+    if (pff_cli_has(&p, O, "shards") && cfg.schedule != PFF_FEDERATED) {
         fprintf(stderr, "pff: --shards applies to --schedule federated only\n");
         return PFF_EUSAGE;
     }
-    cfg.fast = has_opt(&p, O, "fast");
-    cfg.sl_recompute = has_opt(&p, O, "recompute");
-    if ((s = get_opt(&p, O, "handoff"))) {
+    cfg.fast = pff_cli_has(&p, O, "fast");
+    cfg.sl_recompute = pff_cli_has(&p, O, "recompute");
+    if ((s = pff_cli_get(&p, O, "handoff"))) {
         static const char *const hand[] = {"full", "weights"};
-        if ((rc = parse_choice("handoff", s, hand, 2, &ch)))
+        if ((rc = pff_cli_choice("handoff", s, hand, 2, &ch)))
             return rc;
         cfg.stale_adam = ch;
     }
-    cfg.quiet = has_opt(&p, O, "quiet");
+    cfg.quiet = pff_cli_has(&p, O, "quiet");
     cfg.progress_bar = isatty(2);
-    int json = has_opt(&p, O, "json");
-    if (!has_opt(&p, O, "nodes"))
+    int json = pff_cli_has(&p, O, "json");
+    if (!pff_cli_has(&p, O, "nodes"))
         cfg.nodes = cfg.schedule == PFF_SINGLE_LAYER ? cfg.nlayers
                     : cfg.schedule == PFF_SEQUENTIAL ? 1 : 2;
     int N = cfg.schedule == PFF_SEQUENTIAL ? 1 : cfg.nodes;
-    if (!has_opt(&p, O, "threads"))
+    if (!pff_cli_has(&p, O, "threads"))
         cfg.threads = cores() / N > 0 ? cores() / N : 1;
-    int over = has_opt(&p, O, "oversubscribe");
-    if (!has_opt(&p, O, "threads") && cfg.schedule == PFF_SINGLE_LAYER && N > cores())
+    int over = pff_cli_has(&p, O, "oversubscribe");
+    if (!pff_cli_has(&p, O, "threads") && cfg.schedule == PFF_SINGLE_LAYER && N > cores())
         over = 1; /* single-layer needs one node per layer; they share the cores */
 
-    const char *dir = get_opt(&p, O, "data") ? get_opt(&p, O, "data") : "data/mnist";
-    const char *save = get_opt(&p, O, "save");
+    const char *dir = pff_cli_get(&p, O, "data") ? pff_cli_get(&p, O, "data") : "data/mnist";
+    const char *save = pff_cli_get(&p, O, "save");
     if (save && (rc = check_writable(save)))
         return rc;
-    const char *trace = get_opt(&p, O, "trace");
+    const char *trace = pff_cli_get(&p, O, "trace");
     if (trace) {
         const char *dot = strrchr(trace, '.');
         int ok = !strcmp(trace, "-") || (dot && (!strcmp(dot, ".json") || !strcmp(dot, ".png") ||
@@ -553,13 +397,13 @@ done:
 
 static int cmd_eval(int argc, char **argv)
 {
-    const option *O = eval_opts;
-    parsed p;
-    int rc = parse(argc, argv, O, "eval", &p);
+    const pff_option *O = eval_opts;
+    pff_parsed p;
+    int rc = pff_cli_parse(argc, argv, O, "eval", &p);
     if (rc)
         return rc;
-    if (has_opt(&p, O, "help")) {
-        usage_opts(stdout, "pff eval MODEL [options]", O);
+    if (pff_cli_has(&p, O, "help")) {
+        pff_cli_usage(stdout, "pff eval MODEL [options]", O);
         return 0;
     }
     if (p.npos != 1) {
@@ -568,9 +412,9 @@ static int cmd_eval(int argc, char **argv)
     }
     long threads = cores(), limit = 0;
     const char *s;
-    if ((s = get_opt(&p, O, "threads")) && (rc = parse_long("threads", s, 1, 256, &threads)))
+    if ((s = pff_cli_get(&p, O, "threads")) && (rc = pff_cli_long("threads", s, 1, 256, &threads)))
         return rc;
-    if ((s = get_opt(&p, O, "test-limit")) && (rc = parse_long("test-limit", s, 1, INT_MAX, &limit)))
+    if ((s = pff_cli_get(&p, O, "test-limit")) && (rc = pff_cli_long("test-limit", s, 1, INT_MAX, &limit)))
         return rc;
     char err[PFF_ERRLEN];
     pff_model m;
@@ -578,7 +422,7 @@ static int cmd_eval(int argc, char **argv)
         fprintf(stderr, "pff: %s\n", err);
         return rc;
     }
-    const char *dir = get_opt(&p, O, "data") ? get_opt(&p, O, "data") : "data/mnist";
+    const char *dir = pff_cli_get(&p, O, "data") ? pff_cli_get(&p, O, "data") : "data/mnist";
     char a[4096], b[4096];
     snprintf(a, sizeof a, "%s/t10k-images-idx3-ubyte", dir);
     snprintf(b, sizeof b, "%s/t10k-labels-idx1-ubyte", dir);
@@ -596,7 +440,7 @@ static int cmd_eval(int argc, char **argv)
         rc = PFF_EUSAGE;
     } else if ((rc = pff_evaluate(&m, &test, (int)threads, &ga, &sa, err))) {
         fprintf(stderr, "pff: %s\n", err);
-    } else if (has_opt(&p, O, "json")) {
+    } else if (pff_cli_has(&p, O, "json")) {
         printf("{\"model\":\"%s\",\"test_n\":%d,\"goodness_accuracy\":", p.pos[0], test.n);
         json_acc(stdout, ga);
         printf(",\"softmax_accuracy\":");
@@ -615,13 +459,13 @@ static int cmd_eval(int argc, char **argv)
 
 static int cmd_info(int argc, char **argv)
 {
-    const option *O = info_opts;
-    parsed p;
-    int rc = parse(argc, argv, O, "info", &p);
+    const pff_option *O = info_opts;
+    pff_parsed p;
+    int rc = pff_cli_parse(argc, argv, O, "info", &p);
     if (rc)
         return rc;
-    if (has_opt(&p, O, "help")) {
-        usage_opts(stdout, "pff info MODEL [options]", O);
+    if (pff_cli_has(&p, O, "help")) {
+        pff_cli_usage(stdout, "pff info MODEL [options]", O);
         return 0;
     }
     if (p.npos != 1) {
@@ -639,7 +483,7 @@ static int cmd_info(int argc, char **argv)
     for (int k = 0; k < c->nlayers; k++)
         params += (long)c->widths[k] * c->widths[k + 1] + c->widths[k + 1];
     long head = m.head ? (long)m.head->in * PFF_CLASSES + PFF_CLASSES : 0;
-    if (has_opt(&p, O, "json")) {
+    if (pff_cli_has(&p, O, "json")) {
         printf("{\"model\":\"%s\",\"layers\":", p.pos[0]);
         json_layers(stdout, c);
         printf(",\"parameters\":%ld,\"softmax_parameters\":%ld,\"epochs\":%d,\"splits\":%d,"

@@ -51,7 +51,7 @@ void pff_config_default(pff_config *cfg)
     cfg->epochs = 10;
     cfg->splits = 10;
     cfg->batch = 64;
-    cfg->lr = 0.003f;
+    cfg->lr = 0.001f;
     cfg->softmax_lr = 0.001f;
     cfg->neg = PFF_NEG_RANDOM;
     cfg->classifier = PFF_CLS_GOODNESS;

@@ -9,7 +9,7 @@ trap 'rm -rf "$T"' EXIT
 fails=0
 acc() { sed "s/.*\"$1\":\([0-9.null]*\).*/\1/" "$2"; }
 
-"$PFF" train --layers 784,500,500 --epochs 2 --splits 2 --train-limit 20000 --threads 2 \
+"$PFF" train --layers 784,500,500 --epochs 2 --splits 2 --train-limit 20000 --threads 2 --lr 0.003 \
     --save "$T/m.pff" --json --quiet >"$T/out" || { echo "FAIL: training run"; exit 1; }
 a=$(acc goodness_accuracy "$T/out")
 echo "[784,500,500], 2 epochs, 20,000 images: goodness accuracy $a% (need >= 90)"
