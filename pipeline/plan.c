@@ -80,9 +80,12 @@ static double dmax(double a, double b) { return a > b ? a : b; }
 /* One pass over the blocks in chapter-major order (a topological order, see the top of the file).
  * spans: room for L*S + S entries; node_free: (N); chapter_ready: (S). Returns the span count. */
 static int plan_pass(pff_plan_sched sched, int N, int L, int S, const double *costs,
-                     int adaptive, double neg_cost, pff_span *spans, double *node_free,
-                     double *chapter_ready)
+                     int adaptive, double neg_cost, double map_cost, pff_span *spans,
+                     double *node_free, double *chapter_ready)
 {
+    /* map blocks, when map_cost > 0, follow the negatives blocks: (L-1)*S of them */
+    pff_span *maps = spans + (size_t)L * S + S;
+    int nmap = 0;
     int lag = (sched == PFF_PLAN_SEQUENTIAL || sched == PFF_PLAN_SINGLE_LAYER) ? 1 : N;
     int nneg = 0;
     for (int n = 0; n < N; n++) node_free[n] = 0.0;
@@ -93,7 +96,9 @@ static int plan_pass(pff_plan_sched sched, int N, int L, int S, const double *co
             int node = (sched == PFF_PLAN_SINGLE_LAYER) ? k : chapter_node;
             double t = node_free[node];
             if (c > 0) t = dmax(t, spans[(size_t)(c - 1) * L + k].end); /* layer state (k, c-1) */
-            if (k > 0) t = dmax(t, spans[(size_t)c * L + k - 1].end);   /* input (k-1, c) */
+            if (k > 0) /* input (k-1, c): trained, then mapped through when maps are modelled */
+                t = dmax(t, map_cost > 0.0 ? maps[(size_t)c * (L - 1) + k - 1].end
+                                           : spans[(size_t)c * L + k - 1].end);
             if (adaptive && k == 0 && c - lag >= 0) t = dmax(t, chapter_ready[c - lag]);
             pff_span *b = &spans[(size_t)c * L + k];
             b->node = node;
@@ -104,6 +109,15 @@ static int plan_pass(pff_plan_sched sched, int N, int L, int S, const double *co
             b->end = t + costs[k];
             node_free[node] = b->end;
             last_node = node;
+            if (map_cost > 0.0 && k + 1 < L) { /* published first, then mapped on the same node */
+                pff_span *m = &maps[(size_t)c * (L - 1) + k];
+                *m = *b;
+                m->kind = PFF_SPAN_MAP;
+                m->start = b->end;
+                m->end = b->end + map_cost * costs[k];
+                node_free[node] = m->end;
+                nmap++;
+            }
         }
         chapter_ready[c] = spans[(size_t)c * L + L - 1].end;
         if (neg_cost > 0.0 && c < S - 1) {
@@ -118,7 +132,9 @@ static int plan_pass(pff_plan_sched sched, int N, int L, int S, const double *co
             chapter_ready[c] = b->end;
         }
     }
-    return L * S + nneg;
+    if (nmap && nneg < S) /* keep the spans contiguous: map blocks right after the negatives */
+        memmove(spans + (size_t)L * S + nneg, maps, (size_t)nmap * sizeof *maps);
+    return L * S + nneg + nmap;
 }
 
 void pff_plan_free(pff_plan *p)
@@ -191,6 +207,10 @@ int pff_plan_compute(const pff_plan_config *cfg, pff_plan *out, char *err, size_
             }
         }
     }
+    if (!isfinite(cfg->map_cost) || cfg->map_cost < 0.0) {
+        set_err(err, errlen, "map_cost: expected a finite number >= 0, found %g", cfg->map_cost);
+        return PFF_PLAN_EINVAL;
+    }
     if (!isfinite(cfg->neg_cost) || cfg->neg_cost < 0.0) {
         set_err(err, errlen, "neg_cost: expected a finite number >= 0, found %g", cfg->neg_cost);
         return PFF_PLAN_EINVAL;
@@ -199,14 +219,14 @@ int pff_plan_compute(const pff_plan_config *cfg, pff_plan *out, char *err, size_
     {
         double total = 0.0; /* the sequential makespan bounds every schedule's */
         for (int k = 0; k < L; k++) total += cfg->costs ? cfg->costs[k] : 1.0;
-        total = total * S + cfg->neg_cost * (S - 1);
+        total = total * (S * (1.0 + cfg->map_cost)) + cfg->neg_cost * (S - 1);
         if (!isfinite(total)) {
             set_err(err, errlen, "costs: too large, the total time overflows");
             return PFF_PLAN_EINVAL;
         }
     }
 
-    size_t cap = (size_t)L * S + (size_t)S;
+    size_t cap = (size_t)L * S + (size_t)S + (size_t)L * S;
     pff_span *seq_spans = malloc(cap * sizeof *seq_spans);
     double *node_free = malloc((size_t)N * sizeof *node_free);
     double *chapter_ready = malloc((size_t)S * sizeof *chapter_ready);
@@ -233,10 +253,11 @@ int pff_plan_compute(const pff_plan_config *cfg, pff_plan *out, char *err, size_
     out->splits = S;
     out->adaptive = cfg->adaptive ? 1 : 0;
     out->neg_cost = cfg->neg_cost;
+    out->map_cost = cfg->map_cost;
     out->nspans = plan_pass(cfg->schedule, N, L, S, out->costs, out->adaptive, cfg->neg_cost,
-                            out->spans, node_free, chapter_ready);
+                            cfg->map_cost, out->spans, node_free, chapter_ready);
     int seq_n = plan_pass(PFF_PLAN_SEQUENTIAL, 1, L, S, out->costs, out->adaptive, cfg->neg_cost,
-                          seq_spans, node_free, chapter_ready);
+                          cfg->map_cost, seq_spans, node_free, chapter_ready);
 
     out->makespan = 0.0;
     for (int i = 0; i < out->nspans; i++) {
@@ -616,6 +637,7 @@ typedef struct {
     long *widths;      /* (layers+1) or NULL */
     const char *neg;   /* "adaptive" | "fixed" | "random" */
     double neg_cost;
+    double map_cost;
     int width;         /* 0: automatic */
     int json;
 } sched_opts;
@@ -651,6 +673,8 @@ static void print_help(FILE *out)
         "                  wait for the network after chapter c-lag (lag 1 for sequential and\n"
         "                  single-layer, N for all-layers and federated)\n"
         "  --neg-cost X    cost of regenerating negatives after each chapter but the last\n"
+        "  --map-cost X    cost of mapping the data through a layer, as a fraction of training\n"
+        "                  it for a chapter (the trainer: 0.5 / epochs per chapter)\n"
         "                  (default 0; ignored with --neg fixed, which draws them once)\n"
         "  --width COLS    chart width in columns, 8..1000 (default 6 per unit, at most 120)\n"
         "  --json          print one JSON object on stdout; the chart goes to stderr\n"
@@ -720,7 +744,7 @@ static char *split_list(const char *s, char ***items, int *n)
     return copy;
 }
 
-enum { OPT_SCHEDULE, OPT_NODES, OPT_LAYERS, OPT_SPLITS, OPT_COSTS, OPT_NEG, OPT_NEG_COST,
+enum { OPT_SCHEDULE, OPT_NODES, OPT_LAYERS, OPT_SPLITS, OPT_COSTS, OPT_NEG, OPT_NEG_COST, OPT_MAP_COST,
        OPT_WIDTH, OPT_JSON, OPT_HELP };
 
 static const struct {
@@ -730,7 +754,7 @@ static const struct {
 } sched_options[] = {
     {"schedule", OPT_SCHEDULE, 1}, {"nodes", OPT_NODES, 1},       {"layers", OPT_LAYERS, 1},
     {"splits", OPT_SPLITS, 1},     {"costs", OPT_COSTS, 1},       {"neg", OPT_NEG, 1},
-    {"neg-cost", OPT_NEG_COST, 1}, {"width", OPT_WIDTH, 1},       {"json", OPT_JSON, 0},
+    {"neg-cost", OPT_NEG_COST, 1}, {"map-cost", OPT_MAP_COST, 1}, {"width", OPT_WIDTH, 1},       {"json", OPT_JSON, 0},
     {"help", OPT_HELP, 0},
 };
 
@@ -912,6 +936,11 @@ static int parse_args(int argc, char **argv, sched_opts *o, FILE *out, FILE *err
                 return usage(err, "--neg-cost: expected a number >= 0, found '%s'", v);
             o->neg_cost = d;
             break;
+        case OPT_MAP_COST:
+            if (parse_double(v, &d) || d < 0.0)
+                return usage(err, "--map-cost: expected a number >= 0, found '%s'", v);
+            o->map_cost = d;
+            break;
         default: break;
         }
     }
@@ -992,6 +1021,7 @@ int pff_schedule_cli(int argc, char **argv, FILE *out, FILE *err, int use_color)
         .costs = costs,
         .adaptive = strcmp(o.neg, "adaptive") == 0,
         .neg_cost = fixed ? 0.0 : o.neg_cost,
+        .map_cost = o.map_cost,
     };
     char msg[256];
     rc = pff_plan_compute(&cfg, &plan, msg, sizeof msg);

@@ -74,13 +74,17 @@ typedef struct {
     int adaptive;         /* non-zero: chapter c's first layer waits for chapter c-lag's last layer
                              (and its negatives block); lag = 1 sequential/single-layer, N otherwise */
     double neg_cost;      /* >= 0: a negatives block after the last layer of chapters 1..S-1 */
+    double map_cost;      /* >= 0: after training layer k < L, mapping the data through it costs
+                             map_cost * costs[k] on the same node; the next layer of the chapter
+                             waits for it (the trainer: 0.5 / epochs-per-chapter) */
 } pff_plan_config;
 
 typedef struct {
     pff_plan_sched schedule;
     int nodes, layers, splits; /* copied from the config */
     int adaptive;              /* copied from the config */
-    double neg_cost;           /* copied from the config */
+ double neg_cost;           /* copied from the config */
+    double map_cost;           /* copied from the config */
     double *costs;             /* (layers) per-layer block cost actually used */
     pff_span *spans;           /* (nspans) train blocks first, index c*layers + k, then negatives */
     int nspans;                /* layers*splits + number of negatives blocks */

@@ -29,7 +29,7 @@ static int near(double a, double b) { return fabs(a - b) <= 1e-9 * (1.0 + fabs(b
 static int plan(pff_plan *p, pff_plan_sched s, int n, int l, int sp, const double *costs,
                 int adaptive, double neg_cost)
 {
-    pff_plan_config cfg = {s, n, l, sp, costs, adaptive, neg_cost};
+    pff_plan_config cfg = {s, n, l, sp, costs, adaptive, neg_cost, 0.0};
     char err[256];
     int rc = pff_plan_compute(&cfg, p, err, sizeof err);
     if (rc != PFF_PLAN_OK) printf("# plan error: %s\n", err);
@@ -304,6 +304,23 @@ static void test_adaptive(void)
     }
 }
 
+/* Map blocks: single-layer L=2, S=2, unit costs, map 0.5. Node 1: L1c1 [0,1], map [1,1.5],
+ * L1c2 [1.5,2.5], map [2.5,3]; node 2: L2c1 [1.5,2.5], L2c2 [3,4]. Makespan 4. */
+static void test_map_cost(void)
+{
+    pff_plan_config cfg = {PFF_PLAN_SINGLE_LAYER, 2, 2, 2, NULL, 0, 0.0, 0.5};
+    pff_plan p;
+    char err[256];
+    int rc = pff_plan_compute(&cfg, &p, err, sizeof err);
+    check(rc == 0, "map cost: plan computes");
+    if (rc == 0) {
+        check(fabs(p.makespan - 4.0) < 1e-12, "map cost: single-layer makespan 4");
+        check(fabs(p.busy[0] - 3.0) < 1e-12, "map cost: node 1 busy 3 (two trains, two maps)");
+        check(p.nspans == 6, "map cost: 4 train blocks + 2 map blocks");
+        pff_plan_free(&p);
+    }
+}
+
 static void test_invalid(void)
 {
     pff_plan p;
@@ -313,15 +330,16 @@ static void test_invalid(void)
         pff_plan_config cfg;
         const char *what;
     } cases[] = {
-        {{PFF_PLAN_SINGLE_LAYER, 2, 3, 3, NULL, 0, 0.0}, "single-layer with N != L"},
-        {{PFF_PLAN_SEQUENTIAL, 2, 3, 3, NULL, 0, 0.0}, "sequential with N = 2"},
-        {{PFF_PLAN_ALL_LAYERS, 0, 3, 3, NULL, 0, 0.0}, "zero nodes"},
-        {{PFF_PLAN_ALL_LAYERS, 3, 0, 3, NULL, 0, 0.0}, "zero layers"},
-        {{PFF_PLAN_ALL_LAYERS, 3, 3, 0, NULL, 0, 0.0}, "zero splits"},
-        {{PFF_PLAN_ALL_LAYERS, 3, 3, 3, bad, 0, 0.0}, "a zero cost"},
-        {{PFF_PLAN_ALL_LAYERS, 3, 3, 3, NULL, 0, -1.0}, "a negative neg cost"},
-        {{PFF_PLAN_ALL_LAYERS, 3, 3, 3, NULL, 0, NAN}, "a NaN neg cost"},
-        {{(pff_plan_sched)9, 3, 3, 3, NULL, 0, 0.0}, "an unknown schedule"},
+        {{PFF_PLAN_SINGLE_LAYER, 2, 3, 3, NULL, 0, 0.0, 0.0}, "single-layer with N != L"},
+        {{PFF_PLAN_SEQUENTIAL, 2, 3, 3, NULL, 0, 0.0, 0.0}, "sequential with N = 2"},
+        {{PFF_PLAN_ALL_LAYERS, 0, 3, 3, NULL, 0, 0.0, 0.0}, "zero nodes"},
+        {{PFF_PLAN_ALL_LAYERS, 3, 0, 3, NULL, 0, 0.0, 0.0}, "zero layers"},
+        {{PFF_PLAN_ALL_LAYERS, 3, 3, 0, NULL, 0, 0.0, 0.0}, "zero splits"},
+        {{PFF_PLAN_ALL_LAYERS, 3, 3, 3, bad, 0, 0.0, 0.0}, "a zero cost"},
+        {{PFF_PLAN_ALL_LAYERS, 3, 3, 3, NULL, 0, -1.0, 0.0}, "a negative neg cost"},
+        {{PFF_PLAN_ALL_LAYERS, 3, 3, 3, NULL, 0, NAN, 0.0}, "a NaN neg cost"},
+        {{(pff_plan_sched)9, 3, 3, 3, NULL, 0, 0.0, 0.0}, "an unknown schedule"},
+        {{PFF_PLAN_ALL_LAYERS, 3, 3, 3, NULL, 0, 0.0, -0.5}, "a negative map cost"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         err[0] = '\0';
@@ -498,6 +516,7 @@ int main(void)
     test_makespans();
     test_equivalences();
     test_adaptive();
+    test_map_cost();
     test_invalid();
     test_render();
     test_cli();
