@@ -32,9 +32,9 @@ LDFLAGS = $(OPT) $(filter -fopenmp,$(OMP))
 LIBS    = $(BLAS_LIBS) $(LDLIBS)
 
 LIB_SRC = layers/matmul.c layers/ff.c layers/net.c layers/stage.c layers/model.c \
-          data/idx.c data/cli.c pipeline/hub.c pipeline/schedule.c pipeline/plan.c pipeline/trace.c
+          data/idx.c data/cli.c data/tools.c pipeline/hub.c pipeline/schedule.c pipeline/plan.c pipeline/trace.c
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
-HDRS    = pff.h data/cli.h layers/layers.h pipeline/pipeline.h pipeline/plan.h pipeline/trace.h tests/check.h
+HDRS    = pff.h data/cli.h data/tools.h layers/layers.h pipeline/pipeline.h pipeline/plan.h pipeline/trace.h tests/check.h
 UNIT_TESTS = test_layers test_idx test_model test_plan test_trace
 PIPE_TESTS = test_pipeline
 TEST_BINS  = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS) $(PIPE_TESTS))
@@ -69,7 +69,8 @@ deps:
 	printf '#include <cblas.h>\n#include <stb/stb_image.h>\n' | $(CC) -E -x c - >/dev/null 2>&1 \
 	  || pkgs="libopenblas-dev libstb-dev"; \
 	command -v npm >/dev/null 2>&1 || pkgs="$$pkgs npm"; \
-	if [ -z "$$pkgs" ]; then echo "deps: OpenBLAS, stb and npm present"; exit 0; fi; \
+	command -v pkg-config >/dev/null 2>&1 || pkgs="$$pkgs pkg-config"; \
+	if [ -z "$$pkgs" ]; then echo "deps: OpenBLAS, stb, npm and pkg-config present"; exit 0; fi; \
 	echo "deps: installing$$pkgs with apt-get"; \
 	if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; \
 	else echo "deps: not root and no sudo: please install$$pkgs" >&2; exit 1; fi; \
@@ -91,6 +92,7 @@ test: deps data
 	@$(MAKE) --no-print-directory tsan
 	@$(TIMEOUT) 600 ./tests/test_cli.sh ./pff
 	@$(TIMEOUT) 900 ./tests/test_e2e.sh ./pff
+	@$(TIMEOUT) 300 ./tests/test_tools.sh ./pff
 	@echo "make test: all tests passed"
 
 test-unit: $(TEST_BINS)
@@ -113,3 +115,5 @@ bench: all data
 
 clean:
 	rm -rf build pff libpff.a
+
+include data/install.mk

@@ -36,6 +36,7 @@
 
 #include "pff.h"
 #include "data/cli.h"
+#include "data/tools.h"
 #include "layers/layers.h"
 #include "pipeline/plan.h"
 #include "pipeline/trace.h"
@@ -74,6 +75,7 @@ static const pff_option eval_opts[] = {
     {"data", 1, "DIR      directory of the IDX files (default data/mnist)"},
     {"test-limit", 1, "N        first N test images only"},
     {"threads", 1, "T        worker threads (default: all cores)"},
+    {"confusion", 1, "FILE.png confusion matrix: table on stdout (stderr with --json), heat map PNG"},
     {"json", 0, "         one JSON object on stdout"},
     {"help", 0, "         this text"},
     {NULL, 0, NULL}};
@@ -416,6 +418,9 @@ static int cmd_eval(int argc, char **argv)
         return rc;
     if ((s = pff_cli_get(&p, O, "test-limit")) && (rc = pff_cli_long("test-limit", s, 1, INT_MAX, &limit)))
         return rc;
+    const char *confusion = pff_cli_get(&p, O, "confusion");
+    if (confusion && (rc = pff_check_writable("confusion", confusion)))
+        return rc;
     char err[PFF_ERRLEN];
     pff_model m;
     if ((rc = pff_model_load(&m, p.pos[0], err))) {
@@ -452,6 +457,10 @@ static int cmd_eval(int argc, char **argv)
             printf(", %.2f%% (softmax)", 100 * sa);
         printf(" on %d test images\n", test.n);
     }
+    if (!rc && confusion &&
+        (rc = pff_confusion_model(&m, &test, (int)threads, confusion,
+                                  pff_cli_has(&p, O, "json") ? stderr : stdout, err)))
+        fprintf(stderr, "pff: %s\n", err);
     pff_dataset_free(&test);
     pff_model_free(&m);
     return rc;
@@ -518,7 +527,9 @@ static void usage(FILE *f)
             "  train      train a network (pff train --help)\n"
             "  eval       accuracy of a saved model on the test set\n"
             "  info       what a saved model holds\n"
-            "  schedule   draw a PFF schedule as a Gantt chart, without training\n\n"
+            "  schedule   draw a PFF schedule as a Gantt chart, without training\n"
+            "  predict    classify image files (PNG, JPEG, BMP) with a saved model\n"
+            "  show       pictures: receptive fields, training curves, a test image\n\n"
             "pff COMMAND --help shows the options of a command; pff --version the version.\n",
             PFF_VERSION);
 }
@@ -546,6 +557,11 @@ int main(int argc, char **argv)
         return cmd_info(argc - 1, argv + 1);
     if (!strcmp(c, "schedule"))
         return pff_schedule_main(argc - 1, argv + 1);
-    fprintf(stderr, "pff: unknown command '%s' (commands: train, eval, info, schedule)\n", c);
+    if (!strcmp(c, "predict"))
+        return pff_cmd_predict(argc - 1, argv + 1);
+    if (!strcmp(c, "show"))
+        return pff_cmd_show(argc - 1, argv + 1);
+    fprintf(stderr, "pff: unknown command '%s' (commands: train, eval, info, schedule, predict, "
+                    "show)\n", c);
     return PFF_EUSAGE;
 }

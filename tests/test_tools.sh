@@ -1,0 +1,170 @@
+#!/bin/sh
+# shellcheck disable=SC2015 # ok() always succeeds: A && ok || fail is if-then-else
+# tests/test_tools.sh PFF — pff predict and pff show on a tiny model, then
+# `make install` into a temporary prefix and tests/example.c built against it
+# with pkg-config. Runs from the repository root, needs data/mnist; < 60 s.
+set -u
+PFF=${1:-./pff}
+case $PFF in */*) PFF=$(cd "$(dirname "$PFF")" && pwd)/$(basename "$PFF") ;; esac
+cd "$(dirname "$0")/.." || exit 1
+T=$(mktemp -d)
+P=$(mktemp -d)
+trap 'rm -rf "$T" "$P"' EXIT
+fails=0
+ok() { echo "ok   $*"; }
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+is_png() { [ "$(head -c 8 "$1" 2>/dev/null | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; }
+png_size() { # WxH from the IHDR chunk
+    od -An -tu1 -j16 -N8 "$1" | awk '{print $1*16777216+$2*65536+$3*256+$4 "x" $5*16777216+$6*65536+$7*256+$8}'
+}
+label_of() { sed -n '1s/^.*: label \([0-9]\).*$/\1/p' "$1"; } # first line of predict's output
+idx_label() { od -An -tu1 -j$((8 + $1)) -N1 data/mnist/t10k-labels-idx1-ubyte | tr -d ' '; }
+# expect STATUS NEEDLE ARGS...: exit status, a stderr message containing NEEDLE, empty stdout
+expect() {
+    want=$1 needle=$2
+    shift 2
+    "$PFF" "$@" >"$T/out" 2>"$T/err"
+    got=$?
+    if [ "$got" != "$want" ] || ! grep -q -- "$needle" "$T/err" || [ -s "$T/out" ]; then
+        fail "pff $* -> status $got (want $want, stderr with '$needle', no stdout); stderr: $(cat "$T/err"); stdout: $(head -c 200 "$T/out")"
+    else
+        ok "[$got] pff $*: $(head -c 150 "$T/err" | tr '\n' ' ')"
+    fi
+}
+
+# --- a tiny model with a softmax head (and its training log when pff has --log)
+LOG=""
+"$PFF" train --help 2>/dev/null | grep -q -- '--log' && LOG="--log $T/log.csv"
+# shellcheck disable=SC2086
+if ! "$PFF" train --layers 784,100,100 --epochs 2 --splits 2 --train-limit 10000 --test-limit 500 \
+    --lr 0.003 --softmax-lr 0.01 --classifier softmax --threads 1 --quiet --save "$T/m.pff" $LOG >"$T/train" 2>&1; then
+    echo "FAIL: training the tiny model: $(cat "$T/train")"
+    exit 1
+fi
+ok "trained $(cat "$T/train")"
+
+# --- show --digit writes test image N with its label; predict gets at least 4 of 5 right
+right=0
+for i in 0 1 2 3 4; do
+    if ! "$PFF" show --digit $i --data data/mnist --out "$T/d$i.png" >"$T/out" 2>"$T/err"; then
+        fail "show --digit $i: $(cat "$T/err")"
+        continue
+    fi
+    want=$(idx_label $i)
+    grep -q "label $want " "$T/out" && is_png "$T/d$i.png" && [ "$(png_size "$T/d$i.png")" = 28x28 ] ||
+        fail "show --digit $i: '$(cat "$T/out")', expected label $want and a 28x28 PNG"
+    "$PFF" predict "$T/m.pff" "$T/d$i.png" >"$T/p$i" 2>"$T/err" || fail "predict d$i.png: $(cat "$T/err")"
+    got=$(label_of "$T/p$i")
+    [ "$got" = "$want" ] && right=$((right + 1))
+    echo "     digit $i: label $want, predicted ${got:-?}"
+done
+[ "$right" -ge 4 ] && ok "predict: $right of 5 test digits right" || fail "predict: only $right of 5 test digits right"
+grep -q "^  goodness " "$T/p0" && grep -q "^  softmax " "$T/p0" && ok "predict prints the goodness and softmax rows" ||
+    fail "predict output lacks the goodness/softmax table: $(cat "$T/p0")"
+
+# the same pixels as a PGM cut from the IDX file give the same output; inverted with --invert too
+{ printf 'P5\n28 28\n255\n'; head -c $((16 + 784)) data/mnist/t10k-images-idx3-ubyte | tail -c 784; } >"$T/raw.pgm"
+"$PFF" predict "$T/m.pff" "$T/raw.pgm" | tail -n +2 >"$T/a"
+tail -n +2 "$T/p0" >"$T/b"
+cmp -s "$T/a" "$T/b" && ok "predict: PNG from show --digit == PGM from the IDX bytes" ||
+    fail "predict: the PNG and the IDX bytes differ: $(cat "$T/a") vs $(cat "$T/b")"
+if command -v perl >/dev/null 2>&1; then
+    { printf 'P5\n28 28\n255\n'; head -c $((16 + 784)) data/mnist/t10k-images-idx3-ubyte | tail -c 784 |
+        perl -0777 -pe '$_ = join "", map { chr(255 - ord) } split //'; } >"$T/inv.pgm"
+    "$PFF" predict --invert "$T/m.pff" "$T/inv.pgm" >"$T/out" 2>&1
+    [ "$(label_of "$T/out")" = "$(label_of "$T/p0")" ] && ok "predict --invert: dark-on-light digit" ||
+        fail "predict --invert: $(cat "$T/out")"
+else
+    echo "skip predict --invert (no perl)"
+fi
+# a 3x larger image is resized back (area average) to the same label
+"$PFF" show --digit 0 --scale 3 --out "$T/big.png" >/dev/null 2>&1
+[ "$(png_size "$T/big.png")" = 84x84 ] || fail "show --digit --scale 3: $(png_size "$T/big.png"), expected 84x84"
+"$PFF" predict "$T/m.pff" "$T/big.png" >"$T/out" 2>&1
+[ "$(label_of "$T/out")" = "$(label_of "$T/p0")" ] && ok "predict resizes 84x84 to 28x28" ||
+    fail "predict on the 84x84 digit: $(cat "$T/out")"
+
+# --- --json: one object per image per line
+"$PFF" predict --json "$T/m.pff" "$T/d0.png" "$T/d1.png" "$T/d2.png" >"$T/json" 2>"$T/err"
+n=$(wc -l <"$T/json")
+bad=$(grep -c -v '^{"file":"[^"]*","label":[0-9],.*"scores":\[[^]]*\].*"softmax":\[[^]]*\]}$' "$T/json")
+[ "$n" = 3 ] && [ "$bad" = 0 ] && ok "predict --json: 3 lines with file, label, scores, softmax" ||
+    fail "predict --json: $n lines, $bad malformed: $(cat "$T/json" "$T/err")"
+if command -v python3 >/dev/null 2>&1; then
+    python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    assert o["file"].endswith(".png") and 0 <= o["label"] <= 9, o
+    assert len(o["scores"]) == 10 and len(o["softmax"]) == 10, o
+    assert abs(sum(o["softmax"]) - 1) < 1e-3, o
+' "$T/json" && ok "predict --json parses as JSON" || fail "predict --json: not valid JSON"
+fi
+
+# --- bad images: exit 2, a message naming the file, nothing on stdout
+printf 'this is not an image\n' >"$T/text.png"
+: >"$T/empty.png"
+expect 2 "$T/text.png: not an image" predict "$T/m.pff" "$T/text.png"
+expect 2 "$T/empty.png: empty file" predict "$T/m.pff" "$T/empty.png"
+expect 2 "$T/nothere.png: cannot open" predict "$T/m.pff" "$T/nothere.png"
+expect 2 "$T/big.png: image is 84x84, the model expects 28x28" predict --no-resize "$T/m.pff" "$T/big.png"
+expect 2 "expected a MODEL file and at least one IMAGE" predict "$T/m.pff"
+expect 2 "did you mean --json" predict --jsn "$T/m.pff" "$T/d0.png"
+"$PFF" predict --json "$T/m.pff" "$T/d0.png" "$T/text.png" >"$T/out" 2>"$T/err"
+[ $? = 2 ] && [ "$(wc -l <"$T/out")" = 1 ] && grep -q "text.png" "$T/err" && ! grep -q "text.png" "$T/out" &&
+    ok "predict with one good and one bad image: status 2, only the good one on stdout" ||
+    fail "predict good+bad: $(cat "$T/out" "$T/err")"
+
+# --- show --weights and --curves
+"$PFF" show "$T/m.pff" --weights "$T/w.png" >"$T/out" 2>"$T/err" && is_png "$T/w.png" &&
+    [ "$(png_size "$T/w.png")" = 291x291 ] && ok "show --weights: 10x10 tiles, $(png_size "$T/w.png")" ||
+    fail "show --weights: $(cat "$T/out" "$T/err") $(png_size "$T/w.png" 2>/dev/null)"
+if [ -z "$LOG" ]; then # pff train has no --log yet: a log in the documented format
+    cat >"$T/log.csv" <<'EOF'
+chapter,epoch,lr,loss_1,loss_2,gpos_1,gpos_2,gneg_1,gneg_2,test_accuracy
+1,1,0.003,0.61,0.66,130.5,128.0,70.2,75.9,
+2,2,0.003,0.48,0.52,150.1,149.3,52.4,58.8,88.6
+EOF
+fi
+"$PFF" show --curves "$T/c.png" --log "$T/log.csv" >"$T/out" 2>"$T/err" && is_png "$T/c.png" &&
+    ok "show --curves (${LOG:+log from pff train --log}${LOG:-hand-written log}): $(cat "$T/out")" ||
+    fail "show --curves: $(cat "$T/out" "$T/err")"
+expect 2 "no 'chapter' and 'loss_1' columns" show --curves "$T/x.png" --log "$T/text.png"
+expect 2 "nothing to show" show "$T/m.pff"
+expect 2 "out of range" show --digit 10000 --out "$T/x.png"
+[ -e "$T/x.png" ] && fail "a failed show left $T/x.png"
+for f in "$T"/*.tmp.*; do [ -e "$f" ] && fail "a temporary file was left: $f"; done
+
+# --- make install into a temporary prefix; tests/example.c against it via pkg-config
+if make --no-print-directory install PREFIX="$P" >"$T/install" 2>&1; then
+    missing=""
+    for f in bin/pff lib/libpff.a include/pff.h lib/pkgconfig/pff.pc share/man/man1/pff.1; do
+        [ -s "$P/$f" ] || missing="$missing $f"
+    done
+    [ -z "$missing" ] && ! grep -q '@' "$P/lib/pkgconfig/pff.pc" && "$P/bin/pff" --version >/dev/null &&
+        ok "make install PREFIX=$P: bin, lib, include, pkgconfig, man1" ||
+        fail "make install: missing$missing or @...@ left in pff.pc"
+    if command -v man >/dev/null 2>&1; then
+        man -l "$P/share/man/man1/pff.1" >/dev/null 2>&1 && ok "man -l pff.1 renders" || fail "man -l pff.1"
+    fi
+    if command -v pkg-config >/dev/null 2>&1; then
+        flags=$(PKG_CONFIG_PATH="$P/lib/pkgconfig" pkg-config --cflags --libs pff)
+        # shellcheck disable=SC2086
+        if ${CC:-cc} -std=c11 -O2 -Wall -Wextra -Werror tests/example.c $flags -o "$T/example" >"$T/cc" 2>&1; then
+            "$T/example" data/mnist >"$T/out" 2>&1 && grep -q "test accuracy" "$T/out" &&
+                ok "tests/example.c (pkg-config: $flags): $(cat "$T/out")" || fail "example: $(cat "$T/out")"
+        else
+            fail "tests/example.c does not build with pkg-config flags '$flags': $(cat "$T/cc")"
+        fi
+    else
+        echo "skip tests/example.c: pkg-config is not installed"
+    fi
+else
+    fail "make install PREFIX=$P: $(tail -5 "$T/install")"
+fi
+
+if [ "$fails" -gt 0 ]; then
+    echo "test_tools: $fails failure(s)"
+    exit 1
+fi
+echo "test_tools: all passed"
