@@ -3,7 +3,8 @@
 CC      ?= gcc
 VARIANT ?= release
 BUILD   := build/$(VARIANT)
-CFLAGS_BASE = -std=c11 -Wall -Wextra -Werror -Wno-format-truncation -D_POSIX_C_SOURCE=200809L -I.
+CFLAGS_BASE = -std=c11 -Wall -Wextra -Werror -Wno-format-truncation -D_POSIX_C_SOURCE=200809L -I. \
+              -fno-math-errno
 LDLIBS  = -lstb -lm -lpthread
 
 ifeq ($(VARIANT),asan)
@@ -109,9 +110,14 @@ tsan:
 	@echo "== build/tsan/tests/test_pipeline (ThreadSanitizer)"
 	@TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" $(TIMEOUT) 600 build/tsan/tests/test_pipeline
 
-# The schedule ratios (bench/pipeline.sh); LAYERS, LIMIT, CHAPTERS tune it.
-bench: all data
+# Kernels against the sgemm peak (bench/bench.c), then the schedule ratios
+# (bench/pipeline.sh; LAYERS, LIMIT, CHAPTERS tune it).
+bench: all data $(BUILD)/bench/bench
+	$(BUILD)/bench/bench
 	./bench/pipeline.sh ./pff
+
+$(BUILD)/bench/bench: $(BUILD)/bench/bench.o $(BUILD)/libpff.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 clean:
 	rm -rf build pff libpff.a

@@ -180,11 +180,22 @@ float *pff_work_scratch(pff_work *w, int t)
     return w->scratch + (size_t)t * chunk;
 }
 
-/* ---- Adam (PyTorch's form: bias-corrected moments, eps outside the sqrt) ---- */
-void pff_adam(float *p, float *m, float *v, const float *g, size_t n, float lr, float bc1, float bc2)
+/* ---- Adam (PyTorch's form: bias-corrected moments, eps outside the sqrt) ----
+ * Memory-bound once vectorised: the loop must become packed sqrt and divide
+ * (both correctly rounded, so every variant gives the same bits). The AVX2
+ * clone is picked at run time; no FMA is allowed to contract anything. */
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#define PFF_CLONES /* ifunc resolvers run before the sanitizer runtime is ready */
+#else
+#define PFF_CLONES __attribute__((target_clones("avx2", "default")))
+#endif
+PFF_CLONES
+void pff_adam(float *restrict p, float *restrict m, float *restrict v, const float *restrict g,
+              size_t n, float lr, float bc1, float bc2)
 {
     const float b1 = PFF_ADAM_B1, b2 = PFF_ADAM_B2;
     const float step = lr / bc1, rbc2 = 1.0f / sqrtf(bc2);
+#pragma omp simd
     for (size_t i = 0; i < n; i++) {
         float gi = g[i];
         float mi = b1 * m[i] + (1.0f - b1) * gi;

@@ -87,8 +87,8 @@ double pff_ff_batch(pff_layer *l, pff_work *w, const float *x, int B, float thet
 /* out = n(relu(x W^T + b)) for n rows of x, in chunks of PFF_MAP_ROWS. */
 void pff_ff_map(const pff_layer *l, pff_work *w, const float *x, long n, float *out);
 /* Adam on a range of a layer's parameters; bc1, bc2 = 1 - beta^t. */
-void pff_adam(float *p, float *m, float *v, const float *g, size_t n, float lr, float bc1,
-              float bc2);
+void pff_adam(float *restrict p, float *restrict m, float *restrict v, const float *restrict g,
+              size_t n, float lr, float bc1, float bc2);
 
 /* Softmax head, one batch of B feature rows; returns the mean cross-entropy. */
 double pff_softmax_batch(pff_layer *h, pff_work *w, const float *f, const uint8_t *y, int B,

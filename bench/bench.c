@@ -1,0 +1,318 @@
+/* bench/bench.c — where the time of an FF step goes, against the machine's
+ * sgemm peak measured in the same run (llm.c dev/cpu style: every kernel
+ * variant is checked against a reference before it is timed).
+ *
+ *   1. machine: cores, OpenBLAS core type;
+ *   2. sgemm GFLOP/s on the trainer's shapes, 1 thread and T threads (T
+ *      products at once, one per thread, as pff's tiles run them); the peak
+ *      is the best of these;
+ *   3. one FF layer step (forward, element-wise, weight gradient + Adam) for
+ *      the paper's 2000x2000 and 784x2000 layers and a 500x500 one, timed
+ *      whole and by part (a step with lr 0 skips Adam), checked against a
+ *      naive reference first;
+ *   4. the epoch of a network these give: seconds, GFLOP/s, % of peak;
+ *   5. the goodness table (adaptive negatives, evaluation) per image.
+ * Usage: bench [threads] (default: all cores). */
+#define _GNU_SOURCE
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../layers/layers.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void fill(float *p, size_t n, uint64_t key)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = pff_uniform(pff_hash(7, key, 0, 0, i)) - 0.5f;
+}
+
+/* ---- 2. sgemm peak ---- */
+typedef struct {
+    const char *what;
+    int ta, tb, m, n, k;
+} shape;
+
+static double check_product(const shape *s, const float *a, const float *b, float *c)
+{
+    int lda = s->ta ? s->m : s->k, ldb = s->tb ? s->k : s->n;
+    pff_matmul(s->ta, s->tb, s->m, s->n, s->k, 1.0f, a, lda, b, ldb, 0.0f, c, s->n);
+    double maxerr = 0;
+    for (int t = 0; t < 64; t++) { /* 64 entries against a double dot product */
+        int i = (int)(pff_hash(1, 2, 3, 4, t) % s->m), j = (int)(pff_hash(1, 2, 3, 5, t) % s->n);
+        double ref = 0;
+        for (int p = 0; p < s->k; p++)
+            ref += (double)(s->ta ? a[(size_t)p * lda + i] : a[(size_t)i * lda + p]) *
+                   (s->tb ? b[(size_t)j * ldb + p] : b[(size_t)p * ldb + j]);
+        double e = fabs(ref - c[(size_t)i * s->n + j]) / (1 + fabs(ref));
+        maxerr = e > maxerr ? e : maxerr;
+    }
+    return maxerr;
+}
+
+static double time_product(const shape *s, int threads)
+{
+    size_t na = (size_t)s->m * s->k, nb = (size_t)s->k * s->n, nc = (size_t)s->m * s->n;
+    double best = 1e30;
+#pragma omp parallel num_threads(threads)
+    {
+        float *a = malloc(na * 4), *b = malloc(nb * 4), *c = malloc(nc * 4);
+        fill(a, na, 1);
+        fill(b, nb, 2);
+        int lda = s->ta ? s->m : s->k, ldb = s->tb ? s->k : s->n;
+        for (int rep = 0; rep < 5; rep++) {
+#pragma omp barrier
+            double t0 = now();
+            int iters = 0;
+            while (now() - t0 < 0.15) {
+                pff_matmul(s->ta, s->tb, s->m, s->n, s->k, 1.0f, a, lda, b, ldb, 0.0f, c, s->n);
+                iters++;
+            }
+            double dt = (now() - t0) / iters;
+#pragma omp critical
+            if (dt < best)
+                best = dt;
+        }
+        free(a), free(b), free(c);
+    }
+    return 2.0 * s->m * s->n * s->k / best / 1e9 * threads;
+}
+
+/* ---- 3. one FF step ---- */
+typedef struct {
+    double total, no_adam, forward, gradient;
+} step_times;
+
+static double time_it(void (*f)(void *), void *arg, double budget)
+{
+    double best = 1e30;
+    for (int rep = 0; rep < 3; rep++) {
+        double t0 = now();
+        int iters = 0;
+        while (now() - t0 < budget) {
+            f(arg);
+            iters++;
+        }
+        double dt = (now() - t0) / iters;
+        best = dt < best ? dt : best;
+    }
+    return best;
+}
+
+typedef struct {
+    pff_layer *l;
+    pff_work *w;
+    float *x;
+    int B;
+    float lr;
+} step_arg;
+
+static void run_step(void *p)
+{
+    step_arg *s = p;
+    pff_ff_batch(s->l, s->w, s->x, s->B, (float)s->l->out, s->lr, NULL);
+}
+
+static void run_forward(void *p)
+{
+    step_arg *s = p;
+    const int T = s->w->threads, R = 2 * s->B, out = s->l->out, in = s->l->in;
+#pragma omp parallel for num_threads(T) if (T > 1) schedule(static)
+    for (int t = 0; t < T; t++) {
+        int j0 = (int)((long)out * t / T), j1 = (int)((long)out * (t + 1) / T);
+        pff_matmul(0, 1, R, j1 - j0, in, 1.0f, s->x, in, s->l->w + (size_t)j0 * in, in, 0.0f,
+                   s->w->z + j0, out);
+    }
+}
+
+static void run_gradient(void *p)
+{
+    step_arg *s = p;
+    const int T = s->w->threads, R = 2 * s->B, out = s->l->out, in = s->l->in;
+    const int ntile = (out + PFF_GRAD_TILE - 1) / PFF_GRAD_TILE;
+#pragma omp parallel for num_threads(T) if (T > 1) schedule(static)
+    for (int t = 0; t < ntile; t++) {
+        int j0 = t * PFF_GRAD_TILE, j1 = j0 + PFF_GRAD_TILE < out ? j0 + PFF_GRAD_TILE : out;
+        pff_matmul(1, 0, j1 - j0, in, R, 1.0f, s->w->z + j0, out, s->x, in, 0.0f,
+                   s->w->g + (size_t)j0 * in, in);
+    }
+}
+
+/* The step against a naive double reference: loss and a few gradient entries. */
+static int check_step(int in, int out, int T)
+{
+    const int B = 8;
+    pff_layer *l = pff_layer_new(in, out);
+    pff_layer_init(l, 3, 0);
+    pff_work w;
+    pff_work_init(&w, 2 * B, in > out ? in : out, l->nparam, T);
+    float *x = malloc(sizeof(float) * 2 * B * in);
+    fill(x, (size_t)2 * B * in, 9);
+    for (int r = 0; r < 2 * B; r++)
+        pff_rms_normalise(x + (size_t)r * in, in);
+    double theta = out, loss = pff_ff_batch(l, &w, x, B, (float)theta, 0.0f, NULL), ref = 0;
+    double *G = calloc(2 * B, sizeof(double)), *y = malloc(sizeof(double) * 2 * B * out);
+    for (int r = 0; r < 2 * B; r++)
+        for (int j = 0; j < out; j++) {
+            double z = l->b[j];
+            for (int i = 0; i < in; i++)
+                z += (double)l->w[(size_t)j * in + i] * x[(size_t)r * in + i];
+            y[(size_t)r * out + j] = z > 0 ? z : 0;
+            G[r] += z > 0 ? z * z : 0;
+        }
+    for (int i = 0; i < B; i++) {
+        double a = theta - G[i], b = G[B + i] - theta;
+        ref += (a > 0 ? a + log1p(exp(-a)) : log1p(exp(a))) + (b > 0 ? b + log1p(exp(-b)) : log1p(exp(b)));
+    }
+    ref /= B;
+    double maxerr = 0; /* dL/dW[j][i] = sum_r 2 y_rj dG_r x_ri */
+    for (int t = 0; t < 32; t++) {
+        int j = (int)(pff_hash(5, 5, 5, 5, t) % out), i = (int)(pff_hash(5, 5, 5, 6, t) % in);
+        double g = 0;
+        for (int r = 0; r < 2 * B; r++) {
+            double dG = r < B ? -1 / (1 + exp(-(theta - G[r]))) / B : 1 / (1 + exp(-(G[r] - theta))) / B;
+            g += 2 * y[(size_t)r * out + j] * dG * x[(size_t)r * in + i];
+        }
+        double e = fabs(g - w.g[(size_t)j * in + i]) / (1e-6 + fabs(g));
+        maxerr = e > maxerr && fabs(g) > 1e-8 ? e : maxerr;
+    }
+    int ok = fabs(loss - ref) / (1 + fabs(ref)) < 1e-4 && maxerr < 1e-2;
+    printf("  check: FF step %dx%d, %d thread(s): loss %.6g vs %.6g, max gradient error %.2g: %s\n",
+           in, out, T, loss, ref, maxerr, ok ? "ok" : "FAILED");
+    free(G), free(y), free(x);
+    pff_work_free(&w);
+    pff_layer_free(l);
+    return ok;
+}
+
+static step_times time_step(int in, int out, int B, int T)
+{
+    pff_layer *l = pff_layer_new(in, out);
+    pff_layer_init(l, 3, 0);
+    pff_work w;
+    pff_work_init(&w, 2 * B, in > out ? in : out, l->nparam, T);
+    float *x = malloc(sizeof(float) * 2 * B * in);
+    fill(x, (size_t)2 * B * in, 9);
+    for (int r = 0; r < 2 * B; r++)
+        pff_rms_normalise(x + (size_t)r * in, in);
+    step_arg a = {l, &w, x, B, 1e-9f};
+    step_times t;
+    t.total = time_it(run_step, &a, 0.4);
+    a.lr = 0.0f;
+    t.no_adam = time_it(run_step, &a, 0.4);
+    t.forward = time_it(run_forward, &a, 0.3);
+    t.gradient = time_it(run_gradient, &a, 0.3);
+    free(x);
+    pff_work_free(&w);
+    pff_layer_free(l);
+    return t;
+}
+
+int main(int argc, char **argv)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int T = argc > 1 ? atoi(argv[1]) : (int)cores;
+    if (T < 1)
+        T = 1;
+    pff_blas_init();
+    const char *ct = getenv("OPENBLAS_CORETYPE");
+    printf("machine: %ld cores; OpenBLAS kernel %s (OPENBLAS_CORETYPE=%s); %d thread(s) per step\n",
+           cores, pff_blas_name(), ct ? ct : "unset", T);
+
+    shape shapes[] = {
+        {"forward  (128 x 2000 x 2000, x W^T)", 0, 1, 128, 2000, 2000},
+        {"forward, half the columns (128 x 1000 x 2000)", 0, 1, 128, 1000, 2000},
+        {"gradient tile (128 x 2000 x 128, dz^T x)", 1, 0, 128, 2000, 128},
+        {"map chunk (512 x 2000 x 2000)", 0, 1, 512, 2000, 2000},
+        {"table chunk (1000 x 2000 x 2000)", 0, 1, 1000, 2000, 2000},
+        {"square (2000 x 2000 x 2000)", 0, 1, 2000, 2000, 2000},
+    };
+    const int ns = sizeof shapes / sizeof shapes[0];
+    double peak1 = 0, peakT = 0;
+    printf("\nsgemm (each shape checked against a double dot product first):\n");
+    for (int i = 0; i < ns; i++) {
+        shape *s = &shapes[i];
+        float *a = malloc((size_t)s->m * s->k * 4), *b = malloc((size_t)s->k * s->n * 4),
+              *c = malloc((size_t)s->m * s->n * 4);
+        fill(a, (size_t)s->m * s->k, 1);
+        fill(b, (size_t)s->k * s->n, 2);
+        double err = check_product(s, a, b, c);
+        free(a), free(b), free(c);
+        if (err > 1e-4) {
+            printf("  %s: FAILED check (error %g)\n", s->what, err);
+            return 1;
+        }
+        double g1 = time_product(s, 1), gT = T > 1 ? time_product(s, T) : g1;
+        peak1 = g1 > peak1 ? g1 : peak1;
+        peakT = gT > peakT ? gT : peakT;
+        printf("  %-48s %7.1f GFLOP/s on 1 thread, %7.1f on %d (one product each)\n", s->what, g1,
+               gT, T);
+    }
+    printf("  peak: %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %d threads\n", peak1, peakT, T);
+
+    printf("\nFF step, batch 64 (64 positive + 64 negative rows):\n");
+    if (!check_step(300, 200, 1) || !check_step(300, 200, T))
+        return 1;
+    struct { int in, out; } layers[] = {{784, 2000}, {2000, 2000}, {784, 500}, {500, 500}};
+    step_times st[4];
+    for (int i = 0; i < 4; i++) {
+        st[i] = time_step(layers[i].in, layers[i].out, 64, T);
+        double flop = 2.0 * 2 * 128.0 * layers[i].in * layers[i].out;
+        double other = st[i].no_adam - st[i].forward - st[i].gradient;
+        printf("  %4d x %4d: %6.2f ms/step = %5.1f GFLOP/s (%4.1f%% of peak): forward %.2f ms, "
+               "gradient %.2f ms, element-wise %.2f ms, Adam %.2f ms\n",
+               layers[i].in, layers[i].out, 1e3 * st[i].total, flop / st[i].total / 1e9,
+               100 * flop / st[i].total / 1e9 / peakT, 1e3 * st[i].forward, 1e3 * st[i].gradient,
+               1e3 * (other > 0 ? other : 0), 1e3 * (st[i].total - st[i].no_adam));
+    }
+    /* 4. epochs from the steps: 60,000 images / 64 per batch */
+    const double steps = 60000.0 / 64;
+    double paper = steps * (st[0].total + 3 * st[1].total);
+    double paper_flop = 6.0e4 * 8.0 * (784.0 * 2000 + 3 * 2000.0 * 2000);
+    double small = steps * (st[2].total + 2 * st[3].total);
+    double small_flop = 6.0e4 * 8.0 * (784.0 * 500 + 2 * 500.0 * 500);
+    printf("\nepoch of 60,000 images from the step times (products counted as DESIGN.md §5):\n");
+    printf("  paper [784,2000,2000,2000,2000]: %6.1f s, %5.1f GFLOP/s, %4.1f%% of the %.1f GFLOP/s peak\n",
+           paper, paper_flop / paper / 1e9, 100 * paper_flop / paper / 1e9 / peakT, peakT);
+    printf("  small [784,500,500,500]:         %6.1f s, %5.1f GFLOP/s, %4.1f%% of peak\n", small,
+           small_flop / small / 1e9, 100 * small_flop / small / 1e9 / peakT);
+
+    /* 5. goodness table, paper network, 2000 images */
+    pff_layer *net[4];
+    int w[5] = {784, 2000, 2000, 2000, 2000};
+    for (int k = 0; k < 4; k++) {
+        net[k] = pff_layer_new(w[k], w[k + 1]);
+        pff_layer_init(net[k], 1, k);
+    }
+    pff_work ww;
+    pff_work_init(&ww, 2, 2000, 2000 * 2000 + 2000, T);
+    const int nimg = 2000;
+    float *img = malloc(sizeof(float) * nimg * 784), *table = malloc(sizeof(float) * nimg * 10);
+    for (int i = 0; i < nimg * 784; i++)
+        img[i] = pff_uniform(pff_hash(3, 3, 3, 3, i));
+    double t0 = now();
+    pff_goodness_table(net, 4, &ww, img, nimg, 784, table);
+    double per = (now() - t0) / nimg;
+    printf("\ngoodness table, paper network: %.2f ms per image (10 labels): regenerating adaptive "
+           "negatives for 60,000 images %.1f s = %.2fx the epoch; evaluating 10,000 images %.1f s "
+           "= %.2fx\n",
+           1e3 * per, per * 60000, per * 60000 / paper, per * 10000, per * 10000 / paper);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("peak RSS of this benchmark: %.0f MB\n", ru.ru_maxrss / 1024.0);
+    return 0;
+}
