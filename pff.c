@@ -43,6 +43,7 @@
 
 static const pff_option train_opts[] = {
     {"data", 1, "DIR      directory of the four IDX files (default data/mnist)"},
+    {"dataset", 1, "NAME     mnist (data/mnist) | fashion (data/fashion-mnist)"},
     {"layers", 1, "W0,W1,.. widths, input first (default 784,500,500,500)"},
     {"epochs", 1, "E        total epochs (default 10)"},
     {"splits", 1, "S        chapters; E must be a multiple of S (default 10)"},
@@ -66,6 +67,8 @@ static const pff_option train_opts[] = {
     {"preset", 1, "NAME     paper: the paper's literal settings (see README)"},
     {"save", 1, "FILE     write the trained model (atomically)"},
     {"trace", 1, "FILE     record every node's events: .json (Perfetto), .png, .txt or -"},
+    {"log", 1, "FILE     one record per chapter: CSV, or JSON Lines for .jsonl"},
+    {"eval-every", 1, "K        test accuracy every K chapters (in the log and the model)"},
     {"json", 0, "         print one JSON object with the results on stdout"},
     {"quiet", 0, "         no progress on stderr"},
     {"help", 0, "         this text"},
@@ -108,21 +111,6 @@ static int parse_layers(const char *s, pff_config *cfg)
         return PFF_EUSAGE;
     }
     cfg->nlayers = n - 1;
-    return PFF_OK;
-}
-
-/* Fails early, before any training, when FILE's directory cannot take a file. */
-static int check_writable(const char *path)
-{
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        fprintf(stderr, "pff: --save %s: cannot create a file there: %s\n", path, strerror(errno));
-        return PFF_EUSAGE;
-    }
-    close(fd);
-    unlink(tmp);
     return PFF_OK;
 }
 
@@ -267,8 +255,18 @@ static int cmd_train(int argc, char **argv)
         over = 1; /* single-layer needs one node per layer; they share the cores */
 
     const char *dir = pff_cli_get(&p, O, "data") ? pff_cli_get(&p, O, "data") : "data/mnist";
+    if ((s = pff_cli_get(&p, O, "dataset"))) {
+        static const char *const sets[] = {"mnist", "fashion"};
+        if ((rc = pff_cli_choice("dataset", s, sets, 2, &ch)))
+            return rc;
+        if (pff_cli_has(&p, O, "data")) {
+            fprintf(stderr, "pff: --dataset and --data both name the data; give one\n");
+            return PFF_EUSAGE;
+        }
+        dir = ch ? "data/fashion-mnist" : "data/mnist";
+    }
     const char *save = pff_cli_get(&p, O, "save");
-    if (save && (rc = check_writable(save)))
+    if (save && (rc = pff_check_writable("save", save)))
         return rc;
     const char *trace = pff_cli_get(&p, O, "trace");
     if (trace) {
@@ -280,9 +278,17 @@ static int cmd_train(int argc, char **argv)
                     trace);
             return PFF_EUSAGE;
         }
-        if (strcmp(trace, "-") && (rc = check_writable(trace)))
+        if (strcmp(trace, "-") && (rc = pff_check_writable("trace", trace)))
             return rc;
     }
+    long eval_every = 0;
+    if ((s = pff_cli_get(&p, O, "eval-every")) &&
+        (rc = pff_cli_long("eval-every", s, 1, 1000000, &eval_every)))
+        return rc;
+    cfg.eval_every = (int)eval_every;
+    const char *logpath = pff_cli_get(&p, O, "log");
+    if (logpath && (rc = pff_check_writable("log", logpath)))
+        return rc;
     char err[PFF_ERRLEN];
     pff_dataset train, test;
     if ((rc = pff_data_load(dir, &train, &test, err))) {
@@ -309,7 +315,24 @@ static int cmd_train(int argc, char **argv)
     pff_model model;
     pff_result res;
     memset(&res, 0, sizeof res);
-    if ((rc = pff_train(&cfg, &train, &model, &res, err))) {
+    cfg.eval_set = &test;
+    if (logpath) {
+        if (!(cfg.log = fopen(logpath, "w"))) {
+            fprintf(stderr, "pff: --log %s: cannot open: %s\n", logpath, strerror(errno));
+            rc = PFF_EUSAGE;
+            goto done;
+        }
+        const char *dot = strrchr(logpath, '.');
+        cfg.log_jsonl = dot && !strcmp(dot, ".jsonl");
+        if (!cfg.log_jsonl)
+            pff_log_header(cfg.log, cfg.nlayers);
+    }
+    rc = pff_train(&cfg, &train, &model, &res, err);
+    if (cfg.log && fclose(cfg.log) != 0 && !rc) {
+        fprintf(stderr, "pff: --log %s: write failed\n", logpath);
+        rc = PFF_EFAIL;
+    }
+    if (rc) {
         fprintf(stderr, "pff: training failed: %s\n", err);
         goto done;
     }

@@ -11,6 +11,7 @@
 #define PFF_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #define PFF_VERSION "0.1.0"
@@ -45,12 +46,16 @@ typedef struct {
                                         instead of receiving the mapped activations */
     pff_shard_kind shards;           /* federated: how the training set is cut */
     int stale_adam;                  /* --handoff weights: Adam moments stay on each node */
+    int eval_every;                  /* test accuracy every K chapters and after the last (0: never) */
+    const struct pff_dataset *eval_set; /* the images eval_every measures (the test set) */
+    FILE *log;                       /* one record per chapter (NULL: none) */
+    int log_jsonl;                   /* the log as JSON Lines instead of CSV */
     int quiet;                       /* no progress on stderr */
     int progress_bar;                /* live bar within a chapter (stderr is a terminal) */
 } pff_config;
 
 /* Images as floats in [0,1], one row of `dim` per image, labels 0..9. */
-typedef struct {
+typedef struct pff_dataset {
     int n, dim;
     float *x;   /* (n, dim) */
     uint8_t *y; /* (n) */
@@ -58,11 +63,23 @@ typedef struct {
 
 typedef struct pff_layer pff_layer; /* layers/layers.h */
 
+/* What one chapter did (the model keeps one per chapter, the log writes them). */
+typedef struct {
+    int chapter;                   /* 1-based */
+    float lr;                      /* learning rate of the chapter's last epoch */
+    float test_accuracy;           /* percent, or -1 when not measured (--eval-every) */
+    float loss[PFF_MAX_LAYERS];    /* mean local loss per layer */
+    float gpos[PFF_MAX_LAYERS];    /* mean goodness of positives per layer */
+    float gneg[PFF_MAX_LAYERS];    /* mean goodness of negatives per layer */
+} pff_history;
+
 /* A trained network: L FF layers and, when trained, the softmax head. */
 typedef struct {
     pff_config cfg;   /* the configuration it was trained with */
     pff_layer **layer; /* [cfg.nlayers] */
     pff_layer *head;  /* softmax head (NULL when the goodness classifier was used) */
+    int nhistory;
+    pff_history *history; /* [nhistory] one per chapter */
 } pff_model;
 
 /* What a run measured (the fields of `pff train --json`). */

@@ -961,10 +961,48 @@ static void chart(canvas *c, int x0, int y0, int w, int h, const char *title, co
 #undef PY
 }
 
-static int show_curves(const char *logpath, const char *path, char *msg, char *err)
+/* The same curves from the chapter records a model file keeps. */
+static int log_from_model(const pff_model *m, train_log *g, char *err)
+{
+    const int n = m->nhistory, L = m->cfg.nlayers;
+    memset(g, 0, sizeof *g);
+    if (n < 1) {
+        snprintf(err, PFF_ERRLEN, "the model holds no chapter records; pass the training log "
+                                  "with --log FILE");
+        return PFF_EUSAGE;
+    }
+    g->rows = n;
+    g->L = L;
+    g->has_g = 1;
+    g->chapter = malloc(sizeof(double) * n);
+    g->acc = malloc(sizeof(double) * n);
+    g->loss = malloc(sizeof(double) * n * L);
+    g->gpos = malloc(sizeof(double) * n * L);
+    g->gneg = malloc(sizeof(double) * n * L);
+    if (!g->chapter || !g->acc || !g->loss || !g->gpos || !g->gneg) {
+        log_free(g);
+        snprintf(err, PFF_ERRLEN, "out of memory for %d chapter records", n);
+        return PFF_EFAIL;
+    }
+    for (int i = 0; i < n; i++) {
+        const pff_history *h = &m->history[i];
+        g->chapter[i] = h->chapter;
+        g->acc[i] = h->test_accuracy >= 0 ? h->test_accuracy : NAN; /* NaN: not measured */
+        g->has_acc |= h->test_accuracy >= 0;
+        for (int k = 0; k < L; k++) {
+            g->loss[i * L + k] = h->loss[k];
+            g->gpos[i * L + k] = h->gpos[k];
+            g->gneg[i * L + k] = h->gneg[k];
+        }
+    }
+    return PFF_OK;
+}
+
+static int show_curves(const char *logpath, const pff_model *m, const char *path, char *msg,
+                       char *err)
 {
     train_log g;
-    int rc = log_read(logpath, &g, err);
+    int rc = logpath ? log_read(logpath, &g, err) : log_from_model(m, &g, err);
     if (rc)
         return rc;
     const int L = g.L, panels = 1 + g.has_g + g.has_acc;
@@ -1020,7 +1058,7 @@ static int show_curves(const char *logpath, const char *path, char *msg, char *e
     free(c.px);
     if (!rc)
         snprintf(msg, PFF_ERRLEN, "wrote %s: %d chapters of %s (loss%s%s, %dx%d px)", path, g.rows,
-                 logpath, g.has_g ? ", goodness" : "", g.has_acc ? ", test accuracy" : "", W, H);
+                 logpath ? logpath : "the model's records", g.has_g ? ", goodness" : "", g.has_acc ? ", test accuracy" : "", W, H);
     log_free(&g);
     return rc;
 }
@@ -1080,7 +1118,7 @@ static int show_digit(const char *dir, long index, const char *path, long scale,
 static const pff_option show_opts[] = {
     {"weights", 1, "FILE.png first-layer receptive fields as a grid of tiles (needs MODEL)"},
     {"units", 1, "N        how many first-layer units --weights draws (default 100)"},
-    {"curves", 1, "FILE.png training curves from the log given by --log"},
+    {"curves", 1, "FILE.png training curves: from the MODEL's chapter records, or --log LOG"},
     {"log", 1, "FILE     CSV log written by pff train --log FILE"},
     {"digit", 1, "N        write test image N (0-based) of --data as the PNG --out"},
     {"data", 1, "DIR      directory of the IDX files (default data/mnist)"},
@@ -1123,9 +1161,9 @@ int pff_cmd_show(int argc, char **argv)
                 weights);
         return PFF_EUSAGE;
     }
-    if (!curves != !logp) {
-        fprintf(stderr, "pff show: %s\n", curves ? "--curves needs --log FILE (the CSV written by "
-                                                   "pff train --log)"
+    if ((curves && !logp && !p.npos) || (logp && !curves)) {
+        fprintf(stderr, "pff show: %s\n", curves ? "--curves needs a MODEL (its chapter records) "
+                                                   "or --log FILE (the CSV written by pff train --log)"
                                                  : "--log is read by --curves FILE.png only");
         return PFF_EUSAGE;
     }
@@ -1158,7 +1196,7 @@ int pff_cmd_show(int argc, char **argv)
             printf("%s\n", msg);
     }
     if (!rc && curves) {
-        if ((rc = show_curves(logp, curves, msg, err)))
+        if ((rc = show_curves(logp, have_model ? &m : NULL, curves, msg, err)))
             fprintf(stderr, "pff show: %s\n", err);
         else
             printf("%s\n", msg);

@@ -6,6 +6,8 @@
  *   u32 classifier  u64 seed  u32 has_head
  *   for each layer: f32 W[out*in]  f32 b[out]
  *   when has_head:  f32 W[10*D]    f32 b[10]
+ *   u32 H, then H chapter records: u32 chapter  f32 lr  f32 test_accuracy
+ *                                  f32 loss[L]  f32 gpos[L]  f32 gneg[L]
  *   u64 FNV-1a of every byte before it
  * Only what defines the function is stored (no schedule, nodes, threads or
  * timings), so schedules that compute the same model write the same bytes.
@@ -285,7 +287,8 @@ int pff_model_save(const pff_model *m, const char *path, char *err)
     const pff_config *c = &m->cfg;
     const int L = c->nlayers, head_in = m->head ? m->head->in : 0;
     buf b = {0};
-    b.cap = header_size(L) + 4 * body_floats(c->widths, L, head_in) + 8;
+    b.cap = header_size(L) + 4 * body_floats(c->widths, L, head_in) + 4 +
+            (size_t)m->nhistory * (12 + 12 * (size_t)L) + 8;
     if (!(b.p = malloc(b.cap))) {
         snprintf(err, PFF_ERRLEN, "%s: out of memory", path);
         return PFF_EFAIL;
@@ -309,6 +312,16 @@ int pff_model_save(const pff_model *m, const char *path, char *err)
         putfs(&b, m->layer[k]->slab, m->layer[k]->nparam);
     if (m->head)
         putfs(&b, m->head->slab, m->head->nparam);
+    put32(&b, (uint32_t)m->nhistory);
+    for (int i = 0; i < m->nhistory; i++) {
+        const pff_history *h = &m->history[i];
+        put32(&b, (uint32_t)h->chapter);
+        putf(&b, h->lr);
+        putf(&b, h->test_accuracy);
+        putfs(&b, h->loss, (size_t)L);
+        putfs(&b, h->gpos, (size_t)L);
+        putfs(&b, h->gneg, (size_t)L);
+    }
     put64(&b, fnv1a(b.p, b.n));
     int rc = pff_write_atomic(path, b.p, b.n, err);
     free(b.p);
@@ -393,7 +406,14 @@ int pff_model_load(pff_model *m, const char *path, char *err)
                  head_in, fdim);
         goto out;
     }
-    size_t want = header_size((int)L) + 4 * body_floats(c->widths, (int)L, (int)head_in) + 8;
+    size_t body = header_size((int)L) + 4 * body_floats(c->widths, (int)L, (int)head_in);
+    uint32_t nhist = n >= body + 4 ? get32(p + body) : 0;
+    if (nhist > (1u << 24)) {
+        snprintf(err, PFF_ERRLEN, "%s: %u chapter records, expected at most %u", path, nhist,
+                 1u << 24);
+        goto out;
+    }
+    size_t want = body + 4 + (size_t)nhist * (12 + 12 * (size_t)L) + 8;
     if (n != want) {
         snprintf(err, PFF_ERRLEN, "%s: %zu bytes, expected %zu for this network (file %s)", path, n,
                  want, n < want ? "truncated" : "has trailing bytes");
@@ -425,6 +445,24 @@ int pff_model_load(pff_model *m, const char *path, char *err)
         for (size_t i = 0; i < m->head->nparam; i++, q += 4)
             m->head->slab[i] = getf(q);
     }
+    q += 4; /* nhist, read above */
+    if (nhist && !(m->history = calloc(nhist, sizeof *m->history))) {
+        snprintf(err, PFF_ERRLEN, "%s: out of memory for %u chapter records", path, nhist);
+        goto out;
+    }
+    m->nhistory = (int)nhist;
+    for (uint32_t i = 0; i < nhist; i++) {
+        pff_history *h = &m->history[i];
+        h->chapter = (int)get32(q), q += 4;
+        h->lr = getf(q), q += 4;
+        h->test_accuracy = getf(q), q += 4;
+        for (uint32_t k = 0; k < L; k++, q += 4)
+            h->loss[k] = getf(q);
+        for (uint32_t k = 0; k < L; k++, q += 4)
+            h->gpos[k] = getf(q);
+        for (uint32_t k = 0; k < L; k++, q += 4)
+            h->gneg[k] = getf(q);
+    }
     rc = PFF_OK;
 out:
     free(p);
@@ -440,8 +478,11 @@ void pff_model_free(pff_model *m)
             pff_layer_free(m->layer[k]);
     free(m->layer);
     pff_layer_free(m->head);
+    free(m->history);
     m->layer = NULL;
     m->head = NULL;
+    m->history = NULL;
+    m->nhistory = 0;
 }
 
 /* ---- evaluation ---- */

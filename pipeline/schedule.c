@@ -58,6 +58,7 @@
 #include "../layers/layers.h"
 #include "pipeline.h"
 #include "plan.h"
+#include "../data/tools.h"
 
 #define MAX_NODES 64
 
@@ -85,6 +86,7 @@ typedef struct {
     float *feat;        /* (n, D) softmax features */
     float *fbuf;        /* (batch, D) one gathered batch of features */
     float *table;       /* (n, 10) goodness table */
+    float *etable;      /* (test n, 10) goodness table for --eval-every */
     double busy, wait, negsec;
     pff_span *spans;    /* [cap] what this node did and when (trace mode, --json summary) */
     int nspans, cap;
@@ -102,6 +104,7 @@ struct run {
     pthread_mutex_t mu; /* guards the reporting fields below */
     pthread_cond_t cv;
     pff_stage_stats *stats; /* [S][L+1] */
+    double *acc;            /* [S] test accuracy after the chapter (percent), -1: not measured */
     int *stages_done;       /* [S] stages finished per chapter, L+1 when complete */
     int nodes_done;
     atomic_long progress;   /* batches trained, all nodes */
@@ -166,8 +169,21 @@ static void draw_negatives(node *nd, int c)
     pff_negatives_draw(nd->r->cfg, nd->neg, nd->y, nd->index, nd->n, c);
 }
 
+/* Is the test accuracy measured after chapter c (--eval-every)? */
+static int eval_at(const pff_config *cfg, int c)
+{
+    return cfg->eval_every > 0 && cfg->eval_set &&
+           ((c + 1) % cfg->eval_every == 0 || c + 1 == cfg->splits);
+}
+
+/* Does the chapter tail of chapter c need the whole network? */
+static int tail_needs_net(const run *r, int c)
+{
+    return r->head != NULL || r->cfg->neg == PFF_NEG_ADAPTIVE || eval_at(r->cfg, c);
+}
+
 /* The chapter tail on a whole network: softmax head, then adaptive negatives
- * into neg_out (NULL: none wanted). Both run on node nd's data. */
+ * into neg_out (NULL: none wanted), then the test accuracy when asked for. */
 static int chapter_tail(node *nd, int c, pff_layer *const *net, pff_layer *head, uint8_t *neg_out,
                         pff_stage_stats *st, char *err)
 {
@@ -189,6 +205,16 @@ static int chapter_tail(node *nd, int c, pff_layer *const *net, pff_layer *head,
         double t1 = now();
         nd->negsec += t1 - t0;
         span(nd, PFF_SPAN_NEGATIVES, -1, c, t0, t1);
+    }
+    if (eval_at(cfg, c)) {
+        const pff_dataset *e = cfg->eval_set;
+        double t0 = now();
+        pff_goodness_table(net, r->L, &nd->work, e->x, e->n, r->dim, nd->etable);
+        long right = 0;
+        for (long i = 0; i < e->n; i++)
+            right += pff_table_argmax(nd->etable + (size_t)i * PFF_CLASSES, -1) == e->y[i];
+        r->acc[c] = e->n ? 100.0 * right / e->n : 0.0; /* chapter c's own slot: no lock needed */
+        span(nd, PFF_SPAN_EVAL, -1, c, t0, now());
     }
     return 0;
 }
@@ -307,7 +333,6 @@ static int single_layer_node(node *nd, char *err)
     const long n = nd->n;
     pff_layer *l = r->layers[k];
     const int adaptive = cfg->neg == PFF_NEG_ADAPTIVE;
-    const int snaps = r->head != NULL || adaptive; /* does the tail need the network? */
     const int embeds = k == 0 || recompute;
     pff_layer *net[PFF_MAX_LAYERS] = {0}; /* snapshots of layers 0..k-1 (or L-2) of chapter c */
     if (embeds)
@@ -356,7 +381,7 @@ static int single_layer_node(node *nd, char *err)
             }
             /* parameter snapshots: to every node above (recompute), or to the last node */
             for (int m = recompute ? k + 1 : L - 1; m < L; m++) {
-                if (!recompute && !snaps)
+                if (!recompute && !tail_needs_net(r, c))
                     break;
                 pff_layer *s = snapshot(l, k, c, err);
                 int chan = recompute ? ch(r, CH_RSNAP, 0) + k * L + m : ch(r, CH_SNAP, k);
@@ -377,7 +402,7 @@ static int single_layer_node(node *nd, char *err)
         }
         /* the last node: chapter tail on the network of chapter c */
         pff_stage_stats tst = {0};
-        if (snaps) {
+        if (tail_needs_net(r, c)) {
             for (int j = 0; !recompute && j + 1 < L; j++)
                 if (!(net[j] = get(nd, ch(r, CH_SNAP, j), j, c))) {
                     free_net(net, j);
@@ -558,6 +583,8 @@ static int node_alloc(run *r, node *nd)
     }
     if (last && cfg->neg == PFF_NEG_ADAPTIVE)
         nd->table = xmalloc((size_t)n * PFF_CLASSES * sizeof(float), &ok);
+    if (last && cfg->eval_every > 0 && cfg->eval_set)
+        nd->etable = xmalloc((size_t)cfg->eval_set->n * PFF_CLASSES * sizeof(float), &ok);
     /* spans per chapter: per layer wait, train, map, publish (+ a blocked publish), and the tail */
     int chapters = single ? r->S : (r->S + r->N - 1) / r->N;
     nd->cap = chapters * (6 * L + 12) + 16;
@@ -584,6 +611,7 @@ static void node_free(run *r, node *nd)
     free(nd->feat);
     free(nd->fbuf);
     free(nd->table);
+    free(nd->etable);
     free(nd->own_img);
     free(nd->own_y);
     free(nd->own_index);
@@ -602,6 +630,55 @@ static void drop_item(int chan, void *obj)
     /* layers and activation buffers are owned by the run */
 }
 
+/* Chapter c's record, from the stages' sums. */
+static pff_history history_of(const run *r, int c)
+{
+    const pff_config *cfg = r->cfg;
+    const int C = cfg->epochs / cfg->splits;
+    pff_history h;
+    memset(&h, 0, sizeof h);
+    h.chapter = c + 1;
+    h.lr = pff_cooldown(cfg->lr, (c + 1) * C - 1, cfg->epochs);
+    h.test_accuracy = (float)r->acc[c];
+    for (int k = 0; k < r->L; k++) {
+        const pff_stage_stats *s = &r->stats[(size_t)c * (r->L + 1) + k];
+        double b = s->batches ? (double)s->batches : 1.0;
+        h.loss[k] = (float)(s->loss / b);
+        h.gpos[k] = (float)(s->gpos / b);
+        h.gneg[k] = (float)(s->gneg / b);
+    }
+    return h;
+}
+
+static void log_chapter(const run *r, const pff_history *h)
+{
+    const pff_config *cfg = r->cfg;
+    const int L = r->L, C = cfg->epochs / cfg->splits;
+    if (!cfg->log_jsonl) {
+        double loss[PFF_MAX_LAYERS], gp[PFF_MAX_LAYERS], gn[PFF_MAX_LAYERS];
+        for (int k = 0; k < L; k++)
+            loss[k] = h->loss[k], gp[k] = h->gpos[k], gn[k] = h->gneg[k];
+        pff_log_row(cfg->log, h->chapter, (double)h->chapter * C, h->lr, L, loss, gp, gn,
+                    h->test_accuracy);
+    } else {
+        fprintf(cfg->log, "{\"chapter\":%d,\"epoch\":%d,\"lr\":%g,\"loss\":[", h->chapter,
+                h->chapter * C, (double)h->lr);
+        for (int k = 0; k < L; k++)
+            fprintf(cfg->log, "%s%.6g", k ? "," : "", (double)h->loss[k]);
+        fprintf(cfg->log, "],\"gpos\":[");
+        for (int k = 0; k < L; k++)
+            fprintf(cfg->log, "%s%.6g", k ? "," : "", (double)h->gpos[k]);
+        fprintf(cfg->log, "],\"gneg\":[");
+        for (int k = 0; k < L; k++)
+            fprintf(cfg->log, "%s%.6g", k ? "," : "", (double)h->gneg[k]);
+        if (h->test_accuracy >= 0)
+            fprintf(cfg->log, "],\"test_accuracy\":%.4f}\n", (double)h->test_accuracy);
+        else
+            fprintf(cfg->log, "],\"test_accuracy\":null}\n");
+    }
+    fflush(cfg->log);
+}
+
 static void print_chapter(run *r, int c, double elapsed, double eta)
 {
     const int L = r->L;
@@ -615,6 +692,8 @@ static void print_chapter(run *r, int c, double elapsed, double eta)
     const pff_stage_stats *h = &r->stats[(size_t)c * (L + 1) + L];
     if (r->head && h->batches)
         fprintf(stderr, " | head CE %.4f", h->loss / h->batches);
+    if (r->acc[c] >= 0)
+        fprintf(stderr, " | test %.2f%%", r->acc[c]);
     fprintf(stderr, " | %.1fs, ETA %.0fs\n", elapsed, eta);
 }
 
@@ -634,6 +713,10 @@ static void monitor(run *r, double t0, long total)
                     fprintf(stderr, "\r\033[K");
                 bar = 0;
                 print_chapter(r, next, el, eta > 0 ? eta : 0);
+            }
+            if (cfg->log) {
+                pff_history h = history_of(r, next);
+                log_chapter(r, &h);
             }
             next++;
         }
@@ -682,8 +765,11 @@ int pff_train(const pff_config *cfg, const pff_dataset *train, pff_model *model,
     r->nodes = calloc((size_t)N, sizeof *r->nodes);
     r->stats = calloc((size_t)S * (L + 1), sizeof *r->stats);
     r->stages_done = calloc((size_t)S, sizeof *r->stages_done);
-    if (!r->layers || !r->nodes || !r->stats || !r->stages_done)
+    r->acc = malloc((size_t)S * sizeof *r->acc);
+    if (!r->layers || !r->nodes || !r->stats || !r->stages_done || !r->acc)
         goto oom;
+    for (int c = 0; c < S; c++)
+        r->acc[c] = -1.0;
     for (int k = 0; k < L; k++) {
         if (!(r->layers[k] = pff_layer_new(cfg->widths[k], cfg->widths[k + 1])))
             goto oom;
@@ -794,6 +880,13 @@ int pff_train(const pff_config *cfg, const pff_dataset *train, pff_model *model,
         res->trace_nodes = N;
         res->trace_end = t1 - t0;
         model->cfg = *cfg;
+        model->cfg.eval_set = NULL;
+        model->cfg.log = NULL;
+        if ((model->history = malloc((size_t)S * sizeof *model->history))) {
+            model->nhistory = S;
+            for (int c = 0; c < S; c++)
+                model->history[c] = history_of(r, c);
+        }
         model->layer = r->layers;
         model->head = r->head;
         r->layers = NULL;
@@ -831,6 +924,7 @@ out:
     pff_layer_free(r->head);
     free(r->stats);
     free(r->stages_done);
+    free(r->acc);
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru) == 0)
         res->peak_rss_mb = ru.ru_maxrss / 1024.0;

@@ -99,6 +99,23 @@ if "$PFF" train $SMALL --epochs 4 --splits 4 --schedule all-layers --nodes 2 --t
 else
     echo "FAIL: traced run: $(cat "$T/err")"; fails=$((fails + 1))
 fi
+# --log and --eval-every: one CSV row per chapter with the test accuracy; curves from the model
+if "$PFF" train $SMALL --epochs 3 --splits 3 --eval-every 2 --log "$T/log.csv" --save "$T/h.pff" \
+    >/dev/null 2>"$T/err"; then
+    [ "$(wc -l <"$T/log.csv")" = 4 ] && head -1 "$T/log.csv" | grep -q '^chapter,epoch,lr,loss_1,loss_2,' \
+        && sed -n 2p "$T/log.csv" | grep -q ',$' && sed -n 3p "$T/log.csv" | grep -q ',[0-9.]*$' \
+        && echo "ok   --log: header + 3 chapter rows, accuracy after chapters 2 and 3" \
+        || { echo "FAIL: --log CSV: $(cat "$T/log.csv")"; fails=$((fails + 1)); }
+    "$PFF" show "$T/h.pff" --curves "$T/curves.png" >/dev/null 2>&1 && [ -s "$T/curves.png" ] \
+        && echo "ok   show --curves from the model's chapter records" \
+        || { echo "FAIL: show --curves from the model"; fails=$((fails + 1)); }
+else
+    echo "FAIL: --log run: $(cat "$T/err")"; fails=$((fails + 1))
+fi
+expect 2 "not an integer" train $SMALL --eval-every 0
+expect 2 "--dataset and --data" train $SMALL --dataset mnist --data data/mnist
+expect 2 "not one of" train $SMALL --dataset cifar
+
 for c in train eval info schedule; do
     "$PFF" $c --help >/dev/null 2>&1 || { echo "FAIL: pff $c --help"; fails=$((fails + 1)); }
 done

@@ -65,6 +65,15 @@ int main(void)
     }
     m.head = pff_layer_new(6, PFF_CLASSES);
     pff_layer_init(m.head, 9, 2);
+    m.nhistory = 3;
+    m.history = calloc(3, sizeof *m.history);
+    for (int i = 0; i < 3; i++) {
+        m.history[i].chapter = i + 1;
+        m.history[i].lr = 0.001f * (3 - i);
+        m.history[i].test_accuracy = i == 1 ? -1.0f : 90.0f + i;
+        m.history[i].loss[1] = 1.5f / (i + 1);
+        m.history[i].gneg[0] = 7.0f + i;
+    }
     char err[PFF_ERRLEN];
     CHECK(pff_model_save(&m, a, err) == 0, "save: %s", err);
     pff_model r;
@@ -72,6 +81,10 @@ int main(void)
     CHECK(r.cfg.nlayers == 2 && r.cfg.widths[2] == 6 && r.cfg.seed == m.cfg.seed && r.head,
           "config round trip");
     CHECK(memcmp(r.layer[1]->w, m.layer[1]->w, 6 * 8 * sizeof(float)) == 0, "weights round trip");
+    CHECK(r.nhistory == 3 && r.history[2].chapter == 3 && r.history[1].test_accuracy == -1.0f &&
+              r.history[2].test_accuracy == 92.0f && r.history[0].loss[1] == 1.5f &&
+              r.history[2].gneg[0] == 9.0f,
+          "chapter records round trip");
     CHECK(pff_model_save(&r, b, err) == 0, "save again: %s", err);
     size_t na, nb;
     unsigned char *pa = slurp(a, &na), *pb = slurp(b, &nb);

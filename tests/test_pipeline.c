@@ -243,6 +243,22 @@ static void test_equivalence(void)
                 expect_same(&seq, &o);
             }
         }
+    /* --eval-every: the test accuracy is measured on the network of each chapter, wherever it is */
+    {
+        pff_config e;
+        base_config(&e);
+        e.neg = PFF_NEG_RANDOM;
+        e.eval_every = 2;
+        e.eval_set = &data;
+        pff_config o = e;
+        o.schedule = PFF_SINGLE_LAYER;
+        o.nodes = 3;
+        expect_same(&e, &o);
+        o = e;
+        o.schedule = PFF_ALL_LAYERS;
+        o.nodes = 3;
+        expect_same(&e, &o);
+    }
     /* adaptive: single-layer in waiting mode is sequential; all-layers is reproducible */
     pff_config seq, o;
     base_config(&seq);
