@@ -32,7 +32,7 @@ CFLAGS  = $(CFLAGS_BASE) $(OPT) $(OMP) $(BLAS_CFLAGS)
 LDFLAGS = $(OPT) $(filter -fopenmp,$(OMP))
 LIBS    = $(BLAS_LIBS) $(LDLIBS)
 
-LIB_SRC = layers/matmul.c layers/ff.c layers/net.c layers/stage.c layers/model.c \
+LIB_SRC = layers/matmul.c layers/ff.c layers/net.c layers/stage.c layers/model.c layers/checkpoint.c \
           data/idx.c data/cli.c data/tools.c pipeline/hub.c pipeline/schedule.c pipeline/plan.c pipeline/trace.c
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
 HDRS    = pff.h data/cli.h data/tools.h layers/layers.h pipeline/pipeline.h pipeline/plan.h pipeline/trace.h tests/check.h
@@ -59,9 +59,9 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libpff.a
 
 ifeq ($(VARIANT),release)
 pff: $(BUILD)/pff
-	cp $< $@
+	cp $< $@.tmp && mv $@.tmp $@
 libpff.a: $(BUILD)/libpff.a
-	cp $< $@
+	cp $< $@.tmp && mv $@.tmp $@
 endif
 
 # Installs the build dependencies with apt-get when they are missing.
@@ -94,6 +94,8 @@ test: deps data
 	@$(TIMEOUT) 600 ./tests/test_cli.sh ./pff
 	@$(TIMEOUT) 900 ./tests/test_e2e.sh ./pff
 	@$(TIMEOUT) 300 ./tests/test_tools.sh ./pff
+	@$(TIMEOUT) 600 ./tests/test_resume.sh ./pff
+	@$(MAKE) --no-print-directory fuzz-regress
 	@echo "make test: all tests passed"
 
 test-unit: $(TEST_BINS)
@@ -123,3 +125,4 @@ clean:
 	rm -rf build pff libpff.a
 
 include data/install.mk
+include tests/fuzz/fuzz.mk

@@ -68,6 +68,8 @@ static const pff_option train_opts[] = {
     {"save", 1, "FILE     write the trained model (atomically)"},
     {"trace", 1, "FILE     record every node's events: .json (Perfetto), .png, .txt or -"},
     {"log", 1, "FILE     one record per chapter: CSV, or JSON Lines for .jsonl"},
+    {"checkpoint", 1, "FILE     save the whole training state after every chapter (atomically)"},
+    {"resume", 1, "FILE     continue a run from its checkpoint (settings come from it)"},
     {"eval-every", 1, "K        test accuracy every K chapters (in the log and the model)"},
     {"json", 0, "         print one JSON object with the results on stdout"},
     {"quiet", 0, "         no progress on stderr"},
@@ -136,6 +138,8 @@ static void json_acc(FILE *f, double a)
         fprintf(f, "%.4f", 100.0 * a);
 }
 
+static void on_signal(int sig) { pff_stop_signal = sig; }
+
 static int cmd_train(int argc, char **argv)
 {
     const pff_option *O = train_opts;
@@ -155,6 +159,19 @@ static int cmd_train(int argc, char **argv)
     pff_config_default(&cfg);
     const char *s;
     long v;
+    const char *resume = pff_cli_get(&p, O, "resume");
+    if (resume) {
+        static const char *const settings[] = {
+            "layers", "epochs",     "splits",   "batch",     "schedule", "nodes",  "threads",
+            "neg",    "classifier", "lr",       "softmax-lr", "threshold", "seed",  "preset",
+            "fast",   "recompute",  "handoff",  "shards",    "eval-every", "oversubscribe", NULL};
+        for (int i = 0; settings[i]; i++)
+            if (pff_cli_has(&p, O, settings[i])) {
+                fprintf(stderr, "pff: --resume takes every training setting from the checkpoint; "
+                                "drop --%s\n", settings[i]);
+                return PFF_EUSAGE;
+            }
+    }
     if ((s = pff_cli_get(&p, O, "preset"))) {
         if (strcmp(s, "paper") != 0) {
             fprintf(stderr, "pff: --preset: '%s' is not one of paper\n", s);
@@ -285,14 +302,44 @@ static int cmd_train(int argc, char **argv)
     if ((s = pff_cli_get(&p, O, "eval-every")) &&
         (rc = pff_cli_long("eval-every", s, 1, 1000000, &eval_every)))
         return rc;
-    cfg.eval_every = (int)eval_every;
+    if (eval_every)
+        cfg.eval_every = (int)eval_every;
     const char *logpath = pff_cli_get(&p, O, "log");
     if (logpath && (rc = pff_check_writable("log", logpath)))
         return rc;
+    cfg.checkpoint = pff_cli_get(&p, O, "checkpoint") ? pff_cli_get(&p, O, "checkpoint") : resume;
+    if (cfg.checkpoint && (rc = pff_check_writable("checkpoint", cfg.checkpoint)))
+        return rc;
     char err[PFF_ERRLEN];
+    pff_checkpoint *ck = NULL;
+    if (resume) {
+        if ((rc = pff_checkpoint_load(resume, &ck, err))) {
+            fprintf(stderr, "pff: %s\n", err);
+            return rc;
+        }
+        int quiet = cfg.quiet, bar = cfg.progress_bar;
+        const char *ckpath = cfg.checkpoint;
+        cfg = *pff_checkpoint_config(ck);
+        cfg.quiet = quiet;
+        cfg.progress_bar = bar;
+        cfg.checkpoint = ckpath;
+        cfg.resume = ck;
+        N = cfg.schedule == PFF_SEQUENTIAL ? 1 : cfg.nodes;
+        over = 1; /* the run was accepted when it started */
+        if (!quiet)
+            fprintf(stderr, "pff: resuming %s after chapter %d of %d\n", resume,
+                    pff_checkpoint_chapters(ck), cfg.splits);
+    }
+    if (cfg.checkpoint && cfg.stale_adam) {
+        fprintf(stderr, "pff: --checkpoint cannot hold --handoff weights runs (each node's own "
+                        "Adam moments are not part of the saved state)\n");
+        pff_checkpoint_free(ck);
+        return PFF_EUSAGE;
+    }
     pff_dataset train, test;
     if ((rc = pff_data_load(dir, &train, &test, err))) {
         fprintf(stderr, "pff: %s\n", err);
+        pff_checkpoint_free(ck);
         return rc;
     }
     pff_dataset_truncate(&train, (int)train_limit);
@@ -327,10 +374,31 @@ static int cmd_train(int argc, char **argv)
         if (!cfg.log_jsonl)
             pff_log_header(cfg.log, cfg.nlayers);
     }
+    struct sigaction act;
+    memset(&act, 0, sizeof act);
+    act.sa_handler = on_signal;
+    sigemptyset(&act.sa_mask);
+    sigaction(SIGINT, &act, NULL);
+    sigaction(SIGTERM, &act, NULL);
     rc = pff_train(&cfg, &train, &model, &res, err);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
     if (cfg.log && fclose(cfg.log) != 0 && !rc) {
         fprintf(stderr, "pff: --log %s: write failed\n", logpath);
         rc = PFF_EFAIL;
+    }
+    if (rc && pff_stop_signal) {
+        int sig = (int)pff_stop_signal;
+        if (cfg.checkpoint && !access(cfg.checkpoint, F_OK))
+            fprintf(stderr, "pff: interrupted by %s; the last finished chapter is saved in %s: "
+                            "continue with\n  pff train --resume %s\n",
+                    sig == SIGINT ? "SIGINT" : "SIGTERM", cfg.checkpoint, cfg.checkpoint);
+        else
+            fprintf(stderr, "pff: interrupted by %s before any chapter was saved%s\n",
+                    sig == SIGINT ? "SIGINT" : "SIGTERM",
+                    cfg.checkpoint ? "" : " (--checkpoint FILE keeps a run resumable)");
+        rc = 128 + sig;
+        goto done;
     }
     if (rc) {
         fprintf(stderr, "pff: training failed: %s\n", err);
@@ -417,6 +485,7 @@ static int cmd_train(int argc, char **argv)
 done:
     pff_dataset_free(&train);
     pff_dataset_free(&test);
+    pff_checkpoint_free(ck);
     return rc;
 }
 
@@ -559,6 +628,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    pff_openmp_passive(argv);
     if (argc < 2) {
         usage(stderr);
         return PFF_EUSAGE;

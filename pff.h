@@ -10,6 +10,7 @@
 #ifndef PFF_H
 #define PFF_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -49,6 +50,8 @@ typedef struct {
     int eval_every;                  /* test accuracy every K chapters and after the last (0: never) */
     const struct pff_dataset *eval_set; /* the images eval_every measures (the test set) */
     FILE *log;                       /* one record per chapter (NULL: none) */
+    const char *checkpoint;          /* write the training state here after every chapter */
+    const struct pff_checkpoint *resume; /* continue from this state (pff_checkpoint_load) */
     int log_jsonl;                   /* the log as JSON Lines instead of CSV */
     int quiet;                       /* no progress on stderr */
     int progress_bar;                /* live bar within a chapter (stderr is a terminal) */
@@ -122,6 +125,19 @@ int pff_predict(const pff_model *m, const float *img, long n, int threads, int *
 
 /* Writes a file atomically (temp file, fsync, rename). */
 int pff_write_atomic(const char *path, const void *data, size_t n, char *err);
+
+/* Checkpoints (layers/checkpoint.c): the whole training state after a chapter.
+ * A run resumed from one ends with the same model as an uninterrupted run
+ * (deterministic schedules). The checkpoint's config holds every setting. */
+typedef struct pff_checkpoint pff_checkpoint;
+int pff_checkpoint_load(const char *path, pff_checkpoint **ck, char *err);
+const pff_config *pff_checkpoint_config(const pff_checkpoint *ck);
+int pff_checkpoint_chapters(const pff_checkpoint *ck); /* chapters already trained */
+void pff_checkpoint_free(pff_checkpoint *ck);
+
+/* Set from a signal handler: training stops at the next batch on every node
+ * (pff_train then fails with "interrupted"); holds the signal number. */
+extern volatile sig_atomic_t pff_stop_signal;
 
 /* Model files (layers/model.c): versioned, checksummed, written atomically. */
 int pff_model_save(const pff_model *m, const char *path, char *err);

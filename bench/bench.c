@@ -224,14 +224,16 @@ static step_times time_step(int in, int out, int B, int T)
 
 int main(int argc, char **argv)
 {
+    pff_openmp_passive(argv);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     int T = argc > 1 ? atoi(argv[1]) : (int)cores;
     if (T < 1)
         T = 1;
     pff_blas_init();
     const char *ct = getenv("OPENBLAS_CORETYPE");
-    printf("machine: %ld cores; OpenBLAS kernel %s (OPENBLAS_CORETYPE=%s); %d thread(s) per step\n",
-           cores, pff_blas_name(), ct ? ct : "unset", T);
+    printf("machine: %ld cores; OpenBLAS kernel %s (OPENBLAS_CORETYPE=%s); %d thread(s) per step; "
+           "OMP_WAIT_POLICY=%s\n",
+           cores, pff_blas_name(), ct ? ct : "unset", T, getenv("OMP_WAIT_POLICY"));
 
     shape shapes[] = {
         {"forward  (128 x 2000 x 2000, x W^T)", 0, 1, 128, 2000, 2000},

@@ -54,6 +54,11 @@ static unsigned char *idx_read(const char *path, int want_dims, uint32_t dims[3]
             fclose(f);
             return NULL;
         }
+        if (total > (1ull << 40) / dims[d]) { /* no IDX file we can hold is this large */
+            snprintf(err, PFF_ERRLEN, "%s: dimensions multiply to more than 2^40 items", path);
+            fclose(f);
+            return NULL;
+        }
         total *= dims[d];
     }
     if ((unsigned long long)st.st_size != hlen + total) {

@@ -43,6 +43,7 @@ void pff_layer_copy_params(pff_layer *dst, const pff_layer *src); /* W and b onl
 void pff_layer_copy_moments(pff_layer *dst, const pff_layer *src); /* Adam m, v and step */
 
 void pff_blas_init(void); /* one BLAS thread per caller; call once before training */
+void pff_openmp_passive(char **argv); /* re-executes with OMP_WAIT_POLICY=PASSIVE if unset */
 void pff_matmul_reference(int ta, int tb, int m, int n, int k, float alpha, const float *a,
                           int lda, const float *b, int ldb, float beta, float *c, int ldc);
 
@@ -133,5 +134,21 @@ void pff_negatives_draw(const pff_config *cfg, uint8_t *neg, const uint8_t *y, c
                         long n, int chapter);
 /* Most-predicted wrong label of each row of a goodness table. */
 void pff_negatives_adaptive(uint8_t *neg, const float *table, const uint8_t *y, long n);
+
+/* The training state after chapter next-1 (layers/checkpoint.c). */
+struct pff_checkpoint {
+    pff_config cfg;          /* every setting of the run */
+    int next;                /* chapters completed */
+    long train_n;            /* training images of the run */
+    pff_layer **layer;       /* [L] parameters, Adam moments and steps */
+    pff_layer *head;         /* softmax head or NULL */
+    pff_stage_stats *stats;  /* [next][L+1] per-chapter sums (the model's records) */
+    double *acc;             /* [next] test accuracy, -1: not measured */
+    int nneg;                /* adaptive negatives already made for coming chapters */
+    uint8_t **neg;           /* [nneg] (neg_n[i]) labels */
+    long *neg_n;             /* [nneg] */
+    int *neg_chapter;        /* [nneg] the chapter each serves */
+};
+int pff_checkpoint_save(const pff_checkpoint *ck, const char *path, char *err);
 
 #endif

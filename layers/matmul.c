@@ -7,6 +7,9 @@
  * of a pipeline never share a BLAS thread pool and a product's bits depend
  * only on its shapes (DESIGN.md §2.4). Built with NO_BLAS=1 it is a plain C
  * loop nest, the reference for tests and sanitizer builds. */
+#include <stdlib.h>
+#include <unistd.h>
+
 #include "layers.h"
 
 #ifndef PFF_NO_BLAS
@@ -63,5 +66,23 @@ const char *pff_blas_name(void)
     return "plain C (NO_BLAS)";
 #else
     return openblas_get_corename();
+#endif
+}
+
+/* OpenMP threads that spin while they wait starve everything else on a busy
+ * machine (measured here: a run sharing 2 cores with one other busy process
+ * went from 4 s to 69 s), and the node threads of a pipeline are often busy
+ * elsewhere. libgomp reads its wait policy before main() runs, so a program
+ * asks for passive waits by starting itself again, unless OMP_WAIT_POLICY is
+ * already set. Returns only when nothing was re-executed. */
+void pff_openmp_passive(char **argv)
+{
+#ifdef _OPENMP
+    if (getenv("OMP_WAIT_POLICY"))
+        return;
+    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+    execv("/proc/self/exe", argv); /* returns only on failure: then run as we are */
+#else
+    (void)argv;
 #endif
 }

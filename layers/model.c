@@ -1,6 +1,6 @@
 /* layers/model.c — configurations, model files and evaluation.
  *
- * Model file, version 1, little-endian:
+ * Model file, version 2, little-endian:
  *   "PFFMODEL"  u32 version  u32 L  u32 widths[L+1]  f32 threshold
  *   u32 epochs  u32 splits  u32 batch  f32 lr  f32 softmax_lr  u32 neg
  *   u32 classifier  u64 seed  u32 has_head
@@ -26,7 +26,7 @@
 #include "layers.h"
 
 #define MODEL_MAGIC "PFFMODEL"
-#define MODEL_VERSION 1u
+#define MODEL_VERSION 2u /* 2: chapter records after the head */
 
 const char *pff_schedule_name(pff_schedule_kind s)
 {
@@ -408,9 +408,9 @@ int pff_model_load(pff_model *m, const char *path, char *err)
     }
     size_t body = header_size((int)L) + 4 * body_floats(c->widths, (int)L, (int)head_in);
     uint32_t nhist = n >= body + 4 ? get32(p + body) : 0;
-    if (nhist > (1u << 24)) {
-        snprintf(err, PFF_ERRLEN, "%s: %u chapter records, expected at most %u", path, nhist,
-                 1u << 24);
+    if (nhist > (uint32_t)(c->splits > 0 ? c->splits : 0)) {
+        snprintf(err, PFF_ERRLEN, "%s: %u chapter records, expected at most %d (one per chapter)",
+                 path, nhist, c->splits);
         goto out;
     }
     size_t want = body + 4 + (size_t)nhist * (12 + 12 * (size_t)L) + 8;

@@ -109,7 +109,16 @@ struct run {
     int nodes_done;
     atomic_long progress;   /* batches trained, all nodes */
     double t0;              /* when the node threads started (span times count from it) */
+    int start;              /* first chapter of this run (> 0 when resumed) */
+    long train_n;           /* training images */
+    int lag;                /* adaptive negatives of chapter c come from chapter c - lag */
+    /* --checkpoint: the state of each chapter, gathered as its stages finish (under mu) */
+    pff_layer **ck_layer;   /* [S][L+1] full copies (layers, head) */
+    uint8_t **ck_neg;       /* [S] adaptive negatives made for chapter c (until c is saved) */
+    long *ck_neg_n;         /* [S] */
 };
+
+volatile sig_atomic_t pff_stop_signal;
 
 /* Channels: kind * (L+1) + k; CH_RSNAP (recompute mode) is an L x L block:
  * rsnap + j*L + m carries layer j's snapshots to node m. */
@@ -161,6 +170,62 @@ static void report(run *r, int c, int stage, const pff_stage_stats *st)
     r->stages_done[c]++;
     pthread_cond_broadcast(&r->cv);
     pthread_mutex_unlock(&r->mu);
+}
+
+/* --checkpoint: keeps a full copy of stage k's state after chapter c. */
+static int keep_state(node *nd, int c, int k, const pff_layer *l, char *err)
+{
+    run *r = nd->r;
+    if (!r->cfg->checkpoint)
+        return 0;
+    pff_layer *copy = pff_layer_new(l->in, l->out);
+    if (!copy) {
+        snprintf(err, PFF_ERRLEN, "chapter %d: out of memory for the checkpoint", c + 1);
+        return PFF_EFAIL;
+    }
+    pff_layer_copy(copy, l);
+    pthread_mutex_lock(&r->mu);
+    r->ck_layer[(size_t)c * (r->L + 1) + k] = copy;
+    pthread_mutex_unlock(&r->mu);
+    return 0;
+}
+
+/* --checkpoint: keeps the adaptive negatives made for chapter `serves`. */
+static int keep_negatives(node *nd, int serves, const uint8_t *neg, char *err)
+{
+    run *r = nd->r;
+    if (!r->cfg->checkpoint || serves >= r->S)
+        return 0;
+    uint8_t *copy = malloc((size_t)nd->n + 1);
+    if (!copy) {
+        snprintf(err, PFF_ERRLEN, "out of memory for the checkpoint's negatives");
+        return PFF_EFAIL;
+    }
+    memcpy(copy, neg, (size_t)nd->n);
+    pthread_mutex_lock(&r->mu);
+    free(r->ck_neg[serves]);
+    r->ck_neg[serves] = copy;
+    r->ck_neg_n[serves] = nd->n;
+    pthread_mutex_unlock(&r->mu);
+    return 0;
+}
+
+/* Resumed run: the adaptive negatives the checkpoint holds for chapter c. */
+static int resumed_negatives(node *nd, int c, char *err)
+{
+    run *r = nd->r;
+    const uint8_t *neg = NULL;
+    pthread_mutex_lock(&r->mu);
+    if (r->ck_neg && r->ck_neg[c] && r->ck_neg_n[c] == nd->n)
+        neg = r->ck_neg[c];
+    pthread_mutex_unlock(&r->mu);
+    if (!neg) {
+        snprintf(err, PFF_ERRLEN, "--resume: the checkpoint lacks the negatives of chapter %d",
+                 c + 1);
+        return PFF_EUSAGE;
+    }
+    memcpy(nd->neg, neg, (size_t)nd->n);
+    return 0;
 }
 
 /* Negatives of chapter c that do not depend on the network. */
@@ -227,30 +292,37 @@ static int all_layers_node(node *nd, char *err)
     const int L = r->L, N = r->N, S = r->S;
     const long n = nd->n;
     pff_embed_rows(nd->a0, nd->img, nd->y, n, r->dim);
-    for (int c = nd->id; c < S; c += N) {
+    int c0 = r->start + ((nd->id - r->start % N) + N) % N; /* this node's first chapter */
+    for (int c = c0; c < S; c += N) {
+        int rc;
         if (cfg->neg == PFF_NEG_ADAPTIVE && c >= N) {
-            uint8_t *t = nd->neg;
-            nd->neg = nd->neg_next;
-            nd->neg_next = t;
-        } else if (cfg->neg != PFF_NEG_FIXED || c == nd->id) {
+            if (c == c0) { /* resumed: made before the checkpoint */
+                if ((rc = resumed_negatives(nd, c, err)))
+                    return rc;
+            } else {
+                uint8_t *t = nd->neg;
+                nd->neg = nd->neg_next;
+                nd->neg_next = t;
+            }
+        } else if (cfg->neg != PFF_NEG_FIXED || c == c0) {
             draw_negatives(nd, c);
         }
         pff_embed_rows(nd->a0 + (size_t)n * r->dim, nd->img, nd->neg, n, r->dim);
         const float *in = nd->a0;
         for (int k = 0; k < L; k++) {
-            pff_layer *l = c == 0 ? r->layers[k] : get(nd, ch(r, CH_LAYER, k), k, c - 1);
+            pff_layer *l = c == r->start ? r->layers[k] : get(nd, ch(r, CH_LAYER, k), k, c - 1);
             if (!l)
                 return -1;
             if (nd->stale) /* weights arrive, the Adam state is this node's own */
                 pff_layer_copy_moments(l, nd->stale[k]);
             pff_stage_stats st = {0};
             double t0 = now();
-            int rc = pff_stage_ff(cfg, l, k, c, &nd->work, in, n, &r->tp->failed, &r->progress,
-                                  &st, err);
+            rc = pff_stage_ff(cfg, l, k, c, &nd->work, in, n, &r->tp->failed, &r->progress, &st,
+                              err);
             span(nd, PFF_SPAN_TRAIN, k, c, t0, now());
             if (nd->stale)
                 pff_layer_copy_moments(nd->stale[k], l);
-            if (rc)
+            if (rc || (rc = keep_state(nd, c, k, l, err)))
                 return rc;
             pff_layer_copy_params(nd->shadow[k], l);
             if (publish(nd, ch(r, CH_LAYER, k), k, c, l))
@@ -266,14 +338,18 @@ static int all_layers_node(node *nd, char *err)
         }
         pff_stage_stats st = {0};
         pff_layer *head = NULL;
-        if (r->head && !(head = c == 0 ? r->head : get(nd, ch(r, CH_LAYER, L), L, c - 1)))
+        if (r->head && !(head = c == r->start ? r->head : get(nd, ch(r, CH_LAYER, L), L, c - 1)))
             return -1;
         int want_neg = cfg->neg == PFF_NEG_ADAPTIVE && c + N < S;
         if (head && nd->stale)
             pff_layer_copy_moments(head, nd->stale[L]);
-        int rc = chapter_tail(nd, c, nd->shadow, head, want_neg ? nd->neg_next : NULL, &st, err);
+        rc = chapter_tail(nd, c, nd->shadow, head, want_neg ? nd->neg_next : NULL, &st, err);
         if (head && nd->stale)
             pff_layer_copy_moments(nd->stale[L], head);
+        if (!rc && head)
+            rc = keep_state(nd, c, L, head, err);
+        if (!rc && want_neg)
+            rc = keep_negatives(nd, c + N, nd->neg_next, err);
         if (rc)
             return rc;
         if (head && publish(nd, ch(r, CH_LAYER, L), L, c, head))
@@ -298,16 +374,18 @@ static pff_layer *snapshot(const pff_layer *l, int k, int c, char *err)
 
 /* Single Layer: the negatives of chapter c for a node that embeds its own
  * inputs (node 0; every node when recomputing). */
-static int single_layer_negatives(node *nd, int c)
+static int single_layer_negatives(node *nd, int c, char *err)
 {
     run *r = nd->r;
     const pff_config *cfg = r->cfg;
     const int chan = ch(r, CH_NEG, nd->id);
     if (cfg->neg != PFF_NEG_ADAPTIVE || c == 0) {
-        if (cfg->neg != PFF_NEG_FIXED || c == 0)
+        if (cfg->neg != PFF_NEG_FIXED || c == r->start)
             draw_negatives(nd, c);
         return 0;
     }
+    if (c == r->start) /* resumed: made before the checkpoint */
+        return resumed_negatives(nd, c, err);
     int got;
     uint8_t *neg = cfg->fast ? r->tp->latest(r->tp, chan, &got, free) : get(nd, chan, -1, c);
     if (!neg)
@@ -337,11 +415,11 @@ static int single_layer_node(node *nd, char *err)
     pff_layer *net[PFF_MAX_LAYERS] = {0}; /* snapshots of layers 0..k-1 (or L-2) of chapter c */
     if (embeds)
         pff_embed_rows(nd->a0, nd->img, nd->y, n, r->dim);
-    for (int c = 0; c < S; c++) {
+    for (int c = r->start; c < S; c++) {
         const float *in;
         int rc;
         if (embeds) {
-            if ((rc = single_layer_negatives(nd, c)))
+            if ((rc = single_layer_negatives(nd, c, err)))
                 return rc;
             pff_embed_rows(nd->a0 + (size_t)n * r->dim, nd->img, nd->neg, n, r->dim);
             in = nd->a0;
@@ -364,7 +442,7 @@ static int single_layer_node(node *nd, char *err)
         double t0 = now();
         rc = pff_stage_ff(cfg, l, k, c, &nd->work, in, n, &r->tp->failed, &r->progress, &st, err);
         span(nd, PFF_SPAN_TRAIN, k, c, t0, now());
-        if (rc) {
+        if (rc || (rc = keep_state(nd, c, k, l, err))) {
             free_net(net, k);
             return rc;
         }
@@ -416,6 +494,10 @@ static int single_layer_node(node *nd, char *err)
             }
             if (!rc)
                 rc = chapter_tail(nd, c, net, r->head, neg, &tst, err);
+            if (!rc && r->head)
+                rc = keep_state(nd, c, L, r->head, err);
+            if (!rc && neg)
+                rc = keep_negatives(nd, c + 1, neg, err);
             net[L - 1] = NULL;
             /* the new negatives go to node 0, or to every node when each embeds its own */
             for (int m = 0; !rc && neg && m < (recompute ? L : 1); m++) {
@@ -697,11 +779,60 @@ static void print_chapter(run *r, int c, double elapsed, double eta)
     fprintf(stderr, " | %.1fs, ETA %.0fs\n", elapsed, eta);
 }
 
-/* Main thread while nodes run: chapter lines in order, and a live bar. */
+/* Writes the checkpoint of chapter c (called with r->mu held; unlocks it while
+ * writing), then frees what chapter c kept. A failed write stops the run. */
+static void save_checkpoint(run *r, int c)
+{
+    const int L = r->L;
+    pff_checkpoint ck;
+    memset(&ck, 0, sizeof ck);
+    ck.cfg = *r->cfg;
+    ck.next = c + 1;
+    ck.train_n = r->train_n;
+    ck.layer = &r->ck_layer[(size_t)c * (L + 1)];
+    ck.head = r->head ? r->ck_layer[(size_t)c * (L + 1) + L] : NULL;
+    ck.stats = r->stats;
+    ck.acc = r->acc;
+    uint8_t *neg[64];
+    long neg_n[64];
+    int neg_chapter[64];
+    for (int j = c + 1; j <= c + r->lag && j < r->S && ck.nneg < 64; j++)
+        if (r->ck_neg[j]) {
+            neg[ck.nneg] = r->ck_neg[j];
+            neg_n[ck.nneg] = r->ck_neg_n[j];
+            neg_chapter[ck.nneg++] = j;
+        }
+    ck.neg = neg;
+    ck.neg_n = neg_n;
+    ck.neg_chapter = neg_chapter;
+    int complete = 1;
+    for (int k = 0; k < L; k++)
+        complete &= ck.layer[k] != NULL;
+    char err[PFF_ERRLEN];
+    pthread_mutex_unlock(&r->mu);
+    int rc = complete ? pff_checkpoint_save(&ck, r->cfg->checkpoint, err) : PFF_EFAIL;
+    if (!complete)
+        snprintf(err, PFF_ERRLEN, "internal error: chapter %d's state is incomplete", c + 1);
+    if (rc) {
+        char msg[PFF_ERRLEN + 32];
+        snprintf(msg, sizeof msg, "checkpoint: %s", err);
+        r->tp->fail(r->tp, msg);
+    }
+    pthread_mutex_lock(&r->mu);
+    for (int k = 0; k <= L; k++) {
+        pff_layer_free(r->ck_layer[(size_t)c * (L + 1) + k]);
+        r->ck_layer[(size_t)c * (L + 1) + k] = NULL;
+    }
+    free(r->ck_neg[c]);
+    r->ck_neg[c] = NULL;
+}
+
+/* Main thread while nodes run: chapter lines in order, the checkpoint after
+ * each chapter, a live bar, and a stop when a signal asks for one. */
 static void monitor(run *r, double t0, long total)
 {
     const pff_config *cfg = r->cfg;
-    int next = 0, bar = 0;
+    int next = r->start, bar = 0;
     pthread_mutex_lock(&r->mu);
     for (;;) {
         while (next < r->S && r->stages_done[next] == r->L + 1) {
@@ -718,6 +849,8 @@ static void monitor(run *r, double t0, long total)
                 pff_history h = history_of(r, next);
                 log_chapter(r, &h);
             }
+            if (cfg->checkpoint && !atomic_load(&r->tp->failed))
+                save_checkpoint(r, next);
             next++;
         }
         if (r->nodes_done == r->N)
@@ -730,6 +863,13 @@ static void monitor(run *r, double t0, long total)
             ts.tv_nsec -= 1000000000L;
         }
         pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+        if (pff_stop_signal && !atomic_load(&r->tp->failed)) {
+            char msg[64];
+            snprintf(msg, sizeof msg, "interrupted by signal %d", (int)pff_stop_signal);
+            pthread_mutex_unlock(&r->mu);
+            r->tp->fail(r->tp, msg);
+            pthread_mutex_lock(&r->mu);
+        }
         if (cfg->progress_bar && !cfg->quiet) {
             long done = atomic_load(&r->progress);
             int w = 30, f = total > 0 ? (int)(w * done / total) : 0;
@@ -754,6 +894,7 @@ int pff_train(const pff_config *cfg, const pff_dataset *train, pff_model *model,
     r->S = cfg->splits;
     r->N = cfg->schedule == PFF_SEQUENTIAL ? 1 : cfg->schedule == PFF_SINGLE_LAYER ? r->L : cfg->nodes;
     r->dim = train->dim;
+    r->train_n = train->n;
     const int L = r->L, N = r->N, S = r->S;
     int rc = PFF_EFAIL;
     pff_blas_init();
@@ -781,6 +922,47 @@ int pff_train(const pff_config *cfg, const pff_dataset *train, pff_model *model,
             goto oom;
         pff_layer_init(r->head, cfg->seed, L);
         memset(r->head->w, 0, (size_t)r->fdim * PFF_CLASSES * sizeof(float));
+    }
+    r->lag = cfg->schedule == PFF_SINGLE_LAYER ? 1 : N;
+    if (cfg->checkpoint || cfg->resume) {
+        r->ck_layer = calloc((size_t)S * (L + 1), sizeof *r->ck_layer);
+        r->ck_neg = calloc((size_t)S, sizeof *r->ck_neg);
+        r->ck_neg_n = calloc((size_t)S, sizeof *r->ck_neg_n);
+        if (!r->ck_layer || !r->ck_neg || !r->ck_neg_n)
+            goto oom;
+    }
+    if (cfg->resume) { /* the state after chapter start-1, as the checkpoint holds it */
+        const pff_checkpoint *ck = cfg->resume;
+        r->start = ck->next;
+        if (r->start >= S) {
+            snprintf(err, PFF_ERRLEN, "--resume: the run finished all %d chapters; nothing to resume",
+                     S);
+            rc = PFF_EUSAGE;
+            goto out;
+        }
+        if (!ck->head != !r->head || ck->train_n != train->n) {
+            snprintf(err, PFF_ERRLEN,
+                     "--resume: the checkpoint was made on %ld training images after %d of %d "
+                     "chapters; this run has %d images (give the same --data and --train-limit)",
+                     ck->train_n, ck->next, S, train->n);
+            rc = PFF_EUSAGE;
+            goto out;
+        }
+        for (int k = 0; k < L; k++)
+            pff_layer_copy(r->layers[k], ck->layer[k]);
+        if (r->head)
+            pff_layer_copy(r->head, ck->head);
+        memcpy(r->stats, ck->stats, (size_t)r->start * (L + 1) * sizeof *r->stats);
+        memcpy(r->acc, ck->acc, (size_t)r->start * sizeof *r->acc);
+        for (int c = 0; c < r->start; c++)
+            r->stages_done[c] = L + 1;
+        for (int i = 0; i < ck->nneg; i++) {
+            int j = ck->neg_chapter[i];
+            if (j < r->start || j >= S || !(r->ck_neg[j] = malloc((size_t)ck->neg_n[i] + 1)))
+                continue;
+            memcpy(r->ck_neg[j], ck->neg[i], (size_t)ck->neg_n[i]);
+            r->ck_neg_n[j] = ck->neg_n[i];
+        }
     }
     for (int i = 0; i < N; i++) {
         node *nd = &r->nodes[i];
@@ -816,13 +998,13 @@ int pff_train(const pff_config *cfg, const pff_dataset *train, pff_model *model,
                 if (!p)
                     goto oom_hub;
                 r->links[2 * k + b] = p;
-                r->tp->publish(r->tp, ch(r, CH_FREE, k), b, p);
+                r->tp->publish(r->tp, ch(r, CH_FREE, k), r->start + b, p);
             }
     }
 
     /* batches in the whole run, for the ETA and the bar */
     long total = 0;
-    for (int c = 0; c < S; c++) {
+    for (int c = r->start; c < S; c++) {
         long nb = (r->nodes[c % N].n + cfg->batch - 1) / cfg->batch;
         total += (long)(L + (r->head != NULL)) * (cfg->epochs / S) * nb;
     }
@@ -925,6 +1107,15 @@ out:
     free(r->stats);
     free(r->stages_done);
     free(r->acc);
+    if (r->ck_layer)
+        for (size_t i = 0; i < (size_t)S * (L + 1); i++)
+            pff_layer_free(r->ck_layer[i]);
+    free(r->ck_layer);
+    if (r->ck_neg)
+        for (int c = 0; c < S; c++)
+            free(r->ck_neg[c]);
+    free(r->ck_neg);
+    free(r->ck_neg_n);
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru) == 0)
         res->peak_rss_mb = ru.ru_maxrss / 1024.0;

@@ -110,10 +110,10 @@ int main(void)
     spit(c, pa, na);
     expect_refused(c, "bad magic", "bad magic");
     pa[0] = 'P';
-    pa[8] = 2;
+    pa[8] = 3;
     spit(c, pa, na);
     expect_refused(c, "future version", "newer pff");
-    pa[8] = 1;
+    pa[8] = 2;
     pa[20] = 9; /* first hidden width 8 -> 9: sizes no longer match */
     spit(c, pa, na);
     expect_refused(c, "mismatched sizes", "");

@@ -1,0 +1,379 @@
+/* layers/checkpoint.c — the whole training state after a chapter, so that a
+ * run killed at any moment resumes to the same model, byte for byte.
+ *
+ * File, version 1, little-endian, written atomically (pff_write_atomic):
+ *   "PFFCKPT1"  u32 version
+ *   config: u32 L, u32 widths[L+1], f32 threshold, u32 epochs, splits, batch,
+ *           f32 lr, softmax_lr, u32 neg, classifier, u64 seed, u32 schedule,
+ *           nodes, threads, fast, shards, stale_adam, sl_recompute, eval_every
+ *   u32 next                      chapters completed
+ *   u32 train_n                   training images (a resumed run must use the same)
+ *   per layer: u64 Adam step, f32 slab[3 * nparam] (W | b, m, v)
+ *   u32 has_head, then the head the same way
+ *   per completed chapter and stage (L+1): f64 loss, gpos, gneg, u64 batches
+ *   per completed chapter: f64 test accuracy (-1: not measured)
+ *   u32 count, then negatives already drawn for coming chapters:
+ *           u32 chapter, u32 n, u8 labels[n]
+ *   u64 FNV-1a of every byte before it
+ * Randomness needs no state: every draw is keyed by (seed, chapter, ...). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layers.h"
+
+#define CK_MAGIC "PFFCKPT1"
+#define CK_VERSION 1u
+
+typedef struct {
+    unsigned char *p;
+    size_t n, cap;
+    int ok;
+} wbuf;
+
+static void w_put(wbuf *b, const void *src, size_t n)
+{
+    if (!b->ok)
+        return;
+    if (b->n + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 1 << 16;
+        while (cap < b->n + n)
+            cap *= 2;
+        unsigned char *p = realloc(b->p, cap);
+        if (!p) {
+            b->ok = 0;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, src, n);
+    b->n += n;
+}
+static void w32(wbuf *b, uint32_t v)
+{
+    unsigned char c[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
+                          (unsigned char)(v >> 24)};
+    w_put(b, c, 4);
+}
+static void w64(wbuf *b, uint64_t v)
+{
+    w32(b, (uint32_t)v);
+    w32(b, (uint32_t)(v >> 32));
+}
+static void wf(wbuf *b, float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    w32(b, u);
+}
+static void wd(wbuf *b, double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, 8);
+    w64(b, u);
+}
+
+typedef struct {
+    const unsigned char *p;
+    size_t n, off;
+    int ok;
+} rbuf;
+
+static const unsigned char *r_take(rbuf *b, size_t n)
+{
+    if (!b->ok || b->n - b->off < n) {
+        b->ok = 0;
+        return NULL;
+    }
+    const unsigned char *p = b->p + b->off;
+    b->off += n;
+    return p;
+}
+static uint32_t r32(rbuf *b)
+{
+    const unsigned char *p = r_take(b, 4);
+    return p ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24
+             : 0;
+}
+static uint64_t r64(rbuf *b)
+{
+    uint64_t lo = r32(b);
+    return lo | (uint64_t)r32(b) << 32;
+}
+static float rf(rbuf *b)
+{
+    uint32_t u = r32(b);
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+static double rd(rbuf *b)
+{
+    uint64_t u = r64(b);
+    double d;
+    memcpy(&d, &u, 8);
+    return d;
+}
+
+static uint64_t fnv1a(const unsigned char *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+
+static void w_layer(wbuf *b, const pff_layer *l)
+{
+    w64(b, (uint64_t)l->step);
+    for (size_t i = 0; i < 3 * l->nparam; i++)
+        wf(b, l->slab[i]);
+}
+
+int pff_checkpoint_save(const pff_checkpoint *ck, const char *path, char *err)
+{
+    const pff_config *c = &ck->cfg;
+    const int L = c->nlayers;
+    wbuf b = {NULL, 0, 0, 1};
+    w_put(&b, CK_MAGIC, 8);
+    w32(&b, CK_VERSION);
+    w32(&b, (uint32_t)L);
+    for (int k = 0; k <= L; k++)
+        w32(&b, (uint32_t)c->widths[k]);
+    wf(&b, c->threshold);
+    w32(&b, (uint32_t)c->epochs);
+    w32(&b, (uint32_t)c->splits);
+    w32(&b, (uint32_t)c->batch);
+    wf(&b, c->lr);
+    wf(&b, c->softmax_lr);
+    w32(&b, (uint32_t)c->neg);
+    w32(&b, (uint32_t)c->classifier);
+    w64(&b, c->seed);
+    uint32_t sched[8] = {(uint32_t)c->schedule, (uint32_t)c->nodes,      (uint32_t)c->threads,
+                         (uint32_t)c->fast,     (uint32_t)c->shards,     (uint32_t)c->stale_adam,
+                         (uint32_t)c->sl_recompute, (uint32_t)c->eval_every};
+    for (int i = 0; i < 8; i++)
+        w32(&b, sched[i]);
+    w32(&b, (uint32_t)ck->next);
+    w32(&b, (uint32_t)ck->train_n);
+    for (int k = 0; k < L; k++)
+        w_layer(&b, ck->layer[k]);
+    w32(&b, ck->head != NULL);
+    if (ck->head)
+        w_layer(&b, ck->head);
+    for (long i = 0; i < (long)ck->next * (L + 1); i++) {
+        wd(&b, ck->stats[i].loss);
+        wd(&b, ck->stats[i].gpos);
+        wd(&b, ck->stats[i].gneg);
+        w64(&b, (uint64_t)ck->stats[i].batches);
+    }
+    for (int i = 0; i < ck->next; i++)
+        wd(&b, ck->acc[i]);
+    w32(&b, (uint32_t)ck->nneg);
+    for (int i = 0; i < ck->nneg; i++) {
+        w32(&b, (uint32_t)ck->neg_chapter[i]);
+        w32(&b, (uint32_t)ck->neg_n[i]);
+        w_put(&b, ck->neg[i], (size_t)ck->neg_n[i]);
+    }
+    if (b.ok)
+        w64(&b, fnv1a(b.p, b.n));
+    if (!b.ok) {
+        free(b.p);
+        snprintf(err, PFF_ERRLEN, "%s: out of memory writing the checkpoint", path);
+        return PFF_EFAIL;
+    }
+    int rc = pff_write_atomic(path, b.p, b.n, err);
+    free(b.p);
+    return rc;
+}
+
+void pff_checkpoint_free(pff_checkpoint *ck)
+{
+    if (!ck)
+        return;
+    if (ck->layer)
+        for (int k = 0; k < ck->cfg.nlayers; k++)
+            pff_layer_free(ck->layer[k]);
+    free(ck->layer);
+    pff_layer_free(ck->head);
+    free(ck->stats);
+    free(ck->acc);
+    for (int i = 0; i < ck->nneg; i++)
+        free(ck->neg[i]);
+    free(ck->neg);
+    free(ck->neg_n);
+    free(ck->neg_chapter);
+    free(ck);
+}
+
+static pff_layer *r_layer(rbuf *b, int in, int out)
+{
+    pff_layer *l = pff_layer_new(in, out);
+    if (!l)
+        return NULL;
+    l->step = (long long)r64(b);
+    for (size_t i = 0; i < 3 * l->nparam; i++)
+        l->slab[i] = rf(b);
+    return l;
+}
+
+int pff_checkpoint_load(const char *path, pff_checkpoint **out, char *err)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, PFF_ERRLEN, "--resume %s: cannot open: no such checkpoint", path);
+        return PFF_EUSAGE;
+    }
+    unsigned char *p = NULL;
+    size_t n = 0, cap = 0, got;
+    do {
+        if (n == cap) {
+            cap = cap ? 2 * cap : 1 << 20;
+            unsigned char *q = realloc(p, cap);
+            if (!q) {
+                free(p);
+                fclose(f);
+                snprintf(err, PFF_ERRLEN, "%s: out of memory", path);
+                return PFF_EFAIL;
+            }
+            p = q;
+        }
+        got = fread(p + n, 1, cap - n, f);
+        n += got;
+    } while (got > 0);
+    fclose(f);
+    int rc = PFF_EUSAGE;
+    pff_checkpoint *ck = calloc(1, sizeof *ck);
+    rbuf b = {p, n, 0, 1};
+    if (!ck)
+        goto oom;
+    if (n < 20 || memcmp(p, CK_MAGIC, 8) != 0) {
+        snprintf(err, PFF_ERRLEN, "%s: not a pff checkpoint (bad magic; expected \"%s\")", path,
+                 CK_MAGIC);
+        goto bad;
+    }
+    if (fnv1a(p, n - 8) != (uint64_t)(p[n - 8] | (uint64_t)p[n - 7] << 8 | (uint64_t)p[n - 6] << 16 |
+                                      (uint64_t)p[n - 5] << 24 | (uint64_t)p[n - 4] << 32 |
+                                      (uint64_t)p[n - 3] << 40 | (uint64_t)p[n - 2] << 48 |
+                                      (uint64_t)p[n - 1] << 56)) {
+        snprintf(err, PFF_ERRLEN, "%s: checksum mismatch: the checkpoint is damaged or truncated",
+                 path);
+        goto bad;
+    }
+    b.n = n - 8;
+    r_take(&b, 8);
+    uint32_t version = r32(&b);
+    if (version != CK_VERSION) {
+        snprintf(err, PFF_ERRLEN, "%s: checkpoint version %u, this pff reads version %u", path,
+                 version, CK_VERSION);
+        goto bad;
+    }
+    pff_config *c = &ck->cfg;
+    pff_config_default(c);
+    uint32_t L = r32(&b);
+    if (L < 1 || L > PFF_MAX_LAYERS) {
+        snprintf(err, PFF_ERRLEN, "%s: %u layers, expected 1..%d", path, L, PFF_MAX_LAYERS);
+        goto bad;
+    }
+    c->nlayers = (int)L;
+    for (uint32_t k = 0; k <= L; k++) {
+        uint32_t w = r32(&b);
+        if (w < 1 || w > (1u << 24)) {
+            snprintf(err, PFF_ERRLEN, "%s: width %u of layer %u is invalid", path, w, k);
+            goto bad;
+        }
+        c->widths[k] = (int)w;
+    }
+    c->threshold = rf(&b);
+    c->epochs = (int)r32(&b);
+    c->splits = (int)r32(&b);
+    c->batch = (int)r32(&b);
+    c->lr = rf(&b);
+    c->softmax_lr = rf(&b);
+    c->neg = (pff_neg_kind)r32(&b);
+    c->classifier = (pff_classifier_kind)r32(&b);
+    c->seed = r64(&b);
+    c->schedule = (pff_schedule_kind)r32(&b);
+    c->nodes = (int)r32(&b);
+    c->threads = (int)r32(&b);
+    c->fast = (int)r32(&b);
+    c->shards = (pff_shard_kind)r32(&b);
+    c->stale_adam = (int)r32(&b);
+    c->sl_recompute = (int)r32(&b);
+    c->eval_every = (int)r32(&b);
+    ck->next = (int)r32(&b);
+    ck->train_n = (long)r32(&b);
+    if (!b.ok || c->splits < 1 || c->epochs < 1 || c->epochs % c->splits || ck->next < 1 ||
+        ck->next > c->splits || (unsigned)c->schedule > PFF_FEDERATED || c->nodes < 1 ||
+        c->nodes > 64 || (unsigned)c->neg > PFF_NEG_RANDOM) {
+        snprintf(err, PFF_ERRLEN, "%s: the checkpoint's settings are invalid", path);
+        goto bad;
+    }
+    if (!(ck->layer = calloc(L, sizeof *ck->layer)))
+        goto oom;
+    for (uint32_t k = 0; k < L; k++)
+        if (!(ck->layer[k] = r_layer(&b, c->widths[k], c->widths[k + 1])))
+            goto oom;
+    if (r32(&b)) {
+        int D = pff_feature_dim(ck->layer, (int)L);
+        if (!(ck->head = r_layer(&b, D, PFF_CLASSES)))
+            goto oom;
+    }
+    size_t ns = (size_t)ck->next * (L + 1);
+    ck->stats = calloc(ns, sizeof *ck->stats);
+    ck->acc = calloc((size_t)ck->next, sizeof *ck->acc);
+    if (!ck->stats || !ck->acc)
+        goto oom;
+    for (size_t i = 0; i < ns; i++) {
+        ck->stats[i].loss = rd(&b);
+        ck->stats[i].gpos = rd(&b);
+        ck->stats[i].gneg = rd(&b);
+        ck->stats[i].batches = (long)r64(&b);
+    }
+    for (int i = 0; i < ck->next; i++)
+        ck->acc[i] = rd(&b);
+    uint32_t nneg = r32(&b);
+    if (!b.ok || nneg > 64) {
+        snprintf(err, PFF_ERRLEN, "%s: truncated or invalid checkpoint", path);
+        goto bad;
+    }
+    ck->neg = calloc(nneg ? nneg : 1, sizeof *ck->neg);
+    ck->neg_n = calloc(nneg ? nneg : 1, sizeof *ck->neg_n);
+    ck->neg_chapter = calloc(nneg ? nneg : 1, sizeof *ck->neg_chapter);
+    if (!ck->neg || !ck->neg_n || !ck->neg_chapter)
+        goto oom;
+    for (uint32_t i = 0; i < nneg; i++) {
+        ck->neg_chapter[i] = (int)r32(&b);
+        ck->neg_n[i] = (long)r32(&b);
+        const unsigned char *src = r_take(&b, (size_t)ck->neg_n[i]);
+        if (!src)
+            break;
+        if (!(ck->neg[i] = malloc((size_t)ck->neg_n[i] + 1)))
+            goto oom;
+        memcpy(ck->neg[i], src, (size_t)ck->neg_n[i]);
+        for (long j = 0; j < ck->neg_n[i]; j++)
+            if (ck->neg[i][j] >= PFF_CLASSES)
+                b.ok = 0;
+        ck->nneg = (int)i + 1;
+    }
+    if (!b.ok || b.off != b.n) {
+        snprintf(err, PFF_ERRLEN, "%s: truncated or invalid checkpoint (%zu of %zu bytes read)",
+                 path, b.off, b.n);
+        goto bad;
+    }
+    free(p);
+    *out = ck;
+    return PFF_OK;
+oom:
+    snprintf(err, PFF_ERRLEN, "%s: out of memory (or the checkpoint is truncated)", path);
+    rc = b.ok ? PFF_EFAIL : PFF_EUSAGE;
+bad:
+    free(p);
+    pff_checkpoint_free(ck);
+    return rc;
+}
+
+const pff_config *pff_checkpoint_config(const pff_checkpoint *ck) { return &ck->cfg; }
+int pff_checkpoint_chapters(const pff_checkpoint *ck) { return ck->next; }

@@ -1,0 +1,87 @@
+#!/bin/sh
+# tests/test_resume.sh PFF — checkpoints: a run killed with SIGKILL at random
+# moments and resumed each time ends with the same model file, byte for byte,
+# as an uninterrupted run (sequential and all-layers); SIGINT and SIGTERM stop
+# with status 130 and 143 and a message saying how to resume.
+set -u
+PFF=${1:-./pff}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fails=0
+DATA="--train-limit 6000 --test-limit 1000"
+RUN="--layers 784,100,100 --epochs 8 --splits 8 --neg adaptive --classifier softmax $DATA --quiet"
+
+# run_until_done NAME ARGS...: kill -9 at random moments, resume, until a run finishes
+run_until_done() {
+    name=$1
+    shift
+    kills=0
+    rm -f "$T/$name.ck" "$T/$name.pff"
+    for attempt in 1 2 3 4 5 6 7 8 9 10 11 12; do
+        if [ -f "$T/$name.ck" ]; then
+            "$PFF" train --resume "$T/$name.ck" $DATA --quiet --save "$T/$name.pff" >/dev/null 2>"$T/err" &
+        else
+            "$PFF" train "$@" --checkpoint "$T/$name.ck" --save "$T/$name.pff" >/dev/null 2>"$T/err" &
+        fi
+        pid=$!
+        # a random moment between 15% and 60% of an uninterrupted run
+        delay=$(awk -v s="$(od -An -N2 -tu2 /dev/urandom)" -v ref="$ref_ms" \
+            'BEGIN { printf "%.2f", ref / 1000 * (0.15 + (s % 46) / 100) }')
+        sleep "$delay"
+        if kill -9 "$pid" 2>/dev/null; then
+            wait "$pid" 2>/dev/null
+            kills=$((kills + 1))
+        else
+            wait "$pid"
+            st=$?
+            [ "$st" = 0 ] && { echo "  $name: finished after $kills kill(s)"; return 0; }
+            echo "FAIL: $name: run exited $st: $(cat "$T/err")"
+            return 1
+        fi
+    done
+    # last resort: let it finish
+    "$PFF" train --resume "$T/$name.ck" $DATA --quiet --save "$T/$name.pff" >/dev/null 2>"$T/err"
+}
+
+for sched in "sequential" "all-layers --nodes 2 --threads 1" "single-layer --threads 1"; do
+    name=$(echo "$sched" | cut -d' ' -f1)
+    t0=$(date +%s%N)
+    "$PFF" train $RUN --schedule $sched --save "$T/$name.ref" >/dev/null 2>"$T/err" ||
+        { echo "FAIL: reference run: $(cat "$T/err")"; fails=$((fails + 1)); continue; }
+    ref_ms=$((($(date +%s%N) - t0) / 1000000))
+    if run_until_done "$name" $RUN --schedule $sched && cmp -s "$T/$name.ref" "$T/$name.pff"; then
+        echo "ok   $sched: killed $kills time(s) with SIGKILL and resumed: identical model"
+    else
+        echo "FAIL: $sched: resumed model differs from the uninterrupted one"
+        fails=$((fails + 1))
+    fi
+done
+
+# SIGINT and SIGTERM: stop at the next batch, status 128+signal, a resume hint
+for sig in INT TERM; do
+    rm -f "$T/s.ck"
+    "$PFF" train $RUN --checkpoint "$T/s.ck" >/dev/null 2>"$T/err" &
+    pid=$!
+    sleep "$(awk -v ref="$ref_ms" 'BEGIN { printf "%.2f", ref / 2000 }')"
+    kill -$sig "$pid"
+    wait "$pid"
+    st=$?
+    want=130
+    [ $sig = TERM ] && want=143
+    if [ "$st" = "$want" ] && grep -q "interrupted by SIG$sig" "$T/err"; then
+        echo "ok   SIG$sig: status $st, $(tr '\n' ' ' <"$T/err" | head -c 160)"
+    else
+        echo "FAIL: SIG$sig: status $st (want $want): $(cat "$T/err")"
+        fails=$((fails + 1))
+    fi
+done
+# bad checkpoints are refused with status 2
+printf 'garbage' >"$T/bad.ck"
+"$PFF" train --resume "$T/bad.ck" $DATA 2>"$T/err" >/dev/null
+[ $? = 2 ] && grep -q "bad magic" "$T/err" && echo "ok   a bad checkpoint is refused" ||
+    { echo "FAIL: bad checkpoint: $(cat "$T/err")"; fails=$((fails + 1)); }
+"$PFF" train --resume "$T/sequential.ck" --epochs 3 2>"$T/err" >/dev/null
+[ $? = 2 ] && grep -q "drop --epochs" "$T/err" && echo "ok   --resume refuses new settings" ||
+    { echo "FAIL: --resume with --epochs: $(cat "$T/err")"; fails=$((fails + 1)); }
+echo "test_resume: $fails failed"
+[ "$fails" = 0 ]
