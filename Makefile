@@ -92,6 +92,10 @@ test: deps data
 	@$(MAKE) --no-print-directory VARIANT=asan test-unit
 	@$(MAKE) --no-print-directory tsan
 	@$(TIMEOUT) 600 ./tests/test_cli.sh ./pff
+	@$(MAKE) --no-print-directory VARIANT=asan build/asan/pff
+	@echo "== tests/test_cli.sh under AddressSanitizer + UBSan"
+	@$(TIMEOUT) 600 ./tests/test_cli.sh build/asan/pff >/dev/null || \
+	  { echo "FAILED: tests/test_cli.sh under ASan/UBSan"; exit 1; }
 	@$(TIMEOUT) 900 ./tests/test_e2e.sh ./pff
 	@$(TIMEOUT) 300 ./tests/test_tools.sh ./pff
 	@$(TIMEOUT) 600 ./tests/test_resume.sh ./pff

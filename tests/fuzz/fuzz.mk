@@ -1,13 +1,14 @@
-# tests/fuzz/fuzz.mk — libFuzzer targets for the IDX reader and model files.
+# tests/fuzz/fuzz.mk — libFuzzer targets for the IDX reader, model files and checkpoints.
 # Included from the Makefile (`include tests/fuzz/fuzz.mk`); see tests/fuzz/README.md.
 #
-#   make fuzz            build both targets, then fuzz each for FUZZ_SECONDS (60) seconds
+#   make fuzz            build the targets, then fuzz each for FUZZ_SECONDS (60) seconds
 #                        on build/fuzz/corpus/<target>/ (the seeds are copied in first;
 #                        inputs found by earlier runs stay there until `make clean`)
 #   make fuzz-regress    build, then run each target once over its seeds and over
 #                        tests/fuzz/regress/<target>-* (no fuzzing, well under a second)
 #   make fuzz-seeds      rewrite tests/fuzz/corpus/ with the seeds each target generates
-#                        (model seeds are saved by the library: rerun when the format changes)
+#                        (model and checkpoint seeds are saved by the library: rerun when
+#                        a format changes)
 #
 # Needs clang with libFuzzer and the sanitizer runtimes. On Debian/Ubuntu that is
 # the `clang` package (libclang-rt-*-dev comes with it; on Debian 12 it is
@@ -37,7 +38,9 @@ FUZZ_HDRS    = pff.h layers/layers.h
 # what each target links (checked with nm: no undefined pff_* symbol is left)
 FUZZ_IDX_SRC   = tests/fuzz/fuzz_idx.c data/idx.c
 FUZZ_MODEL_SRC = tests/fuzz/fuzz_model.c layers/model.c layers/ff.c layers/net.c layers/matmul.c
-FUZZ_TARGETS   = idx model
+FUZZ_CHECKPOINT_SRC = tests/fuzz/fuzz_checkpoint.c layers/checkpoint.c layers/model.c layers/ff.c \
+                      layers/net.c layers/matmul.c
+FUZZ_TARGETS   = idx model checkpoint
 
 .PHONY: fuzz fuzz-build fuzz-regress fuzz-seeds
 
@@ -53,6 +56,9 @@ $(FUZZ_DIR)/fuzz_idx: $(FUZZ_IDX_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ -lm
 
 $(FUZZ_DIR)/fuzz_model: $(FUZZ_MODEL_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ -lm
+
+$(FUZZ_DIR)/fuzz_checkpoint: $(FUZZ_CHECKPOINT_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ -lm
 
 fuzz-build: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
