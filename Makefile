@@ -98,6 +98,7 @@ test: deps data
 	  { echo "FAILED: tests/test_cli.sh under ASan/UBSan"; exit 1; }
 	@$(TIMEOUT) 900 ./tests/test_e2e.sh ./pff
 	@$(TIMEOUT) 300 ./tests/test_tools.sh ./pff
+	@$(TIMEOUT) 120 ./tests/test_trace_run.sh ./pff build/release/tests/test_trace
 	@$(TIMEOUT) 600 ./tests/test_resume.sh ./pff
 	@$(MAKE) --no-print-directory fuzz-regress
 	@echo "make test: all tests passed"

@@ -653,8 +653,62 @@ static void test_failures(const char *dir)
     check(rc == 2 && count_entries(dir) == before, "zero nodes: returns 2");
 }
 
-int main(void)
+/* A real run's trace (tests/test_trace_run.sh): well-formed, one track per
+ * node, every complete event inside [0, the last end], the nodes' training
+ * spans overlapping in time. */
+static int check_real(const char *path, int nodes)
 {
+    char *text = slurp(path, NULL);
+    jv root;
+    int ok = text && json_parse(text, &root) == 0;
+    free(text);
+    check(ok, "real trace %s: well-formed JSON", path);
+    if (!ok)
+        return 1;
+    const jv *ev = get(&root, "traceEvents");
+    int tracks[65] = {0}, bad = 0, x = 0, overlap_found = 0, ntrain = 0;
+    static double tr[4096][3];
+    for (int i = 0; ev && ev->t == 'a' && i < ev->n; i++) {
+        const jv *e = &ev->items[i];
+        const char *ph = get_str(e, "ph"), *name = get_str(e, "name"), *cat = get_str(e, "cat");
+        double tid = -1, ts = -1, dur = -1;
+        get_num(e, "tid", &tid);
+        if (!ph || !name) {
+            bad++;
+            continue;
+        }
+        if (!strcmp(ph, "M") && !strcmp(name, "thread_name") && tid >= 1 && tid <= 64)
+            tracks[(int)tid]++;
+        if (!strcmp(ph, "X")) {
+            x++;
+            if (get_num(e, "ts", &ts) || get_num(e, "dur", &dur) || ts < 0 || dur < 0 || tid < 1 ||
+                tid > nodes)
+                bad++;
+            else if (cat && !strcmp(cat, "train") && ntrain < 4096) {
+                tr[ntrain][0] = tid, tr[ntrain][1] = ts, tr[ntrain][2] = ts + dur;
+                ntrain++;
+            }
+        }
+    }
+    int one_each = 1;
+    for (int n = 1; n <= nodes; n++)
+        one_each &= tracks[n] == 1;
+    for (int a = 0; a < ntrain; a++)
+        for (int b = 0; b < ntrain; b++)
+            overlap_found |= tr[a][0] != tr[b][0] && overlap(tr[a][1], tr[a][2], tr[b][1], tr[b][2]);
+    check(one_each, "real trace: exactly one track per node (%d nodes)", nodes);
+    check(x > 0 && bad == 0, "real trace: %d complete events, %d malformed or outside the run", x,
+          bad);
+    check(nodes < 2 || overlap_found, "real trace: training spans of different nodes overlap");
+    jv_free(&root);
+    printf("test_trace (real run): %d checks, %d failed\n", n_checks, n_failed);
+    return n_failed ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3)
+        return check_real(argv[1], atoi(argv[2]));
     char dir[] = "/tmp/pff-test-trace-XXXXXX";
     if (!mkdtemp(dir)) {
         perror("mkdtemp");
