@@ -13,49 +13,84 @@
 
 #include "layers.h"
 
-static int aborted(const atomic_int *abort) { return abort && atomic_load(abort); }
+/* One batch of a stage: gathers the rows perm[0..rows) and trains on them;
+ * returns the batch loss. */
+typedef double (*batch_fn)(void *ctx, const int *perm, int rows, float lr);
+
+/* The epochs of a stage in chapter `chapter`: cooldown, keyed permutation,
+ * batches. Returns 0, -1 when abort was raised, 1 for a non-finite loss (its
+ * value and epoch in *bad, *bad_epoch) or PFF_EFAIL when out of memory. */
+static int run_epochs(const pff_config *cfg, int stage, int chapter, float lr0, long n,
+                      const atomic_int *abort, atomic_long *progress, batch_fn batch, void *ctx,
+                      double *bad, int *bad_epoch)
+{
+    const int C = cfg->epochs / cfg->splits, B = cfg->batch;
+    int *perm = malloc((size_t)n * sizeof *perm);
+    if (!perm)
+        return PFF_EFAIL;
+    int rc = 0;
+    for (int j = 0; j < C && !rc; j++) {
+        const int e = chapter * C + j;
+        const float lr = pff_cooldown(lr0, e, cfg->epochs);
+        pff_permutation(perm, (int)n, cfg->seed, PFF_RNG_SHUFFLE, (uint64_t)stage, (uint64_t)e);
+        for (long b0 = 0; b0 < n && !rc; b0 += B) {
+            if (abort && atomic_load(abort)) {
+                rc = -1;
+                break;
+            }
+            double loss = batch(ctx, perm + b0, (int)(n - b0 < B ? n - b0 : B), lr);
+            if (!isfinite(loss)) {
+                *bad = loss;
+                *bad_epoch = e;
+                rc = 1;
+            } else if (progress) {
+                atomic_fetch_add(progress, 1);
+            }
+        }
+    }
+    free(perm);
+    return rc;
+}
+
+typedef struct {
+    pff_layer *l;
+    pff_work *w;
+    const float *a; /* (2n, in) */
+    long n;
+    float theta;
+    pff_stage_stats *st;
+} ff_ctx;
+
+static double ff_batch(void *p, const int *perm, int rows, float lr)
+{
+    ff_ctx *c = p;
+    const int in = c->l->in;
+    for (int i = 0; i < rows; i++) { /* positives, then the same images as negatives */
+        memcpy(c->w->x + (size_t)i * in, c->a + (size_t)perm[i] * in, (size_t)in * sizeof(float));
+        memcpy(c->w->x + (size_t)(rows + i) * in, c->a + (size_t)(c->n + perm[i]) * in,
+               (size_t)in * sizeof(float));
+    }
+    return pff_ff_batch(c->l, c->w, c->w->x, rows, c->theta, lr, c->st);
+}
 
 int pff_stage_ff(const pff_config *cfg, pff_layer *l, int k, int chapter, pff_work *w,
                  const float *a, long n, const atomic_int *abort, atomic_long *progress,
                  pff_stage_stats *st, char *err)
 {
-    const int C = cfg->epochs / cfg->splits, B = cfg->batch, in = l->in;
-    const float theta = cfg->threshold * (float)l->out;
-    int *perm = malloc((size_t)n * sizeof *perm);
-    if (!perm) {
+    ff_ctx ctx = {l, w, a, n, cfg->threshold * (float)l->out, st};
+    double bad = 0;
+    int bad_epoch = 0;
+    int rc = run_epochs(cfg, k, chapter, cfg->lr, n, abort, progress, ff_batch, &ctx, &bad,
+                        &bad_epoch);
+    if (rc == 1)
+        snprintf(err, PFF_ERRLEN,
+                 "layer %d, chapter %d, epoch %d: loss is not finite (%g); try a smaller --lr "
+                 "(now %g)",
+                 k + 1, chapter + 1, bad_epoch + 1, bad, (double)cfg->lr);
+    if (rc == PFF_EFAIL)
         snprintf(err, PFF_ERRLEN, "layer %d, chapter %d: out of memory", k + 1, chapter + 1);
-        return PFF_EFAIL;
-    }
-    for (int j = 0; j < C; j++) {
-        const int e = chapter * C + j;
-        const float lr = pff_cooldown(cfg->lr, e, cfg->epochs);
-        pff_permutation(perm, (int)n, cfg->seed, PFF_RNG_SHUFFLE, (uint64_t)k, (uint64_t)e);
-        for (long b0 = 0; b0 < n; b0 += B) {
-            if (aborted(abort)) {
-                free(perm);
-                return -1;
-            }
-            int rows = (int)(n - b0 < B ? n - b0 : B);
-            for (int i = 0; i < rows; i++) {
-                long p = perm[b0 + i];
-                memcpy(w->x + (size_t)i * in, a + (size_t)p * in, (size_t)in * sizeof(float));
-                memcpy(w->x + (size_t)(rows + i) * in, a + (size_t)(n + p) * in,
-                       (size_t)in * sizeof(float));
-            }
-            double loss = pff_ff_batch(l, w, w->x, rows, theta, lr, st);
-            if (!isfinite(loss)) {
-                snprintf(err, PFF_ERRLEN,
-                         "layer %d, chapter %d, epoch %d: loss is not finite (%g); "
-                         "try a smaller --lr (now %g)",
-                         k + 1, chapter + 1, e + 1, loss, (double)cfg->lr);
-                free(perm);
-                return PFF_EFAIL;
-            }
-            if (progress)
-                atomic_fetch_add(progress, 1);
-        }
-    }
-    free(perm);
+    if (rc)
+        return rc == 1 ? PFF_EFAIL : rc;
     /* a cheap guard at the end of the stage: every parameter still finite */
     for (size_t i = 0; i < l->nparam; i++)
         if (!isfinite(l->slab[i])) {
@@ -67,53 +102,55 @@ int pff_stage_ff(const pff_config *cfg, pff_layer *l, int k, int chapter, pff_wo
     return PFF_OK;
 }
 
+typedef struct {
+    pff_layer *h;
+    pff_work *w;
+    const float *feat; /* (n, D) */
+    const uint8_t *y;
+    float *fbuf;       /* (B, D) */
+    uint8_t yb[4096];
+    pff_stage_stats *st;
+} head_ctx;
+
+static double head_batch(void *p, const int *perm, int rows, float lr)
+{
+    head_ctx *c = p;
+    const int D = c->h->in;
+    for (int i = 0; i < rows; i++) {
+        memcpy(c->fbuf + (size_t)i * D, c->feat + (size_t)perm[i] * D, (size_t)D * sizeof(float));
+        c->yb[i] = c->y[perm[i]];
+    }
+    double loss = pff_softmax_batch(c->h, c->w, c->fbuf, c->yb, rows, lr);
+    if (c->st && isfinite(loss)) {
+        c->st->loss += loss;
+        c->st->batches++;
+    }
+    return loss;
+}
+
 int pff_stage_softmax(const pff_config *cfg, pff_layer *h, int stage, int chapter, pff_work *w,
                       const float *feat, const uint8_t *y, long n, float *fbuf,
                       const atomic_int *abort, atomic_long *progress, pff_stage_stats *st,
                       char *err)
 {
-    const int C = cfg->epochs / cfg->splits, B = cfg->batch, D = h->in;
-    int *perm = malloc((size_t)n * sizeof *perm);
-    uint8_t yb[4096];
-    if (!perm || B > (int)sizeof yb) {
-        free(perm);
+    head_ctx ctx = {h, w, feat, y, fbuf, {0}, st};
+    double bad = 0;
+    int bad_epoch = 0;
+    if (cfg->batch > (int)sizeof ctx.yb) {
+        snprintf(err, PFF_ERRLEN, "--batch %d: the softmax head takes at most %zu", cfg->batch,
+                 sizeof ctx.yb);
+        return PFF_EUSAGE;
+    }
+    int rc = run_epochs(cfg, stage, chapter, cfg->softmax_lr, n, abort, progress, head_batch, &ctx,
+                        &bad, &bad_epoch);
+    if (rc == 1)
+        snprintf(err, PFF_ERRLEN,
+                 "softmax head, chapter %d, epoch %d: loss is not finite (%g); try a smaller "
+                 "--softmax-lr",
+                 chapter + 1, bad_epoch + 1, bad);
+    if (rc == PFF_EFAIL)
         snprintf(err, PFF_ERRLEN, "softmax head, chapter %d: out of memory", chapter + 1);
-        return PFF_EFAIL;
-    }
-    for (int j = 0; j < C; j++) {
-        const int e = chapter * C + j;
-        const float lr = pff_cooldown(cfg->softmax_lr, e, cfg->epochs);
-        pff_permutation(perm, (int)n, cfg->seed, PFF_RNG_SHUFFLE, (uint64_t)stage, (uint64_t)e);
-        for (long b0 = 0; b0 < n; b0 += B) {
-            if (aborted(abort)) {
-                free(perm);
-                return -1;
-            }
-            int rows = (int)(n - b0 < B ? n - b0 : B);
-            for (int i = 0; i < rows; i++) {
-                long p = perm[b0 + i];
-                memcpy(fbuf + (size_t)i * D, feat + (size_t)p * D, (size_t)D * sizeof(float));
-                yb[i] = y[p];
-            }
-            double loss = pff_softmax_batch(h, w, fbuf, yb, rows, lr);
-            if (!isfinite(loss)) {
-                snprintf(err, PFF_ERRLEN,
-                         "softmax head, chapter %d, epoch %d: loss is not finite (%g); "
-                         "try a smaller --softmax-lr",
-                         chapter + 1, e + 1, loss);
-                free(perm);
-                return PFF_EFAIL;
-            }
-            if (st) {
-                st->loss += loss;
-                st->batches++;
-            }
-            if (progress)
-                atomic_fetch_add(progress, 1);
-        }
-    }
-    free(perm);
-    return PFF_OK;
+    return rc == 1 ? PFF_EFAIL : rc;
 }
 
 void pff_embed_rows(float *out, const float *img, const uint8_t *labels, long n, int dim)
