@@ -345,6 +345,8 @@ static int cmd_train(int argc, char **argv)
     pff_dataset_truncate(&train, (int)train_limit);
     pff_dataset_truncate(&test, (int)test_limit);
     if ((rc = pff_config_check(&cfg, train.dim, train.n, cores(), over, err))) {
+        if (resume)
+            fprintf(stderr, "pff: --resume %s: ", resume);
         fprintf(stderr, "pff: %s\n", err);
         goto done;
     }

@@ -16,6 +16,7 @@
  *           u32 chapter, u32 n, u8 labels[n]
  *   u64 FNV-1a of every byte before it
  * Randomness needs no state: every draw is keyed by (seed, chapter, ...). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,6 +210,12 @@ void pff_checkpoint_free(pff_checkpoint *ck)
 
 static pff_layer *r_layer(rbuf *b, int in, int out)
 {
+    /* the bytes must be there before anything is allocated for them */
+    size_t nparam = (size_t)in * out + out;
+    if (!b->ok || (b->n - b->off) / 12 < nparam || b->n - b->off < 8 + 12 * nparam) {
+        b->ok = 0;
+        return NULL;
+    }
     pff_layer *l = pff_layer_new(in, out);
     if (!l)
         return NULL;
@@ -307,7 +314,13 @@ int pff_checkpoint_load(const char *path, pff_checkpoint **out, char *err)
     ck->train_n = (long)r32(&b);
     if (!b.ok || c->splits < 1 || c->epochs < 1 || c->epochs % c->splits || ck->next < 1 ||
         ck->next > c->splits || (unsigned)c->schedule > PFF_FEDERATED || c->nodes < 1 ||
-        c->nodes > 64 || (unsigned)c->neg > PFF_NEG_RANDOM) {
+        c->nodes > 64 || (unsigned)c->neg > PFF_NEG_RANDOM ||
+        (unsigned)c->classifier > PFF_CLS_SOFTMAX || (unsigned)c->shards > PFF_SHARDS_LABEL_SKEW ||
+        (unsigned)c->fast > 1 || (unsigned)c->stale_adam > 1 || (unsigned)c->sl_recompute > 1 ||
+        c->threads < 1 || c->threads > 256 || c->batch < 1 || c->batch > 4096 ||
+        c->eval_every < 0 || !(c->lr > 0 && isfinite(c->lr)) ||
+        !(c->softmax_lr > 0 && isfinite(c->softmax_lr)) ||
+        !(c->threshold > 0 && isfinite(c->threshold))) {
         snprintf(err, PFF_ERRLEN, "%s: the checkpoint's settings are invalid", path);
         goto bad;
     }
@@ -316,12 +329,21 @@ int pff_checkpoint_load(const char *path, pff_checkpoint **out, char *err)
     for (uint32_t k = 0; k < L; k++)
         if (!(ck->layer[k] = r_layer(&b, c->widths[k], c->widths[k + 1])))
             goto oom;
-    if (r32(&b)) {
+    uint32_t has_head = r32(&b);
+    if (has_head > 1) {
+        snprintf(err, PFF_ERRLEN, "%s: head flag %u, expected 0 or 1", path, has_head);
+        goto bad;
+    }
+    if (has_head) {
         int D = pff_feature_dim(ck->layer, (int)L);
         if (!(ck->head = r_layer(&b, D, PFF_CLASSES)))
             goto oom;
     }
     size_t ns = (size_t)ck->next * (L + 1);
+    if (!b.ok || (b.n - b.off) / 32 < ns) { /* 32 bytes per record must follow */
+        snprintf(err, PFF_ERRLEN, "%s: truncated or invalid checkpoint", path);
+        goto bad;
+    }
     ck->stats = calloc(ns, sizeof *ck->stats);
     ck->acc = calloc((size_t)ck->next, sizeof *ck->acc);
     if (!ck->stats || !ck->acc)
