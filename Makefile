@@ -41,7 +41,7 @@ PIPE_TESTS = test_pipeline
 TEST_BINS  = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS) $(PIPE_TESTS))
 TIMEOUT = timeout --foreground -k 10
 
-.PHONY: all run test test-unit test-sanitizers asan tsan bench data deps clean
+.PHONY: all run test test-unit test-sanitizers asan tsan bench data deps test-deps clean
 all: pff libpff.a
 
 $(BUILD)/%.o: %.c $(HDRS)
@@ -65,18 +65,23 @@ libpff.a: $(BUILD)/libpff.a
 endif
 
 # Installs the build dependencies with apt-get when they are missing.
+# Installs missing build dependencies with apt-get (EXTRA_PKGS: more, for the tests).
 deps:
 	@pkgs=""; \
 	printf '#include <cblas.h>\n#include <stb/stb_image.h>\n' | $(CC) -E -x c - >/dev/null 2>&1 \
 	  || pkgs="libopenblas-dev libstb-dev"; \
 	command -v npm >/dev/null 2>&1 || pkgs="$$pkgs npm"; \
-	command -v pkg-config >/dev/null 2>&1 || pkgs="$$pkgs pkg-config"; \
-	if [ -z "$$pkgs" ]; then echo "deps: OpenBLAS, stb, npm and pkg-config present"; exit 0; fi; \
+	for p in $(EXTRA_PKGS); do command -v $$p >/dev/null 2>&1 || pkgs="$$pkgs $$p"; done; \
+	if [ -z "$$pkgs" ]; then echo "deps: OpenBLAS, stb, npm $(EXTRA_PKGS) present"; exit 0; fi; \
 	echo "deps: installing$$pkgs with apt-get"; \
 	if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; \
 	else echo "deps: not root and no sudo: please install$$pkgs" >&2; exit 1; fi; \
 	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$pkgs >/dev/null \
 	  || { echo "deps: apt-get install$$pkgs failed" >&2; exit 1; }
+
+# What the tests need beyond the build: pkg-config (the example program), clang (fuzz regressions).
+test-deps:
+	@$(MAKE) --no-print-directory deps EXTRA_PKGS="pkg-config clang"
 
 data:
 	@./data/fetch-mnist.sh
@@ -86,7 +91,7 @@ run: deps data
 	./pff train
 
 # Every test binary runs under a timeout: a deadlock fails instead of hanging.
-test: deps data
+test: test-deps data
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory test-unit
 	@$(MAKE) --no-print-directory VARIANT=asan test-unit
