@@ -934,12 +934,8 @@ int pff_train(const pff_config *cfg, const pff_dataset *train, pff_model *model,
     if (cfg->resume) { /* the state after chapter start-1, as the checkpoint holds it */
         const pff_checkpoint *ck = cfg->resume;
         r->start = ck->next;
-        if (r->start >= S) {
-            snprintf(err, PFF_ERRLEN, "--resume: the run finished all %d chapters; nothing to resume",
-                     S);
-            rc = PFF_EUSAGE;
-            goto out;
-        }
+        /* start == S: every chapter was trained (the run died before saving its model);
+         * the nodes have nothing to do and the model comes straight from the checkpoint */
         if (!ck->head != !r->head || ck->train_n != train->n) {
             snprintf(err, PFF_ERRLEN,
                      "--resume: the checkpoint was made on %ld training images after %d of %d "

@@ -43,7 +43,7 @@ run_until_done() {
     "$PFF" train --resume "$T/$name.ck" $DATA --quiet --save "$T/$name.pff" >/dev/null 2>"$T/err"
 }
 
-for sched in "sequential" "all-layers --nodes 2 --threads 1" "single-layer --threads 1"; do
+for sched in "sequential" "all-layers --nodes 2 --threads 1" "single-layer --threads 1" "federated --nodes 2 --threads 1"; do
     name=$(echo "$sched" | cut -d' ' -f1)
     t0=$(date +%s%N)
     "$PFF" train $RUN --schedule $sched --save "$T/$name.ref" >/dev/null 2>"$T/err" ||
@@ -75,6 +75,12 @@ for sig in INT TERM; do
         fails=$((fails + 1))
     fi
 done
+# a run killed after its last chapter was saved but before its model was: resuming writes the model
+rm -f "$T/done.ck"
+"$PFF" train $RUN --checkpoint "$T/done.ck" --save "$T/done.a" >/dev/null 2>&1 &&
+    "$PFF" train --resume "$T/done.ck" $DATA --quiet --save "$T/done.b" >/dev/null 2>"$T/err" &&
+    cmp -s "$T/done.a" "$T/done.b" && echo "ok   resuming a finished checkpoint writes the same model" ||
+    { echo "FAIL: resuming a finished checkpoint: $(cat "$T/err")"; fails=$((fails + 1)); }
 # bad checkpoints are refused with status 2
 printf 'garbage' >"$T/bad.ck"
 "$PFF" train --resume "$T/bad.ck" $DATA 2>"$T/err" >/dev/null
