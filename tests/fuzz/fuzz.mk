@@ -44,7 +44,7 @@ FUZZ_TARGETS   = idx model checkpoint
 
 .PHONY: fuzz fuzz-build fuzz-regress fuzz-seeds
 
-$(FUZZ_DIR)/obj/tests/fuzz/%.o: tests/fuzz/%.c $(FUZZ_HDRS)
+$(FUZZ_DIR)/obj/tests/fuzz/%.o: tests/fuzz/%.c tests/fuzz/fuzz_common.h $(FUZZ_HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
 

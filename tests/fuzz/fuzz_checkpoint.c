@@ -41,118 +41,18 @@
  * rerun it when the format changes).
  */
 #define _POSIX_C_SOURCE 200809L
-#include <fcntl.h>
 #include <math.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "layers/layers.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerInitialize(int *argc, char ***argv);
+#include "tests/fuzz/fuzz_common.h"
 
 #define CK_MAGIC "PFFCKPT1"
 
 static char in_path[256], out_path[256];
 
-static void remove_files(void)
-{
-    unlink(in_path);
-    unlink(out_path);
-}
-
-static const char *tmp_dir(void)
-{
-    const char *d = getenv("PFF_FUZZ_TMPDIR");
-    if (d && *d)
-        return d;
-    return access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-}
-
 static void init_paths(void)
 {
-    if (in_path[0])
-        return;
-    const char *dir = tmp_dir();
-    long pid = (long)getpid();
-    snprintf(in_path, sizeof in_path, "%s/pff-fuzz-checkpoint-%ld-in.ckpt", dir, pid);
-    snprintf(out_path, sizeof out_path, "%s/pff-fuzz-checkpoint-%ld-out.ckpt", dir, pid);
-    atexit(remove_files);
-}
-
-/* Harness failures (not findings): say so and stop. */
-static void write_file(const char *path, const uint8_t *p, size_t n)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) {
-        perror(path);
-        abort();
-    }
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w <= 0) {
-            perror(path);
-            abort();
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    if (close(fd) != 0) {
-        perror(path);
-        abort();
-    }
-}
-
-static uint8_t *read_back(const char *path, size_t *n)
-{
-    struct stat st;
-    int fd = open(path, O_RDONLY);
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        perror(path);
-        abort();
-    }
-    uint8_t *p = malloc((size_t)st.st_size + 1);
-    size_t got = 0;
-    while (p && got < (size_t)st.st_size) {
-        ssize_t r = read(fd, p + got, (size_t)st.st_size - got);
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    if (!p || got != (size_t)st.st_size) {
-        perror(path);
-        abort();
-    }
-    close(fd);
-    *n = got;
-    return p;
-}
-
-static uint64_t fnv1a(const uint8_t *p, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 0x100000001b3ull;
-    return h;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static void put_sum(uint8_t *p, size_t len)
-{
-    uint64_t h = fnv1a(p, len - 8);
-    for (int i = 0; i < 8; i++)
-        p[len - 8 + i] = (uint8_t)(h >> (8 * i));
+    fuzz_init_paths(in_path, out_path, sizeof in_path, "checkpoint", "in.ckpt", "out.ckpt");
 }
 
 /* A broken invariant: name it on stderr, then trap (libFuzzer reports the input). */
@@ -374,33 +274,6 @@ static pff_checkpoint *seed_write(const char *dir, const char *name, const seed_
     return ck;
 }
 
-/* A damaged copy of a seed: `bytes` (1 or 4) little-endian bytes at `at` set
- * to v (at < 0: none), the length changed by `grow` bytes (zeros appended),
- * the checksum recomputed when fix_sum (the refusal then comes from the
- * contents, not from the checksum). */
-static void seed_damaged(const char *dir, const char *from, const char *name, long at, uint32_t v,
-                         int bytes, long grow, int fix_sum)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, from);
-    size_t n;
-    uint8_t *p = read_back(path, &n);
-    uint8_t *q = calloc(n + (grow > 0 ? (size_t)grow : 0) + 1, 1);
-    if (!q)
-        abort();
-    memcpy(q, p, n);
-    if (at >= 0)
-        for (int i = 0; i < bytes; i++)
-            q[at + i] = (uint8_t)(v >> (8 * i));
-    size_t len = (size_t)((long)n + grow);
-    if (fix_sum && len >= 8)
-        put_sum(q, len);
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    write_file(path, q, len);
-    free(p);
-    free(q);
-}
-
 static void write_seeds(const char *dir)
 {
     static const seed_spec specs[] = {
@@ -478,32 +351,11 @@ static void write_seeds(const char *dir)
     seed_damaged(dir, v, "bad-empty", -1, 0, 4, -S, 0);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc, (void)argv;
-    const char *dir = getenv("PFF_FUZZ_WRITE_SEEDS");
-    if (dir && *dir) {
-        init_paths();
-        write_seeds(dir);
-        fprintf(stderr, "fuzz_checkpoint: seeds written to %s\n", dir);
-        exit(0);
-    }
-    return 0;
-}
+FUZZ_INITIALIZE("fuzz_checkpoint", init_paths, write_seeds)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     init_paths();
-    check_one(data, size);
-    if (size >= 20 && memcmp(data, CK_MAGIC, 8) == 0 &&
-        fnv1a(data, size - 8) != get64(data + size - 8)) {
-        uint8_t *fixed = malloc(size);
-        if (!fixed)
-            abort();
-        memcpy(fixed, data, size);
-        put_sum(fixed, size);
-        check_one(fixed, size);
-        free(fixed);
-    }
+    check_with_fixed_sum(data, size, CK_MAGIC, 20, check_one);
     return 0;
 }

@@ -25,66 +25,14 @@
  * how tests/fuzz/corpus/idx/ was made (`make fuzz-seeds`).
  */
 #define _POSIX_C_SOURCE 200809L
-#include <fcntl.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
 #include "pff.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerInitialize(int *argc, char ***argv);
+#include "tests/fuzz/fuzz_common.h"
 
 static char img_path[256], lab_path[256];
 
-static void remove_files(void)
-{
-    unlink(img_path);
-    unlink(lab_path);
-}
-
-static const char *tmp_dir(void)
-{
-    const char *d = getenv("PFF_FUZZ_TMPDIR");
-    if (d && *d)
-        return d;
-    return access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-}
-
 static void init_paths(void)
 {
-    if (img_path[0])
-        return;
-    const char *dir = tmp_dir();
-    long pid = (long)getpid();
-    snprintf(img_path, sizeof img_path, "%s/pff-fuzz-idx-%ld-images", dir, pid);
-    snprintf(lab_path, sizeof lab_path, "%s/pff-fuzz-idx-%ld-labels", dir, pid);
-    atexit(remove_files);
-}
-
-/* A harness failure (not a finding): say so and stop. */
-static void write_file(const char *path, const uint8_t *p, size_t n)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) {
-        perror(path);
-        abort();
-    }
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w <= 0) {
-            perror(path);
-            abort();
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    if (close(fd) != 0) {
-        perror(path);
-        abort();
-    }
+    fuzz_init_paths(img_path, lab_path, sizeof img_path, "idx", "images", "labels");
 }
 
 static uint32_t be32(const uint8_t *p)
@@ -159,17 +107,7 @@ static void write_seeds(const char *dir)
     write_file(path, short_hdr, sizeof short_hdr);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc, (void)argv;
-    const char *dir = getenv("PFF_FUZZ_WRITE_SEEDS");
-    if (dir && *dir) {
-        write_seeds(dir);
-        fprintf(stderr, "fuzz_idx: seeds written to %s\n", dir);
-        exit(0);
-    }
-    return 0;
-}
+FUZZ_INITIALIZE("fuzz_idx", NULL, write_seeds)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -33,100 +33,14 @@
  * (`make fuzz-seeds`; rerun it when the format changes).
  */
 #define _POSIX_C_SOURCE 200809L
-#include <fcntl.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include "layers/layers.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerInitialize(int *argc, char ***argv);
+#include "tests/fuzz/fuzz_common.h"
 
 static char in_path[256], out_path[256];
 
-static void remove_files(void)
-{
-    unlink(in_path);
-    unlink(out_path);
-}
-
-static const char *tmp_dir(void)
-{
-    const char *d = getenv("PFF_FUZZ_TMPDIR");
-    if (d && *d)
-        return d;
-    return access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-}
-
 static void init_paths(void)
 {
-    if (in_path[0])
-        return;
-    const char *dir = tmp_dir();
-    long pid = (long)getpid();
-    snprintf(in_path, sizeof in_path, "%s/pff-fuzz-model-%ld-in.pff", dir, pid);
-    snprintf(out_path, sizeof out_path, "%s/pff-fuzz-model-%ld-out.pff", dir, pid);
-    atexit(remove_files);
-}
-
-/* Harness failures (not findings): say so and stop. */
-static void write_file(const char *path, const uint8_t *p, size_t n)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) {
-        perror(path);
-        abort();
-    }
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w <= 0) {
-            perror(path);
-            abort();
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    if (close(fd) != 0) {
-        perror(path);
-        abort();
-    }
-}
-
-static uint8_t *read_back(const char *path, size_t *n)
-{
-    struct stat st;
-    int fd = open(path, O_RDONLY);
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        perror(path);
-        abort();
-    }
-    uint8_t *p = malloc((size_t)st.st_size + 1);
-    size_t got = 0;
-    while (p && got < (size_t)st.st_size) {
-        ssize_t r = read(fd, p + got, (size_t)st.st_size - got);
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    if (!p || got != (size_t)st.st_size) {
-        perror(path);
-        abort();
-    }
-    close(fd);
-    *n = got;
-    return p;
-}
-
-static uint64_t fnv1a(const uint8_t *p, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 0x100000001b3ull;
-    return h;
+    fuzz_init_paths(in_path, out_path, sizeof in_path, "model", "in.pff", "out.pff");
 }
 
 static void check_shapes(const pff_model *m)
@@ -276,35 +190,6 @@ static void seed_model(const char *dir, const char *name, int L, const int *w, i
     pff_model_free(&m);
 }
 
-/* A damaged copy of a valid seed: 4 little-endian bytes at `at` set to v
- * (at < 0: none), the length changed by `grow` bytes, the checksum kept
- * unless fix_sum. */
-static void seed_damaged(const char *dir, const char *from, const char *name, long at, uint32_t v,
-                         long grow, int fix_sum)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, from);
-    size_t n;
-    uint8_t *p = read_back(path, &n);
-    uint8_t *q = calloc(n + (grow > 0 ? (size_t)grow : 0) + 1, 1);
-    if (!q)
-        abort();
-    memcpy(q, p, n);
-    if (at >= 0)
-        for (int i = 0; i < 4; i++)
-            q[at + i] = (uint8_t)(v >> (8 * i));
-    size_t len = (size_t)((long)n + grow);
-    if (fix_sum && len >= 8) {
-        uint64_t h = fnv1a(q, len - 8);
-        for (int i = 0; i < 8; i++)
-            q[len - 8 + i] = (uint8_t)(h >> (8 * i));
-    }
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    write_file(path, q, len);
-    free(p);
-    free(q);
-}
-
 static void write_seeds(const char *dir)
 {
     const int w1[] = {10, 1}, w2[] = {10, 3}, w3[] = {12, 4, 3}, w4[] = {10, 2, 2, 2},
@@ -326,53 +211,27 @@ static void write_seeds(const char *dir)
      * then 3 records of 36 bytes and the checksum: 620 bytes */
     const char *v = "valid-L2-12-4-3-head-history";
     const long whead = 16 + 4 * 3 + 32 + 8, body = whead + 4 + 4 * (12 * 4 + 4 + 4 * 3 + 3 + 3 * 10 + 10);
-    seed_damaged(dir, v, "bad-magic", 4, 0x58444f4du /* "PFFMMODX" */, 0, 1);
-    seed_damaged(dir, v, "bad-version-2", 8, 2, 0, 1);
-    seed_damaged(dir, v, "bad-layers-0", 12, 0, 0, 1);
-    seed_damaged(dir, v, "bad-layers-17", 12, 17, 0, 1);
-    seed_damaged(dir, v, "bad-input-width-9", 16, 9, 0, 1);
-    seed_damaged(dir, v, "bad-width-0", 20, 0, 0, 1);
-    seed_damaged(dir, v, "bad-head-inputs", whead, 5, 0, 1);
-    seed_damaged(dir, v, "bad-history-count", body, 4, 0, 1);
-    seed_damaged(dir, v, "bad-history-over-max", body, (1u << 24) + 1, 0, 1);
-    seed_damaged(dir, v, "bad-truncated", -1, 0, -5, 0);
-    seed_damaged(dir, v, "bad-trailing", -1, 0, 1, 0);
-    seed_damaged(dir, v, "bad-checksum", 200, 0x3f800000u, 0, 0);
-    seed_damaged(dir, v, "bad-19-bytes", -1, 0, 19 - (long)(body + 4 + 3 * (12 + 24) + 8), 0);
-    seed_damaged(dir, v, "bad-empty", -1, 0, -(long)(body + 4 + 3 * (12 + 24) + 8), 0);
+    seed_damaged(dir, v, "bad-magic", 4, 0x58444f4du /* "PFFMMODX" */, 4, 0, 1);
+    seed_damaged(dir, v, "bad-version-2", 8, 2, 4, 0, 1);
+    seed_damaged(dir, v, "bad-layers-0", 12, 0, 4, 0, 1);
+    seed_damaged(dir, v, "bad-layers-17", 12, 17, 4, 0, 1);
+    seed_damaged(dir, v, "bad-input-width-9", 16, 9, 4, 0, 1);
+    seed_damaged(dir, v, "bad-width-0", 20, 0, 4, 0, 1);
+    seed_damaged(dir, v, "bad-head-inputs", whead, 5, 4, 0, 1);
+    seed_damaged(dir, v, "bad-history-count", body, 4, 4, 0, 1);
+    seed_damaged(dir, v, "bad-history-over-max", body, (1u << 24) + 1, 4, 0, 1);
+    seed_damaged(dir, v, "bad-truncated", -1, 0, 4, -5, 0);
+    seed_damaged(dir, v, "bad-trailing", -1, 0, 4, 1, 0);
+    seed_damaged(dir, v, "bad-checksum", 200, 0x3f800000u, 4, 0, 0);
+    seed_damaged(dir, v, "bad-19-bytes", -1, 0, 4, 19 - (long)(body + 4 + 3 * (12 + 24) + 8), 0);
+    seed_damaged(dir, v, "bad-empty", -1, 0, 4, -(long)(body + 4 + 3 * (12 + 24) + 8), 0);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc, (void)argv;
-    const char *dir = getenv("PFF_FUZZ_WRITE_SEEDS");
-    if (dir && *dir) {
-        init_paths();
-        write_seeds(dir);
-        fprintf(stderr, "fuzz_model: seeds written to %s\n", dir);
-        exit(0);
-    }
-    return 0;
-}
+FUZZ_INITIALIZE("fuzz_model", init_paths, write_seeds)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     init_paths();
-    check_one(data, size);
-    if (size >= 28 && memcmp(data, "PFFMODEL", 8) == 0) {
-        uint64_t h = fnv1a(data, size - 8);
-        uint8_t sum[8];
-        for (int i = 0; i < 8; i++)
-            sum[i] = (uint8_t)(h >> (8 * i));
-        if (memcmp(sum, data + size - 8, 8) != 0) {
-            uint8_t *fixed = malloc(size);
-            if (!fixed)
-                abort();
-            memcpy(fixed, data, size - 8);
-            memcpy(fixed + size - 8, sum, 8);
-            check_one(fixed, size);
-            free(fixed);
-        }
-    }
+    check_with_fixed_sum(data, size, "PFFMODEL", 28, check_one);
     return 0;
 }
