@@ -35,7 +35,7 @@ LIBS    = $(BLAS_LIBS) $(LDLIBS)
 LIB_SRC = layers/matmul.c layers/ff.c layers/net.c layers/stage.c layers/model.c layers/checkpoint.c \
           data/idx.c data/cli.c data/tools.c pipeline/hub.c pipeline/schedule.c pipeline/plan.c pipeline/trace.c
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
-HDRS    = pff.h data/cli.h data/tools.h layers/layers.h pipeline/pipeline.h pipeline/plan.h pipeline/trace.h tests/check.h
+HDRS    = pff.h data/cli.h data/tools.h layers/layers.h layers/bytes.h pipeline/pipeline.h pipeline/plan.h pipeline/trace.h tests/check.h
 UNIT_TESTS = test_layers test_idx test_model test_plan test_trace
 PIPE_TESTS = test_pipeline
 TEST_BINS  = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS) $(PIPE_TESTS))

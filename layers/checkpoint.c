@@ -21,59 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "layers.h"
 
 #define CK_MAGIC "PFFCKPT1"
 #define CK_VERSION 1u
-
-typedef struct {
-    unsigned char *p;
-    size_t n, cap;
-    int ok;
-} wbuf;
-
-static void w_put(wbuf *b, const void *src, size_t n)
-{
-    if (!b->ok)
-        return;
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 1 << 16;
-        while (cap < b->n + n)
-            cap *= 2;
-        unsigned char *p = realloc(b->p, cap);
-        if (!p) {
-            b->ok = 0;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, src, n);
-    b->n += n;
-}
-static void w32(wbuf *b, uint32_t v)
-{
-    unsigned char c[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
-                          (unsigned char)(v >> 24)};
-    w_put(b, c, 4);
-}
-static void w64(wbuf *b, uint64_t v)
-{
-    w32(b, (uint32_t)v);
-    w32(b, (uint32_t)(v >> 32));
-}
-static void wf(wbuf *b, float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    w32(b, u);
-}
-static void wd(wbuf *b, double d)
-{
-    uint64_t u;
-    memcpy(&u, &d, 8);
-    w64(b, u);
-}
 
 typedef struct {
     const unsigned char *p;
@@ -94,8 +46,7 @@ static const unsigned char *r_take(rbuf *b, size_t n)
 static uint32_t r32(rbuf *b)
 {
     const unsigned char *p = r_take(b, 4);
-    return p ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24
-             : 0;
+    return p ? pff_get32(p) : 0;
 }
 static uint64_t r64(rbuf *b)
 {
@@ -117,68 +68,60 @@ static double rd(rbuf *b)
     return d;
 }
 
-static uint64_t fnv1a(const unsigned char *p, size_t n)
+static void w_layer(pff_bytes *b, const pff_layer *l)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 0x100000001b3ull;
-    return h;
-}
-
-static void w_layer(wbuf *b, const pff_layer *l)
-{
-    w64(b, (uint64_t)l->step);
+    pff_put64(b, (uint64_t)l->step);
     for (size_t i = 0; i < 3 * l->nparam; i++)
-        wf(b, l->slab[i]);
+        pff_putf(b, l->slab[i]);
 }
 
 int pff_checkpoint_save(const pff_checkpoint *ck, const char *path, char *err)
 {
     const pff_config *c = &ck->cfg;
     const int L = c->nlayers;
-    wbuf b = {NULL, 0, 0, 1};
-    w_put(&b, CK_MAGIC, 8);
-    w32(&b, CK_VERSION);
-    w32(&b, (uint32_t)L);
+    pff_bytes b = {NULL, 0, 0, 1};
+    pff_put(&b, CK_MAGIC, 8);
+    pff_put32(&b, CK_VERSION);
+    pff_put32(&b, (uint32_t)L);
     for (int k = 0; k <= L; k++)
-        w32(&b, (uint32_t)c->widths[k]);
-    wf(&b, c->threshold);
-    w32(&b, (uint32_t)c->epochs);
-    w32(&b, (uint32_t)c->splits);
-    w32(&b, (uint32_t)c->batch);
-    wf(&b, c->lr);
-    wf(&b, c->softmax_lr);
-    w32(&b, (uint32_t)c->neg);
-    w32(&b, (uint32_t)c->classifier);
-    w64(&b, c->seed);
+        pff_put32(&b, (uint32_t)c->widths[k]);
+    pff_putf(&b, c->threshold);
+    pff_put32(&b, (uint32_t)c->epochs);
+    pff_put32(&b, (uint32_t)c->splits);
+    pff_put32(&b, (uint32_t)c->batch);
+    pff_putf(&b, c->lr);
+    pff_putf(&b, c->softmax_lr);
+    pff_put32(&b, (uint32_t)c->neg);
+    pff_put32(&b, (uint32_t)c->classifier);
+    pff_put64(&b, c->seed);
     uint32_t sched[8] = {(uint32_t)c->schedule, (uint32_t)c->nodes,      (uint32_t)c->threads,
                          (uint32_t)c->fast,     (uint32_t)c->shards,     (uint32_t)c->stale_adam,
                          (uint32_t)c->sl_recompute, (uint32_t)c->eval_every};
     for (int i = 0; i < 8; i++)
-        w32(&b, sched[i]);
-    w32(&b, (uint32_t)ck->next);
-    w32(&b, (uint32_t)ck->train_n);
+        pff_put32(&b, sched[i]);
+    pff_put32(&b, (uint32_t)ck->next);
+    pff_put32(&b, (uint32_t)ck->train_n);
     for (int k = 0; k < L; k++)
         w_layer(&b, ck->layer[k]);
-    w32(&b, ck->head != NULL);
+    pff_put32(&b, ck->head != NULL);
     if (ck->head)
         w_layer(&b, ck->head);
     for (long i = 0; i < (long)ck->next * (L + 1); i++) {
-        wd(&b, ck->stats[i].loss);
-        wd(&b, ck->stats[i].gpos);
-        wd(&b, ck->stats[i].gneg);
-        w64(&b, (uint64_t)ck->stats[i].batches);
+        pff_putd(&b, ck->stats[i].loss);
+        pff_putd(&b, ck->stats[i].gpos);
+        pff_putd(&b, ck->stats[i].gneg);
+        pff_put64(&b, (uint64_t)ck->stats[i].batches);
     }
     for (int i = 0; i < ck->next; i++)
-        wd(&b, ck->acc[i]);
-    w32(&b, (uint32_t)ck->nneg);
+        pff_putd(&b, ck->acc[i]);
+    pff_put32(&b, (uint32_t)ck->nneg);
     for (int i = 0; i < ck->nneg; i++) {
-        w32(&b, (uint32_t)ck->neg_chapter[i]);
-        w32(&b, (uint32_t)ck->neg_n[i]);
-        w_put(&b, ck->neg[i], (size_t)ck->neg_n[i]);
+        pff_put32(&b, (uint32_t)ck->neg_chapter[i]);
+        pff_put32(&b, (uint32_t)ck->neg_n[i]);
+        pff_put(&b, ck->neg[i], (size_t)ck->neg_n[i]);
     }
     if (b.ok)
-        w64(&b, fnv1a(b.p, b.n));
+        pff_put64(&b, pff_fnv1a(b.p, b.n));
     if (!b.ok) {
         free(b.p);
         snprintf(err, PFF_ERRLEN, "%s: out of memory writing the checkpoint", path);
@@ -261,10 +204,7 @@ int pff_checkpoint_load(const char *path, pff_checkpoint **out, char *err)
                  CK_MAGIC);
         goto bad;
     }
-    if (fnv1a(p, n - 8) != (uint64_t)(p[n - 8] | (uint64_t)p[n - 7] << 8 | (uint64_t)p[n - 6] << 16 |
-                                      (uint64_t)p[n - 5] << 24 | (uint64_t)p[n - 4] << 32 |
-                                      (uint64_t)p[n - 3] << 40 | (uint64_t)p[n - 2] << 48 |
-                                      (uint64_t)p[n - 1] << 56)) {
+    if (pff_fnv1a(p, n - 8) != pff_get64(p + n - 8)) {
         snprintf(err, PFF_ERRLEN, "%s: checksum mismatch: the checkpoint is damaged or truncated",
                  path);
         goto bad;

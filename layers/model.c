@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bytes.h"
 #include "layers.h"
 
 #define MODEL_MAGIC "PFFMODEL"
@@ -174,59 +175,7 @@ int pff_config_check(const pff_config *cfg, int input_dim, long train_n, int cor
     return PFF_OK;
 }
 
-/* ---- serialisation ---- */
-typedef struct {
-    unsigned char *p;
-    size_t n, cap;
-} buf;
-
-static void put(buf *b, const void *src, size_t n)
-{
-    memcpy(b->p + b->n, src, n);
-    b->n += n;
-}
-static void put32(buf *b, uint32_t v)
-{
-    unsigned char c[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
-                          (unsigned char)(v >> 24)};
-    put(b, c, 4);
-}
-static void put64(buf *b, uint64_t v)
-{
-    put32(b, (uint32_t)v);
-    put32(b, (uint32_t)(v >> 32));
-}
-static void putf(buf *b, float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    put32(b, u);
-}
-static void putfs(buf *b, const float *f, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        putf(b, f[i]);
-}
-static uint32_t get32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint64_t get64(const unsigned char *p) { return get32(p) | (uint64_t)get32(p + 4) << 32; }
-static float getf(const unsigned char *p)
-{
-    uint32_t u = get32(p);
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-static uint64_t fnv1a(const unsigned char *p, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 0x100000001b3ull;
-    return h;
-}
-
+/* ---- serialisation (layers/bytes.h) ---- */
 static size_t header_size(int L) { return 8 + 4 + 4 + 4 * (size_t)(L + 1) + 4 * 8 + 8 + 4; }
 
 static size_t body_floats(const int *widths, int L, int head_in)
@@ -286,44 +235,46 @@ int pff_model_save(const pff_model *m, const char *path, char *err)
 {
     const pff_config *c = &m->cfg;
     const int L = c->nlayers, head_in = m->head ? m->head->in : 0;
-    buf b = {0};
+    pff_bytes b = {NULL, 0, 0, 1};
     b.cap = header_size(L) + 4 * body_floats(c->widths, L, head_in) + 4 +
             (size_t)m->nhistory * (12 + 12 * (size_t)L) + 8;
     if (!(b.p = malloc(b.cap))) {
         snprintf(err, PFF_ERRLEN, "%s: out of memory", path);
         return PFF_EFAIL;
     }
-    put(&b, MODEL_MAGIC, 8);
-    put32(&b, MODEL_VERSION);
-    put32(&b, (uint32_t)L);
+    pff_put(&b, MODEL_MAGIC, 8);
+    pff_put32(&b, MODEL_VERSION);
+    pff_put32(&b, (uint32_t)L);
     for (int k = 0; k <= L; k++)
-        put32(&b, (uint32_t)c->widths[k]);
-    putf(&b, c->threshold);
-    put32(&b, (uint32_t)c->epochs);
-    put32(&b, (uint32_t)c->splits);
-    put32(&b, (uint32_t)c->batch);
-    putf(&b, c->lr);
-    putf(&b, c->softmax_lr);
-    put32(&b, (uint32_t)c->neg);
-    put32(&b, (uint32_t)c->classifier);
-    put64(&b, c->seed);
-    put32(&b, (uint32_t)head_in);
+        pff_put32(&b, (uint32_t)c->widths[k]);
+    pff_putf(&b, c->threshold);
+    pff_put32(&b, (uint32_t)c->epochs);
+    pff_put32(&b, (uint32_t)c->splits);
+    pff_put32(&b, (uint32_t)c->batch);
+    pff_putf(&b, c->lr);
+    pff_putf(&b, c->softmax_lr);
+    pff_put32(&b, (uint32_t)c->neg);
+    pff_put32(&b, (uint32_t)c->classifier);
+    pff_put64(&b, c->seed);
+    pff_put32(&b, (uint32_t)head_in);
     for (int k = 0; k < L; k++)
-        putfs(&b, m->layer[k]->slab, m->layer[k]->nparam);
+        pff_putfs(&b, m->layer[k]->slab, m->layer[k]->nparam);
     if (m->head)
-        putfs(&b, m->head->slab, m->head->nparam);
-    put32(&b, (uint32_t)m->nhistory);
+        pff_putfs(&b, m->head->slab, m->head->nparam);
+    pff_put32(&b, (uint32_t)m->nhistory);
     for (int i = 0; i < m->nhistory; i++) {
         const pff_history *h = &m->history[i];
-        put32(&b, (uint32_t)h->chapter);
-        putf(&b, h->lr);
-        putf(&b, h->test_accuracy);
-        putfs(&b, h->loss, (size_t)L);
-        putfs(&b, h->gpos, (size_t)L);
-        putfs(&b, h->gneg, (size_t)L);
+        pff_put32(&b, (uint32_t)h->chapter);
+        pff_putf(&b, h->lr);
+        pff_putf(&b, h->test_accuracy);
+        pff_putfs(&b, h->loss, (size_t)L);
+        pff_putfs(&b, h->gpos, (size_t)L);
+        pff_putfs(&b, h->gneg, (size_t)L);
     }
-    put64(&b, fnv1a(b.p, b.n));
-    int rc = pff_write_atomic(path, b.p, b.n, err);
+    pff_put64(&b, pff_fnv1a(b.p, b.n));
+    int rc = b.ok ? pff_write_atomic(path, b.p, b.n, err) : PFF_EFAIL;
+    if (!b.ok)
+        snprintf(err, PFF_ERRLEN, "%s: out of memory", path);
     free(b.p);
     return rc;
 }
@@ -367,7 +318,7 @@ int pff_model_load(pff_model *m, const char *path, char *err)
         snprintf(err, PFF_ERRLEN, "%s: not a pff model (bad magic; expected \"%s\")", path, MODEL_MAGIC);
         goto out;
     }
-    uint32_t version = get32(p + 8), L = get32(p + 12);
+    uint32_t version = pff_get32(p + 8), L = pff_get32(p + 12);
     if (version != MODEL_VERSION) {
         snprintf(err, PFF_ERRLEN, "%s: model format version %u, this pff reads version %u%s", path,
                  version, MODEL_VERSION, version > MODEL_VERSION ? " (written by a newer pff)" : "");
@@ -380,23 +331,23 @@ int pff_model_load(pff_model *m, const char *path, char *err)
     const unsigned char *q = p + 16;
     c->nlayers = (int)L;
     for (uint32_t k = 0; k <= L; k++, q += 4) {
-        uint32_t w = get32(q);
+        uint32_t w = pff_get32(q);
         if (w < 1 || w > (1u << 24) || (k == 0 && w < PFF_CLASSES)) {
             snprintf(err, PFF_ERRLEN, "%s: width %u of layer %u is invalid", path, w, k);
             goto out;
         }
         c->widths[k] = (int)w;
     }
-    c->threshold = getf(q), q += 4;
-    c->epochs = (int)get32(q), q += 4;
-    c->splits = (int)get32(q), q += 4;
-    c->batch = (int)get32(q), q += 4;
-    c->lr = getf(q), q += 4;
-    c->softmax_lr = getf(q), q += 4;
-    c->neg = (pff_neg_kind)get32(q), q += 4;
-    c->classifier = (pff_classifier_kind)get32(q), q += 4;
-    c->seed = get64(q), q += 8;
-    uint32_t head_in = get32(q);
+    c->threshold = pff_getf(q), q += 4;
+    c->epochs = (int)pff_get32(q), q += 4;
+    c->splits = (int)pff_get32(q), q += 4;
+    c->batch = (int)pff_get32(q), q += 4;
+    c->lr = pff_getf(q), q += 4;
+    c->softmax_lr = pff_getf(q), q += 4;
+    c->neg = (pff_neg_kind)pff_get32(q), q += 4;
+    c->classifier = (pff_classifier_kind)pff_get32(q), q += 4;
+    c->seed = pff_get64(q), q += 8;
+    uint32_t head_in = pff_get32(q);
     q += 4;
     int fdim = 0;
     for (uint32_t k = (L == 1 ? 0 : 1); k < L; k++)
@@ -407,7 +358,7 @@ int pff_model_load(pff_model *m, const char *path, char *err)
         goto out;
     }
     size_t body = header_size((int)L) + 4 * body_floats(c->widths, (int)L, (int)head_in);
-    uint32_t nhist = n >= body + 4 ? get32(p + body) : 0;
+    uint32_t nhist = n >= body + 4 ? pff_get32(p + body) : 0;
     if (nhist > (uint32_t)(c->splits > 0 ? c->splits : 0)) {
         snprintf(err, PFF_ERRLEN, "%s: %u chapter records, expected at most %d (one per chapter)",
                  path, nhist, c->splits);
@@ -419,7 +370,7 @@ int pff_model_load(pff_model *m, const char *path, char *err)
                  want, n < want ? "truncated" : "has trailing bytes");
         goto out;
     }
-    if (fnv1a(p, n - 8) != get64(p + n - 8)) {
+    if (pff_fnv1a(p, n - 8) != pff_get64(p + n - 8)) {
         snprintf(err, PFF_ERRLEN, "%s: checksum mismatch: the file is damaged", path);
         goto out;
     }
@@ -435,7 +386,7 @@ int pff_model_load(pff_model *m, const char *path, char *err)
             goto out;
         }
         for (size_t i = 0; i < l->nparam; i++, q += 4)
-            l->slab[i] = getf(q);
+            l->slab[i] = pff_getf(q);
     }
     if (head_in) {
         if (!(m->head = pff_layer_new((int)head_in, PFF_CLASSES))) {
@@ -443,7 +394,7 @@ int pff_model_load(pff_model *m, const char *path, char *err)
             goto out;
         }
         for (size_t i = 0; i < m->head->nparam; i++, q += 4)
-            m->head->slab[i] = getf(q);
+            m->head->slab[i] = pff_getf(q);
     }
     q += 4; /* nhist, read above */
     if (nhist && !(m->history = calloc(nhist, sizeof *m->history))) {
@@ -453,15 +404,15 @@ int pff_model_load(pff_model *m, const char *path, char *err)
     m->nhistory = (int)nhist;
     for (uint32_t i = 0; i < nhist; i++) {
         pff_history *h = &m->history[i];
-        h->chapter = (int)get32(q), q += 4;
-        h->lr = getf(q), q += 4;
-        h->test_accuracy = getf(q), q += 4;
+        h->chapter = (int)pff_get32(q), q += 4;
+        h->lr = pff_getf(q), q += 4;
+        h->test_accuracy = pff_getf(q), q += 4;
         for (uint32_t k = 0; k < L; k++, q += 4)
-            h->loss[k] = getf(q);
+            h->loss[k] = pff_getf(q);
         for (uint32_t k = 0; k < L; k++, q += 4)
-            h->gpos[k] = getf(q);
+            h->gpos[k] = pff_getf(q);
         for (uint32_t k = 0; k < L; k++, q += 4)
-            h->gneg[k] = getf(q);
+            h->gneg[k] = pff_getf(q);
     }
     rc = PFF_OK;
 out:
