@@ -80,20 +80,7 @@ int pff_checkpoint_save(const pff_checkpoint *ck, const char *path, char *err)
     const pff_config *c = &ck->cfg;
     const int L = c->nlayers;
     pff_bytes b = {NULL, 0, 0, 1};
-    pff_put(&b, CK_MAGIC, 8);
-    pff_put32(&b, CK_VERSION);
-    pff_put32(&b, (uint32_t)L);
-    for (int k = 0; k <= L; k++)
-        pff_put32(&b, (uint32_t)c->widths[k]);
-    pff_putf(&b, c->threshold);
-    pff_put32(&b, (uint32_t)c->epochs);
-    pff_put32(&b, (uint32_t)c->splits);
-    pff_put32(&b, (uint32_t)c->batch);
-    pff_putf(&b, c->lr);
-    pff_putf(&b, c->softmax_lr);
-    pff_put32(&b, (uint32_t)c->neg);
-    pff_put32(&b, (uint32_t)c->classifier);
-    pff_put64(&b, c->seed);
+    pff_put_header(&b, CK_MAGIC, CK_VERSION, c);
     uint32_t sched[8] = {(uint32_t)c->schedule, (uint32_t)c->nodes,      (uint32_t)c->threads,
                          (uint32_t)c->fast,     (uint32_t)c->shards,     (uint32_t)c->stale_adam,
                          (uint32_t)c->sl_recompute, (uint32_t)c->eval_every};

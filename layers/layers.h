@@ -150,5 +150,8 @@ struct pff_checkpoint {
     int *neg_chapter;        /* [nneg] the chapter each serves */
 };
 int pff_checkpoint_save(const pff_checkpoint *ck, const char *path, char *err);
+#include "bytes.h"
+/* Magic, version, widths and the maths settings: how model and checkpoint files begin. */
+void pff_put_header(pff_bytes *b, const char *magic, uint32_t version, const pff_config *c);
 
 #endif

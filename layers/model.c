@@ -231,6 +231,25 @@ int pff_write_atomic(const char *path, const void *data, size_t n, char *err)
     return PFF_OK;
 }
 
+/* The start both file formats share: magic, version, widths and the maths settings. */
+void pff_put_header(pff_bytes *b, const char *magic, uint32_t version, const pff_config *c)
+{
+    pff_put(b, magic, 8);
+    pff_put32(b, version);
+    pff_put32(b, (uint32_t)c->nlayers);
+    for (int k = 0; k <= c->nlayers; k++)
+        pff_put32(b, (uint32_t)c->widths[k]);
+    pff_putf(b, c->threshold);
+    pff_put32(b, (uint32_t)c->epochs);
+    pff_put32(b, (uint32_t)c->splits);
+    pff_put32(b, (uint32_t)c->batch);
+    pff_putf(b, c->lr);
+    pff_putf(b, c->softmax_lr);
+    pff_put32(b, (uint32_t)c->neg);
+    pff_put32(b, (uint32_t)c->classifier);
+    pff_put64(b, c->seed);
+}
+
 int pff_model_save(const pff_model *m, const char *path, char *err)
 {
     const pff_config *c = &m->cfg;
@@ -242,20 +261,7 @@ int pff_model_save(const pff_model *m, const char *path, char *err)
         snprintf(err, PFF_ERRLEN, "%s: out of memory", path);
         return PFF_EFAIL;
     }
-    pff_put(&b, MODEL_MAGIC, 8);
-    pff_put32(&b, MODEL_VERSION);
-    pff_put32(&b, (uint32_t)L);
-    for (int k = 0; k <= L; k++)
-        pff_put32(&b, (uint32_t)c->widths[k]);
-    pff_putf(&b, c->threshold);
-    pff_put32(&b, (uint32_t)c->epochs);
-    pff_put32(&b, (uint32_t)c->splits);
-    pff_put32(&b, (uint32_t)c->batch);
-    pff_putf(&b, c->lr);
-    pff_putf(&b, c->softmax_lr);
-    pff_put32(&b, (uint32_t)c->neg);
-    pff_put32(&b, (uint32_t)c->classifier);
-    pff_put64(&b, c->seed);
+    pff_put_header(&b, MODEL_MAGIC, MODEL_VERSION, c);
     pff_put32(&b, (uint32_t)head_in);
     for (int k = 0; k < L; k++)
         pff_putfs(&b, m->layer[k]->slab, m->layer[k]->nparam);

@@ -66,7 +66,7 @@ int pff_plan_sched_parse(const char *name, pff_plan_sched *out)
 /* ------------------------------------------------------------------------------------------ */
 /* Planner                                                                                    */
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
+void pff_plan_set_err(char *err, size_t errlen, const char *fmt, ...)
 {
     if (!err || errlen == 0) return;
     va_list ap;
@@ -155,64 +155,64 @@ int pff_plan_compute(const pff_plan_config *cfg, pff_plan *out, char *err, size_
 {
     if (err && errlen) err[0] = '\0';
     if (!out) {
-        set_err(err, errlen, "no output plan given");
+        pff_plan_set_err(err, errlen, "no output plan given");
         return PFF_PLAN_EINVAL;
     }
     memset(out, 0, sizeof *out);
     if (!cfg) {
-        set_err(err, errlen, "no plan configuration given");
+        pff_plan_set_err(err, errlen, "no plan configuration given");
         return PFF_PLAN_EINVAL;
     }
     const int N = cfg->nodes, L = cfg->layers, S = cfg->splits;
     if ((int)cfg->schedule < 0 || (int)cfg->schedule > 3) {
-        set_err(err, errlen, "schedule: unknown value %d", (int)cfg->schedule);
+        pff_plan_set_err(err, errlen, "schedule: unknown value %d", (int)cfg->schedule);
         return PFF_PLAN_EINVAL;
     }
     if (L < 1) {
-        set_err(err, errlen, "layers: expected at least 1, found %d", L);
+        pff_plan_set_err(err, errlen, "layers: expected at least 1, found %d", L);
         return PFF_PLAN_EINVAL;
     }
     if (S < 1) {
-        set_err(err, errlen, "splits: expected at least 1, found %d", S);
+        pff_plan_set_err(err, errlen, "splits: expected at least 1, found %d", S);
         return PFF_PLAN_EINVAL;
     }
     if (N < 1) {
-        set_err(err, errlen, "nodes: expected at least 1, found %d", N);
+        pff_plan_set_err(err, errlen, "nodes: expected at least 1, found %d", N);
         return PFF_PLAN_EINVAL;
     }
     if ((long long)L * S > PFF_PLAN_MAX_BLOCKS) {
-        set_err(err, errlen, "layers x splits: expected at most %d blocks, found %lld",
+        pff_plan_set_err(err, errlen, "layers x splits: expected at most %d blocks, found %lld",
                 PFF_PLAN_MAX_BLOCKS, (long long)L * S);
         return PFF_PLAN_EINVAL;
     }
     if (cfg->schedule == PFF_PLAN_SEQUENTIAL && N != 1) {
-        set_err(err, errlen, "nodes: sequential runs on 1 node, found %d", N);
+        pff_plan_set_err(err, errlen, "nodes: sequential runs on 1 node, found %d", N);
         return PFF_PLAN_EINVAL;
     }
     if (cfg->schedule == PFF_PLAN_SINGLE_LAYER && N != L) {
-        set_err(err, errlen, "nodes: single-layer needs one node per layer (%d), found %d", L, N);
+        pff_plan_set_err(err, errlen, "nodes: single-layer needs one node per layer (%d), found %d", L, N);
         return PFF_PLAN_EINVAL;
     }
     if (N > PFF_PLAN_MAX_BLOCKS) {
-        set_err(err, errlen, "nodes: expected at most %d, found %d", PFF_PLAN_MAX_BLOCKS, N);
+        pff_plan_set_err(err, errlen, "nodes: expected at most %d, found %d", PFF_PLAN_MAX_BLOCKS, N);
         return PFF_PLAN_EINVAL;
     }
     if (cfg->costs) {
         for (int k = 0; k < L; k++) {
             double v = cfg->costs[k];
             if (!isfinite(v) || v <= 0.0) {
-                set_err(err, errlen, "costs: layer %d: expected a finite number > 0, found %g",
+                pff_plan_set_err(err, errlen, "costs: layer %d: expected a finite number > 0, found %g",
                         k + 1, v);
                 return PFF_PLAN_EINVAL;
             }
         }
     }
     if (!isfinite(cfg->map_cost) || cfg->map_cost < 0.0) {
-        set_err(err, errlen, "map_cost: expected a finite number >= 0, found %g", cfg->map_cost);
+        pff_plan_set_err(err, errlen, "map_cost: expected a finite number >= 0, found %g", cfg->map_cost);
         return PFF_PLAN_EINVAL;
     }
     if (!isfinite(cfg->neg_cost) || cfg->neg_cost < 0.0) {
-        set_err(err, errlen, "neg_cost: expected a finite number >= 0, found %g", cfg->neg_cost);
+        pff_plan_set_err(err, errlen, "neg_cost: expected a finite number >= 0, found %g", cfg->neg_cost);
         return PFF_PLAN_EINVAL;
     }
 
@@ -221,7 +221,7 @@ int pff_plan_compute(const pff_plan_config *cfg, pff_plan *out, char *err, size_
         for (int k = 0; k < L; k++) total += cfg->costs ? cfg->costs[k] : 1.0;
         total = total * (S * (1.0 + cfg->map_cost)) + cfg->neg_cost * (S - 1);
         if (!isfinite(total)) {
-            set_err(err, errlen, "costs: too large, the total time overflows");
+            pff_plan_set_err(err, errlen, "costs: too large, the total time overflows");
             return PFF_PLAN_EINVAL;
         }
     }
@@ -242,7 +242,7 @@ int pff_plan_compute(const pff_plan_config *cfg, pff_plan *out, char *err, size_
         free(chapter_ready);
         pff_plan_free(out);
         memset(out, 0, sizeof *out);
-        set_err(err, errlen, "out of memory planning %d layers x %d chapters on %d nodes", L, S, N);
+        pff_plan_set_err(err, errlen, "out of memory planning %d layers x %d chapters on %d nodes", L, S, N);
         return PFF_PLAN_ENOMEM;
     }
     for (int k = 0; k < L; k++) out->costs[k] = cfg->costs ? cfg->costs[k] : 1.0;

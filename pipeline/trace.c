@@ -42,14 +42,6 @@
 /* ------------------------------------------------------------------------------------------ */
 /* Common                                                                                     */
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static int span_ok(const pff_span *s, int nodes)
 {
@@ -162,7 +154,7 @@ static int write_atomic(const char *path, emit_fn emit, const trace_ctx *c, char
     size_t dlen = slash ? (size_t)(slash - path) + 1 : 0;
     char *tmp = malloc(dlen + sizeof tmpl);
     if (!tmp) {
-        set_err(err, errlen, "%s: out of memory", path);
+        pff_plan_set_err(err, errlen, "%s: out of memory", path);
         return 2;
     }
     memcpy(tmp, path, dlen);
@@ -171,7 +163,7 @@ static int write_atomic(const char *path, emit_fn emit, const trace_ctx *c, char
     int fd = mkstemp(tmp);
     if (fd < 0) {
         int e = errno;
-        set_err(err, errlen, "%s: cannot create a temporary file in %.*s: %s", path,
+        pff_plan_set_err(err, errlen, "%s: cannot create a temporary file in %.*s: %s", path,
                 dlen ? (int)dlen : 1, dlen ? path : ".", strerror(e));
         free(tmp);
         return 2;
@@ -231,9 +223,9 @@ fail:
     unlink(tmp);
     free(tmp);
     if (e > 0)
-        set_err(err, errlen, "%s: %s: %s", path, what, strerror(e));
+        pff_plan_set_err(err, errlen, "%s: %s: %s", path, what, strerror(e));
     else
-        set_err(err, errlen, "%s: %s (encoding failed)", path, what);
+        pff_plan_set_err(err, errlen, "%s: %s (encoding failed)", path, what);
     return 2;
 }
 
@@ -652,11 +644,11 @@ int pff_trace_write(const char *path, const pff_span *spans, int nspans, int nod
 {
     if (err && errlen) err[0] = '\0';
     if (!path || !*path) {
-        set_err(err, errlen, "trace: no file name given");
+        pff_plan_set_err(err, errlen, "trace: no file name given");
         return 2;
     }
     if (nodes < 1) {
-        set_err(err, errlen, "%s: expected at least 1 node, found %d", path, nodes);
+        pff_plan_set_err(err, errlen, "%s: expected at least 1 node, found %d", path, nodes);
         return 2;
     }
     if (!spans || nspans < 0) nspans = 0;
@@ -666,7 +658,7 @@ int pff_trace_write(const char *path, const pff_span *spans, int nspans, int nod
         int colour = isatty(fileno(stdout)) && getenv("NO_COLOR") == NULL;
         pff_gantt_print(stdout, spans, nspans, nodes, c.T, TRACE_TEXT_COLS, colour, "s");
         if (fflush(stdout) != 0 || ferror(stdout)) {
-            set_err(err, errlen, "-: cannot write the trace to standard output: %s",
+            pff_plan_set_err(err, errlen, "-: cannot write the trace to standard output: %s",
                     strerror(errno));
             return 2;
         }
@@ -679,19 +671,19 @@ int pff_trace_write(const char *path, const pff_span *spans, int nspans, int nod
     if (dot && strcasecmp(dot, ".json") == 0) return write_atomic(path, emit_json, &c, err, errlen);
     if (dot && strcasecmp(dot, ".txt") == 0) return write_atomic(path, emit_txt, &c, err, errlen);
     if (!dot || strcasecmp(dot, ".png") != 0) {
-        set_err(err, errlen, "%s: unknown trace format '%s' (expected a file ending in .json, "
+        pff_plan_set_err(err, errlen, "%s: unknown trace format '%s' (expected a file ending in .json, "
                              ".png or .txt, or - for the terminal)", path, dot ? dot : "");
         return 2;
     }
     if (nodes > PFF_TRACE_PNG_MAX_NODES) {
-        set_err(err, errlen, "%s: a PNG trace shows at most %d nodes, found %d (use .json)", path,
+        pff_plan_set_err(err, errlen, "%s: a PNG trace shows at most %d nodes, found %d (use .json)", path,
                 PFF_TRACE_PNG_MAX_NODES, nodes);
         return 2;
     }
     canvas cv = {NULL, PFF_TRACE_PNG_WIDTH, PFF_TRACE_PNG_HEIGHT(nodes)};
     cv.px = malloc((size_t)cv.w * (size_t)cv.h * 3);
     if (!cv.px) {
-        set_err(err, errlen, "%s: out of memory for a %dx%d picture", path, cv.w, cv.h);
+        pff_plan_set_err(err, errlen, "%s: out of memory for a %dx%d picture", path, cv.w, cv.h);
         return 2;
     }
     render_png(&cv, &c);
