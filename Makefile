@@ -1,8 +1,15 @@
 # pff — plain Makefile. Knobs: NO_BLAS=1 (plain C products), NO_OMP=1,
-# VARIANT=release|asan|tsan (separate object dirs under build/).
+# VARIANT=release|asan|tsan (separate object dirs under build/), MPI=1 (the
+# MPI transport, built with mpicc into build/VARIANT-mpi).
 CC      ?= gcc
 VARIANT ?= release
-BUILD   := build/$(VARIANT)
+ifeq ($(MPI),1)
+  CC    := mpicc
+  BUILD := build/$(VARIANT)-mpi
+  MPI_CFLAGS = -DPFF_MPI
+else
+  BUILD := build/$(VARIANT)
+endif
 CFLAGS_BASE = -std=c11 -Wall -Wextra -Werror -Wno-format-truncation -D_POSIX_C_SOURCE=200809L -I. \
               -fno-math-errno
 LDLIBS  = -lstb -lm -lpthread
@@ -28,12 +35,12 @@ else
   BLAS_CFLAGS =
   BLAS_LIBS = -lopenblas
 endif
-CFLAGS  = $(CFLAGS_BASE) $(OPT) $(OMP) $(BLAS_CFLAGS)
+CFLAGS  = $(CFLAGS_BASE) $(OPT) $(OMP) $(BLAS_CFLAGS) $(MPI_CFLAGS)
 LDFLAGS = $(OPT) $(filter -fopenmp,$(OMP))
 LIBS    = $(BLAS_LIBS) $(LDLIBS)
 
 LIB_SRC = layers/matmul.c layers/ff.c layers/net.c layers/stage.c layers/model.c layers/checkpoint.c \
-          data/idx.c data/cli.c data/tools.c pipeline/hub.c pipeline/schedule.c pipeline/plan.c pipeline/trace.c
+          data/idx.c data/cli.c data/tools.c pipeline/hub.c pipeline/mpi.c pipeline/schedule.c pipeline/plan.c pipeline/trace.c
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
 HDRS    = pff.h data/cli.h data/tools.h layers/layers.h layers/bytes.h pipeline/pipeline.h pipeline/plan.h pipeline/trace.h tests/check.h
 UNIT_TESTS = test_layers test_idx test_model test_plan test_trace
@@ -41,9 +48,9 @@ PIPE_TESTS = test_pipeline
 TEST_BINS  = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS) $(PIPE_TESTS))
 TIMEOUT = timeout --foreground -k 10
 
-.PHONY: all run test test-unit test-sanitizers asan tsan bench data deps test-deps clean
-all: pff libpff.a
-
+.DEFAULT_GOAL := all
+.PHONY: all run test test-unit test-sanitizers asan tsan bench data deps test-deps clean test-mpi \
+        test-mpi-if-present paper
 $(BUILD)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
@@ -57,11 +64,16 @@ $(BUILD)/pff: $(BUILD)/pff.o $(BUILD)/libpff.a
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libpff.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# The release build is copied to the top (make MPI=1: the MPI-enabled one);
+# other variants stay in build/VARIANT.
 ifeq ($(VARIANT),release)
+all: pff libpff.a
 pff: $(BUILD)/pff
 	cp $< $@.tmp && mv $@.tmp $@
 libpff.a: $(BUILD)/libpff.a
 	cp $< $@.tmp && mv $@.tmp $@
+else
+all: $(BUILD)/pff $(BUILD)/libpff.a
 endif
 
 # Installs the build dependencies with apt-get when they are missing.
@@ -106,6 +118,7 @@ test: test-deps data
 	@$(TIMEOUT) 120 ./tests/test_trace_run.sh ./pff build/release/tests/test_trace
 	@$(TIMEOUT) 600 ./tests/test_resume.sh ./pff
 	@$(MAKE) --no-print-directory fuzz-regress
+	@$(MAKE) --no-print-directory test-mpi-if-present
 	@echo "make test: all tests passed"
 
 test-unit: $(TEST_BINS)
@@ -113,6 +126,20 @@ test-unit: $(TEST_BINS)
 	  echo "== $$t ($(VARIANT))"; \
 	  $(TIMEOUT) 600 $$t || { echo "FAILED: $$t ($(VARIANT))"; exit 1; }; \
 	done
+
+# The MPI transport's tests: byte-identical models over MPI and over threads,
+# failure of a rank. make test runs them when Open MPI is installed
+# (.ci/run installs it); test-mpi insists.
+test-mpi: data
+	@command -v mpicc >/dev/null && command -v mpirun >/dev/null || \
+	  { echo "test-mpi: needs Open MPI (apt-get install libopenmpi-dev openmpi-bin)" >&2; exit 1; }
+	@$(MAKE) --no-print-directory MPI=1 build/release-mpi/pff
+	@$(TIMEOUT) 900 ./tests/test_mpi.sh build/release-mpi/pff
+
+test-mpi-if-present:
+	@if command -v mpicc >/dev/null && command -v mpirun >/dev/null; then \
+	  $(MAKE) --no-print-directory test-mpi; \
+	else echo "== tests/test_mpi.sh: skipped, Open MPI is not installed (make test-mpi needs it)"; fi
 
 asan:
 	@$(MAKE) --no-print-directory VARIANT=asan test-unit

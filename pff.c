@@ -38,6 +38,7 @@
 #include "data/cli.h"
 #include "data/tools.h"
 #include "layers/layers.h"
+#include "pipeline/pipeline.h"
 #include "pipeline/plan.h"
 #include "pipeline/trace.h"
 
@@ -56,6 +57,7 @@ static const pff_option train_opts[] = {
     {"recompute", 0, "         single-layer: recompute lower layers instead of receiving activations"},
     {"handoff", 1, "WHAT     all-layers: full (weights + Adam state) | weights (paper's sockets)"},
     {"shards", 1, "KIND     federated shards: iid | label-skew (default iid)"},
+    {"transport", 1, "KIND     threads (one process) | mpi (one rank per node, under mpirun)"},
     {"neg", 1, "KIND     negatives: adaptive | fixed | random (default random)"},
     {"classifier", 1, "KIND     goodness | softmax (default goodness)"},
     {"lr", 1, "X        Adam learning rate of the FF layers (default 0.001)"},
@@ -140,7 +142,17 @@ static void json_acc(FILE *f, double a)
 
 static void on_signal(int sig) { pff_stop_signal = sig; }
 
+static int train_main(int argc, char **argv);
+
+/* pff train; under --transport mpi every rank runs this, and MPI ends here. */
 static int cmd_train(int argc, char **argv)
+{
+    int rc = train_main(argc, argv);
+    pff_mpi_finalize();
+    return rc;
+}
+
+static int train_main(int argc, char **argv)
 {
     const pff_option *O = train_opts;
     pff_parsed p;
@@ -258,16 +270,63 @@ static int cmd_train(int argc, char **argv)
             return rc;
         cfg.stale_adam = ch;
     }
+    if ((s = pff_cli_get(&p, O, "transport"))) {
+        static const char *const tps[] = {"threads", "mpi"};
+        if ((rc = pff_cli_choice("transport", s, tps, 2, &ch)))
+            return rc;
+        cfg.transport = (pff_transport_kind)ch;
+    }
+    const int mpi = cfg.transport == PFF_TRANSPORT_MPI;
+    if (mpi && (resume || pff_cli_has(&p, O, "checkpoint"))) {
+        fprintf(stderr, "pff: --transport mpi: --checkpoint and --resume work with --transport "
+                        "threads only\n");
+        return PFF_EUSAGE;
+    }
     cfg.quiet = pff_cli_has(&p, O, "quiet");
-    cfg.progress_bar = isatty(2);
+    cfg.progress_bar = isatty(2) && !mpi;
     int json = pff_cli_has(&p, O, "json");
-    if (!pff_cli_has(&p, O, "nodes"))
+    int ranks = 1, local = 1;
+    char err[PFF_ERRLEN];
+    if (mpi) {
+        if ((rc = pff_mpi_init(&argc, &argv, &cfg.rank, &ranks, err))) {
+            fprintf(stderr, "pff: %s\n", err);
+            return rc;
+        }
+        local = pff_mpi_local_ranks();
+        if (cfg.schedule == PFF_SINGLE_LAYER)
+            cfg.sl_recompute = 1; /* only parameters cross between processes (see README) */
+        if (!pff_cli_has(&p, O, "nodes") &&
+            (cfg.schedule == PFF_ALL_LAYERS || cfg.schedule == PFF_FEDERATED))
+            cfg.nodes = ranks;
+    }
+    if (!pff_cli_has(&p, O, "nodes") && !(mpi && cfg.schedule >= PFF_ALL_LAYERS))
         cfg.nodes = cfg.schedule == PFF_SINGLE_LAYER ? cfg.nlayers
                     : cfg.schedule == PFF_SEQUENTIAL ? 1 : 2;
     int N = cfg.schedule == PFF_SEQUENTIAL ? 1 : cfg.nodes;
+    /* threads share this machine's cores: N node threads, or the ranks started here */
+    int sharers = mpi ? local : N;
     if (!pff_cli_has(&p, O, "threads"))
-        cfg.threads = cores() / N > 0 ? cores() / N : 1;
+        cfg.threads = cores() / sharers > 0 ? cores() / sharers : 1;
     int over = pff_cli_has(&p, O, "oversubscribe");
+    if (mpi) {
+        if (N != ranks) {
+            if (cfg.rank == 0)
+                fprintf(stderr,
+                        "pff: --transport mpi: the %s schedule runs %d node(s), one per rank, but "
+                        "this job has %d rank(s): start it with mpirun -np %d\n",
+                        pff_schedule_name(cfg.schedule), N, ranks, N);
+            return PFF_EUSAGE;
+        }
+        if (!over && (long)local * cfg.threads > cores()) {
+            if (cfg.rank == 0)
+                fprintf(stderr,
+                        "pff: --transport mpi: %d rank(s) on this machine x --threads %d = %d "
+                        "threads on %d cores; lower --threads, or add --oversubscribe\n",
+                        local, cfg.threads, local * cfg.threads, cores());
+            return PFF_EUSAGE;
+        }
+        over = 1; /* checked above, per machine */
+    }
     if (!pff_cli_has(&p, O, "threads") && cfg.schedule == PFF_SINGLE_LAYER && N > cores())
         over = 1; /* single-layer needs one node per layer; they share the cores */
 
@@ -310,7 +369,6 @@ static int cmd_train(int argc, char **argv)
     cfg.checkpoint = pff_cli_get(&p, O, "checkpoint") ? pff_cli_get(&p, O, "checkpoint") : resume;
     if (cfg.checkpoint && (rc = pff_check_writable("checkpoint", cfg.checkpoint)))
         return rc;
-    char err[PFF_ERRLEN];
     pff_checkpoint *ck = NULL;
     if (resume) {
         if ((rc = pff_checkpoint_load(resume, &ck, err))) {
@@ -338,8 +396,13 @@ static int cmd_train(int argc, char **argv)
     }
     pff_dataset train, test;
     if ((rc = pff_data_load(dir, &train, &test, err))) {
-        fprintf(stderr, "pff: %s\n", err);
+        if (mpi)
+            fprintf(stderr, "pff: rank %d: %s\n", cfg.rank, err);
+        else
+            fprintf(stderr, "pff: %s\n", err);
         pff_checkpoint_free(ck);
+        if (mpi)
+            pff_mpi_agree(rc);
         return rc;
     }
     pff_dataset_truncate(&train, (int)train_limit);
@@ -347,9 +410,20 @@ static int cmd_train(int argc, char **argv)
     if ((rc = pff_config_check(&cfg, train.dim, train.n, cores(), over, err))) {
         if (resume)
             fprintf(stderr, "pff: --resume %s: ", resume);
-        fprintf(stderr, "pff: %s\n", err);
-        goto done;
+        if (!mpi || cfg.rank == 0)
+            fprintf(stderr, "pff: %s\n", err);
     }
+    if (mpi) {
+        /* a rank whose data did not load must not leave the others waiting */
+        rc = pff_mpi_agree(rc);
+        if (cfg.rank != 0) { /* rank 0 writes every output */
+            cfg.quiet = 1;
+            json = 0;
+            save = trace = logpath = NULL;
+        }
+    }
+    if (rc)
+        goto done;
     if (!cfg.quiet)
         fprintf(stderr,
                 "pff: %s, %d node(s) x %d thread(s), layers %d", pff_schedule_name(cfg.schedule),
@@ -403,14 +477,22 @@ static int cmd_train(int argc, char **argv)
         goto done;
     }
     if (rc) {
-        fprintf(stderr, "pff: training failed: %s\n", err);
+        if (!mpi)
+            fprintf(stderr, "pff: training failed: %s\n", err);
+        else if (strcmp(err, "another rank could not set up"))
+            fprintf(stderr, "pff: rank %d: training failed: %s\n", cfg.rank, err);
+        goto done;
+    }
+    if (mpi && cfg.rank != 0) { /* every rank holds the model; rank 0 reports it */
+        free(res.spans);
+        pff_model_free(&model);
         goto done;
     }
     double t0 = 0, ga = 0, sa = -1;
     {
         struct timespec a, b;
         clock_gettime(CLOCK_MONOTONIC, &a);
-        rc = pff_evaluate(&model, &test, cfg.threads * N, &ga, &sa, err);
+        rc = pff_evaluate(&model, &test, cfg.threads * sharers, &ga, &sa, err);
         clock_gettime(CLOCK_MONOTONIC, &b);
         t0 = (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) * 1e-9;
     }
@@ -455,8 +537,9 @@ static int cmd_train(int argc, char **argv)
                 test.n, res.train_seconds, res.gflops);
     }
     if (json) {
-        printf("{\"schedule\":\"%s\",\"nodes\":%d,\"threads\":%d,\"layers\":",
-               pff_schedule_name(cfg.schedule), N, cfg.threads);
+        printf("{\"schedule\":\"%s\",\"transport\":\"%s\",\"nodes\":%d,\"threads\":%d,"
+               "\"layers\":",
+               pff_schedule_name(cfg.schedule), mpi ? "mpi" : "threads", N, cfg.threads);
         json_layers(stdout, &cfg);
         printf(",\"epochs\":%d,\"splits\":%d,\"batch\":%d,\"neg\":\"%s\",\"classifier\":\"%s\","
                "\"seed\":%llu,\"lr\":%g,\"softmax_lr\":%g,\"threshold\":%g,\"fast\":%s,"

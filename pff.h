@@ -26,6 +26,7 @@ typedef enum { PFF_SEQUENTIAL, PFF_SINGLE_LAYER, PFF_ALL_LAYERS, PFF_FEDERATED }
 typedef enum { PFF_NEG_ADAPTIVE, PFF_NEG_FIXED, PFF_NEG_RANDOM } pff_neg_kind;
 typedef enum { PFF_CLS_GOODNESS, PFF_CLS_SOFTMAX } pff_classifier_kind;
 typedef enum { PFF_SHARDS_IID, PFF_SHARDS_LABEL_SKEW } pff_shard_kind;
+typedef enum { PFF_TRANSPORT_THREADS, PFF_TRANSPORT_MPI } pff_transport_kind;
 
 typedef struct {
     /* the model (DESIGN.md §1) */
@@ -47,6 +48,8 @@ typedef struct {
                                         instead of receiving the mapped activations */
     pff_shard_kind shards;           /* federated: how the training set is cut */
     int stale_adam;                  /* --handoff weights: Adam moments stay on each node */
+    pff_transport_kind transport;    /* threads (one process) or mpi (a rank per node) */
+    int rank;                        /* mpi: this process's node (its MPI rank) */
     int eval_every;                  /* test accuracy every K chapters and after the last (0: never) */
     const struct pff_dataset *eval_set; /* the images eval_every measures (the test set) */
     FILE *log;                       /* one record per chapter (NULL: none) */

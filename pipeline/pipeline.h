@@ -60,4 +60,39 @@ int pff_hub_init(pff_hub *h, int nchan, const int *caps);
 /* Frees the hub; items still queued are passed to drop (may be NULL). */
 void pff_hub_destroy(pff_hub *h, void (*drop)(int chan, void *obj));
 
+/* ---- between processes: the MPI transport (pipeline/mpi.c, make MPI=1) ----
+ *
+ * A transport that copies items between address spaces needs to know, for
+ * each item, who publishes and who takes it and which bytes make it; the
+ * schedule says so with a codec. Ownership stays as on threads: publish()
+ * hands the object to the transport, which gives it back through sent()
+ * once its bytes are on their way; get() returns an object from receiver()
+ * filled with the bytes that were sent. */
+typedef struct {
+    void *ctx;
+    int (*src)(void *ctx, int chan, int chapter); /* node that publishes (chan, chapter) */
+    int (*dst)(void *ctx, int chan, int chapter); /* node that takes it; -1: nobody */
+    /* the item's bytes as np <= 2 pieces; returns np */
+    int (*pieces)(void *ctx, int chan, void *obj, void *ptr[2], size_t len[2]);
+    void *(*receiver)(void *ctx, int chan, int chapter); /* an object to receive into */
+    void (*sent)(void *ctx, int chan, void *obj);        /* the transport is done with obj */
+} pff_codec;
+
+int pff_mpi_available(void); /* 0 when built without MPI */
+/* MPI_Init with threads; PFF_EUSAGE with a message when built without MPI. */
+int pff_mpi_init(int *argc, char ***argv, int *rank, int *size, char *err);
+void pff_mpi_finalize(void);
+void pff_mpi_abort(int code);   /* ends every rank of the job */
+int pff_mpi_local_ranks(void);  /* ranks on this machine */
+int pff_mpi_agree(int rc);      /* the largest rc of all ranks, on every rank */
+void pff_mpi_barrier(void);
+void pff_mpi_sum(double *buf, int n); /* element-wise over all ranks, result on every rank */
+void pff_mpi_max(double *buf, int n);
+void pff_mpi_bcast(void *buf, size_t len, int root);
+/* Concatenates every rank's bytes in rank order on rank 0 (malloc'd; NULL elsewhere). */
+void *pff_mpi_gather(const void *mine, size_t len, size_t *total);
+pff_transport *pff_mpi_transport_new(const pff_codec *codec, int nchan, int chapters, char *err);
+void pff_mpi_transport_finish(pff_transport *t); /* collective: all sends done, strays dropped */
+void pff_mpi_transport_free(pff_transport *t, void (*drop)(int chan, void *obj));
+
 #endif

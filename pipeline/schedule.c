@@ -107,6 +107,8 @@ struct run {
     double *acc;            /* [S] test accuracy after the chapter (percent), -1: not measured */
     int *stages_done;       /* [S] stages finished per chapter, L+1 when complete */
     int nodes_done;
+    int mpi, me;            /* --transport mpi: this process runs node `me` only */
+    int nlocal;             /* node threads in this process */
     atomic_long progress;   /* batches trained, all nodes */
     double t0;              /* when the node threads started (span times count from it) */
     int start;              /* first chapter of this run (> 0 when resumed) */
@@ -581,15 +583,19 @@ static int make_shards(run *r, const pff_dataset *d, char *err)
             free(perm), free(pos), free(count), free(shard);
             return PFF_EUSAGE;
         }
+        nd->n = 0;
+        if (r->mpi && s != r->me)
+            continue; /* another process keeps that shard */
         nd->own_img = malloc((size_t)count[s] * dim * sizeof(float));
         nd->own_y = malloc((size_t)count[s]);
         nd->own_index = malloc((size_t)count[s] * sizeof(int));
         if (!nd->own_img || !nd->own_y || !nd->own_index)
             goto oom;
-        nd->n = 0;
     }
     for (int i = 0; i < d->n; i++) {
         node *nd = &r->nodes[shard[i]];
+        if (!nd->own_img)
+            continue;
         memcpy(nd->own_img + (size_t)nd->n * dim, d->x + (size_t)i * dim, dim * sizeof(float));
         nd->own_y[nd->n] = d->y[i];
         nd->own_index[nd->n] = i;
@@ -712,6 +718,135 @@ static void drop_item(int chan, void *obj)
     /* layers and activation buffers are owned by the run */
 }
 
+/* ---- the codec: the channels as the MPI transport sees them ----
+ * Over MPI a Single Layer node recomputes the layers below from their
+ * parameters (--recompute, as the paper's nodes did): only layers and
+ * negatives cross between processes, never activations. So three kinds of
+ * item travel: LAYER k of chapter c, from node c mod N to node (c+1) mod N
+ * (parameters, plus the Adam state unless --handoff weights); RSNAP j -> m,
+ * layer j's parameters for node m; NEG m, the adaptive negatives from the
+ * last node to node m. */
+static int chan_kind(const run *r, int chan)
+{
+    return chan >= ch(r, CH_RSNAP, 0) ? CH_RSNAP : chan / (r->L + 1);
+}
+
+static int codec_src(void *ctx, int chan, int chapter)
+{
+    run *r = ctx;
+    switch (chan_kind(r, chan)) {
+    case CH_LAYER: return chapter % r->N;
+    case CH_RSNAP: return (chan - ch(r, CH_RSNAP, 0)) / r->L;
+    case CH_NEG: return r->L - 1;
+    default: return -1;
+    }
+}
+
+static int codec_dst(void *ctx, int chan, int chapter)
+{
+    run *r = ctx;
+    switch (chan_kind(r, chan)) {
+    case CH_LAYER: return chapter + 1 < r->S ? (chapter + 1) % r->N : -1;
+    case CH_RSNAP: return (chan - ch(r, CH_RSNAP, 0)) % r->L;
+    case CH_NEG: return chan - ch(r, CH_NEG, 0);
+    default: return -1;
+    }
+}
+
+static int codec_pieces(void *ctx, int chan, void *obj, void *ptr[2], size_t len[2])
+{
+    run *r = ctx;
+    if (chan_kind(r, chan) == CH_NEG) {
+        ptr[0] = obj;
+        len[0] = (size_t)r->train_n;
+        return 1;
+    }
+    pff_layer *l = obj;
+    int moments = chan_kind(r, chan) == CH_LAYER && !r->cfg->stale_adam;
+    ptr[0] = l->slab;
+    len[0] = (moments ? 3 : 1) * l->nparam * sizeof(float);
+    ptr[1] = &l->step;
+    len[1] = sizeof l->step;
+    return 2;
+}
+
+static void *codec_receiver(void *ctx, int chan, int chapter)
+{
+    run *r = ctx;
+    (void)chapter;
+    switch (chan_kind(r, chan)) {
+    case CH_NEG: return malloc((size_t)r->train_n);
+    case CH_LAYER: { /* the run's own copy of the layer: it circulates, as on threads */
+        int k = chan - ch(r, CH_LAYER, 0);
+        return k < r->L ? (void *)r->layers[k] : (void *)r->head;
+    }
+    default: {
+        int j = (chan - ch(r, CH_RSNAP, 0)) / r->L;
+        return pff_layer_new(r->cfg->widths[j], r->cfg->widths[j + 1]);
+    }
+    }
+}
+
+static void codec_sent(void *ctx, int chan, void *obj)
+{
+    run *r = ctx;
+    int kind = chan_kind(r, chan);
+    if (kind == CH_NEG)
+        free(obj);
+    else if (kind == CH_RSNAP)
+        pff_layer_free(obj);
+}
+
+/* After an MPI run: every rank holds what its node did; make the whole run's
+ * statistics, final layers and timings known, and the spans on rank 0. */
+static int mpi_merge(run *r, pff_span **spans, int *nspans)
+{
+    const int L = r->L, S = r->S, N = r->N;
+    size_t ns = (size_t)S * (L + 1);
+    double *v = calloc(4 * ns + 3 * (size_t)N, sizeof *v);
+    if (!v)
+        return -1;
+    for (size_t i = 0; i < ns; i++) {
+        v[4 * i] = r->stats[i].loss;
+        v[4 * i + 1] = r->stats[i].gpos;
+        v[4 * i + 2] = r->stats[i].gneg;
+        v[4 * i + 3] = (double)r->stats[i].batches;
+    }
+    double *per = v + 4 * ns;
+    node *nd = &r->nodes[r->me];
+    per[r->me] = nd->busy;
+    per[N + r->me] = nd->wait;
+    per[2 * N + r->me] = nd->negsec;
+    pff_mpi_sum(v, (int)(4 * ns + 3 * (size_t)N));
+    for (size_t i = 0; i < ns; i++) {
+        r->stats[i].loss = v[4 * i];
+        r->stats[i].gpos = v[4 * i + 1];
+        r->stats[i].gneg = v[4 * i + 2];
+        r->stats[i].batches = (long)v[4 * i + 3];
+    }
+    for (int i = 0; i < N; i++) {
+        r->nodes[i].busy = per[i];
+        r->nodes[i].wait = per[N + i];
+        r->nodes[i].negsec = per[2 * N + i];
+    }
+    free(v);
+    pff_mpi_max(r->acc, S);
+    /* the final layers: on the node of the last chapter, or each on its own node */
+    for (int k = 0; k <= L; k++) {
+        pff_layer *l = k < L ? r->layers[k] : r->head;
+        if (!l)
+            continue;
+        int root = r->cfg->schedule == PFF_SINGLE_LAYER ? (k < L ? k : L - 1) : (S - 1) % N;
+        pff_mpi_bcast(l->slab, 3 * l->nparam * sizeof(float), root);
+        pff_mpi_bcast(&l->step, sizeof l->step, root);
+    }
+    size_t total = 0;
+    pff_span *all = pff_mpi_gather(nd->spans, (size_t)nd->nspans * sizeof *nd->spans, &total);
+    *spans = all;
+    *nspans = all ? (int)(total / sizeof *all) : 0;
+    return 0;
+}
+
 /* Chapter c's record, from the stages' sums. */
 static pff_history history_of(const run *r, int c)
 {
@@ -776,7 +911,23 @@ static void print_chapter(run *r, int c, double elapsed, double eta)
         fprintf(stderr, " | head CE %.4f", h->loss / h->batches);
     if (r->acc[c] >= 0)
         fprintf(stderr, " | test %.2f%%", r->acc[c]);
-    fprintf(stderr, " | %.1fs, ETA %.0fs\n", elapsed, eta);
+    if (elapsed >= 0)
+        fprintf(stderr, " | %.1fs, ETA %.0fs\n", elapsed, eta);
+    else
+        fputc('\n', stderr);
+}
+
+/* MPI, rank 0: the chapter lines and the log, once the ranks' statistics are merged. */
+static void mpi_chapter_lines(run *r)
+{
+    for (int c = 0; c < r->S; c++) {
+        if (!r->cfg->quiet)
+            print_chapter(r, c, -1, 0);
+        if (r->cfg->log) {
+            pff_history h = history_of(r, c);
+            log_chapter(r, &h);
+        }
+    }
 }
 
 /* Writes the checkpoint of chapter c (called with r->mu held; unlocks it while
@@ -835,7 +986,7 @@ static void monitor(run *r, double t0, long total)
     int next = r->start, bar = 0;
     pthread_mutex_lock(&r->mu);
     for (;;) {
-        while (next < r->S && r->stages_done[next] == r->L + 1) {
+        while (!r->mpi && next < r->S && r->stages_done[next] == r->L + 1) {
             double el = now() - t0;
             long done = atomic_load(&r->progress);
             double eta = done > 0 ? el * (double)(total - done) / (double)done : 0.0;
@@ -853,7 +1004,7 @@ static void monitor(run *r, double t0, long total)
                 save_checkpoint(r, next);
             next++;
         }
-        if (r->nodes_done == r->N)
+        if (r->nodes_done == r->nlocal)
             break;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -896,7 +1047,18 @@ int pff_train(const pff_config *cfg, const pff_dataset *train, pff_model *model,
     r->dim = train->dim;
     r->train_n = train->n;
     const int L = r->L, N = r->N, S = r->S;
-    int rc = PFF_EFAIL;
+    int rc = PFF_EFAIL, agreed = 0;
+    double rss_sum = -1;
+    r->mpi = cfg->transport == PFF_TRANSPORT_MPI;
+    r->me = r->mpi ? cfg->rank : -1;
+    r->nlocal = r->mpi ? 1 : N;
+    if (r->mpi && (cfg->checkpoint || cfg->resume || (cfg->schedule == PFF_SINGLE_LAYER &&
+                                                       !cfg->sl_recompute) ||
+                   r->me < 0 || r->me >= N)) {
+        snprintf(err, PFF_ERRLEN, "--transport mpi: needs rank < nodes, no --checkpoint or "
+                                  "--resume, and --recompute for single-layer");
+        return PFF_EUSAGE;
+    }
     pff_blas_init();
     for (int k = 0; k <= L; k++)
         if (cfg->widths[k] > r->wmax)
@@ -972,7 +1134,7 @@ int pff_train(const pff_config *cfg, const pff_dataset *train, pff_model *model,
         goto out;
     rc = PFF_EFAIL;
     for (int i = 0; i < N; i++)
-        if (node_alloc(r, &r->nodes[i]))
+        if ((!r->mpi || i == r->me) && node_alloc(r, &r->nodes[i]))
             goto oom;
 
     /* channels: LAYER k (k = L: head) cap 1; ACT/FREE/SNAP/RSNAP cap 2; NEG k cap S+1 */
@@ -980,9 +1142,15 @@ int pff_train(const pff_config *cfg, const pff_dataset *train, pff_model *model,
     int caps[(CH_RSNAP + 1) * (PFF_MAX_LAYERS + 1) + PFF_MAX_LAYERS * PFF_MAX_LAYERS];
     for (int i = 0; i < nchan; i++)
         caps[i] = i < L + 1 ? 1 : (i / (L + 1) == CH_NEG ? S + 1 : 2);
-    if (pff_hub_init(&r->hub, nchan, caps))
-        goto oom;
-    r->tp = &r->hub.base;
+    if (r->mpi) {
+        pff_codec codec = {r, codec_src, codec_dst, codec_pieces, codec_receiver, codec_sent};
+        if (!(r->tp = pff_mpi_transport_new(&codec, nchan, S, err)))
+            goto out;
+    } else {
+        if (pff_hub_init(&r->hub, nchan, caps))
+            goto oom;
+        r->tp = &r->hub.base;
+    }
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
     if (cfg->schedule == PFF_SINGLE_LAYER && L > 1 && !cfg->sl_recompute) {
@@ -1005,24 +1173,43 @@ int pff_train(const pff_config *cfg, const pff_dataset *train, pff_model *model,
         total += (long)(L + (r->head != NULL)) * (cfg->epochs / S) * nb;
     }
     atomic_init(&r->progress, 0);
+    if (r->mpi) { /* every rank set up, or none starts; then one clock start for all */
+        agreed = 1;
+        if ((rc = pff_mpi_agree(0))) {
+            snprintf(err, PFF_ERRLEN, "another rank could not set up");
+            goto teardown;
+        }
+        pff_mpi_barrier();
+    }
 
     double t0 = r->t0 = now();
-    int started = 0;
-    for (; started < N; started++)
-        if (pthread_create(&r->nodes[started].thread, NULL, node_main, &r->nodes[started])) {
+    int started = 0, first = r->mpi ? r->me : 0;
+    for (; started < r->nlocal; started++)
+        if (pthread_create(&r->nodes[first + started].thread, NULL, node_main,
+                           &r->nodes[first + started])) {
             r->tp->fail(r->tp, "cannot start a node thread");
             pthread_mutex_lock(&r->mu);
-            r->nodes_done += N - started;
+            r->nodes_done += r->nlocal - started;
             pthread_mutex_unlock(&r->mu);
             break;
         }
     monitor(r, t0, total);
     int joined = 0;
     for (int i = 0; i < started; i++)
-        joined += pthread_join(r->nodes[i].thread, NULL) == 0;
-    double t1 = now();
+        joined += pthread_join(r->nodes[first + i].thread, NULL) == 0;
     if (joined != started && !atomic_load(&r->tp->failed))
         r->tp->fail(r->tp, "a node thread could not be joined");
+    pff_span *mpi_spans = NULL;
+    int mpi_nspans = 0;
+    if (r->mpi && !atomic_load(&r->tp->failed)) {
+        pff_mpi_transport_finish(r->tp); /* every rank's node is done */
+        if (mpi_merge(r, &mpi_spans, &mpi_nspans))
+            r->tp->fail(r->tp, "out of memory merging the ranks' results");
+        struct rusage ru;
+        rss_sum = getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss / 1024.0 : 0;
+        pff_mpi_sum(&rss_sum, 1); /* the job's memory: every rank's peak */
+    }
+    double t1 = now();
 
     if (atomic_load(&r->tp->failed)) {
         snprintf(err, PFF_ERRLEN, "%s", r->tp->error);
@@ -1046,8 +1233,13 @@ int pff_train(const pff_config *cfg, const pff_dataset *train, pff_model *model,
         int total_spans = 0;
         for (int i = 0; i < N; i++)
             total_spans += r->nodes[i].nspans;
-        pff_span *all = malloc((size_t)(total_spans + 1) * sizeof *all);
-        if (all) {
+        pff_span *all = r->mpi ? NULL : malloc((size_t)(total_spans + 1) * sizeof *all);
+        if (r->mpi) {
+            res->spans = mpi_spans;
+            res->nspans = mpi_nspans;
+            if (cfg->rank == 0)
+                mpi_chapter_lines(r);
+        } else if (all) {
             for (int i = 0, at = 0; i < N; i++) {
                 memcpy(all + at, r->nodes[i].spans, (size_t)r->nodes[i].nspans * sizeof *all);
                 at += r->nodes[i].nspans;
@@ -1077,7 +1269,10 @@ oom_hub:
     rc = PFF_EFAIL;
 teardown:
     drop_run = r;
-    pff_hub_destroy(&r->hub, drop_item);
+    if (r->mpi)
+        pff_mpi_transport_free(r->tp, drop_item);
+    else
+        pff_hub_destroy(&r->hub, drop_item);
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->cv);
     goto out;
@@ -1087,6 +1282,8 @@ oom:
              "(see --layers)", train->n, N);
     rc = PFF_EFAIL;
 out:
+    if (r->mpi && !agreed) /* set-up failed here: the other ranks must not wait for us */
+        pff_mpi_agree(rc ? rc : PFF_EFAIL);
     if (r->links)
         for (int i = 0; i < 2 * (L - 1); i++)
             free(r->links[i]);
@@ -1113,7 +1310,9 @@ out:
     free(r->ck_neg);
     free(r->ck_neg_n);
     struct rusage ru;
-    if (getrusage(RUSAGE_SELF, &ru) == 0)
+    if (rss_sum >= 0)
+        res->peak_rss_mb = rss_sum;
+    else if (getrusage(RUSAGE_SELF, &ru) == 0)
         res->peak_rss_mb = ru.ru_maxrss / 1024.0;
     return rc;
 }

@@ -1,0 +1,547 @@
+/* pipeline/mpi.c — the MPI transport: the same hand-offs as pipeline/hub.c,
+ * between processes. Built with `make MPI=1` (mpicc, -DPFF_MPI); without it
+ * the functions below refuse politely and pff runs on threads only.
+ *
+ * One rank is one pipeline node. publish() turns an item into bytes with the
+ * schedule's codec (pff_codec: who consumes (chan, chapter), which bytes make
+ * the item, what to receive into) and queues it for the rank's sender thread,
+ * so a node goes on computing while its layer travels, as it does on threads
+ * (MPI moves a large message only while its sender is inside an MPI call:
+ * without that thread the next node would wait for this one's next publish).
+ * get()
+ * receives from the one rank that publishes (chan, chapter); latest() takes
+ * whatever has arrived. The MPI tag of an item is chan * S + chapter, and
+ * messages between two ranks on one tag never overtake each other, so a
+ * chunked item arrives in order.
+ *
+ * Waiting: a node waits for a message by polling MPI_Test with short sleeps
+ * (20 us, growing to 1 ms) rather than in MPI_Recv, which spins on a core:
+ * with several ranks on one machine a waiting rank leaves its core to the
+ * ranks that compute, and it sees a local failure while it waits.
+ *
+ * Failure: there is no way to wake a rank of another process that waits for
+ * a message the failed rank will never send, so fail() prints the message
+ * with the rank and calls MPI_Abort: mpirun then ends every rank and exits
+ * non-zero. A rank killed from outside is noticed by mpirun, which ends the
+ * job the same way. No rank writes any output before training has finished,
+ * so an aborted job leaves no partial files.
+ *
+ * Threads: MPI is called from the node thread (receives), the sender thread
+ * (sends) and the main thread (set-up, collectives after the node has
+ * finished, abort on a signal): pff needs MPI_THREAD_MULTIPLE. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pipeline.h"
+
+#ifdef PFF_MPI
+#include <mpi.h>
+
+#define CHUNK ((size_t)1 << 30) /* bytes per message: counts are ints */
+
+static MPI_Comm data_comm = MPI_COMM_NULL; /* the transport's own, apart from collectives */
+static int inited;
+
+int pff_mpi_available(void) { return 1; }
+
+int pff_mpi_init(int *argc, char ***argv, int *rank, int *size, char *err)
+{
+    int provided = 0;
+    if (MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided) != MPI_SUCCESS) {
+        snprintf(err, PFF_ERRLEN, "--transport mpi: MPI_Init_thread failed");
+        return PFF_EFAIL;
+    }
+    inited = 1;
+    MPI_Comm_rank(MPI_COMM_WORLD, rank);
+    MPI_Comm_size(MPI_COMM_WORLD, size);
+    MPI_Comm_dup(MPI_COMM_WORLD, &data_comm);
+    if (provided < MPI_THREAD_MULTIPLE) {
+        snprintf(err, PFF_ERRLEN,
+                 "--transport mpi: this MPI library gives thread level %d; pff needs "
+                 "MPI_THREAD_MULTIPLE (a sender thread moves the data while the node computes)",
+                 provided);
+        return PFF_EFAIL;
+    }
+    return 0;
+}
+
+void pff_mpi_finalize(void)
+{
+    if (!inited)
+        return;
+    if (data_comm != MPI_COMM_NULL)
+        MPI_Comm_free(&data_comm);
+    MPI_Finalize();
+    inited = 0;
+}
+
+void pff_mpi_abort(int code)
+{
+    fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, code);
+}
+
+int pff_mpi_local_ranks(void)
+{
+    const char *s = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+    if (!s)
+        s = getenv("MPI_LOCALNRANKS");
+    int n = s ? atoi(s) : 0;
+    if (n < 1) {
+        int size = 1;
+        MPI_Comm_size(MPI_COMM_WORLD, &size);
+        n = size; /* unknown launcher: assume one machine */
+    }
+    return n;
+}
+
+/* Lets every rank learn the largest rc, and rank 0 the first message. */
+int pff_mpi_agree(int rc)
+{
+    int worst = rc;
+    MPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    return worst;
+}
+
+void pff_mpi_barrier(void) { MPI_Barrier(MPI_COMM_WORLD); }
+
+void pff_mpi_sum(double *buf, int n)
+{
+    MPI_Allreduce(MPI_IN_PLACE, buf, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+}
+
+void pff_mpi_max(double *buf, int n)
+{
+    MPI_Allreduce(MPI_IN_PLACE, buf, n, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+}
+
+void pff_mpi_bcast(void *buf, size_t len, int root)
+{
+    for (size_t at = 0; at < len; at += CHUNK) {
+        size_t n = len - at < CHUNK ? len - at : CHUNK;
+        MPI_Bcast((char *)buf + at, (int)n, MPI_BYTE, root, MPI_COMM_WORLD);
+    }
+}
+
+void *pff_mpi_gather(const void *mine, size_t len, size_t *total)
+{
+    int rank, size;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    int n = (int)len, *counts = NULL, *displs = NULL;
+    char *all = NULL;
+    if (rank == 0) {
+        counts = calloc((size_t)size, sizeof *counts);
+        displs = calloc((size_t)size, sizeof *displs);
+    }
+    MPI_Gather(&n, 1, MPI_INT, counts, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (rank == 0) {
+        size_t sum = 0;
+        for (int i = 0; counts && displs && i < size; i++) {
+            displs[i] = (int)sum;
+            sum += (size_t)counts[i];
+        }
+        all = malloc(sum ? sum : 1);
+        *total = sum;
+    }
+    MPI_Gatherv(mine, n, MPI_BYTE, all, counts, displs, MPI_BYTE, 0, MPI_COMM_WORLD);
+    free(counts);
+    free(displs);
+    return all;
+}
+
+/* ---- the transport ---- */
+
+typedef struct outgoing {
+    void *obj;
+    int chan, chapter, dst;
+    struct outgoing *next;
+} outgoing;
+
+typedef struct local_item {
+    int chan, chapter;
+    void *obj;
+    struct local_item *next;
+} local_item;
+
+typedef struct {
+    pff_transport base;
+    pff_codec codec;
+    int rank, chapters;
+    /* sends: queued by publish(), made by the sender thread, which keeps
+     * calling into MPI until each is through (MPI moves a large message only
+     * while one of its ends is inside an MPI call) */
+    pthread_t sender;
+    int sender_started, stop;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    outgoing *head, *tail;
+    void *in_flight;    /* the object being sent now */
+    local_item *local;  /* items a rank published to itself (one node: sequential) */
+    int *latest_next;   /* [nchan] next chapter latest() looks for */
+} mpi_transport;
+
+static int tag_of(const mpi_transport *m, int chan, int chapter)
+{
+    return chan * m->chapters + chapter;
+}
+
+/* Sleeps a little longer each time, up to 1 ms. */
+static void backoff(long *ns)
+{
+    struct timespec ts = {0, *ns};
+    nanosleep(&ts, NULL);
+    if (*ns < 1000000)
+        *ns *= 2;
+}
+
+/* Waits for req by polling; gives up (cancelling it) when the run has failed. */
+static int wait_for(mpi_transport *m, MPI_Request *req)
+{
+    long ns = 20000;
+    for (;;) {
+        int done = 0;
+        MPI_Test(req, &done, MPI_STATUS_IGNORE);
+        if (done)
+            return 0;
+        if (atomic_load(&m->base.failed)) {
+            MPI_Cancel(req);
+            MPI_Request_free(req);
+            return -1;
+        }
+        backoff(&ns);
+    }
+}
+
+/* Sends or receives the item's pieces, in chunks of at most CHUNK bytes. */
+static int transfer(mpi_transport *m, int send, int chan, int chapter, int peer, void *obj)
+{
+    void *ptr[2];
+    size_t len[2];
+    int np = m->codec.pieces(m->codec.ctx, chan, obj, ptr, len), tag = tag_of(m, chan, chapter);
+    for (int i = 0; i < np; i++)
+        for (size_t at = 0; at < len[i]; at += CHUNK) {
+            size_t n = len[i] - at < CHUNK ? len[i] - at : CHUNK;
+            MPI_Request req;
+            if (send)
+                MPI_Isend((char *)ptr[i] + at, (int)n, MPI_BYTE, peer, tag, data_comm, &req);
+            else
+                MPI_Irecv((char *)ptr[i] + at, (int)n, MPI_BYTE, peer, tag, data_comm, &req);
+            if (wait_for(m, &req))
+                return -1;
+        }
+    return 0;
+}
+
+static void *sender_main(void *arg)
+{
+    mpi_transport *m = arg;
+    pthread_mutex_lock(&m->mu);
+    for (;;) {
+        while (!m->head && !m->stop)
+            pthread_cond_wait(&m->cv, &m->mu);
+        outgoing *o = m->head;
+        if (!o)
+            break;
+        if (!(m->head = o->next))
+            m->tail = NULL;
+        m->in_flight = o->obj;
+        pthread_mutex_unlock(&m->mu);
+        transfer(m, 1, o->chan, o->chapter, o->dst, o->obj);
+        pthread_mutex_lock(&m->mu);
+        m->in_flight = NULL;
+        if (m->codec.sent)
+            m->codec.sent(m->codec.ctx, o->chan, o->obj);
+        free(o);
+        pthread_cond_broadcast(&m->cv);
+    }
+    pthread_mutex_unlock(&m->mu);
+    return NULL;
+}
+
+static int mpi_publish(pff_transport *t, int chan, int chapter, void *obj)
+{
+    mpi_transport *m = (mpi_transport *)t;
+    if (atomic_load(&t->failed))
+        return -1;
+    int dst = m->codec.dst(m->codec.ctx, chan, chapter);
+    if (dst < 0) { /* nobody takes it: the run's last chapter */
+        if (m->codec.sent)
+            m->codec.sent(m->codec.ctx, chan, obj);
+        return 0;
+    }
+    if (dst == m->rank) {
+        local_item *it = malloc(sizeof *it), **end = &m->local;
+        if (!it) {
+            t->fail(t, "out of memory queueing an item");
+            return -1;
+        }
+        *it = (local_item){chan, chapter, obj, NULL};
+        while (*end)
+            end = &(*end)->next;
+        *end = it;
+        return 0;
+    }
+    outgoing *o = malloc(sizeof *o);
+    if (!o) {
+        t->fail(t, "out of memory queueing a send");
+        return -1;
+    }
+    *o = (outgoing){obj, chan, chapter, dst, NULL};
+    pthread_mutex_lock(&m->mu);
+    if (m->tail)
+        m->tail->next = o;
+    else
+        m->head = o;
+    m->tail = o;
+    pthread_cond_broadcast(&m->cv);
+    pthread_mutex_unlock(&m->mu);
+    return 0;
+}
+
+/* Waits until obj is no longer queued or being sent. */
+static void wait_sent(mpi_transport *m, const void *obj)
+{
+    pthread_mutex_lock(&m->mu);
+    for (;;) {
+        int busy = m->in_flight == obj;
+        for (outgoing *o = m->head; o && !busy; o = o->next)
+            busy = o->obj == obj;
+        if (!busy || atomic_load(&m->base.failed))
+            break;
+        pthread_cond_wait(&m->cv, &m->mu);
+    }
+    pthread_mutex_unlock(&m->mu);
+}
+
+static void *mpi_get(pff_transport *t, int chan, int chapter)
+{
+    mpi_transport *m = (mpi_transport *)t;
+    for (local_item **it = &m->local; *it; it = &(*it)->next)
+        if ((*it)->chan == chan) {
+            local_item *found = *it;
+            void *obj = found->obj;
+            if (found->chapter != chapter) {
+                t->fail(t, "internal error: a local item of another chapter");
+                return NULL;
+            }
+            *it = found->next;
+            free(found);
+            return obj;
+        }
+    if (atomic_load(&t->failed))
+        return NULL;
+    void *obj = m->codec.receiver(m->codec.ctx, chan, chapter);
+    if (!obj) {
+        t->fail(t, "out of memory receiving an item");
+        return NULL;
+    }
+    wait_sent(m, obj); /* the object may still be on its way out from an earlier publish */
+    if (transfer(m, 0, chan, chapter, m->codec.src(m->codec.ctx, chan, chapter), obj)) {
+        if (m->codec.sent)
+            m->codec.sent(m->codec.ctx, chan, obj);
+        return NULL;
+    }
+    return obj;
+}
+
+static void *mpi_latest(pff_transport *t, int chan, int *chapter, void (*drop)(void *))
+{
+    mpi_transport *m = (mpi_transport *)t;
+    void *obj = NULL;
+    int src = m->codec.src(m->codec.ctx, chan, 0);
+    for (int c = m->latest_next[chan]; c < m->chapters; c++) {
+        int flag = 0;
+        MPI_Iprobe(src, tag_of(m, chan, c), data_comm, &flag, MPI_STATUS_IGNORE);
+        if (!flag)
+            break;
+        void *got = m->codec.receiver(m->codec.ctx, chan, c);
+        if (!got || transfer(m, 0, chan, c, src, got)) {
+            if (got && m->codec.sent)
+                m->codec.sent(m->codec.ctx, chan, got);
+            break;
+        }
+        if (obj && drop)
+            drop(obj);
+        obj = got;
+        *chapter = c;
+        m->latest_next[chan] = c + 1;
+    }
+    return obj;
+}
+
+static void mpi_fail(pff_transport *t, const char *msg)
+{
+    mpi_transport *m = (mpi_transport *)t;
+    if (atomic_exchange(&t->failed, 1))
+        return;
+    snprintf(t->error, PFF_ERRLEN, "%s", msg);
+    fprintf(stderr, "pff: rank %d: %s; ending the MPI job\n", m->rank, msg);
+    int code = pff_stop_signal ? 128 + (int)pff_stop_signal : PFF_EFAIL;
+    pff_mpi_abort(code);
+}
+
+pff_transport *pff_mpi_transport_new(const pff_codec *codec, int nchan, int chapters, char *err)
+{
+    int rank, *ub = NULL, flag = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_get_attr(MPI_COMM_WORLD, MPI_TAG_UB, &ub, &flag);
+    if (flag && (long)nchan * chapters > (long)*ub) {
+        snprintf(err, PFF_ERRLEN,
+                 "--transport mpi: %d channels x %d chapters need more MPI tags than this MPI "
+                 "library offers (%d)",
+                 nchan, chapters, *ub);
+        return NULL;
+    }
+    mpi_transport *m = calloc(1, sizeof *m);
+    if (!m || !(m->latest_next = calloc((size_t)nchan, sizeof *m->latest_next))) {
+        free(m);
+        snprintf(err, PFF_ERRLEN, "out of memory setting up the MPI transport");
+        return NULL;
+    }
+    m->codec = *codec;
+    m->rank = rank;
+    m->chapters = chapters;
+    pthread_mutex_init(&m->mu, NULL);
+    pthread_cond_init(&m->cv, NULL);
+    if (pthread_create(&m->sender, NULL, sender_main, m)) {
+        pthread_mutex_destroy(&m->mu);
+        pthread_cond_destroy(&m->cv);
+        free(m->latest_next);
+        free(m);
+        snprintf(err, PFF_ERRLEN, "cannot start the MPI sender thread");
+        return NULL;
+    }
+    m->sender_started = 1;
+    m->base.publish = mpi_publish;
+    m->base.get = mpi_get;
+    m->base.latest = mpi_latest;
+    m->base.fail = mpi_fail;
+    atomic_init(&m->base.failed, 0);
+    return &m->base;
+}
+
+/* After this rank's node has finished: completes its sends while taking in
+ * (and dropping) items nobody asked for (adaptive negatives that arrived
+ * after a --fast node's last chapter), until every rank is there. */
+void pff_mpi_transport_finish(pff_transport *t)
+{
+    mpi_transport *m = (mpi_transport *)t;
+    MPI_Request barrier = MPI_REQUEST_NULL;
+    int entered = 0;
+    long ns = 20000;
+    char *sink = NULL;
+    size_t sink_len = 0;
+    pthread_mutex_lock(&m->mu);
+    m->stop = 1; /* the sender empties its queue, then ends */
+    pthread_cond_broadcast(&m->cv);
+    pthread_mutex_unlock(&m->mu);
+    for (;;) {
+        if (!entered) {
+            pthread_mutex_lock(&m->mu);
+            int idle = !m->head && !m->in_flight;
+            pthread_mutex_unlock(&m->mu);
+            if (idle) {
+                MPI_Ibarrier(data_comm, &barrier);
+                entered = 1;
+            }
+        }
+        int flag = 0;
+        MPI_Status st;
+        MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, data_comm, &flag, &st);
+        if (flag) {
+            int count = 0;
+            MPI_Get_count(&st, MPI_BYTE, &count);
+            if ((size_t)count > sink_len) {
+                char *grown = realloc(sink, (size_t)count);
+                if (!grown)
+                    pff_mpi_abort(PFF_EFAIL);
+                sink = grown;
+                sink_len = (size_t)count;
+            }
+            MPI_Recv(sink, count, MPI_BYTE, st.MPI_SOURCE, st.MPI_TAG, data_comm, MPI_STATUS_IGNORE);
+            continue;
+        }
+        if (entered) {
+            int done = 0;
+            MPI_Test(&barrier, &done, MPI_STATUS_IGNORE);
+            if (done)
+                break;
+        }
+        backoff(&ns);
+    }
+    free(sink);
+}
+
+void pff_mpi_transport_free(pff_transport *t, void (*drop)(int chan, void *obj))
+{
+    mpi_transport *m = (mpi_transport *)t;
+    if (!m)
+        return;
+    if (m->sender_started) {
+        pthread_mutex_lock(&m->mu);
+        m->stop = 1;
+        pthread_cond_broadcast(&m->cv);
+        pthread_mutex_unlock(&m->mu);
+        pthread_join(m->sender, NULL);
+    }
+    while (m->local) {
+        local_item *it = m->local;
+        m->local = it->next;
+        if (drop)
+            drop(it->chan, it->obj);
+        free(it);
+    }
+    pthread_mutex_destroy(&m->mu);
+    pthread_cond_destroy(&m->cv);
+    free(m->latest_next);
+    free(m);
+}
+
+#else /* built without MPI */
+
+static const char no_mpi[] =
+    "--transport mpi: this pff was built without MPI; install Open MPI (libopenmpi-dev) and "
+    "rebuild with make MPI=1";
+
+int pff_mpi_available(void) { return 0; }
+int pff_mpi_init(int *argc, char ***argv, int *rank, int *size, char *err)
+{
+    (void)argc, (void)argv;
+    *rank = 0;
+    *size = 1;
+    snprintf(err, PFF_ERRLEN, "%s", no_mpi);
+    return PFF_EUSAGE;
+}
+void pff_mpi_finalize(void) {}
+void pff_mpi_abort(int code) { exit(code); }
+int pff_mpi_local_ranks(void) { return 1; }
+int pff_mpi_agree(int rc) { return rc; }
+void pff_mpi_barrier(void) {}
+void pff_mpi_sum(double *buf, int n) { (void)buf, (void)n; }
+void pff_mpi_max(double *buf, int n) { (void)buf, (void)n; }
+void pff_mpi_bcast(void *buf, size_t len, int root) { (void)buf, (void)len, (void)root; }
+void *pff_mpi_gather(const void *mine, size_t len, size_t *total)
+{
+    void *all = malloc(len ? len : 1);
+    if (all)
+        memcpy(all, mine, len);
+    *total = len;
+    return all;
+}
+pff_transport *pff_mpi_transport_new(const pff_codec *codec, int nchan, int chapters, char *err)
+{
+    (void)codec, (void)nchan, (void)chapters;
+    snprintf(err, PFF_ERRLEN, "%s", no_mpi);
+    return NULL;
+}
+void pff_mpi_transport_finish(pff_transport *t) { (void)t; }
+void pff_mpi_transport_free(pff_transport *t, void (*drop)(int chan, void *obj))
+{
+    (void)t, (void)drop;
+}
+
+#endif

@@ -1,0 +1,135 @@
+#!/bin/sh
+# tests/test_mpi.sh PFF [TEST_TRACE] — the MPI transport against the thread
+# transport, with a pff built by `make MPI=1`:
+#   - all-layers with 2, 3 and 4 ranks, single-layer with one rank per layer,
+#     federated, sequential and --handoff weights: the model file written
+#     under mpirun is byte-identical to the one --transport threads writes
+#     with the same nodes, threads, seed and settings;
+#   - --trace over MPI merges the ranks into one timeline, one track per rank;
+#   - a wrong rank count, a rank whose data is missing, a rank that fails
+#     while training and a rank killed with SIGKILL all end the whole job with
+#     a non-zero status, within seconds.
+set -u
+PFF=$1
+TRACE_CHECK=${2:-}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail=0 n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+bad() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; }
+
+# root in CI; containers without ptrace between processes (vader's CMA copy)
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_rmaps_base_oversubscribe=1
+MPIRUN="mpirun --oversubscribe --bind-to none"
+
+small="--train-limit 1500 --test-limit 300 --epochs 4 --splits 4 --threads 1 --oversubscribe --quiet"
+
+# same NAME RANKS ARGS...: model over MPI == model over threads
+same() {
+    name=$1 np=$2
+    shift 2
+    if ! $MPIRUN -np "$np" "$PFF" train --transport mpi "$@" --save "$T/mpi.bin" >"$T/out" 2>"$T/err"; then
+        bad "$name: mpirun failed: $(tail -n 3 "$T/err")"
+        return
+    fi
+    if ! "$PFF" train "$@" --save "$T/thr.bin" >/dev/null 2>"$T/err"; then
+        bad "$name: threads run failed: $(tail -n 3 "$T/err")"
+        return
+    fi
+    if cmp -s "$T/mpi.bin" "$T/thr.bin"; then
+        ok "$name: MPI model byte-identical to threads"
+    else
+        bad "$name: MPI model differs from threads"
+    fi
+}
+
+net3="--layers 784,64,48,32"
+same "all-layers N=2" 2 $net3 $small --schedule all-layers --nodes 2
+same "all-layers N=3, adaptive" 3 $net3 $small --schedule all-layers --nodes 3 --neg adaptive
+same "all-layers N=4, softmax" 4 $net3 $small --schedule all-layers --nodes 4 --classifier softmax
+same "all-layers N=2, --handoff weights" 2 $net3 $small --schedule all-layers --nodes 2 --handoff weights --neg adaptive --classifier softmax
+same "single-layer N=L=3, adaptive + softmax" 3 $net3 $small --schedule single-layer --recompute --neg adaptive --classifier softmax
+same "single-layer N=L=4" 4 --layers 784,48,40,32,24 $small --schedule single-layer --recompute
+same "federated N=3, label-skew" 3 $net3 $small --schedule federated --nodes 3 --shards label-skew --neg adaptive
+same "sequential, 1 rank" 1 $net3 $small --schedule sequential
+
+# the JSON of rank 0 says so, and only rank 0 prints it
+$MPIRUN -np 2 "$PFF" train --transport mpi $net3 $small --schedule all-layers --json >"$T/out" 2>/dev/null
+if [ "$(grep -c '"transport":"mpi"' "$T/out")" = 1 ]; then ok "one JSON object, from rank 0"; else bad "JSON lines: $(cat "$T/out")"; fi
+
+# --trace: one timeline, a track per rank, written by rank 0
+if $MPIRUN -np 3 "$PFF" train --transport mpi --layers 784,200,200 --train-limit 6000 \
+    --test-limit 500 --epochs 6 --splits 6 --threads 1 --oversubscribe --quiet \
+    --schedule all-layers --trace "$T/run.json" 2>"$T/err" >/dev/null; then
+    if [ -n "$TRACE_CHECK" ]; then
+        if "$TRACE_CHECK" "$T/run.json" 3 >"$T/tc" 2>&1; then ok "--trace merges 3 ranks: $(tail -n 1 "$T/tc")"
+        else bad "--trace over MPI: $(tail -n 3 "$T/tc")"; fi
+    else
+        tracks=$(grep -o '"tid":[0-9]*' "$T/run.json" | sort -u | wc -l)
+        [ "$tracks" -ge 3 ] && ok "--trace: $tracks tracks" || bad "--trace: $tracks tracks"
+    fi
+else
+    bad "--trace run failed: $(tail -n 3 "$T/err")"
+fi
+
+# expect_fail NAME SECONDS PATTERN CMD...: non-zero, in time, with the message
+expect_fail() {
+    name=$1 limit=$2 pattern=$3
+    shift 3
+    t0=$(date +%s)
+    timeout -k 5 60 "$@" >"$T/out" 2>"$T/err"
+    rc=$?
+    dt=$(($(date +%s) - t0))
+    if [ $rc -eq 0 ] || [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+        bad "$name: exit $rc after ${dt}s"
+    elif [ $dt -gt "$limit" ]; then
+        bad "$name: exit $rc but after ${dt}s (> ${limit}s)"
+    elif ! grep -q "$pattern" "$T/err"; then
+        bad "$name: exit $rc, no '$pattern' in: $(tail -n 3 "$T/err")"
+    else
+        ok "$name: exit $rc in ${dt}s"
+    fi
+    [ -e "$T/none.bin" ] && { bad "$name: left a model file"; rm -f "$T/none.bin"; }
+}
+
+expect_fail "wrong rank count" 30 "mpirun -np 3" \
+    $MPIRUN -np 2 "$PFF" train --transport mpi $net3 $small --schedule single-layer --save "$T/none.bin"
+expect_fail "rank 1 cannot read its data" 30 "rank 1" \
+    $MPIRUN -np 1 "$PFF" train --transport mpi $net3 $small --schedule all-layers --nodes 2 --save "$T/none.bin" : \
+    -np 1 "$PFF" train --transport mpi $net3 $small --schedule all-layers --nodes 2 --data "$T/nowhere"
+expect_fail "non-finite loss on a rank" 30 "rank" \
+    $MPIRUN -np 2 "$PFF" train --transport mpi $net3 $small --schedule all-layers --lr 1e30 --save "$T/none.bin"
+
+# a rank killed from outside: the job ends, non-zero, within seconds
+$MPIRUN -np 2 "$PFF" train --transport mpi --layers 784,500,500 --train-limit 20000 --epochs 40 \
+    --splits 40 --threads 1 --schedule all-layers --quiet --save "$T/none.bin" >/dev/null 2>"$T/err" &
+job=$!
+victim=
+for _ in $(seq 1 100); do
+    victim=$(pgrep -f "pff train --transport mpi --layers 784,500,500" | sed -n 2p)
+    [ -n "$victim" ] && break
+    sleep 0.1
+done
+sleep 2
+if [ -z "$victim" ]; then
+    bad "SIGKILL: no rank found to kill"
+    kill $job 2>/dev/null
+else
+    kill -9 "$victim"
+    t0=$(date +%s)
+    ( sleep 30; kill -9 $job 2>/dev/null ) &
+    guard=$!
+    wait $job
+    rc=$?
+    dt=$(($(date +%s) - t0))
+    kill $guard 2>/dev/null
+    if [ $rc -ne 0 ] && [ $dt -le 10 ] && [ ! -e "$T/none.bin" ]; then
+        ok "a rank killed with SIGKILL ends the job: exit $rc in ${dt}s"
+    else
+        bad "SIGKILL: exit $rc after ${dt}s"
+    fi
+fi
+
+[ $fail = 0 ] && echo "test_mpi: all $n checks passed" || echo "test_mpi: FAILED"
+exit $fail
