@@ -426,8 +426,8 @@ static int train_main(int argc, char **argv)
         goto done;
     if (!cfg.quiet)
         fprintf(stderr,
-                "pff: %s, %d node(s) x %d thread(s), layers %d", pff_schedule_name(cfg.schedule),
-                N, cfg.threads, cfg.widths[0]);
+                "pff: %s%s, %d %s x %d thread(s), layers %d", pff_schedule_name(cfg.schedule),
+                mpi ? " over MPI" : "", N, mpi ? "rank(s)" : "node(s)", cfg.threads, cfg.widths[0]);
     for (int k = 1; !cfg.quiet && k <= cfg.nlayers; k++)
         fprintf(stderr, ",%d", cfg.widths[k]);
     if (!cfg.quiet)

@@ -1,0 +1,165 @@
+#!/bin/sh
+# bench/paper-report.sh — writes bench/PAPER.md on stdout from
+# bench/paper-notes.md (the readings, by hand) and the rows bench/paper.sh
+# recorded in bench/paper/SCALE.jsonl (one pff --json object per row).
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+
+# one tab-separated line per row: scale neg classifier schedule seconds goodness softmax
+# neg_seconds eval_seconds train_n epochs threads nodes
+rows() {
+    for scale in default large full; do
+        f=$here/paper/$scale.jsonl
+        [ -f "$f" ] || continue
+        while IFS= read -r line; do
+            get() { printf '%s\n' "$line" | sed -n "s/.*\"result\":{.*\"$1\":\([^,}]*\).*/\1/p" | tr -d '"'; }
+            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scale" "$(get neg)" \
+                "$(get classifier)" "$(get schedule)" "$(get train_seconds)" \
+                "$(get goodness_accuracy)" "$(get softmax_accuracy)" "$(get neg_seconds)" \
+                "$(get eval_seconds)" "$(get train_n)" "$(get epochs)" "$(get threads)" "$(get nodes)"
+        done <"$f"
+    done
+}
+
+cat "$here/paper-notes.md"
+echo
+rows | awk -F '\t' '
+BEGIN {
+    # the paper: time (s), goodness accuracy, softmax accuracy (Tables 1-3)
+    split("sequential single-layer all-layers", SCH, " ")
+    NAME["sequential"] = "Sequential"; NAME["single-layer"] = "Single Layer"; NAME["all-layers"] = "All Layers"
+    P["adaptive goodness sequential"] = "11190.72 98.52 -"
+    P["adaptive goodness single-layer"] = "5254.87 98.43 -"
+    P["adaptive goodness all-layers"] = "2980.76 98.51 -"
+    P["random goodness sequential"] = "7178.71 98.33 -"
+    P["random goodness single-layer"] = "1974.10 98.26 -"
+    P["random goodness all-layers"] = "2008.25 98.17 -"
+    P["fixed goodness sequential"] = "7143.28 97.95 -"
+    P["fixed goodness single-layer"] = "1920.80 97.94 -"
+    P["fixed goodness all-layers"] = "1978.21 97.89 -"
+    P["adaptive softmax sequential"] = "8365.96 - 98.38"
+    P["adaptive softmax single-layer"] = "2471.27 - 98.31"
+    P["adaptive softmax all-layers"] = "1886.42 - 98.30"
+    P["random softmax sequential"] = "8104.96 98.33 98.48"
+    P["random softmax single-layer"] = "1891.86 98.20 98.31"
+    P["random softmax all-layers"] = "1786.30 98.16 98.33"
+    P["fixed softmax sequential"] = "7983.21 97.95 98.03"
+    P["fixed softmax single-layer"] = "1939.62 98.01 97.92"
+    P["fixed softmax all-layers"] = "1794.52 97.86 97.85"
+    nscales = 0
+}
+{
+    s = $1
+    if (!(s in SEEN)) { SEEN[s] = 1; SC[++nscales] = s }
+    k = s " " $2 " " $3 " " $4
+    T[k] = $5; G[k] = $6; X[k] = $7; NEG[k] = $8; EV[k] = $9
+    IMG[s] = $10; EP[s] = $11
+    if ($4 == "sequential") THR[s] = $12; else NOD[s] = $13
+}
+function has(k) { return k in T }
+function pt(k, i,   a) { split(P[k], a, " "); return a[i] }
+function acc(v) { return v == "null" || v == "" ? "-" : sprintf("%.2f", v) }
+function su(s, neg, cls, sch,   b) {   # our speed-up over sequential
+    b = s " " neg " " cls " sequential"
+    if (!has(b) || !has(s " " neg " " cls " " sch)) return "-"
+    return sprintf("%.2fx", T[b] / T[s " " neg " " cls " " sch])
+}
+function psu(neg, cls, sch) {
+    return sprintf("%.2fx", pt(neg " " cls " sequential", 1) / pt(neg " " cls " " sch, 1))
+}
+# one table: rows for the given negatives x classifiers; acc: which accuracy columns
+function table(s, title, negs, clss, both,   n, c, i, j, m, neg, cls, sch, k, pk, NG, CL) {
+    n = split(negs, NG, " "); m = split(clss, CL, " ")
+    printf "\n### %s\n\n", title
+    if (both) {
+        print "| Model | Implementation | paper time (s) | paper goodness % | paper softmax % | our time (s) | our goodness % | our softmax % | paper speed-up | our speed-up |"
+        print "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    } else {
+        print "| Model | Implementation | paper time (s) | paper accuracy % | our time (s) | our accuracy % | paper speed-up | our speed-up |"
+        print "|---|---|---:|---:|---:|---:|---:|---:|"
+    }
+    for (i = 1; i <= n; i++) for (j = 1; j <= m; j++) for (c = 1; c <= 3; c++) {
+        neg = NG[i]; cls = CL[j]; sch = SCH[c]
+        k = s " " neg " " cls " " sch; pk = neg " " cls " " sch
+        model = c == 1 ? toupper(substr(neg, 1, 1)) substr(neg, 2) "-NEG " toupper(substr(cls, 1, 1)) substr(cls, 2) : ""
+        ours_t = has(k) ? sprintf("%.1f", T[k]) : "not run"
+        if (both)
+            printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", model, NAME[sch], pt(pk, 1), pt(pk, 2), pt(pk, 3),
+                ours_t, has(k) ? acc(G[k]) : "-", has(k) ? acc(X[k]) : "-", psu(neg, cls, sch), su(s, neg, cls, sch)
+        else
+            printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", model, NAME[sch], pt(pk, 1),
+                cls == "softmax" ? pt(pk, 3) : pt(pk, 2), ours_t,
+                has(k) ? (cls == "softmax" ? acc(X[k]) : acc(G[k])) : "-", psu(neg, cls, sch), su(s, neg, cls, sch)
+    }
+}
+function verdict(ok) { return ok ? "**holds**" : "**does not hold**" }
+function checks(s,   c, sch, cls, a, r, f, ok, d, line, i, neg, NG) {
+    print "\n### The paper'"'"'s findings, checked on these numbers\n"
+    # 1. adaptive >= random >= fixed
+    print "1. *Adaptive ≥ Random ≥ Fixed* (test accuracy of the run'"'"'s own classifier):"
+    for (ci = 1; ci <= 2; ci++) {
+        cls = ci == 1 ? "goodness" : "softmax"
+        for (c = 1; c <= 3; c++) {
+            sch = SCH[c]
+            a = s " adaptive " cls " " sch; r = s " random " cls " " sch; f = s " fixed " cls " " sch
+            if (!has(a) || !has(r) || !has(f)) continue
+            va = cls == "softmax" ? X[a] : G[a]; vr = cls == "softmax" ? X[r] : G[r]; vf = cls == "softmax" ? X[f] : G[f]
+            printf "   - %s, %s: %.2f / %.2f / %.2f: %s\n", cls, NAME[sch], va, vr, vf, verdict(va >= vr && vr >= vf)
+        }
+    }
+    # 2. All Layers within 0.3 points of Sequential
+    print "2. *All Layers within 0.3 points of Sequential*:"
+    split("adaptive random fixed", NG, " ")
+    for (i = 1; i <= 3; i++) for (ci = 1; ci <= 2; ci++) {
+        neg = NG[i]; cls = ci == 1 ? "goodness" : "softmax"
+        a = s " " neg " " cls " all-layers"; q = s " " neg " " cls " sequential"
+        if (!has(a) || !has(q)) continue
+        va = cls == "softmax" ? X[a] : G[a]; vq = cls == "softmax" ? X[q] : G[q]
+        d = va - vq
+        printf "   - %s %s: %.2f vs %.2f (%+.2f): %s\n", neg, cls, va, vq, d, verdict(d >= -0.3 && d <= 0.3)
+    }
+    # 3. speed-up ordering
+    print "3. *Speed-up ordering* (paper: All Layers fastest for adaptive negatives, where Single Layer"
+    print "   leaves all negatives to its last node; both far ahead of Sequential):"
+    for (i = 1; i <= 3; i++) for (ci = 1; ci <= 2; ci++) {
+        neg = NG[i]; cls = ci == 1 ? "goodness" : "softmax"
+        q = s " " neg " " cls " sequential"; sl = s " " neg " " cls " single-layer"; al = s " " neg " " cls " all-layers"
+        if (!has(q) || !has(sl) || !has(al)) continue
+        pq = pt(neg " " cls " sequential", 1); ps = pt(neg " " cls " single-layer", 1); pa = pt(neg " " cls " all-layers", 1)
+        printf "   - %s %s: paper %s, ours %s (%.2fx, %.2fx): %s\n", neg, cls, order(pq, ps, pa), order(T[q], T[sl], T[al]),
+            T[q] / T[sl], T[q] / T[al], verdict(order(pq, ps, pa) == order(T[q], T[sl], T[al]))
+    }
+    # 4. softmax vs goodness
+    print "4. *Softmax vs Goodness* (paper: Softmax trains faster than Goodness in All Layers; its"
+    print "   accuracy is a little lower for adaptive negatives, a little higher for random and fixed):"
+    for (i = 1; i <= 3; i++) for (c = 1; c <= 3; c++) {
+        neg = NG[i]; sch = SCH[c]
+        g = s " " neg " goodness " sch; x = s " " neg " softmax " sch
+        if (!has(g) || !has(x)) continue
+        pd = (neg == "adaptive" ? pt(neg " softmax " sch, 3) - pt(neg " goodness " sch, 2) : pt(neg " softmax " sch, 3) - pt(neg " softmax " sch, 2))
+        od = X[x] - G[g]
+        printf "   - %s, %s: softmax %.2f vs goodness %.2f (%+.2f; paper %+.2f); time %.1f vs %.1f s (paper %s vs %s s)\n",
+            neg, NAME[sch], X[x], G[g], od, pd, T[x], T[g], pt(neg " softmax " sch, 1), pt(neg " goodness " sch, 1)
+    }
+}
+function order(q, s, a) {   # fastest first
+    if (a <= s && s <= q) return "AL < SL < Seq"
+    if (s <= a && a <= q) return "SL < AL < Seq"
+    if (a <= q && q <= s) return "AL < Seq < SL"
+    if (s <= q && q <= a) return "SL < Seq < AL"
+    if (q <= a && a <= s) return "Seq < AL < SL"
+    return "Seq < SL < AL"
+}
+END {
+    for (i = 1; i <= nscales; i++) {
+        s = SC[i]
+        printf "\n## Scale `%s`: %d training images, %d epochs in %d chapters\n\n", s, IMG[s], EP[s], EP[s]
+        printf "Made by `bench/paper.sh --scale %s`%s. Sequential runs on %d thread(s); the pipelines run 4 node threads of %d thread(s) each.\n", \
+            s, s == "large" ? " --rows adaptive-goodness" : "", THR[s], THR[s]
+        printf "Times are `train_seconds` (the whole schedule, negatives included, evaluation excluded).\n"
+        table(s, "Table 1: Goodness, the three negatives", "adaptive random fixed", "goodness", 0)
+        table(s, "Table 2: Adaptive-NEG, Goodness and Softmax", "adaptive", "goodness softmax", 0)
+        table(s, "Table 3: Random-NEG and Fixed-NEG with Softmax (both accuracies of the softmax runs)", "random fixed", "softmax goodness", 1)
+        checks(s)
+    }
+}'
