@@ -155,6 +155,10 @@ bench: all data $(BUILD)/bench/bench
 	$(BUILD)/bench/bench
 	./bench/pipeline.sh ./pff
 
+# The paper's Tables 1-3 (bench/paper.sh; PAPER_ARGS="--scale large" etc.): writes bench/PAPER.md.
+paper: all data
+	./bench/paper.sh $(PAPER_ARGS)
+
 $(BUILD)/bench/bench: $(BUILD)/bench/bench.o $(BUILD)/libpff.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 

@@ -17,7 +17,7 @@
 # 2x faster than sequential, where the paper's 4 machines allowed 4x.
 #
 # Scales (images, epochs = chapters):
-#   default   5,000 images, 8 epochs   the whole grid in about 40 minutes on 2 cores
+#   default   5,000 images, 8 epochs   the whole grid in about 45 minutes on 2 cores
 #   large    20,000 images, 8 epochs   about 15 minutes a row at most on 2 cores
 #   full     60,000 images, 100 epochs the paper's setting: days on 2 cores (the
 #                                      estimate is printed; run it with --yes)
