@@ -724,7 +724,8 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(c, "--version")) {
-        printf("pff %s (BLAS: %s)\n", PFF_VERSION, pff_blas_name());
+        printf("pff %s (BLAS: %s, MPI: %s)\n", PFF_VERSION, pff_blas_name(),
+               pff_mpi_available() ? "yes" : "no");
         return 0;
     }
     if (!strcmp(c, "train"))

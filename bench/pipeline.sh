@@ -12,7 +12,7 @@ LIMIT=${LIMIT:-20000}
 CHAPTERS=${CHAPTERS:-4}
 common="--layers $LAYERS --epochs $CHAPTERS --splits $CHAPTERS --train-limit $LIMIT --test-limit 1000 --neg random --json --quiet"
 secs() { sed 's/.*"train_seconds":\([0-9.]*\).*/\1/'; }
-echo "pipeline ratios: layers $LAYERS, $LIMIT images, $CHAPTERS chapters of 1 epoch ($(nproc) cores, BLAS $("$PFF" --version | sed 's/.*BLAS: //; s/)//'))"
+echo "pipeline ratios: layers $LAYERS, $LIMIT images, $CHAPTERS chapters of 1 epoch ($(nproc) cores, BLAS $("$PFF" --version | sed 's/.*BLAS: //; s/[,)].*//'))"
 s1=$("$PFF" train $common --threads 1 | secs)
 s2=$("$PFF" train $common --threads 2 | secs)
 a2=$("$PFF" train $common --schedule all-layers --nodes 2 --threads 1 | secs)

@@ -41,6 +41,11 @@ expect 2 "use --nodes 2" train $SMALL --schedule single-layer --nodes 3 --oversu
 expect 2 "not one of" train --schedule diagonal
 expect 2 "not one of" train --neg clever
 expect 2 "not one of" train --classifier knn
+expect 2 "not one of" train --transport pigeon
+expect 2 "threads only" train $SMALL --transport mpi --checkpoint "$T/ck.bin"
+if "$PFF" --version | grep -q "MPI: no"; then
+    expect 2 "rebuild with make MPI=1" train $SMALL --transport mpi --save "$T/never.bin"
+fi
 expect 2 "not a positive number" train --lr 0
 expect 2 "not a positive number" train --lr nan
 expect 2 "not a positive number" train --threshold -1
