@@ -134,7 +134,9 @@ test-mpi: data
 	@command -v mpicc >/dev/null && command -v mpirun >/dev/null || \
 	  { echo "test-mpi: needs Open MPI (apt-get install libopenmpi-dev openmpi-bin)" >&2; exit 1; }
 	@$(MAKE) --no-print-directory MPI=1 build/release-mpi/pff
-	@$(TIMEOUT) 900 ./tests/test_mpi.sh build/release-mpi/pff
+	@$(MAKE) --no-print-directory build/release/tests/test_trace
+	@echo "== tests/test_mpi.sh (Open MPI)"
+	@$(TIMEOUT) 900 ./tests/test_mpi.sh build/release-mpi/pff build/release/tests/test_trace
 
 test-mpi-if-present:
 	@if command -v mpicc >/dev/null && command -v mpirun >/dev/null; then \
