@@ -14,10 +14,11 @@
  * messages between two ranks on one tag never overtake each other, so a
  * chunked item arrives in order.
  *
- * Waiting: a node waits for a message by polling MPI_Test with short sleeps
- * (20 us, growing to 1 ms) rather than in MPI_Recv, which spins on a core:
- * with several ranks on one machine a waiting rank leaves its core to the
- * ranks that compute, and it sees a local failure while it waits.
+ * Waiting: a node waits for a message by polling with sleeps (growing to
+ * 1 ms while nothing has arrived, 10 us while a message moves) rather than
+ * in MPI_Recv, which spins on a core: with several ranks on one machine a
+ * waiting rank leaves its core to the ranks that compute, and it sees a
+ * local failure while it waits.
  *
  * Failure: there is no way to wake a rank of another process that waits for
  * a message the failed rank will never send, so fail() prints the message
@@ -189,19 +190,28 @@ static int tag_of(const mpi_transport *m, int chan, int chapter)
     return chan * m->chapters + chapter;
 }
 
-/* Sleeps a little longer each time, up to 1 ms. */
-static void backoff(long *ns)
+/* Sleeps a little longer each time, up to cap nanoseconds. */
+static void backoff(long *ns, long cap)
 {
     struct timespec ts = {0, *ns};
     nanosleep(&ts, NULL);
-    if (*ns < 1000000)
-        *ns *= 2;
+    if (*ns < cap)
+        *ns = 2 * *ns < cap ? 2 * *ns : cap;
 }
 
+/* How long a poll may sleep: waiting for a message to start (ranks computing
+ * elsewhere), and while one is moving. A large message travels in fragments
+ * and each end moves it only inside an MPI call, so once it moves both ends
+ * poll at short intervals: with 1 ms between polls, 48 MB took over a second
+ * to copy between two ranks of this machine without single-copy transfers. */
+#define IDLE_POLL_NS 1000000L
+#define MOVING_POLL_NS 10000L
+#define SENDER_POLL_NS 100000L
+
 /* Waits for req by polling; gives up (cancelling it) when the run has failed. */
-static int wait_for(mpi_transport *m, MPI_Request *req)
+static int wait_for(mpi_transport *m, MPI_Request *req, long cap)
 {
-    long ns = 20000;
+    long ns = 1000;
     for (;;) {
         int done = 0;
         MPI_Test(req, &done, MPI_STATUS_IGNORE);
@@ -212,11 +222,29 @@ static int wait_for(mpi_transport *m, MPI_Request *req)
             MPI_Request_free(req);
             return -1;
         }
-        backoff(&ns);
+        backoff(&ns, cap);
     }
 }
 
-/* Sends or receives the item's pieces, in chunks of at most CHUNK bytes. */
+/* Waits until a message (peer, tag) has arrived, without receiving it. */
+static int wait_arrival(mpi_transport *m, int peer, int tag)
+{
+    long ns = 1000;
+    for (;;) {
+        int flag = 0;
+        MPI_Iprobe(peer, tag, data_comm, &flag, MPI_STATUS_IGNORE);
+        if (flag)
+            return 0;
+        if (atomic_load(&m->base.failed))
+            return -1;
+        backoff(&ns, IDLE_POLL_NS);
+    }
+}
+
+/* Sends or receives the item's pieces, in chunks of at most CHUNK bytes. A
+ * receiver waits for each chunk to arrive at the idle pace, then takes it at
+ * the moving pace; the sender thread has nothing else to do and polls at the
+ * moving pace throughout. */
 static int transfer(mpi_transport *m, int send, int chan, int chapter, int peer, void *obj)
 {
     void *ptr[2];
@@ -228,9 +256,11 @@ static int transfer(mpi_transport *m, int send, int chan, int chapter, int peer,
             MPI_Request req;
             if (send)
                 MPI_Isend((char *)ptr[i] + at, (int)n, MPI_BYTE, peer, tag, data_comm, &req);
+            else if (wait_arrival(m, peer, tag))
+                return -1;
             else
                 MPI_Irecv((char *)ptr[i] + at, (int)n, MPI_BYTE, peer, tag, data_comm, &req);
-            if (wait_for(m, &req))
+            if (wait_for(m, &req, send ? SENDER_POLL_NS : MOVING_POLL_NS))
                 return -1;
         }
     return 0;
@@ -471,7 +501,7 @@ void pff_mpi_transport_finish(pff_transport *t)
             if (done)
                 break;
         }
-        backoff(&ns);
+        backoff(&ns, IDLE_POLL_NS);
     }
     free(sink);
 }
