@@ -164,8 +164,12 @@ END {
     for (i = 1; i <= nscales; i++) {
         s = SC[i]
         printf "\n## Scale `%s`: %d training images, %d epochs in %d chapters\n\n", s, IMG[s], EP[s], EP[s]
-        printf "Made by `bench/paper.sh --scale %s`%s. Sequential runs on %d thread(s); the pipelines run 4 node threads of %d thread(s) each.\n", \
-            s, s == "large" ? " --rows adaptive-goodness" : "", THR[s], THR[s]
+        if (s == "large")
+            made = "`bench/paper.sh --scale large --rows adaptive-goodness`, then `bench/paper.sh --scale large --rows sequential-goodness`"
+        else
+            made = "`bench/paper.sh --scale " s "`"
+        printf "Made by %s. Sequential runs on %d thread(s); the pipelines run 4 node threads of %d thread(s) each.\n", \
+            made, THR[s], THR[s]
         printf "Times are `train_seconds` (the whole schedule, negatives included, evaluation excluded).\n"
         table(s, "Table 1: Goodness, the three negatives", "adaptive random fixed", "goodness", 0)
         table(s, "Table 2: Adaptive-NEG, Goodness and Softmax", "adaptive", "goodness softmax", 0)
