@@ -35,6 +35,14 @@ static int edit_distance(const char *a, const char *b)
 int pff_cli_parse(int argc, char **argv, const pff_option *opts, const char *cmd, pff_parsed *p)
 {
     memset(p, 0, sizeof *p);
+    int nopts = 0;
+    while (opts[nopts].name)
+        nopts++;
+    if (nopts > PFF_CLI_MAX_OPTS) {
+        fprintf(stderr, "pff %s: internal error: %d options, more than PFF_CLI_MAX_OPTS\n", cmd,
+                nopts);
+        return PFF_EFAIL;
+    }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0)

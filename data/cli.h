@@ -13,10 +13,12 @@ typedef struct {
     const char *help;
 } pff_option;
 
-/* Parsed command line: values by option index, positional arguments. */
+/* Parsed command line: values by option index, positional arguments. An
+ * option table may hold at most PFF_CLI_MAX_OPTS options (checked). */
+#define PFF_CLI_MAX_OPTS 64
 typedef struct {
-    const char *val[32];
-    int seen[32];
+    const char *val[PFF_CLI_MAX_OPTS];
+    int seen[PFF_CLI_MAX_OPTS];
     const char *pos[8];
     int npos;
 } pff_parsed;
