@@ -413,6 +413,9 @@ static int train_main(int argc, char **argv)
         if (!mpi || cfg.rank == 0)
             fprintf(stderr, "pff: %s\n", err);
     }
+    if (!rc && mpi && cfg.schedule == PFF_FEDERATED &&
+        (rc = pff_federated_keep_shard(&cfg, &train, cfg.rank, err)) && cfg.rank == 0)
+        fprintf(stderr, "pff: %s\n", err); /* each rank keeps its own shard, drops the rest */
     if (mpi) {
         /* a rank whose data did not load must not leave the others waiting */
         rc = pff_mpi_agree(rc);
@@ -433,7 +436,7 @@ static int train_main(int argc, char **argv)
     if (!cfg.quiet)
         fprintf(stderr, ", %d epochs in %d chapters, %s negatives, %s classifier, %d images\n",
                 cfg.epochs, cfg.splits, pff_neg_name(cfg.neg), pff_classifier_name(cfg.classifier),
-                train.n);
+                train.index ? train.total : train.n);
 
     pff_model model;
     pff_result res;
@@ -547,8 +550,8 @@ static int train_main(int argc, char **argv)
                "\"eval_seconds\":%.3f,\"goodness_accuracy\":",
                cfg.epochs, cfg.splits, cfg.batch, pff_neg_name(cfg.neg),
                pff_classifier_name(cfg.classifier), (unsigned long long)cfg.seed, (double)cfg.lr,
-               (double)cfg.softmax_lr, (double)cfg.threshold, cfg.fast ? "true" : "false", train.n,
-               test.n, res.train_seconds, res.neg_seconds, res.eval_seconds);
+               (double)cfg.softmax_lr, (double)cfg.threshold, cfg.fast ? "true" : "false",
+               train.index ? train.total : train.n, test.n, res.train_seconds, res.neg_seconds, res.eval_seconds);
         json_acc(stdout, ga);
         printf(",\"softmax_accuracy\":");
         json_acc(stdout, sa);

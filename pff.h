@@ -65,6 +65,8 @@ typedef struct pff_dataset {
     int n, dim;
     float *x;   /* (n, dim) */
     uint8_t *y; /* (n) */
+    int *index; /* (n) ids in the whole set when this is one shard of it, else NULL */
+    int total;  /* images in the whole set, when index is set */
 } pff_dataset;
 
 typedef struct pff_layer pff_layer; /* layers/layers.h */
@@ -112,6 +114,11 @@ int pff_idx_load(const char *images_path, const char *labels_path, pff_dataset *
 int pff_data_load(const char *dir, pff_dataset *train, pff_dataset *test, char *err);
 void pff_dataset_free(pff_dataset *d);
 void pff_dataset_truncate(pff_dataset *d, int n);
+
+/* Federated over MPI: cuts train down to the rows of shard `shard` (the same
+ * keyed shards pff_train would cut), keeping their ids in train->index, and
+ * frees the rest. PFF_EUSAGE when a shard is smaller than a batch. */
+int pff_federated_keep_shard(const pff_config *cfg, pff_dataset *train, int shard, char *err);
 
 /* Training (pipeline/schedule.c): runs cfg->schedule, fills model and result. */
 int pff_train(const pff_config *cfg, const pff_dataset *train, pff_model *model, pff_result *res,

@@ -164,6 +164,7 @@ void pff_dataset_free(pff_dataset *d)
 {
     free(d->x);
     free(d->y);
+    free(d->index);
     memset(d, 0, sizeof *d);
 }
 

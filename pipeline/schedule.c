@@ -558,44 +558,63 @@ static int label_skew_shard(const pff_config *cfg, int N, int i, int y)
     return (int)(pff_hash(cfg->seed, PFF_RNG_SHARD, 1, 0, (uint64_t)i) % (uint64_t)N);
 }
 
+/* Which shard each image of d goes to (shard[n]) and how many each gets
+ * (count[N]); PFF_EUSAGE when a shard is smaller than a batch. */
+static int assign_shards(const pff_config *cfg, int N, const pff_dataset *d, int *shard, int *count,
+                         char *err)
+{
+    int *perm = malloc((size_t)d->n * sizeof *perm), *pos = malloc((size_t)d->n * sizeof *pos);
+    if (!perm || !pos) {
+        free(perm), free(pos);
+        snprintf(err, PFF_ERRLEN, "out of memory while cutting %d shards", N);
+        return PFF_EFAIL;
+    }
+    pff_permutation(perm, d->n, cfg->seed, PFF_RNG_SHARD, 2, 0);
+    for (int i = 0; i < d->n; i++)
+        pos[perm[i]] = i;
+    memset(count, 0, (size_t)N * sizeof *count);
+    for (int i = 0; i < d->n; i++) {
+        /* iid: position in the permutation decides the shard */
+        shard[i] = cfg->shards == PFF_SHARDS_IID ? (int)((long)pos[i] * N / d->n)
+                                                 : label_skew_shard(cfg, N, i, d->y[i]);
+        count[shard[i]]++;
+    }
+    free(perm), free(pos);
+    for (int s = 0; s < N; s++)
+        if (count[s] < cfg->batch) {
+            snprintf(err, PFF_ERRLEN,
+                     "--nodes %d: shard %d holds %d images, fewer than one batch (%d)", N, s + 1,
+                     count[s], cfg->batch);
+            return PFF_EUSAGE;
+        }
+    return 0;
+}
+
 static int make_shards(run *r, const pff_dataset *d, char *err)
 {
     const int N = r->N, dim = d->dim;
-    int *perm = malloc((size_t)d->n * sizeof *perm), *pos = malloc((size_t)d->n * sizeof *pos);
     int *count = calloc((size_t)N, sizeof *count), *shard = malloc((size_t)d->n * sizeof *shard);
-    if (!perm || !pos || !count || !shard)
-        goto oom;
-    pff_permutation(perm, d->n, r->cfg->seed, PFF_RNG_SHARD, 2, 0);
-    for (int i = 0; i < d->n; i++)
-        pos[perm[i]] = i;
-    for (int i = 0; i < d->n; i++) {
-        /* iid: position in the permutation decides the shard */
-        shard[i] = r->cfg->shards == PFF_SHARDS_IID ? (int)((long)pos[i] * N / d->n)
-                                                     : label_skew_shard(r->cfg, N, i, d->y[i]);
-        count[shard[i]]++;
+    int rc = count && shard ? assign_shards(r->cfg, N, d, shard, count, err) : PFF_EFAIL;
+    if (rc) {
+        if (!count || !shard)
+            snprintf(err, PFF_ERRLEN, "out of memory while cutting %d shards", N);
+        free(count), free(shard);
+        return rc;
     }
     for (int s = 0; s < N; s++) {
         node *nd = &r->nodes[s];
-        if (count[s] < r->cfg->batch) {
-            snprintf(err, PFF_ERRLEN,
-                     "--nodes %d: shard %d holds %d images, fewer than one batch (%d)", N, s + 1,
-                     count[s], r->cfg->batch);
-            free(perm), free(pos), free(count), free(shard);
-            return PFF_EUSAGE;
-        }
         nd->n = 0;
-        if (r->mpi && s != r->me)
-            continue; /* another process keeps that shard */
         nd->own_img = malloc((size_t)count[s] * dim * sizeof(float));
         nd->own_y = malloc((size_t)count[s]);
         nd->own_index = malloc((size_t)count[s] * sizeof(int));
-        if (!nd->own_img || !nd->own_y || !nd->own_index)
-            goto oom;
+        if (!nd->own_img || !nd->own_y || !nd->own_index) {
+            free(count), free(shard);
+            snprintf(err, PFF_ERRLEN, "out of memory while cutting %d shards", N);
+            return PFF_EFAIL;
+        }
     }
     for (int i = 0; i < d->n; i++) {
         node *nd = &r->nodes[shard[i]];
-        if (!nd->own_img)
-            continue;
         memcpy(nd->own_img + (size_t)nd->n * dim, d->x + (size_t)i * dim, dim * sizeof(float));
         nd->own_y[nd->n] = d->y[i];
         nd->own_index[nd->n] = i;
@@ -606,12 +625,40 @@ static int make_shards(run *r, const pff_dataset *d, char *err)
         r->nodes[s].y = r->nodes[s].own_y;
         r->nodes[s].index = r->nodes[s].own_index;
     }
-    free(perm), free(pos), free(count), free(shard);
+    free(count), free(shard);
     return 0;
-oom:
-    free(perm), free(pos), free(count), free(shard);
-    snprintf(err, PFF_ERRLEN, "out of memory while cutting %d shards", N);
-    return PFF_EFAIL;
+}
+
+int pff_federated_keep_shard(const pff_config *cfg, pff_dataset *d, int which, char *err)
+{
+    const int N = cfg->nodes, dim = d->dim;
+    int *count = calloc((size_t)N, sizeof *count), *shard = malloc((size_t)d->n * sizeof *shard);
+    int rc = count && shard ? assign_shards(cfg, N, d, shard, count, err) : PFF_EFAIL;
+    int *index = rc ? NULL : malloc((size_t)count[which] * sizeof *index);
+    if (!rc && !index)
+        rc = PFF_EFAIL;
+    if (rc) {
+        if (rc == PFF_EFAIL)
+            snprintf(err, PFF_ERRLEN, "out of memory while cutting %d shards", N);
+        free(count), free(shard), free(index);
+        return rc;
+    }
+    /* the shard's rows keep their order: the same rows, in the same order, as pff_train cuts */
+    int m = 0;
+    for (int i = 0; i < d->n; i++)
+        if (shard[i] == which) {
+            memmove(d->x + (size_t)m * dim, d->x + (size_t)i * dim, dim * sizeof(float));
+            d->y[m] = d->y[i];
+            index[m++] = i;
+        }
+    float *x = realloc(d->x, (size_t)m * dim * sizeof(float));
+    if (x)
+        d->x = x;
+    d->total = d->n;
+    d->n = m;
+    d->index = index;
+    free(count), free(shard);
+    return 0;
 }
 
 static void *xmalloc(size_t n, int *ok)
@@ -1045,7 +1092,7 @@ int pff_train(const pff_config *cfg, const pff_dataset *train, pff_model *model,
     r->S = cfg->splits;
     r->N = cfg->schedule == PFF_SEQUENTIAL ? 1 : cfg->schedule == PFF_SINGLE_LAYER ? r->L : cfg->nodes;
     r->dim = train->dim;
-    r->train_n = train->n;
+    r->train_n = train->index ? train->total : train->n;
     const int L = r->L, N = r->N, S = r->S;
     int rc = PFF_EFAIL, agreed = 0;
     double rss_sum = -1;
@@ -1130,8 +1177,17 @@ int pff_train(const pff_config *cfg, const pff_dataset *train, pff_model *model,
         nd->img = train->x;
         nd->y = train->y;
     }
-    if (cfg->schedule == PFF_FEDERATED && (rc = make_shards(r, train, err)))
+    if (train->index && !(r->mpi && cfg->schedule == PFF_FEDERATED)) {
+        snprintf(err, PFF_ERRLEN, "a training set cut to one shard needs --schedule federated "
+                                  "--transport mpi");
+        rc = PFF_EUSAGE;
         goto out;
+    }
+    if (train->index) { /* MPI Federated: this process holds its node's shard only */
+        r->nodes[r->me].index = train->index;
+    } else if (cfg->schedule == PFF_FEDERATED && (rc = make_shards(r, train, err))) {
+        goto out;
+    }
     rc = PFF_EFAIL;
     for (int i = 0; i < N; i++)
         if ((!r->mpi || i == r->me) && node_alloc(r, &r->nodes[i]))
@@ -1221,14 +1277,14 @@ int pff_train(const pff_config *cfg, const pff_dataset *train, pff_model *model,
         double flops = 0;
         for (int k = 0; k < L; k++)
             flops += 8.0 * cfg->widths[k] * cfg->widths[k + 1];
-        flops *= (double)train->n * cfg->epochs;
+        flops *= (double)r->train_n * cfg->epochs;
         res->gflops = flops / res->train_seconds / 1e9;
         for (int i = 0; i < N && i < MAX_NODES; i++) {
             res->neg_seconds += r->nodes[i].negsec;
             res->node_busy[i] = r->nodes[i].busy;
             res->node_wait[i] = r->nodes[i].wait;
         }
-        res->train_n = train->n;
+        res->train_n = (int)r->train_n;
         /* the nodes' spans, merged: the trace of the run */
         int total_spans = 0;
         for (int i = 0; i < N; i++)

@@ -2,7 +2,8 @@
 # tests/test_mpi.sh PFF [TEST_TRACE] — the MPI transport against the thread
 # transport, with a pff built by `make MPI=1`:
 #   - all-layers with 2, 3 and 4 ranks, single-layer with one rank per layer,
-#     federated, sequential and --handoff weights: the model file written
+#     federated (each rank holding its shard only), sequential and --handoff
+#     weights: the model file written
 #     under mpirun is byte-identical to the one --transport threads writes
 #     with the same nodes, threads, seed and settings;
 #   - --trace over MPI merges the ranks into one timeline, one track per rank;
@@ -52,7 +53,13 @@ same "all-layers N=2, --handoff weights" 2 $net3 $small --schedule all-layers --
 same "single-layer N=L=3, adaptive + softmax" 3 $net3 $small --schedule single-layer --recompute --neg adaptive --classifier softmax
 same "single-layer N=L=4" 4 --layers 784,48,40,32,24 $small --schedule single-layer --recompute
 same "federated N=3, label-skew" 3 $net3 $small --schedule federated --nodes 3 --shards label-skew --neg adaptive
+same "federated N=2, iid, softmax" 2 $net3 $small --schedule federated --nodes 2 --classifier softmax
 same "sequential, 1 rank" 1 $net3 $small --schedule sequential
+
+# a Federated rank keeps only its own shard; the JSON still counts the whole training set
+$MPIRUN -np 3 "$PFF" train --transport mpi $net3 $small --schedule federated --json >"$T/out" 2>"$T/err"
+if grep -q '"train_n":1500' "$T/out"; then ok "federated over MPI reports all 1500 images"
+else bad "federated train_n: $(cat "$T/out" "$T/err" | tail -n 2)"; fi
 
 # the JSON of rank 0 says so, and only rank 0 prints it
 $MPIRUN -np 2 "$PFF" train --transport mpi $net3 $small --schedule all-layers --json >"$T/out" 2>/dev/null
@@ -93,6 +100,9 @@ expect_fail() {
     [ -e "$T/none.bin" ] && { bad "$name: left a model file"; rm -f "$T/none.bin"; }
 }
 
+expect_fail "a federated shard smaller than a batch" 30 "shard" \
+    $MPIRUN -np 3 "$PFF" train --transport mpi $net3 --train-limit 150 --test-limit 100 --epochs 1 \
+    --splits 1 --threads 1 --oversubscribe --quiet --schedule federated --save "$T/none.bin"
 expect_fail "wrong rank count" 30 "mpirun -np 3" \
     $MPIRUN -np 2 "$PFF" train --transport mpi $net3 $small --schedule single-layer --save "$T/none.bin"
 expect_fail "rank 1 cannot read its data" 30 "rank 1" \
