@@ -152,18 +152,26 @@ static void run_gradient(void *p)
     }
 }
 
-/* The step against a naive double reference: loss and a few gradient entries. */
-static int check_step(int in, int out, int T)
+/* A layer, its work buffers and a batch of 2B normalised random rows for one FF step. */
+static float *step_setup(int in, int out, int B, int T, pff_layer **l, pff_work *w)
 {
-    const int B = 8;
-    pff_layer *l = pff_layer_new(in, out);
-    pff_layer_init(l, 3, 0);
-    pff_work w;
-    pff_work_init(&w, 2 * B, in > out ? in : out, l->nparam, T);
+    *l = pff_layer_new(in, out);
+    pff_layer_init(*l, 3, 0);
+    pff_work_init(w, 2 * B, in > out ? in : out, (*l)->nparam, T);
     float *x = malloc(sizeof(float) * 2 * B * in);
     fill(x, (size_t)2 * B * in, 9);
     for (int r = 0; r < 2 * B; r++)
         pff_rms_normalise(x + (size_t)r * in, in);
+    return x;
+}
+
+/* The step against a naive double reference: loss and a few gradient entries. */
+static int check_step(int in, int out, int T)
+{
+    const int B = 8;
+    pff_layer *l;
+    pff_work w;
+    float *x = step_setup(in, out, B, T, &l, &w);
     double theta = out, loss = pff_ff_batch(l, &w, x, B, (float)theta, 0.0f, NULL), ref = 0;
     double *G = calloc(2 * B, sizeof(double)), *y = malloc(sizeof(double) * 2 * B * out);
     for (int r = 0; r < 2 * B; r++)
@@ -201,14 +209,9 @@ static int check_step(int in, int out, int T)
 
 static step_times time_step(int in, int out, int B, int T)
 {
-    pff_layer *l = pff_layer_new(in, out);
-    pff_layer_init(l, 3, 0);
+    pff_layer *l;
     pff_work w;
-    pff_work_init(&w, 2 * B, in > out ? in : out, l->nparam, T);
-    float *x = malloc(sizeof(float) * 2 * B * in);
-    fill(x, (size_t)2 * B * in, 9);
-    for (int r = 0; r < 2 * B; r++)
-        pff_rms_normalise(x + (size_t)r * in, in);
+    float *x = step_setup(in, out, B, T, &l, &w);
     step_arg a = {l, &w, x, B, 1e-9f};
     step_times t;
     t.total = time_it(run_step, &a, 0.4);
