@@ -558,21 +558,22 @@ static int label_skew_shard(const pff_config *cfg, int N, int i, int y)
     return (int)(pff_hash(cfg->seed, PFF_RNG_SHARD, 1, 0, (uint64_t)i) % (uint64_t)N);
 }
 
-/* Which shard each image of d goes to (shard[n]) and how many each gets
- * (count[N]); PFF_EUSAGE when a shard is smaller than a batch. */
-static int assign_shards(const pff_config *cfg, int N, const pff_dataset *d, int *shard, int *count,
-                         char *err)
+/* Which shard each image of d goes to (*shard_out, n) and how many each gets
+ * (*count_out, N), both malloc'd; PFF_EUSAGE when a shard is smaller than a
+ * batch (nothing is returned then). */
+static int assign_shards(const pff_config *cfg, int N, const pff_dataset *d, int **shard_out,
+                         int **count_out, char *err)
 {
     int *perm = malloc((size_t)d->n * sizeof *perm), *pos = malloc((size_t)d->n * sizeof *pos);
-    if (!perm || !pos) {
-        free(perm), free(pos);
+    int *count = calloc((size_t)N, sizeof *count), *shard = malloc((size_t)d->n * sizeof *shard);
+    if (!perm || !pos || !count || !shard) {
+        free(perm), free(pos), free(count), free(shard);
         snprintf(err, PFF_ERRLEN, "out of memory while cutting %d shards", N);
         return PFF_EFAIL;
     }
     pff_permutation(perm, d->n, cfg->seed, PFF_RNG_SHARD, 2, 0);
     for (int i = 0; i < d->n; i++)
         pos[perm[i]] = i;
-    memset(count, 0, (size_t)N * sizeof *count);
     for (int i = 0; i < d->n; i++) {
         /* iid: position in the permutation decides the shard */
         shard[i] = cfg->shards == PFF_SHARDS_IID ? (int)((long)pos[i] * N / d->n)
@@ -585,22 +586,20 @@ static int assign_shards(const pff_config *cfg, int N, const pff_dataset *d, int
             snprintf(err, PFF_ERRLEN,
                      "--nodes %d: shard %d holds %d images, fewer than one batch (%d)", N, s + 1,
                      count[s], cfg->batch);
+            free(count), free(shard);
             return PFF_EUSAGE;
         }
+    *shard_out = shard;
+    *count_out = count;
     return 0;
 }
 
 static int make_shards(run *r, const pff_dataset *d, char *err)
 {
     const int N = r->N, dim = d->dim;
-    int *count = calloc((size_t)N, sizeof *count), *shard = malloc((size_t)d->n * sizeof *shard);
-    int rc = count && shard ? assign_shards(r->cfg, N, d, shard, count, err) : PFF_EFAIL;
-    if (rc) {
-        if (!count || !shard)
-            snprintf(err, PFF_ERRLEN, "out of memory while cutting %d shards", N);
-        free(count), free(shard);
+    int *count, *shard, rc = assign_shards(r->cfg, N, d, &shard, &count, err);
+    if (rc)
         return rc;
-    }
     for (int s = 0; s < N; s++) {
         node *nd = &r->nodes[s];
         nd->n = 0;
@@ -632,16 +631,14 @@ static int make_shards(run *r, const pff_dataset *d, char *err)
 int pff_federated_keep_shard(const pff_config *cfg, pff_dataset *d, int which, char *err)
 {
     const int N = cfg->nodes, dim = d->dim;
-    int *count = calloc((size_t)N, sizeof *count), *shard = malloc((size_t)d->n * sizeof *shard);
-    int rc = count && shard ? assign_shards(cfg, N, d, shard, count, err) : PFF_EFAIL;
-    int *index = rc ? NULL : malloc((size_t)count[which] * sizeof *index);
-    if (!rc && !index)
-        rc = PFF_EFAIL;
-    if (rc) {
-        if (rc == PFF_EFAIL)
-            snprintf(err, PFF_ERRLEN, "out of memory while cutting %d shards", N);
-        free(count), free(shard), free(index);
+    int *count, *shard, rc = assign_shards(cfg, N, d, &shard, &count, err);
+    if (rc)
         return rc;
+    int *index = malloc((size_t)(count[which] ? count[which] : 1) * sizeof *index);
+    if (!index) {
+        free(count), free(shard);
+        snprintf(err, PFF_ERRLEN, "out of memory while cutting %d shards", N);
+        return PFF_EFAIL;
     }
     /* the shard's rows keep their order: the same rows, in the same order, as pff_train cuts */
     int m = 0;
