@@ -434,9 +434,10 @@ static int train_main(int argc, char **argv)
     for (int k = 1; !cfg.quiet && k <= cfg.nlayers; k++)
         fprintf(stderr, ",%d", cfg.widths[k]);
     if (!cfg.quiet)
-        fprintf(stderr, ", %d epochs in %d chapters, %s negatives, %s classifier, %d images\n",
+        fprintf(stderr, ", %d epochs in %d chapters, %s negatives, %s classifier, %d images; "
+                        "BLAS %s\n",
                 cfg.epochs, cfg.splits, pff_neg_name(cfg.neg), pff_classifier_name(cfg.classifier),
-                train.index ? train.total : train.n);
+                train.index ? train.total : train.n, pff_blas_describe());
 
     pff_model model;
     pff_result res;
@@ -541,8 +542,9 @@ static int train_main(int argc, char **argv)
     }
     if (json) {
         printf("{\"schedule\":\"%s\",\"transport\":\"%s\",\"nodes\":%d,\"threads\":%d,"
-               "\"layers\":",
-               pff_schedule_name(cfg.schedule), mpi ? "mpi" : "threads", N, cfg.threads);
+               "\"blas_core\":\"%s\",\"layers\":",
+               pff_schedule_name(cfg.schedule), mpi ? "mpi" : "threads", N, cfg.threads,
+               pff_blas_name());
         json_layers(stdout, &cfg);
         printf(",\"epochs\":%d,\"splits\":%d,\"batch\":%d,\"neg\":\"%s\",\"classifier\":\"%s\","
                "\"seed\":%llu,\"lr\":%g,\"softmax_lr\":%g,\"threshold\":%g,\"fast\":%s,"
@@ -716,7 +718,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-    pff_openmp_passive(argv);
+    pff_runtime_start(argv);
     if (argc < 2) {
         usage(stderr);
         return PFF_EUSAGE;
@@ -727,7 +729,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(c, "--version")) {
-        printf("pff %s (BLAS: %s, MPI: %s)\n", PFF_VERSION, pff_blas_name(),
+        printf("pff %s (BLAS: %s, MPI: %s)\n", PFF_VERSION, pff_blas_describe(),
                pff_mpi_available() ? "yes" : "no");
         return 0;
     }

@@ -227,7 +227,7 @@ static step_times time_step(int in, int out, int B, int T)
 
 int main(int argc, char **argv)
 {
-    pff_openmp_passive(argv);
+    pff_runtime_start(argv);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     int T = argc > 1 ? atoi(argv[1]) : (int)cores;
     if (T < 1)

@@ -7,8 +7,16 @@
  * of a pipeline never share a BLAS thread pool and a product's bits depend
  * only on its shapes (DESIGN.md §2.4). Built with NO_BLAS=1 it is a plain C
  * loop nest, the reference for tests and sanitizer builds. */
+#define _GNU_SOURCE
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 #include <unistd.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 #include "layers.h"
 
@@ -69,20 +77,167 @@ const char *pff_blas_name(void)
 #endif
 }
 
-/* OpenMP threads that spin while they wait starve everything else on a busy
- * machine (measured here: a run sharing 2 cores with one other busy process
- * went from 4 s to 69 s), and the node threads of a pipeline are often busy
- * elsewhere. libgomp reads its wait policy before main() runs, so a program
- * asks for passive waits by starting itself again, unless OMP_WAIT_POLICY is
- * already set. Returns only when nothing was re-executed. */
-void pff_openmp_passive(char **argv)
+/* ---- Which OpenBLAS kernel ----
+ *
+ * OpenBLAS picks its kernels ("core") from the CPU model when the library
+ * loads. Versions before 0.3.25 fall back to generic SSE3 kernels (Prescott)
+ * for models they do not know, although the CPU may have AVX-512: a third or
+ * less of the speed. pff_blas_choose_core is the pure rule that picks the
+ * best core the CPU's features allow when OpenBLAS's own pick is below them;
+ * pff_runtime_start (below) applies it by starting the program again with
+ * OPENBLAS_CORETYPE set, since OpenBLAS reads it only while loading. */
+
+/* 3: AVX-512 kernels, 2: AVX2 + FMA, 1: AVX, 0: older or unknown. */
+static int core_level(const char *core)
 {
-#ifdef _OPENMP
-    if (getenv("OMP_WAIT_POLICY"))
+    static const struct {
+        const char *name;
+        int level;
+    } known[] = {{"skylakex", 3},    {"cooperlake", 3}, {"sapphirerapids", 3}, {"haswell", 2},
+                 {"zen", 2},         {"sandybridge", 1}, {"bulldozer", 1},      {"piledriver", 1},
+                 {"steamroller", 1}, {"excavator", 1}};
+    for (size_t i = 0; core && i < sizeof known / sizeof known[0]; i++)
+        if (!strcasecmp(core, known[i].name))
+            return known[i].level;
+    return 0;
+}
+
+const char *pff_blas_choose_core(const pff_cpu *cpu, const char *current)
+{
+    int want = 0;
+    if (cpu->avx512f && cpu->avx512bw && cpu->avx512vl && cpu->avx512dq)
+        want = 3;
+    else if (cpu->avx2 && cpu->fma)
+        want = 2;
+    else if (cpu->avx)
+        want = 1;
+    if (want <= core_level(current))
+        return NULL; /* OpenBLAS's own pick is as good: keep it */
+    if (want == 3)
+        return cpu->avx512bf16 ? "Cooperlake" : "SkylakeX";
+    if (want == 2)
+        return cpu->vendor == PFF_CPU_AMD ? "Zen" : "Haswell";
+    return "Sandybridge";
+}
+
+/* The features as the operating system lets a program use them: AVX needs
+ * the YMM state enabled (XCR0 bits 1-2), AVX-512 also the opmask and ZMM
+ * state (bits 5-7). */
+void pff_cpu_read(pff_cpu *cpu)
+{
+    memset(cpu, 0, sizeof *cpu);
+#if defined(__x86_64__) || defined(__i386__)
+    unsigned a, b, c, d;
+    if (!__get_cpuid(0, &a, &b, &c, &d))
         return;
-    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-    execv("/proc/self/exe", argv); /* returns only on failure: then run as we are */
-#else
-    (void)argv;
+    unsigned maxleaf = a;
+    if (b == 0x756e6547 && d == 0x49656e69 && c == 0x6c65746e) /* "GenuineIntel" */
+        cpu->vendor = PFF_CPU_INTEL;
+    else if (b == 0x68747541 && d == 0x69746e65 && c == 0x444d4163) /* "AuthenticAMD" */
+        cpu->vendor = PFF_CPU_AMD;
+    __get_cpuid(1, &a, &b, &c, &d);
+    int osxsave = (c >> 27) & 1;
+    unsigned xcr0 = 0;
+    if (osxsave) {
+        unsigned lo, hi;
+        __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+        xcr0 = lo;
+    }
+    int ymm = (xcr0 & 0x6) == 0x6, zmm = (xcr0 & 0xe6) == 0xe6;
+    cpu->avx = ymm && ((c >> 28) & 1);
+    cpu->fma = ymm && ((c >> 12) & 1);
+    if (maxleaf >= 7) {
+        __get_cpuid_count(7, 0, &a, &b, &c, &d);
+        cpu->avx2 = ymm && ((b >> 5) & 1);
+        cpu->avx512f = zmm && ((b >> 16) & 1);
+        cpu->avx512dq = zmm && ((b >> 17) & 1);
+        cpu->avx512bw = zmm && ((b >> 30) & 1);
+        cpu->avx512vl = zmm && ((b >> 31) & 1);
+        __get_cpuid_count(7, 1, &a, &b, &c, &d);
+        cpu->avx512bf16 = zmm && ((a >> 5) & 1);
+    }
 #endif
+}
+
+/* The kernel against the reference loop nest on small cases that reach the
+ * packed kernels and their edges, with every transposition. 0 when it agrees. */
+int pff_blas_check(void)
+{
+    enum { M = 67, N = 45, K = 131 };
+    static float a[M * K], b[K * N], c[M * N], r[M * N];
+    for (int i = 0; i < M * K; i++)
+        a[i] = pff_uniform(pff_hash(11, 1, 0, 0, (uint64_t)i)) - 0.5f;
+    for (int i = 0; i < K * N; i++)
+        b[i] = pff_uniform(pff_hash(11, 2, 0, 0, (uint64_t)i)) - 0.5f;
+    for (int t = 0; t < 4; t++) {
+        int ta = t & 1, tb = t >> 1;
+        pff_matmul(ta, tb, M, N, K, 1.0f, a, ta ? M : K, b, tb ? K : N, 0.0f, c, N);
+        matmul_naive(ta, tb, M, N, K, 1.0f, a, ta ? M : K, b, tb ? K : N, 0.0f, r, N);
+        for (int i = 0; i < M * N; i++)
+            if (!(fabsf(c[i] - r[i]) <= 1e-4f * (1.0f + fabsf(r[i]))))
+                return 1;
+    }
+    return getenv("PFF_TEST_BLAS_CHECK_FAILS") != NULL; /* tests reach the fallback with it */
+}
+
+/* Starts the program again, once, when the runtime it needs can only be set
+ * before the libraries load:
+ * - OpenMP threads that spin while they wait starve everything else on a busy
+ *   machine (measured: a run sharing 2 cores with one other busy process went
+ *   from 4 s to 69 s), and the node threads of a pipeline are often busy
+ *   elsewhere; libgomp reads OMP_WAIT_POLICY before main(), so pff asks for
+ *   passive waits unless the user set a policy;
+ * - the OpenBLAS core, chosen as above unless the user set OPENBLAS_CORETYPE
+ *   (always honoured). PFF_BLAS_CHOSEN marks pff's own choice; the started
+ *   program checks that kernel and, if it fails, starts once more with
+ *   OpenBLAS's own pick and says so. */
+void pff_runtime_start(char **argv)
+{
+#ifndef PFF_NO_BLAS
+    const char *user = getenv("OPENBLAS_CORETYPE"), *chosen = getenv("PFF_BLAS_CHOSEN");
+    int ours = user && chosen && !strcmp(user, chosen);
+    if (ours && pff_blas_check()) {
+        fprintf(stderr, "pff: the OpenBLAS %s kernel failed its check against the reference "
+                        "product; using OpenBLAS's own choice\n", chosen);
+        unsetenv("OPENBLAS_CORETYPE");
+        setenv("PFF_BLAS_CHOSEN", "", 1); /* never choose again in this process tree */
+        execv("/proc/self/exe", argv);
+        exit(PFF_EFAIL);
+    }
+#endif
+    int again = 0;
+#ifdef _OPENMP
+    if (!getenv("OMP_WAIT_POLICY")) {
+        setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+        again = 1;
+    }
+#endif
+#ifndef PFF_NO_BLAS
+    if ((!user || !*user) && !chosen) {
+        pff_cpu cpu;
+        pff_cpu_read(&cpu);
+        const char *best = pff_blas_choose_core(&cpu, openblas_get_corename());
+        if (best) {
+            setenv("PFF_BLAS_FROM", openblas_get_corename(), 1);
+            setenv("OPENBLAS_CORETYPE", best, 1);
+            setenv("PFF_BLAS_CHOSEN", best, 1);
+            again = 1;
+        }
+    }
+#endif
+    if (again)
+        execv("/proc/self/exe", argv); /* returns only on failure: then run as we are */
+}
+
+/* "SkylakeX", or "SkylakeX (chosen by pff; OpenBLAS picked Prescott)". */
+const char *pff_blas_describe(void)
+{
+    static char d[128];
+    const char *from = getenv("PFF_BLAS_FROM"), *chosen = getenv("PFF_BLAS_CHOSEN");
+    const char *user = getenv("OPENBLAS_CORETYPE");
+    if (from && chosen && *chosen && user && !strcmp(user, chosen))
+        snprintf(d, sizeof d, "%s (chosen by pff; OpenBLAS picked %s)", pff_blas_name(), from);
+    else
+        snprintf(d, sizeof d, "%s", pff_blas_name());
+    return d;
 }

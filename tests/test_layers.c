@@ -330,9 +330,45 @@ static void test_random_negatives(void)
     CHECK(spread && hist[0] == 0, "negatives spread over the 9 wrong classes");
 }
 
+/* The kernel rule on CPUs of both vendors, with and without AVX-512, against
+ * what OpenBLAS 0.3.21 reports for them. */
+static void test_blas_core_choice(void)
+{
+    const pff_cpu_vendor I = PFF_CPU_INTEL, A = PFF_CPU_AMD;
+    const pff_cpu sapphire = {I, 1, 1, 1, 1, 1, 1, 1, 1}, skylake = {I, 1, 1, 1, 1, 1, 1, 1, 0},
+                  haswell = {I, 1, 1, 1, 0, 0, 0, 0, 0}, sandy = {I, 1, 0, 0, 0, 0, 0, 0, 0},
+                  old = {I, 0, 0, 0, 0, 0, 0, 0, 0}, zen2 = {A, 1, 1, 1, 0, 0, 0, 0, 0},
+                  zen4 = {A, 1, 1, 1, 1, 1, 1, 1, 1}, knl = {I, 1, 1, 1, 1, 0, 0, 0, 0};
+    const struct {
+        const pff_cpu *cpu;
+        const char *openblas, *want; /* want NULL: keep OpenBLAS's pick */
+    } t[] = {
+        {&sapphire, "Prescott", "Cooperlake"}, /* the Xeon of issue 13 (family 6, model 207) */
+        {&sapphire, "Haswell", "Cooperlake"},  {&sapphire, "SkylakeX", NULL},
+        {&sapphire, "Cooperlake", NULL},       {&skylake, "Prescott", "SkylakeX"},
+        {&skylake, "Nehalem", "SkylakeX"},     {&skylake, "SkylakeX", NULL},
+        {&haswell, "Prescott", "Haswell"},     {&haswell, "Sandybridge", "Haswell"},
+        {&haswell, "Haswell", NULL},           {&sandy, "Core2", "Sandybridge"},
+        {&sandy, "Sandybridge", NULL},         {&old, "Prescott", NULL},
+        {&old, "Katmai", NULL},                {&zen2, "Prescott", "Zen"},
+        {&zen2, "Zen", NULL},                  {&zen2, "Haswell", NULL},
+        {&zen4, "Zen", "Cooperlake"},          {&zen4, "Barcelona", "Cooperlake"},
+        {&knl, "Prescott", "Haswell"}, /* AVX-512F alone is not enough for SkylakeX kernels */
+        {&skylake, "something new", "SkylakeX"}, {&skylake, "skylakex", NULL},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        const char *got = pff_blas_choose_core(t[i].cpu, t[i].openblas);
+        CHECK(got == t[i].want || (got && t[i].want && !strcmp(got, t[i].want)),
+              "case %zu: OpenBLAS %s: chose %s, expected %s", i, t[i].openblas,
+              got ? got : "(keep)", t[i].want ? t[i].want : "(keep)");
+    }
+    CHECK(pff_blas_check() == 0, "the BLAS kernel in use agrees with the reference product");
+}
+
 int main(void)
 {
     pff_blas_init();
+    test_blas_core_choice();
     test_ff_gradient(1);
     test_ff_gradient(2);
     test_softmax_gradient();
