@@ -113,15 +113,78 @@ void pff_permutation(int *perm, int n, uint64_t seed, uint64_t purpose, uint64_t
     }
 }
 
+/* ---- element-wise passes ----
+ * Each row sum runs in PFF_LANES float accumulators, lane l taking elements
+ * j ≡ l (mod PFF_LANES), reduced by halving in a fixed order: the compiler can
+ * keep the lanes in one AVX-512 (or two AVX2) registers, and the bits depend
+ * only on the row, never on the thread count, the clone picked at run time or
+ * the schedule. No FMA may contract anything (C11 mode: -ffp-contract=off),
+ * so every clone gives the same bits. */
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#define PFF_CLONES /* ifunc resolvers run before the sanitizer runtime is ready */
+#else
+#define PFF_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+#define PFF_LANES 16
+
+static inline float lanes_sum(float *acc)
+{
+    for (int w = PFF_LANES / 2; w >= 1; w /= 2)
+        for (int l = 0; l < w; l++)
+            acc[l] += acc[l + w];
+    return acc[0];
+}
+
+PFF_CLONES
+float pff_sumsq(const float *restrict x, int n)
+{
+    float acc[PFF_LANES] = {0};
+    int j = 0;
+    for (; j + PFF_LANES <= n; j += PFF_LANES)
+        for (int l = 0; l < PFF_LANES; l++)
+            acc[l] += x[j + l] * x[j + l];
+    for (int l = 0; j < n; j++, l++)
+        acc[l] += x[j] * x[j];
+    return lanes_sum(acc);
+}
+
+PFF_CLONES
+float pff_relu_bias_sumsq(float *restrict z, const float *restrict b, int n)
+{
+    float acc[PFF_LANES] = {0};
+    int j = 0;
+    for (; j + PFF_LANES <= n; j += PFF_LANES)
+        for (int l = 0; l < PFF_LANES; l++) {
+            float y = z[j + l] + b[j + l];
+            y = y > 0.0f ? y : 0.0f;
+            z[j + l] = y;
+            acc[l] += y * y;
+        }
+    for (int l = 0; j < n; j++, l++) {
+        float y = z[j] + b[j];
+        y = y > 0.0f ? y : 0.0f;
+        z[j] = y;
+        acc[l] += y * y;
+    }
+    return lanes_sum(acc);
+}
+
+PFF_CLONES
+void pff_scale(float *restrict x, float s, int n)
+{
+    for (int j = 0; j < n; j++)
+        x[j] *= s;
+}
+
+float pff_rms_scale(float sumsq, int dim)
+{
+    return 1.0f / (sqrtf(sumsq / (float)dim) + PFF_RMS_EPS);
+}
+
 /* ---- inputs ---- */
 void pff_rms_normalise(float *x, int dim)
 {
-    double ss = 0.0;
-    for (int j = 0; j < dim; j++)
-        ss += (double)x[j] * x[j];
-    float s = 1.0f / ((float)sqrt(ss / dim) + PFF_RMS_EPS);
-    for (int j = 0; j < dim; j++)
-        x[j] *= s;
+    pff_scale(x, pff_rms_scale(pff_sumsq(x, dim), dim), dim);
 }
 
 void pff_embed(const float *img, int dim, int label, float *out)
@@ -155,7 +218,8 @@ int pff_work_init(pff_work *w, int rows, int wmax, size_t max_param, int threads
     w->g = malloc(max_param * sizeof(float));
     w->scratch = malloc((size_t)w->threads * chunk * sizeof(float));
     w->rowstat = malloc((size_t)rows * sizeof(double));
-    if (!w->x || !w->z || !w->g || !w->scratch || !w->rowstat) {
+    w->dscale = malloc((size_t)rows * sizeof(float));
+    if (!w->x || !w->z || !w->g || !w->scratch || !w->rowstat || !w->dscale) {
         pff_work_free(w);
         return -1;
     }
@@ -169,6 +233,7 @@ void pff_work_free(pff_work *w)
     free(w->g);
     free(w->scratch);
     free(w->rowstat);
+    free(w->dscale);
     memset(w, 0, sizeof *w);
 }
 
@@ -182,13 +247,8 @@ float *pff_work_scratch(pff_work *w, int t)
 
 /* ---- Adam (PyTorch's form: bias-corrected moments, eps outside the sqrt) ----
  * Memory-bound once vectorised: the loop must become packed sqrt and divide
- * (both correctly rounded, so every variant gives the same bits). The AVX2
- * clone is picked at run time; no FMA is allowed to contract anything. */
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-#define PFF_CLONES /* ifunc resolvers run before the sanitizer runtime is ready */
-#else
-#define PFF_CLONES __attribute__((target_clones("avx2", "default")))
-#endif
+ * (both correctly rounded, so every variant gives the same bits). The widest
+ * clone the CPU runs is picked at run time; no FMA contracts anything. */
 PFF_CLONES
 void pff_adam(float *restrict p, float *restrict m, float *restrict v, const float *restrict g,
               size_t n, float lr, float bc1, float bc2)
@@ -203,6 +263,16 @@ void pff_adam(float *restrict p, float *restrict m, float *restrict v, const flo
         m[i] = mi;
         v[i] = vi;
         p[i] -= step * mi / (sqrtf(vi) * rbc2 + PFF_ADAM_EPS);
+    }
+}
+
+/* z *= s; sum += z (a dz row segment and the bias gradient it adds to). */
+PFF_CLONES
+static void scale_add(float *restrict z, float s, float *restrict sum, int n)
+{
+    for (int j = 0; j < n; j++) {
+        z[j] *= s;
+        sum[j] += z[j];
     }
 }
 
@@ -231,17 +301,8 @@ double pff_ff_batch(pff_layer *l, pff_work *w, const float *x, int B, float thet
 
     /* bias, ReLU and goodness, one pass per row */
 #pragma omp parallel for num_threads(T) if (T > 1) schedule(static)
-    for (int r = 0; r < R; r++) {
-        float *zr = z + (size_t)r * out;
-        double s = 0.0;
-        for (int j = 0; j < out; j++) {
-            float y = zr[j] + l->b[j];
-            y = y > 0.0f ? y : 0.0f;
-            zr[j] = y;
-            s += (double)y * y;
-        }
-        G[r] = s;
-    }
+    for (int r = 0; r < R; r++)
+        G[r] = pff_relu_bias_sumsq(z + (size_t)r * out, l->b, out);
 
     /* local loss; G[r] becomes dL/dG */
     double loss = 0.0, gp = 0.0, gn = 0.0;
@@ -263,14 +324,9 @@ double pff_ff_batch(pff_layer *l, pff_work *w, const float *x, int B, float thet
     if (!isfinite(loss))
         return loss;
 
-    /* dL/dz = 2 y dL/dG */
-#pragma omp parallel for num_threads(T) if (T > 1) schedule(static)
-    for (int r = 0; r < R; r++) {
-        float *zr = z + (size_t)r * out;
-        float s = (float)(2.0 * G[r]);
-        for (int j = 0; j < out; j++)
-            zr[j] *= s;
-    }
+    float *dscale = w->dscale; /* dL/dz = 2 y dL/dG, applied tile by tile below */
+    for (int r = 0; r < R; r++)
+        dscale[r] = (float)(2.0 * G[r]);
 
     int update = lr > 0.0f;
     if (update)
@@ -282,15 +338,13 @@ double pff_ff_batch(pff_layer *l, pff_work *w, const float *x, int B, float thet
 #pragma omp parallel for num_threads(T) if (T > 1) schedule(static)
     for (int t = 0; t < ntile; t++) {
         int j0 = t * PFF_GRAD_TILE, j1 = j0 + PFF_GRAD_TILE < out ? j0 + PFF_GRAD_TILE : out;
-        /* gW[j0:j1, :] = dz[:, j0:j1]^T · x */
-        pff_matmul(1, 0, j1 - j0, in, R, 1.0f, z + j0, out, x, in, 0.0f, gw + (size_t)j0 * in, in);
+        /* dz[:, j0:j1] = 2 y dL/dG, and gb[j0:j1] = its column sums, while in cache */
         for (int j = j0; j < j1; j++)
             gb[j] = 0.0f;
-        for (int r = 0; r < R; r++) {
-            const float *zr = z + (size_t)r * out;
-            for (int j = j0; j < j1; j++)
-                gb[j] += zr[j];
-        }
+        for (int r = 0; r < R; r++)
+            scale_add(z + (size_t)r * out + j0, dscale[r], gb + j0, j1 - j0);
+        /* gW[j0:j1, :] = dz[:, j0:j1]^T · x */
+        pff_matmul(1, 0, j1 - j0, in, R, 1.0f, z + j0, out, x, in, 0.0f, gw + (size_t)j0 * in, in);
         if (update) {
             size_t o = (size_t)j0 * in, n = (size_t)(j1 - j0) * in;
             pff_adam(l->w + o, l->m + o, l->v + o, gw + o, n, lr, bc1, bc2);
@@ -307,11 +361,7 @@ static void map_chunk(const pff_layer *l, const float *x, int rows, float *out)
     pff_matmul(0, 1, rows, l->out, l->in, 1.0f, x, l->in, l->w, l->in, 0.0f, out, l->out);
     for (int r = 0; r < rows; r++) {
         float *o = out + (size_t)r * l->out;
-        for (int j = 0; j < l->out; j++) {
-            float y = o[j] + l->b[j];
-            o[j] = y > 0.0f ? y : 0.0f;
-        }
-        pff_rms_normalise(o, l->out);
+        pff_scale(o, pff_rms_scale(pff_relu_bias_sumsq(o, l->b, l->out), l->out), l->out);
     }
 }
 

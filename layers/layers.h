@@ -71,6 +71,12 @@ void pff_permutation(int *perm, int n, uint64_t seed, uint64_t purpose, uint64_t
 
 /* Inputs. */
 void pff_rms_normalise(float *x, int dim); /* x /= sqrt(mean x^2) + 1e-8 */
+/* Vectorised row passes (layers/ff.c); sums in a fixed lane order, so the bits
+ * depend only on the row. */
+float pff_sumsq(const float *x, int n);                  /* sum x^2 */
+float pff_relu_bias_sumsq(float *z, const float *b, int n); /* z = relu(z + b); sum z^2 */
+void pff_scale(float *x, float s, int n);                /* x *= s */
+float pff_rms_scale(float sumsq, int dim);               /* 1 / (sqrt(sumsq/dim) + 1e-8) */
 /* Copies an image and writes its label slots: one-hot for label >= 0,
  * PFF_NEUTRAL everywhere for label == PFF_LABEL_NEUTRAL, zero for PFF_LABEL_NONE. */
 enum { PFF_LABEL_NEUTRAL = -1, PFF_LABEL_NONE = -2 };
@@ -84,7 +90,8 @@ typedef struct {
     float *z;      /* (rows, wmax) pre-activations, then activities, then dL/dz */
     float *g;      /* (nparam of the largest layer) gradient */
     float *scratch; /* (threads, 2 * PFF_EVAL_IMAGES * PFF_CLASSES * wmax) map / table chunks */
-    double *rowstat; /* (rows) goodness per row */
+    double *rowstat; /* (rows) goodness per row, then dL/dG */
+    float *dscale;   /* (rows) 2 dL/dG: the factor from activities to dL/dz */
 } pff_work;
 int pff_work_init(pff_work *w, int rows, int wmax, size_t max_param, int threads);
 void pff_work_free(pff_work *w);

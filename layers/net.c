@@ -28,17 +28,19 @@ static void relu_goodness_norm(float *z, int rows, int width, const float *b, fl
 {
     for (int r = 0; r < rows; r++) {
         float *zr = z + (size_t)r * width;
-        double s = 0.0;
-        for (int j = 0; j < width; j++) {
-            float y = zr[j] + b[j];
-            y = y > 0.0f ? y : 0.0f;
-            zr[j] = y;
-            s += (double)y * y;
-        }
+        float s = pff_relu_bias_sumsq(zr, b, width);
         if (gsum)
-            gsum[r] += (float)s;
-        pff_rms_normalise(zr, width);
+            gsum[r] += s;
+        pff_scale(zr, pff_rms_scale(s, width), width);
     }
+}
+
+/* h = (base + wcol) * s: layer 1's pre-activation for one (image, label). */
+static void label_row(float *restrict h, const float *restrict base, const float *restrict wcol,
+                      float s, int n)
+{
+    for (int j = 0; j < n; j++)
+        h[j] = (base[j] + wcol[j]) * s;
 }
 
 static void table_chunk(pff_layer *const *layers, int L, float *scratch, int wmax, const float *img,
@@ -50,26 +52,25 @@ static void table_chunk(pff_layer *const *layers, int L, float *scratch, int wma
     float *base = x0 + (size_t)PFF_EVAL_IMAGES * wmax;     /* (nimg, w1) */
     float *h = base + (size_t)PFF_EVAL_IMAGES * wmax;      /* (R, wmax) */
     float *h2 = h + (size_t)PFF_EVAL_IMAGES * PFF_CLASSES * wmax; /* (R, wmax) */
-    float rms[PFF_EVAL_IMAGES];
+    float rscale[PFF_EVAL_IMAGES]; /* 1 / RMS of each image with a one-hot label */
     for (int i = 0; i < nimg; i++) {
         float *xi = x0 + (size_t)i * dim;
         pff_embed(img + (size_t)i * dim, dim, PFF_LABEL_NONE, xi);
-        double ss = 1.0; /* the one-hot label's contribution */
-        for (int j = 0; j < dim; j++)
-            ss += (double)xi[j] * xi[j];
-        rms[i] = (float)sqrt(ss / dim) + PFF_RMS_EPS;
+        /* the one-hot label adds 1 to the sum of squares */
+        rscale[i] = pff_rms_scale(pff_sumsq(xi, dim) + 1.0f, dim);
     }
     /* base = x0 · W1^T */
     pff_matmul(0, 1, nimg, w1, dim, 1.0f, x0, dim, l1->w, dim, 0.0f, base, w1);
     for (int r = 0; r < R; r++)
         table[r] = 0.0f;
+    float *wcol = x0; /* (10, w1): W1's label columns, contiguous; x0 is no longer needed */
+    for (int j = 0; j < w1; j++)
+        for (int lab = 0; lab < PFF_CLASSES; lab++)
+            wcol[(size_t)lab * w1 + j] = l1->w[(size_t)j * dim + lab];
     for (int i = 0; i < nimg; i++)
-        for (int lab = 0; lab < PFF_CLASSES; lab++) {
-            float *hr = h + (size_t)(i * PFF_CLASSES + lab) * w1;
-            const float *br = base + (size_t)i * w1;
-            for (int j = 0; j < w1; j++)
-                hr[j] = (br[j] + l1->w[(size_t)j * dim + lab]) / rms[i];
-        }
+        for (int lab = 0; lab < PFF_CLASSES; lab++)
+            label_row(h + (size_t)(i * PFF_CLASSES + lab) * w1, base + (size_t)i * w1,
+                      wcol + (size_t)lab * w1, rscale[i], w1);
     relu_goodness_norm(h, R, w1, l1->b, L == 1 ? table : NULL);
     for (int k = 1; k < L; k++) {
         const pff_layer *l = layers[k];
