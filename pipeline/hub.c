@@ -120,13 +120,13 @@ int pff_hub_init(pff_hub *h, int nchan, const int *caps)
     return 0;
 }
 
-void pff_hub_destroy(pff_hub *h, void (*drop)(int chan, void *obj))
+void pff_hub_destroy(pff_hub *h, void (*drop)(void *ctx, int chan, void *obj), void *ctx)
 {
     for (int i = 0; i < h->nchan; i++) {
         pff_channel *c = &h->chan[i];
         for (; c->count > 0; c->count--, c->head = (c->head + 1) % c->cap)
             if (drop)
-                drop(i, c->ring[c->head].obj);
+                drop(ctx, i, c->ring[c->head].obj);
     }
     pthread_mutex_destroy(&h->mu);
     pthread_cond_destroy(&h->cv);

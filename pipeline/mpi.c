@@ -506,7 +506,8 @@ void pff_mpi_transport_finish(pff_transport *t)
     free(sink);
 }
 
-void pff_mpi_transport_free(pff_transport *t, void (*drop)(int chan, void *obj))
+void pff_mpi_transport_free(pff_transport *t, void (*drop)(void *ctx, int chan, void *obj),
+                            void *ctx)
 {
     mpi_transport *m = (mpi_transport *)t;
     if (!m)
@@ -522,7 +523,7 @@ void pff_mpi_transport_free(pff_transport *t, void (*drop)(int chan, void *obj))
         local_item *it = m->local;
         m->local = it->next;
         if (drop)
-            drop(it->chan, it->obj);
+            drop(ctx, it->chan, it->obj);
         free(it);
     }
     pthread_mutex_destroy(&m->mu);
@@ -569,9 +570,10 @@ pff_transport *pff_mpi_transport_new(const pff_codec *codec, int nchan, int chap
     return NULL;
 }
 void pff_mpi_transport_finish(pff_transport *t) { (void)t; }
-void pff_mpi_transport_free(pff_transport *t, void (*drop)(int chan, void *obj))
+void pff_mpi_transport_free(pff_transport *t, void (*drop)(void *ctx, int chan, void *obj),
+                            void *ctx)
 {
-    (void)t, (void)drop;
+    (void)t, (void)drop, (void)ctx;
 }
 
 #endif

@@ -57,8 +57,9 @@ typedef struct {
 
 /* caps[i] is channel i's capacity (>= 1). Returns -1 when out of memory. */
 int pff_hub_init(pff_hub *h, int nchan, const int *caps);
-/* Frees the hub; items still queued are passed to drop (may be NULL). */
-void pff_hub_destroy(pff_hub *h, void (*drop)(int chan, void *obj));
+/* Frees the hub; items still queued are passed to drop(ctx, chan, obj)
+ * (drop may be NULL). */
+void pff_hub_destroy(pff_hub *h, void (*drop)(void *ctx, int chan, void *obj), void *ctx);
 
 /* ---- between processes: the MPI transport (pipeline/mpi.c, make MPI=1) ----
  *
@@ -93,6 +94,7 @@ void pff_mpi_bcast(void *buf, size_t len, int root);
 void *pff_mpi_gather(const void *mine, size_t len, size_t *total);
 pff_transport *pff_mpi_transport_new(const pff_codec *codec, int nchan, int chapters, char *err);
 void pff_mpi_transport_finish(pff_transport *t); /* collective: all sends done, strays dropped */
-void pff_mpi_transport_free(pff_transport *t, void (*drop)(int chan, void *obj));
+void pff_mpi_transport_free(pff_transport *t, void (*drop)(void *ctx, int chan, void *obj),
+                            void *ctx);
 
 #endif

@@ -762,10 +762,11 @@ static void node_free(run *r, node *nd)
     free(nd->spans);
 }
 
-static run *drop_run; /* for drop_item: channels hold layers, buffers, negatives */
-static void drop_item(int chan, void *obj)
+/* What a transport still holds at teardown: channels hold layers, buffers,
+ * negatives. ctx is the run. */
+static void drop_item(void *ctx, int chan, void *obj)
 {
-    run *r = drop_run;
+    run *r = ctx;
     int kind = chan / (r->L + 1);
     if (kind == CH_SNAP || kind >= CH_RSNAP)
         pff_layer_free(obj);
@@ -1333,11 +1334,10 @@ oom_hub:
     snprintf(err, PFF_ERRLEN, "out of memory setting up the %s schedule", pff_schedule_name(cfg->schedule));
     rc = PFF_EFAIL;
 teardown:
-    drop_run = r;
     if (r->mpi)
-        pff_mpi_transport_free(r->tp, drop_item);
+        pff_mpi_transport_free(r->tp, drop_item, r);
     else
-        pff_hub_destroy(&r->hub, drop_item);
+        pff_hub_destroy(&r->hub, drop_item, r);
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->cv);
     goto out;

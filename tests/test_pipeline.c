@@ -10,6 +10,8 @@
  *     gives the same bytes; fast mode and federated complete;
  *   - a non-finite loss stops every schedule with a message naming layer and
  *     chapter. */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,7 +93,7 @@ static void test_queue_stress(void)
     CHECK(joined == STAGES + 6, "every thread joined");
     CHECK(errors == 0, "queue stress: %d items out of order or wrong", errors);
     CHECK(!atomic_load(&hub.base.failed), "no failure");
-    pff_hub_destroy(&hub, NULL);
+    pff_hub_destroy(&hub, NULL, NULL);
 }
 
 static void *blocked_get(void *p)
@@ -129,7 +131,7 @@ static void test_failure_wakes_all(void)
     }
     CHECK(errors == 0, "every waiter woke with the failure");
     CHECK(strcmp(hub.base.error, "first error") == 0, "the first error is kept: '%s'", hub.base.error);
-    pff_hub_destroy(&hub, NULL);
+    pff_hub_destroy(&hub, NULL, NULL);
 }
 
 /* ---- schedules on a tiny synthetic problem ---- */
@@ -163,7 +165,7 @@ static void base_config(pff_config *c)
     c->seed = 42;
 }
 
-static int tmp_id;
+static atomic_int tmp_id;
 
 /* Trains and returns the model file's bytes (NULL on failure, err set). */
 static unsigned char *train_bytes(const pff_config *cfg, size_t *n, char *err)
@@ -175,7 +177,8 @@ static unsigned char *train_bytes(const pff_config *cfg, size_t *n, char *err)
         return NULL;
     free(res.spans);
     char path[64];
-    snprintf(path, sizeof path, "/tmp/pff_test_pipe_%d_%d.pff", (int)getpid(), tmp_id++);
+    snprintf(path, sizeof path, "/tmp/pff_test_pipe_%d_%d.pff", (int)getpid(),
+             atomic_fetch_add(&tmp_id, 1));
     int rc = pff_model_save(&m, path, err);
     pff_model_free(&m);
     if (rc)
@@ -345,6 +348,50 @@ static void test_fault(void)
         }
 }
 
+/* Two pff_train calls at once in one process: each gives the bytes it gives
+ * alone (nothing in a run is shared with another run). */
+typedef struct {
+    pff_config cfg;
+    unsigned char *bytes;
+    size_t n;
+    char err[PFF_ERRLEN];
+} concurrent_run;
+
+static void *concurrent_train(void *p)
+{
+    concurrent_run *c = p;
+    c->bytes = train_bytes(&c->cfg, &c->n, c->err);
+    return NULL;
+}
+
+static void test_two_runs_at_once(void)
+{
+    concurrent_run a, b;
+    base_config(&a.cfg);
+    a.cfg.schedule = PFF_ALL_LAYERS, a.cfg.nodes = 2, a.cfg.neg = PFF_NEG_ADAPTIVE;
+    base_config(&b.cfg);
+    b.cfg.schedule = PFF_SINGLE_LAYER, b.cfg.nodes = 3, b.cfg.neg = PFF_NEG_RANDOM;
+    b.cfg.classifier = PFF_CLS_SOFTMAX, b.cfg.seed = 7;
+    size_t na = 0, nb = 0;
+    char err[PFF_ERRLEN];
+    unsigned char *alone_a = train_bytes(&a.cfg, &na, err);
+    unsigned char *alone_b = train_bytes(&b.cfg, &nb, err);
+    pthread_t ta, tb;
+    int started = !pthread_create(&ta, NULL, concurrent_train, &a);
+    started += !pthread_create(&tb, NULL, concurrent_train, &b);
+    CHECK(started == 2, "two training threads started");
+    if (started == 2) {
+        pthread_join(ta, NULL);
+        pthread_join(tb, NULL);
+        CHECK(alone_a && a.bytes && na == a.n && !memcmp(alone_a, a.bytes, na),
+              "all-layers N=2 adaptive: the same bytes alone and beside another run (%s)", a.err);
+        CHECK(alone_b && b.bytes && nb == b.n && !memcmp(alone_b, b.bytes, nb),
+              "single-layer N=3 softmax: the same bytes alone and beside another run (%s)", b.err);
+        free(a.bytes), free(b.bytes);
+    }
+    free(alone_a), free(alone_b);
+}
+
 int main(void)
 {
     pff_blas_init();
@@ -353,6 +400,7 @@ int main(void)
     make_data();
     test_equivalence();
     test_fault();
+    test_two_runs_at_once();
     pff_dataset_free(&data);
     return check_report("test_pipeline");
 }
