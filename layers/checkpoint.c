@@ -80,7 +80,8 @@ static void w_str(pff_bytes *b, const char *s)
 {
     size_t n = s ? strlen(s) : 0;
     pff_put32(b, (uint32_t)n);
-    pff_put(b, s, n);
+    if (n)
+        pff_put(b, s, n);
 }
 
 /* A string of the run record; NULL for length 0. *bad is set for a string
