@@ -59,6 +59,18 @@ expect 2 "make data" train --data "$T/nowhere"
 expect 2 "takes no value" train --json=yes
 expect 2 "cannot create" train $SMALL --save "$T/missing/dir/m.pff"
 [ -e "$T/missing" ] && { echo "FAIL: a failed save left files"; fails=$((fails + 1)); }
+# every output path is checked before the data is even read (so before any training):
+# a directory, or a place under a regular file (unwritable, also for root)
+mkdir -p "$T/outdir"
+printf 'x' >"$T/plain"
+expect 2 "--save $T/outdir: is a directory" train $SMALL --data "$T/nowhere" --save "$T/outdir"
+expect 2 "--checkpoint $T/outdir: is a directory" train $SMALL --data "$T/nowhere" --checkpoint "$T/outdir"
+expect 2 "--save $T/plain/m.pff: cannot create" train $SMALL --data "$T/nowhere" --save "$T/plain/m.pff"
+expect 2 "--checkpoint $T/plain/r.ck: cannot create" train $SMALL --data "$T/nowhere" --checkpoint "$T/plain/r.ck"
+expect 2 "--log $T/outdir: is a directory" train $SMALL --data "$T/nowhere" --log "$T/outdir"
+[ -z "$(ls -A "$T/outdir")" ] && [ "$(cat "$T/plain")" = x ] ||
+    { echo "FAIL: a refused output left files: $(ls -A "$T/outdir")"; fails=$((fails + 1)); }
+expect 2 "list of" train --layers 784,32,
 expect 2 "cannot open" eval "$T/none.pff"
 printf 'not a model at all' >"$T/junk.pff"
 expect 2 "bad magic" eval "$T/junk.pff"
