@@ -50,7 +50,7 @@ TIMEOUT = timeout --foreground -k 10
 
 .DEFAULT_GOAL := all
 .PHONY: all run test test-unit test-sanitizers asan tsan bench data deps test-deps clean test-mpi \
-        test-mpi-if-present paper
+        paper
 $(BUILD)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
@@ -76,24 +76,29 @@ else
 all: $(BUILD)/pff $(BUILD)/libpff.a
 endif
 
-# Installs the build dependencies with apt-get when they are missing.
-# Installs missing build dependencies with apt-get (EXTRA_PKGS: more, for the tests).
+# Installs missing build dependencies with apt-get (EXTRA_PKGS: more, for the
+# tests: COMMAND, or COMMAND=PACKAGE+PACKAGE when the command's package has
+# another name).
 deps:
 	@pkgs=""; \
 	printf '#include <cblas.h>\n#include <stb/stb_image.h>\n' | $(CC) -E -x c - >/dev/null 2>&1 \
 	  || pkgs="libopenblas-dev libstb-dev"; \
 	command -v npm >/dev/null 2>&1 || pkgs="$$pkgs npm"; \
-	for p in $(EXTRA_PKGS); do command -v $$p >/dev/null 2>&1 || pkgs="$$pkgs $$p"; done; \
-	if [ -z "$$pkgs" ]; then echo "deps: OpenBLAS, stb, npm $(EXTRA_PKGS) present"; exit 0; fi; \
+	for p in $(EXTRA_PKGS); do \
+	  command -v $${p%%=*} >/dev/null 2>&1 || pkgs="$$pkgs $$(echo "$${p#*=}" | tr + ' ')"; done; \
+	if [ -z "$$pkgs" ]; then echo "deps: OpenBLAS, stb, npm$$(for p in $(EXTRA_PKGS); do \
+	  printf ' %s' "$${p%%=*}"; done) present"; exit 0; fi; \
 	echo "deps: installing$$pkgs with apt-get"; \
 	if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; \
 	else echo "deps: not root and no sudo: please install$$pkgs" >&2; exit 1; fi; \
 	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$pkgs >/dev/null \
 	  || { echo "deps: apt-get install$$pkgs failed" >&2; exit 1; }
 
-# What the tests need beyond the build: pkg-config (the example program), clang (fuzz regressions).
+# What the tests need beyond the build: pkg-config (the example program), clang (fuzz
+# regressions), Open MPI (the MPI transport's tests: mpicc, mpirun).
+TEST_PKGS = pkg-config clang mpicc=libopenmpi-dev+openmpi-bin mpirun=openmpi-bin
 test-deps:
-	@$(MAKE) --no-print-directory deps EXTRA_PKGS="pkg-config clang"
+	@$(MAKE) --no-print-directory deps EXTRA_PKGS="$(TEST_PKGS)"
 
 data:
 	@./data/fetch-mnist.sh
@@ -118,7 +123,7 @@ test: test-deps data
 	@$(TIMEOUT) 120 ./tests/test_trace_run.sh ./pff build/release/tests/test_trace
 	@$(TIMEOUT) 600 ./tests/test_resume.sh ./pff
 	@$(MAKE) --no-print-directory fuzz-regress
-	@$(MAKE) --no-print-directory test-mpi-if-present
+	@$(MAKE) --no-print-directory test-mpi
 	@echo "make test: all tests passed"
 
 test-unit: $(TEST_BINS)
@@ -128,8 +133,7 @@ test-unit: $(TEST_BINS)
 	done
 
 # The MPI transport's tests: byte-identical models over MPI and over threads,
-# failure of a rank. make test runs them when Open MPI is installed
-# (.ci/run installs it); test-mpi insists.
+# failure of a rank. make test runs them (test-deps installs Open MPI).
 test-mpi: data
 	@command -v mpicc >/dev/null && command -v mpirun >/dev/null || \
 	  { echo "test-mpi: needs Open MPI (apt-get install libopenmpi-dev openmpi-bin)" >&2; exit 1; }
@@ -137,11 +141,6 @@ test-mpi: data
 	@$(MAKE) --no-print-directory build/release/tests/test_trace
 	@echo "== tests/test_mpi.sh (Open MPI)"
 	@$(TIMEOUT) 900 ./tests/test_mpi.sh build/release-mpi/pff build/release/tests/test_trace
-
-test-mpi-if-present:
-	@if command -v mpicc >/dev/null && command -v mpirun >/dev/null; then \
-	  $(MAKE) --no-print-directory test-mpi; \
-	else echo "== tests/test_mpi.sh: skipped, Open MPI is not installed (make test-mpi needs it)"; fi
 
 asan:
 	@$(MAKE) --no-print-directory VARIANT=asan test-unit

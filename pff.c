@@ -99,8 +99,9 @@ static int parse_layers(const char *s, pff_config *cfg)
         char *end;
         errno = 0;
         long v = strtol(p, &end, 10);
+        /* an empty item (784,,10 or a trailing comma) is an error, not skipped */
         if (errno || end == p || v < 1 || v > INT_MAX || (*end && *end != ',') ||
-            n > PFF_MAX_LAYERS) {
+            (*end == ',' && end[1] == 0) || n > PFF_MAX_LAYERS) {
             fprintf(stderr,
                     "pff: --layers: '%s' is not a list of 2..%d positive widths like 784,500,500\n",
                     s, PFF_MAX_LAYERS + 1);
@@ -115,6 +116,95 @@ static int parse_layers(const char *s, pff_config *cfg)
         return PFF_EUSAGE;
     }
     cfg->nlayers = n - 1;
+    return PFF_OK;
+}
+
+/* An output flag's value, or what the checkpoint recorded for it. */
+static const char *output_path(const pff_parsed *p, const char *flag, const char *recorded)
+{
+    const char *v = pff_cli_get(p, train_opts, flag);
+    return v ? v : recorded;
+}
+
+/* Every output of a run, checked before anything is trained: a known trace
+ * format, and a place where a file can be created (no directory). */
+static int check_outputs(const char *save, const char *trace, const char *log,
+                         const char *checkpoint)
+{
+    int rc;
+    if (save && (rc = pff_check_writable("save", save)))
+        return rc;
+    if (trace) {
+        const char *dot = strrchr(trace, '.');
+        int ok = !strcmp(trace, "-") || (dot && (!strcmp(dot, ".json") || !strcmp(dot, ".png") ||
+                                                 !strcmp(dot, ".txt")));
+        if (!ok) {
+            fprintf(stderr, "pff: --trace %s: expected a file ending in .json, .png or .txt, or -\n",
+                    trace);
+            return PFF_EUSAGE;
+        }
+        if (strcmp(trace, "-") && (rc = pff_check_writable("trace", trace)))
+            return rc;
+    }
+    if (log && (rc = pff_check_writable("log", log)))
+        return rc;
+    if (checkpoint && (rc = pff_check_writable("checkpoint", checkpoint)))
+        return rc;
+    return PFF_OK;
+}
+
+/* path made absolute against the working directory, without resolving links
+ * ("-" stays "-"); malloc'd, NULL for NULL or when out of memory. */
+static char *absolute_path(const char *path)
+{
+    if (!path)
+        return NULL;
+    if (path[0] == '/' || !strcmp(path, "-"))
+        return strdup(path);
+    char cwd[4096];
+    if (!getcwd(cwd, sizeof cwd))
+        return NULL;
+    while (path[0] == '.' && path[1] == '/')
+        path += 2;
+    size_t n = strlen(cwd) + strlen(path) + 2;
+    char *out = malloc(n);
+    if (out)
+        snprintf(out, n, "%s%s%s", cwd, strcmp(cwd, "/") ? "/" : "", path);
+    return out;
+}
+
+/* The run record of a run that writes checkpoints: the data directory and
+ * outputs made absolute, the limits, a fingerprint of each IDX file. When
+ * resuming (was: the checkpoint's record), the files must still match it. */
+static int make_record(pff_run_record *r, const char *dir, long train_limit, long test_limit,
+                       const char *save, const char *log, const char *trace,
+                       const pff_run_record *was, char *err)
+{
+    r->train_limit = train_limit;
+    r->test_limit = test_limit;
+    r->data_dir = absolute_path(dir);
+    r->save = absolute_path(save);
+    r->log = absolute_path(log);
+    r->trace = absolute_path(trace);
+    if (!r->data_dir || (save && !r->save) || (log && !r->log) || (trace && !r->trace)) {
+        snprintf(err, PFF_ERRLEN, "cannot make the data and output paths absolute: %s",
+                 strerror(errno));
+        return PFF_EFAIL;
+    }
+    int rc = pff_data_fingerprint(dir, r->data_size, r->data_hash, err);
+    if (rc)
+        return rc;
+    for (int i = 0; was && i < PFF_DATA_FILES; i++)
+        if (r->data_size[i] != was->data_size[i] || r->data_hash[i] != was->data_hash[i]) {
+            snprintf(err, PFF_ERRLEN,
+                     "%s/%s changed since the checkpoint was made (now %llu bytes, FNV-1a "
+                     "%016llx; the checkpoint recorded %llu bytes, %016llx): a run resumes on "
+                     "the data set it started with",
+                     dir, pff_data_files[i], (unsigned long long)r->data_size[i],
+                     (unsigned long long)r->data_hash[i], (unsigned long long)was->data_size[i],
+                     (unsigned long long)was->data_hash[i]);
+            return PFF_EUSAGE;
+        }
     return PFF_OK;
 }
 
@@ -173,16 +263,22 @@ static int train_main(int argc, char **argv)
     long v;
     const char *resume = pff_cli_get(&p, O, "resume");
     if (resume) {
-        static const char *const settings[] = {
-            "layers", "epochs",     "splits",   "batch",     "schedule", "nodes",  "threads",
-            "neg",    "classifier", "lr",       "softmax-lr", "threshold", "seed",  "preset",
-            "fast",   "recompute",  "handoff",  "shards",    "eval-every", "oversubscribe", NULL};
-        for (int i = 0; settings[i]; i++)
-            if (pff_cli_has(&p, O, settings[i])) {
-                fprintf(stderr, "pff: --resume takes every training setting from the checkpoint; "
-                                "drop --%s\n", settings[i]);
+        /* the checkpoint holds every setting, the data set and the limits: only
+         * where outputs go (and how the job runs) may be named with it */
+        static const char *const outputs[] = {"resume", "save",  "log",       "trace",
+                                              "checkpoint", "json", "quiet", "transport", NULL};
+        for (int i = 0; O[i].name; i++) {
+            int allowed = 0;
+            for (int j = 0; outputs[j]; j++)
+                allowed |= !strcmp(O[i].name, outputs[j]);
+            if (!allowed && pff_cli_has(&p, O, O[i].name)) {
+                fprintf(stderr, "pff: --resume takes every training setting, the data set and the "
+                                "limits from the checkpoint (only --save, --log, --trace, "
+                                "--checkpoint, --json and --quiet may go with it); drop --%s\n",
+                        O[i].name);
                 return PFF_EUSAGE;
             }
+        }
     }
     if ((s = pff_cli_get(&p, O, "preset"))) {
         if (strcmp(s, "paper") != 0) {
@@ -341,40 +437,40 @@ static int train_main(int argc, char **argv)
         }
         dir = ch ? "data/fashion-mnist" : "data/mnist";
     }
-    const char *save = pff_cli_get(&p, O, "save");
-    if (save && (rc = pff_check_writable("save", save)))
-        return rc;
-    const char *trace = pff_cli_get(&p, O, "trace");
-    if (trace) {
-        const char *dot = strrchr(trace, '.');
-        int ok = !strcmp(trace, "-") || (dot && (!strcmp(dot, ".json") || !strcmp(dot, ".png") ||
-                                                 !strcmp(dot, ".txt")));
-        if (!ok) {
-            fprintf(stderr, "pff: --trace %s: expected a file ending in .json, .png or .txt, or -\n",
-                    trace);
-            return PFF_EUSAGE;
-        }
-        if (strcmp(trace, "-") && (rc = pff_check_writable("trace", trace)))
-            return rc;
-    }
     long eval_every = 0;
     if ((s = pff_cli_get(&p, O, "eval-every")) &&
         (rc = pff_cli_long("eval-every", s, 1, 1000000, &eval_every)))
         return rc;
     if (eval_every)
         cfg.eval_every = (int)eval_every;
-    const char *logpath = pff_cli_get(&p, O, "log");
-    if (logpath && (rc = pff_check_writable("log", logpath)))
-        return rc;
-    cfg.checkpoint = pff_cli_get(&p, O, "checkpoint") ? pff_cli_get(&p, O, "checkpoint") : resume;
-    if (cfg.checkpoint && (rc = pff_check_writable("checkpoint", cfg.checkpoint)))
-        return rc;
+    /* a resumed run takes its data set, limits and outputs from the checkpoint */
     pff_checkpoint *ck = NULL;
+    const pff_run_record *rec = NULL;
     if (resume) {
         if ((rc = pff_checkpoint_load(resume, &ck, err))) {
             fprintf(stderr, "pff: %s\n", err);
             return rc;
         }
+        rec = pff_checkpoint_record(ck);
+        if (!rec->data_dir) {
+            fprintf(stderr, "pff: --resume %s: the checkpoint records no data set (it was not "
+                            "written by pff train)\n", resume);
+            pff_checkpoint_free(ck);
+            return PFF_EUSAGE;
+        }
+        dir = rec->data_dir;
+        train_limit = rec->train_limit;
+        test_limit = rec->test_limit;
+    }
+    const char *save = output_path(&p, "save", rec ? rec->save : NULL);
+    const char *trace = output_path(&p, "trace", rec ? rec->trace : NULL);
+    const char *logpath = output_path(&p, "log", rec ? rec->log : NULL);
+    cfg.checkpoint = pff_cli_get(&p, O, "checkpoint") ? pff_cli_get(&p, O, "checkpoint") : resume;
+    if ((rc = check_outputs(save, trace, logpath, cfg.checkpoint))) {
+        pff_checkpoint_free(ck);
+        return rc;
+    }
+    if (resume) {
         int quiet = cfg.quiet, bar = cfg.progress_bar;
         const char *ckpath = cfg.checkpoint;
         cfg = *pff_checkpoint_config(ck);
@@ -384,9 +480,6 @@ static int train_main(int argc, char **argv)
         cfg.resume = ck;
         N = cfg.schedule == PFF_SEQUENTIAL ? 1 : cfg.nodes;
         over = 1; /* the run was accepted when it started */
-        if (!quiet)
-            fprintf(stderr, "pff: resuming %s after chapter %d of %d\n", resume,
-                    pff_checkpoint_chapters(ck), cfg.splits);
     }
     if (cfg.checkpoint && cfg.stale_adam) {
         fprintf(stderr, "pff: --checkpoint cannot hold --handoff weights runs (each node's own "
@@ -407,6 +500,23 @@ static int train_main(int argc, char **argv)
     }
     pff_dataset_truncate(&train, (int)train_limit);
     pff_dataset_truncate(&test, (int)test_limit);
+    /* what every checkpoint of this run records; a resumed run's data must match it */
+    pff_run_record record;
+    memset(&record, 0, sizeof record);
+    if (cfg.checkpoint) {
+        if ((rc = make_record(&record, dir, train_limit, test_limit, save, logpath, trace, rec,
+                              err))) {
+            if (resume)
+                fprintf(stderr, "pff: --resume %s: %s\n", resume, err);
+            else
+                fprintf(stderr, "pff: --checkpoint: %s\n", err);
+            goto done;
+        }
+        cfg.record = &record;
+    }
+    if (resume && !cfg.quiet)
+        fprintf(stderr, "pff: resuming %s after chapter %d of %d (data %s)\n", resume,
+                pff_checkpoint_chapters(ck), cfg.splits, dir);
     if ((rc = pff_config_check(&cfg, train.dim, train.n, cores(), over, err))) {
         if (resume)
             fprintf(stderr, "pff: --resume %s: ", resume);
@@ -576,6 +686,10 @@ done:
     pff_dataset_free(&train);
     pff_dataset_free(&test);
     pff_checkpoint_free(ck);
+    free(record.data_dir);
+    free(record.save);
+    free(record.log);
+    free(record.trace);
     return rc;
 }
 

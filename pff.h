@@ -28,6 +28,23 @@ typedef enum { PFF_CLS_GOODNESS, PFF_CLS_SOFTMAX } pff_classifier_kind;
 typedef enum { PFF_SHARDS_IID, PFF_SHARDS_LABEL_SKEW } pff_shard_kind;
 typedef enum { PFF_TRANSPORT_THREADS, PFF_TRANSPORT_MPI } pff_transport_kind;
 
+/* The four IDX files of a data directory, in this order everywhere. */
+#define PFF_DATA_FILES 4
+extern const char *const pff_data_files[PFF_DATA_FILES];
+
+/* What a checkpoint records besides the training state, so that
+ * `pff train --resume FILE` alone continues the run: the data set (its
+ * directory, made absolute, and a fingerprint of each IDX file), the limits
+ * and the outputs that were asked for. The command line fills it; a library
+ * caller may leave pff_config.record NULL (nothing recorded). */
+typedef struct {
+    char *data_dir;                        /* absolute directory; NULL: not recorded */
+    uint64_t data_size[PFF_DATA_FILES];    /* bytes of each of pff_data_files */
+    uint64_t data_hash[PFF_DATA_FILES];    /* 64-bit FNV-1a of each file's bytes */
+    long train_limit, test_limit;          /* first N images (0: all) */
+    char *save, *log, *trace;              /* absolute output paths (NULL: none; trace may be "-") */
+} pff_run_record;
+
 typedef struct {
     /* the model (DESIGN.md §1) */
     int nlayers;                     /* FF layers L, 1..PFF_MAX_LAYERS */
@@ -55,6 +72,7 @@ typedef struct {
     FILE *log;                       /* one record per chapter (NULL: none) */
     const char *checkpoint;          /* write the training state here after every chapter */
     const struct pff_checkpoint *resume; /* continue from this state (pff_checkpoint_load) */
+    const pff_run_record *record;    /* written into every checkpoint (NULL: nothing) */
     int log_jsonl;                   /* the log as JSON Lines instead of CSV */
     int quiet;                       /* no progress on stderr */
     int progress_bar;                /* live bar within a chapter (stderr is a terminal) */
@@ -112,6 +130,9 @@ double pff_memory_estimate(const pff_config *cfg, long n);
 /* IDX files (data/idx.c). */
 int pff_idx_load(const char *images_path, const char *labels_path, pff_dataset *out, char *err);
 int pff_data_load(const char *dir, pff_dataset *train, pff_dataset *test, char *err);
+/* Size and 64-bit FNV-1a of each of the four IDX files of dir. */
+int pff_data_fingerprint(const char *dir, uint64_t size[PFF_DATA_FILES],
+                         uint64_t hash[PFF_DATA_FILES], char *err);
 void pff_dataset_free(pff_dataset *d);
 void pff_dataset_truncate(pff_dataset *d, int n);
 
@@ -143,6 +164,7 @@ typedef struct pff_checkpoint pff_checkpoint;
 int pff_checkpoint_load(const char *path, pff_checkpoint **ck, char *err);
 const pff_config *pff_checkpoint_config(const pff_checkpoint *ck);
 int pff_checkpoint_chapters(const pff_checkpoint *ck); /* chapters already trained */
+const pff_run_record *pff_checkpoint_record(const pff_checkpoint *ck); /* data, limits, outputs */
 void pff_checkpoint_free(pff_checkpoint *ck);
 
 /* Set from a signal handler: training stops at the next batch on every node

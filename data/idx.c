@@ -134,17 +134,21 @@ int pff_idx_load(const char *images_path, const char *labels_path, pff_dataset *
     return PFF_OK;
 }
 
+const char *const pff_data_files[PFF_DATA_FILES] = {
+    "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte"};
+
 int pff_data_load(const char *dir, pff_dataset *train, pff_dataset *test, char *err)
 {
     char a[4096], b[4096];
     memset(test, 0, sizeof *test);
-    snprintf(a, sizeof a, "%s/train-images-idx3-ubyte", dir);
-    snprintf(b, sizeof b, "%s/train-labels-idx1-ubyte", dir);
+    snprintf(a, sizeof a, "%s/%s", dir, pff_data_files[0]);
+    snprintf(b, sizeof b, "%s/%s", dir, pff_data_files[1]);
     int rc = pff_idx_load(a, b, train, err);
     if (rc)
         return rc;
-    snprintf(a, sizeof a, "%s/t10k-images-idx3-ubyte", dir);
-    snprintf(b, sizeof b, "%s/t10k-labels-idx1-ubyte", dir);
+    snprintf(a, sizeof a, "%s/%s", dir, pff_data_files[2]);
+    snprintf(b, sizeof b, "%s/%s", dir, pff_data_files[3]);
     rc = pff_idx_load(a, b, test, err);
     if (rc) {
         pff_dataset_free(train);
@@ -157,6 +161,47 @@ int pff_data_load(const char *dir, pff_dataset *train, pff_dataset *test, char *
         pff_dataset_free(test);
         return PFF_EUSAGE;
     }
+    return PFF_OK;
+}
+
+/* 64-bit FNV-1a of a whole file, read in blocks (the same function as the
+ * checksum of model files, so a fingerprint is easy to recompute by hand). */
+int pff_data_fingerprint(const char *dir, uint64_t size[PFF_DATA_FILES],
+                         uint64_t hash[PFF_DATA_FILES], char *err)
+{
+    const size_t cap = 1 << 16;
+    unsigned char *buf = malloc(cap);
+    if (!buf) {
+        snprintf(err, PFF_ERRLEN, "%s: out of memory", dir);
+        return PFF_EFAIL;
+    }
+    for (int i = 0; i < PFF_DATA_FILES; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, pff_data_files[i]);
+        FILE *f = fopen(path, "rb");
+        if (!f) {
+            snprintf(err, PFF_ERRLEN, "%s: cannot open: %s", path, strerror(errno));
+            free(buf);
+            return PFF_EUSAGE;
+        }
+        uint64_t h = 0xcbf29ce484222325ull, n = 0;
+        size_t got;
+        while ((got = fread(buf, 1, cap, f)) > 0) {
+            for (size_t j = 0; j < got; j++)
+                h = (h ^ buf[j]) * 0x100000001b3ull;
+            n += got;
+        }
+        int bad = ferror(f);
+        fclose(f);
+        if (bad) {
+            snprintf(err, PFF_ERRLEN, "%s: read error", path);
+            free(buf);
+            return PFF_EUSAGE;
+        }
+        size[i] = n;
+        hash[i] = h;
+    }
+    free(buf);
     return PFF_OK;
 }
 

@@ -113,9 +113,20 @@ static int png_write(const char *path, int w, int h, int comp, const unsigned ch
     return rc;
 }
 
-/* Fails early, before any work, when FILE's directory cannot take a file. */
+/* Fails early, before any work, when FILE is a directory or its directory
+ * cannot take a file (the atomic writers create FILE.tmp.XXXXXX there and
+ * rename it over FILE). */
 int pff_check_writable(const char *flag, const char *path)
 {
+    struct stat st;
+    if (path[0] == 0) {
+        fprintf(stderr, "pff: --%s: an empty file name\n", flag);
+        return PFF_EUSAGE;
+    }
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "pff: --%s %s: is a directory; expected a file name\n", flag, path);
+        return PFF_EUSAGE;
+    }
     size_t len = strlen(path);
     char *tmp = malloc(len + 16);
     if (!tmp)

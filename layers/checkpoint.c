@@ -1,7 +1,7 @@
 /* layers/checkpoint.c — the whole training state after a chapter, so that a
  * run killed at any moment resumes to the same model, byte for byte.
  *
- * File, version 1, little-endian, written atomically (pff_write_atomic):
+ * File, version 2, little-endian, written atomically (pff_write_atomic):
  *   "PFFCKPT1"  u32 version
  *   config: u32 L, u32 widths[L+1], f32 threshold, u32 epochs, splits, batch,
  *           f32 lr, softmax_lr, u32 neg, classifier, u64 seed, u32 schedule,
@@ -14,7 +14,14 @@
  *   per completed chapter: f64 test accuracy (-1: not measured)
  *   u32 count, then negatives already drawn for coming chapters:
  *           u32 chapter, u32 n, u8 labels[n]
+ *   the run record (version 2; pff_run_record), what `--resume FILE` alone
+ *   needs to continue: u32 train_limit, test_limit (0: all); str data_dir;
+ *           per IDX file (pff_data_files order) u64 size, u64 FNV-1a;
+ *           str save, log, trace   (str: u32 length <= 4096, then the bytes,
+ *           no NUL; length 0: not recorded; paths are absolute, trace may be -)
  *   u64 FNV-1a of every byte before it
+ * Version 1 files (no run record) are refused with a hint: their runs need
+ * the pff that wrote them.
  * Randomness needs no state: every draw is keyed by (seed, chapter, ...). */
 #include <math.h>
 #include <stdio.h>
@@ -25,7 +32,8 @@
 #include "layers.h"
 
 #define CK_MAGIC "PFFCKPT1"
-#define CK_VERSION 1u
+#define CK_VERSION 2u
+#define CK_MAX_STR 4096u
 
 typedef struct {
     const unsigned char *p;
@@ -68,6 +76,37 @@ static double rd(rbuf *b)
     return d;
 }
 
+static void w_str(pff_bytes *b, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    pff_put32(b, (uint32_t)n);
+    if (n)
+        pff_put(b, s, n);
+}
+
+/* A string of the run record; NULL for length 0. *bad is set for a string
+ * that is too long, holds a NUL or is not an absolute path (or "-" when
+ * dash_ok). */
+static char *r_str(rbuf *b, int dash_ok, int *bad)
+{
+    uint32_t n = r32(b);
+    if (!b->ok || n == 0)
+        return NULL;
+    const unsigned char *src = n <= CK_MAX_STR ? r_take(b, n) : NULL;
+    if (!src || memchr(src, 0, n) || !(src[0] == '/' || (dash_ok && n == 1 && src[0] == '-'))) {
+        *bad = 1;
+        return NULL;
+    }
+    char *s = malloc((size_t)n + 1);
+    if (!s) {
+        *bad = 1;
+        return NULL;
+    }
+    memcpy(s, src, n);
+    s[n] = 0;
+    return s;
+}
+
 static void w_layer(pff_bytes *b, const pff_layer *l)
 {
     pff_put64(b, (uint64_t)l->step);
@@ -107,6 +146,17 @@ int pff_checkpoint_save(const pff_checkpoint *ck, const char *path, char *err)
         pff_put32(&b, (uint32_t)ck->neg_n[i]);
         pff_put(&b, ck->neg[i], (size_t)ck->neg_n[i]);
     }
+    const pff_run_record *rec = &ck->rec;
+    pff_put32(&b, (uint32_t)rec->train_limit);
+    pff_put32(&b, (uint32_t)rec->test_limit);
+    w_str(&b, rec->data_dir);
+    for (int i = 0; i < PFF_DATA_FILES; i++) {
+        pff_put64(&b, rec->data_size[i]);
+        pff_put64(&b, rec->data_hash[i]);
+    }
+    w_str(&b, rec->save);
+    w_str(&b, rec->log);
+    w_str(&b, rec->trace);
     if (b.ok)
         pff_put64(&b, pff_fnv1a(b.p, b.n));
     if (!b.ok) {
@@ -135,6 +185,10 @@ void pff_checkpoint_free(pff_checkpoint *ck)
     free(ck->neg);
     free(ck->neg_n);
     free(ck->neg_chapter);
+    free(ck->rec.data_dir);
+    free(ck->rec.save);
+    free(ck->rec.log);
+    free(ck->rec.trace);
     free(ck);
 }
 
@@ -200,8 +254,9 @@ int pff_checkpoint_load(const char *path, pff_checkpoint **out, char *err)
     r_take(&b, 8);
     uint32_t version = r32(&b);
     if (version != CK_VERSION) {
-        snprintf(err, PFF_ERRLEN, "%s: checkpoint version %u, this pff reads version %u", path,
-                 version, CK_VERSION);
+        snprintf(err, PFF_ERRLEN, "%s: checkpoint version %u, this pff reads version %u%s", path,
+                 version, CK_VERSION,
+                 version < CK_VERSION ? " (resume it with the pff that wrote it)" : "");
         goto bad;
     }
     pff_config *c = &ck->cfg;
@@ -307,6 +362,24 @@ int pff_checkpoint_load(const char *path, pff_checkpoint **out, char *err)
                 b.ok = 0;
         ck->nneg = (int)i + 1;
     }
+    pff_run_record *rec = &ck->rec;
+    uint32_t tl = r32(&b), el = r32(&b);
+    int bad = tl > 0x7fffffffu || el > 0x7fffffffu;
+    rec->train_limit = (long)tl;
+    rec->test_limit = (long)el;
+    rec->data_dir = r_str(&b, 0, &bad);
+    for (int i = 0; i < PFF_DATA_FILES; i++) {
+        rec->data_size[i] = r64(&b);
+        rec->data_hash[i] = r64(&b);
+    }
+    rec->save = r_str(&b, 0, &bad);
+    rec->log = r_str(&b, 0, &bad);
+    rec->trace = r_str(&b, 1, &bad);
+    if (bad) {
+        snprintf(err, PFF_ERRLEN, "%s: the checkpoint's run record (data set, limits, outputs) is "
+                 "invalid", path);
+        goto bad;
+    }
     if (!b.ok || b.off != b.n) {
         snprintf(err, PFF_ERRLEN, "%s: truncated or invalid checkpoint (%zu of %zu bytes read)",
                  path, b.off, b.n);
@@ -326,3 +399,4 @@ bad:
 
 const pff_config *pff_checkpoint_config(const pff_checkpoint *ck) { return &ck->cfg; }
 int pff_checkpoint_chapters(const pff_checkpoint *ck) { return ck->next; }
+const pff_run_record *pff_checkpoint_record(const pff_checkpoint *ck) { return &ck->rec; }

@@ -171,6 +171,7 @@ struct pff_checkpoint {
     uint8_t **neg;           /* [nneg] (neg_n[i]) labels */
     long *neg_n;             /* [nneg] */
     int *neg_chapter;        /* [nneg] the chapter each serves */
+    pff_run_record rec;      /* data set, limits, outputs (strings owned, NULL: none) */
 };
 int pff_checkpoint_save(const pff_checkpoint *ck, const char *path, char *err);
 #include "bytes.h"

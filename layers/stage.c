@@ -17,32 +17,41 @@
  * returns the batch loss. */
 typedef double (*batch_fn)(void *ctx, const int *perm, int rows, float lr);
 
+/* What run_epochs ends with. Named apart from PFF_EFAIL (1) on purpose: a
+ * non-finite loss and a failed allocation once shared the value 1, and every
+ * non-finite loss was reported as "out of memory". */
+typedef enum {
+    EPOCHS_DONE = 0,
+    EPOCHS_ABORTED = -1,  /* the run's failure flag was raised elsewhere */
+    EPOCHS_NONFINITE = 3, /* a batch loss was NaN or infinite (*bad, *bad_epoch) */
+    EPOCHS_NOMEM = 4      /* the permutation could not be allocated */
+} epochs_rc;
+
 /* The epochs of a stage in chapter `chapter`: cooldown, keyed permutation,
- * batches. Returns 0, -1 when abort was raised, 1 for a non-finite loss (its
- * value and epoch in *bad, *bad_epoch) or PFF_EFAIL when out of memory. */
-static int run_epochs(const pff_config *cfg, int stage, int chapter, float lr0, long n,
+ * batches. */
+static epochs_rc run_epochs(const pff_config *cfg, int stage, int chapter, float lr0, long n,
                       const atomic_int *abort, atomic_long *progress, batch_fn batch, void *ctx,
                       double *bad, int *bad_epoch)
 {
     const int C = cfg->epochs / cfg->splits, B = cfg->batch;
     int *perm = malloc((size_t)n * sizeof *perm);
     if (!perm)
-        return PFF_EFAIL;
-    int rc = 0;
+        return EPOCHS_NOMEM;
+    epochs_rc rc = EPOCHS_DONE;
     for (int j = 0; j < C && !rc; j++) {
         const int e = chapter * C + j;
         const float lr = pff_cooldown(lr0, e, cfg->epochs);
         pff_permutation(perm, (int)n, cfg->seed, PFF_RNG_SHUFFLE, (uint64_t)stage, (uint64_t)e);
         for (long b0 = 0; b0 < n && !rc; b0 += B) {
             if (abort && atomic_load(abort)) {
-                rc = -1;
+                rc = EPOCHS_ABORTED;
                 break;
             }
             double loss = batch(ctx, perm + b0, (int)(n - b0 < B ? n - b0 : B), lr);
             if (!isfinite(loss)) {
                 *bad = loss;
                 *bad_epoch = e;
-                rc = 1;
+                rc = EPOCHS_NONFINITE;
             } else if (progress) {
                 atomic_fetch_add(progress, 1);
             }
@@ -80,17 +89,23 @@ int pff_stage_ff(const pff_config *cfg, pff_layer *l, int k, int chapter, pff_wo
     ff_ctx ctx = {l, w, a, n, cfg->threshold * (float)l->out, st};
     double bad = 0;
     int bad_epoch = 0;
-    int rc = run_epochs(cfg, k, chapter, cfg->lr, n, abort, progress, ff_batch, &ctx, &bad,
-                        &bad_epoch);
-    if (rc == 1)
+    epochs_rc rc = run_epochs(cfg, k, chapter, cfg->lr, n, abort, progress, ff_batch, &ctx, &bad,
+                              &bad_epoch);
+    switch (rc) {
+    case EPOCHS_DONE:
+        break;
+    case EPOCHS_ABORTED:
+        return -1;
+    case EPOCHS_NONFINITE:
         snprintf(err, PFF_ERRLEN,
                  "layer %d, chapter %d, epoch %d: loss is not finite (%g); try a smaller --lr "
                  "(now %g)",
                  k + 1, chapter + 1, bad_epoch + 1, bad, (double)cfg->lr);
-    if (rc == PFF_EFAIL)
+        return PFF_EFAIL;
+    case EPOCHS_NOMEM:
         snprintf(err, PFF_ERRLEN, "layer %d, chapter %d: out of memory", k + 1, chapter + 1);
-    if (rc)
-        return rc == 1 ? PFF_EFAIL : rc;
+        return PFF_EFAIL;
+    }
     /* a cheap guard at the end of the stage: every parameter still finite */
     for (size_t i = 0; i < l->nparam; i++)
         if (!isfinite(l->slab[i])) {
@@ -141,16 +156,24 @@ int pff_stage_softmax(const pff_config *cfg, pff_layer *h, int stage, int chapte
                  sizeof ctx.yb);
         return PFF_EUSAGE;
     }
-    int rc = run_epochs(cfg, stage, chapter, cfg->softmax_lr, n, abort, progress, head_batch, &ctx,
-                        &bad, &bad_epoch);
-    if (rc == 1)
+    epochs_rc rc = run_epochs(cfg, stage, chapter, cfg->softmax_lr, n, abort, progress,
+                              head_batch, &ctx, &bad, &bad_epoch);
+    switch (rc) {
+    case EPOCHS_DONE:
+        return PFF_OK;
+    case EPOCHS_ABORTED:
+        return -1;
+    case EPOCHS_NONFINITE:
         snprintf(err, PFF_ERRLEN,
-                 "softmax head, chapter %d, epoch %d: loss is not finite (%g); try a smaller "
-                 "--softmax-lr",
-                 chapter + 1, bad_epoch + 1, bad);
-    if (rc == PFF_EFAIL)
+                 "softmax head (the stage after layer %d), chapter %d, epoch %d: loss is not "
+                 "finite (%g); try a smaller --softmax-lr (now %g)",
+                 stage, chapter + 1, bad_epoch + 1, bad, (double)cfg->softmax_lr);
+        return PFF_EFAIL;
+    case EPOCHS_NOMEM:
         snprintf(err, PFF_ERRLEN, "softmax head, chapter %d: out of memory", chapter + 1);
-    return rc == 1 ? PFF_EFAIL : rc;
+        return PFF_EFAIL;
+    }
+    return PFF_EFAIL;
 }
 
 void pff_embed_rows(float *out, const float *img, const uint8_t *labels, long n, int dim)

@@ -997,6 +997,8 @@ static void save_checkpoint(run *r, int c)
     ck.cfg = *r->cfg;
     ck.next = c + 1;
     ck.train_n = r->train_n;
+    if (r->cfg->record)
+        ck.rec = *r->cfg->record; /* borrowed: ck is never freed */
     ck.layer = &r->ck_layer[(size_t)c * (L + 1)];
     ck.head = r->head ? r->ck_layer[(size_t)c * (L + 1) + L] : NULL;
     ck.stats = r->stats;
@@ -1041,6 +1043,12 @@ static void monitor(run *r, double t0, long total)
 {
     const pff_config *cfg = r->cfg;
     int next = r->start, bar = 0;
+    /* a resumed run's log starts with the chapters the checkpoint holds, so it
+     * ends as the log of an uninterrupted run */
+    for (int c = 0; cfg->log && !r->mpi && c < r->start; c++) {
+        pff_history h = history_of(r, c);
+        log_chapter(r, &h);
+    }
     pthread_mutex_lock(&r->mu);
     for (;;) {
         while (!r->mpi && next < r->S && r->stages_done[next] == r->L + 1) {

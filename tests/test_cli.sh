@@ -59,6 +59,32 @@ expect 2 "make data" train --data "$T/nowhere"
 expect 2 "takes no value" train --json=yes
 expect 2 "cannot create" train $SMALL --save "$T/missing/dir/m.pff"
 [ -e "$T/missing" ] && { echo "FAIL: a failed save left files"; fails=$((fails + 1)); }
+# every output path is checked before the data is even read (so before any training):
+# a directory, or a place under a regular file (unwritable, also for root)
+mkdir -p "$T/outdir"
+printf 'x' >"$T/plain"
+expect 2 "--save $T/outdir: is a directory" train $SMALL --data "$T/nowhere" --save "$T/outdir"
+expect 2 "--checkpoint $T/outdir: is a directory" train $SMALL --data "$T/nowhere" --checkpoint "$T/outdir"
+expect 2 "--save $T/plain/m.pff: cannot create" train $SMALL --data "$T/nowhere" --save "$T/plain/m.pff"
+expect 2 "--checkpoint $T/plain/r.ck: cannot create" train $SMALL --data "$T/nowhere" --checkpoint "$T/plain/r.ck"
+expect 2 "--log $T/outdir: is a directory" train $SMALL --data "$T/nowhere" --log "$T/outdir"
+[ -z "$(ls -A "$T/outdir")" ] && [ "$(cat "$T/plain")" = x ] ||
+    { echo "FAIL: a refused output left files: $(ls -A "$T/outdir")"; fails=$((fails + 1)); }
+expect 2 "list of" train --layers 784,32,
+# a non-finite loss (lr 1e36) stops every schedule with status 1, and says so: layer,
+# chapter and "not finite" (it once said "out of memory")
+for sched in sequential "single-layer --oversubscribe" "all-layers --nodes 2" "federated --nodes 2"; do
+    "$PFF" train --layers 784,128,128,128 --epochs 2 --splits 2 --train-limit 2000 --test-limit 200 \
+        --lr 1e36 --threads 1 --quiet --schedule $sched --save "$T/nan.pff" >/dev/null 2>"$T/err"
+    st=$?
+    if [ $st = 1 ] && grep -q "layer [0-9]*, chapter [0-9]*.*not finite" "$T/err" &&
+        ! grep -q "out of memory" "$T/err" && [ ! -e "$T/nan.pff" ]; then
+        echo "ok   [1] --lr 1e36 --schedule $sched: $(head -c 120 "$T/err")"
+    else
+        echo "FAIL: --lr 1e36 --schedule $sched: status $st: $(cat "$T/err")"
+        fails=$((fails + 1))
+    fi
+done
 expect 2 "cannot open" eval "$T/none.pff"
 printf 'not a model at all' >"$T/junk.pff"
 expect 2 "bad magic" eval "$T/junk.pff"

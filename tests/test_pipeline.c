@@ -343,6 +343,8 @@ static void test_fault(void)
             CHECK(rc == PFF_EFAIL, "%s: a non-finite loss fails the run (rc %d)", describe(&c), rc);
             CHECK(strstr(err, "layer ") && strstr(err, "chapter "), "%s: message names layer and chapter: '%s'",
                   describe(&c), err);
+            CHECK(strstr(err, "not finite") && !strstr(err, "out of memory"),
+                  "%s: the message says not finite, not out of memory: '%s'", describe(&c), err);
             CHECK(dt < 30, "%s: stopped in %.2f s", describe(&c), dt);
             printf("  %-40s stopped in %.3f s: %s\n", describe(&c), dt, err);
         }

@@ -26,7 +26,10 @@
  *               a head has 10 outputs and the feature width of the layers;
  *               stats and acc are allocated; 0 <= nneg <= 64, and every
  *               negative array is allocated and holds labels < 10 only;
- *               pff_checkpoint_config / pff_checkpoint_chapters give cfg/next;
+ *               the run record's limits are 0..2^31-1, its strings are NULL or
+ *               absolute paths without a NUL (the trace may also be "-");
+ *               pff_checkpoint_config / pff_checkpoint_chapters /
+ *               pff_checkpoint_record give cfg / next / the record;
  *               pff_checkpoint_save to a second temp path succeeds and its
  *               bytes are identical to the file loaded (the format is
  *               canonical: one byte string per training state).
@@ -104,7 +107,16 @@ static void check_loaded(const pff_checkpoint *ck, const uint8_t *data, size_t s
         for (long j = 0; j < ck->neg_n[i]; j++)
             CHECK(ck->neg[i][j] < PFF_CLASSES, "negative label >= 10");
     }
-    CHECK(pff_checkpoint_config(ck) == &ck->cfg && pff_checkpoint_chapters(ck) == ck->next,
+    const pff_run_record *rec = &ck->rec;
+    CHECK(rec->train_limit >= 0 && rec->train_limit <= 0x7fffffffL && rec->test_limit >= 0 &&
+              rec->test_limit <= 0x7fffffffL,
+          "run record limits");
+    const char *str[4] = {rec->data_dir, rec->save, rec->log, rec->trace};
+    for (int i = 0; i < 4; i++)
+        CHECK(!str[i] || str[i][0] == '/' || (i == 3 && !strcmp(str[i], "-")),
+              "run record path neither absolute nor -");
+    CHECK(pff_checkpoint_config(ck) == &ck->cfg && pff_checkpoint_chapters(ck) == ck->next &&
+              pff_checkpoint_record(ck) == &ck->rec,
           "accessors");
 }
 
@@ -140,6 +152,7 @@ typedef struct {
     size_t layers; /* the first layer's Adam step */
     size_t head;   /* the has_head flag */
     size_t nneg;   /* the count of negative arrays */
+    size_t rec;    /* the run record: train_limit */
     size_t size;   /* the whole file */
 } layout;
 
@@ -159,6 +172,12 @@ static layout layout_of(const pff_checkpoint *ck)
     q += 4;
     for (int i = 0; i < ck->nneg; i++)
         q += 8 + (size_t)ck->neg_n[i];
+    o.rec = q;
+    const pff_run_record *r = &ck->rec;
+    q += 8 + 16 * PFF_DATA_FILES;
+    const char *str[4] = {r->data_dir, r->save, r->log, r->trace};
+    for (int i = 0; i < 4; i++)
+        q += 4 + (str[i] ? strlen(str[i]) : 0);
     o.size = q + 8;
     return o;
 }
@@ -174,6 +193,7 @@ typedef struct {
     pff_schedule_kind schedule;
     int nodes;
     uint64_t seed;
+    int record; /* 0: none, 1: data and limits, 2: also every output (trace "-") */
 } seed_spec;
 
 static pff_checkpoint *seed_build(const seed_spec *s)
@@ -241,6 +261,21 @@ static pff_checkpoint *seed_build(const seed_spec *s)
         for (long j = 0; j < s->negn[i]; j++)
             ck->neg[i][j] = (uint8_t)((j * 7 + i) % PFF_CLASSES);
     }
+    if (s->record) {
+        pff_run_record *r = &ck->rec;
+        r->data_dir = strdup("/srv/data/mnist");
+        r->train_limit = 6000;
+        r->test_limit = s->record == 2 ? 1000 : 0;
+        for (int i = 0; i < PFF_DATA_FILES; i++)
+            r->data_size[i] = 16 + 1000 * (uint64_t)i, r->data_hash[i] = s->seed * 0x9e3779b97f4a7c15ull + (uint64_t)i;
+        if (s->record == 2) {
+            r->save = strdup("/home/u/run/model.pff");
+            r->log = strdup("/home/u/run/log.jsonl");
+            r->trace = strdup("-");
+        }
+        if (!r->data_dir || (s->record == 2 && (!r->save || !r->log || !r->trace)))
+            abort();
+    }
     if (s->specials) {
         float *p = ck->layer[0]->w;
         p[0] = __builtin_nanf(""), p[1] = __builtin_inff(), p[2] = -__builtin_inff();
@@ -277,13 +312,14 @@ static pff_checkpoint *seed_write(const char *dir, const char *name, const seed_
 static void write_seeds(const char *dir)
 {
     static const seed_spec specs[] = {
-        /* L, widths, head, next, splits, epochs, nneg, negn, specials, schedule, nodes, seed */
-        {1, {1, 1}, 0, 1, 1, 1, 0, {0, 0}, 0, PFF_SEQUENTIAL, 1, 3},
-        {1, {10, 3}, 1, 1, 2, 4, 1, {12, 0}, 0, PFF_SEQUENTIAL, 1, 7},
-        {2, {12, 4, 3}, 1, 2, 4, 8, 2, {9, 5}, 0, PFF_ALL_LAYERS, 3, 1234567890123ull},
-        {3, {10, 2, 2, 2}, 0, 3, 3, 3, 1, {0, 0}, 0, PFF_SINGLE_LAYER, 4, 2},
-        {3, {16, 5, 4, 3}, 1, 2, 5, 10, 0, {0, 0}, 1, PFF_FEDERATED, 64, 4},
-        {2, {11, 3, 2}, 0, 1, 2, 2, 2, {20, 1}, 0, PFF_SEQUENTIAL, 1, 5},
+        /* L, widths, head, next, splits, epochs, nneg, negn, specials, schedule, nodes, seed,
+         * record */
+        {1, {1, 1}, 0, 1, 1, 1, 0, {0, 0}, 0, PFF_SEQUENTIAL, 1, 3, 0},
+        {1, {10, 3}, 1, 1, 2, 4, 1, {12, 0}, 0, PFF_SEQUENTIAL, 1, 7, 1},
+        {2, {12, 4, 3}, 1, 2, 4, 8, 2, {9, 5}, 0, PFF_ALL_LAYERS, 3, 1234567890123ull, 2},
+        {3, {10, 2, 2, 2}, 0, 3, 3, 3, 1, {0, 0}, 0, PFF_SINGLE_LAYER, 4, 2, 0},
+        {3, {16, 5, 4, 3}, 1, 2, 5, 10, 0, {0, 0}, 1, PFF_FEDERATED, 64, 4, 2},
+        {2, {11, 3, 2}, 0, 1, 2, 2, 2, {20, 1}, 0, PFF_SEQUENTIAL, 1, 5, 1},
     };
     static const char *const names[] = {
         "valid-L1-1-1-min",
@@ -301,9 +337,16 @@ static void write_seeds(const char *dir)
     pff_checkpoint *ck = seed_build(&specs[2]);
     const layout o = layout_of(ck);
     pff_checkpoint_free(ck);
-    const long C = (long)o.cfg, N = (long)o.nneg, S = (long)o.size;
+    const long C = (long)o.cfg, N = (long)o.nneg, S = (long)o.size, R = (long)o.rec;
     seed_damaged(dir, v, "bad-magic", 4, 0x31545058u /* "PFFCXPT1" */, 4, 0, 1);
-    seed_damaged(dir, v, "bad-version-2", 8, 2, 4, 0, 1);
+    seed_damaged(dir, v, "bad-version-1", 8, 1, 4, 0, 1);
+    seed_damaged(dir, v, "bad-version-3", 8, 3, 4, 0, 1);
+    /* the run record: limits, then the data directory ("/srv/data/mnist", 15 bytes) */
+    seed_damaged(dir, v, "bad-record-train-limit-2g", R, 0x80000000u, 4, 0, 1);
+    seed_damaged(dir, v, "bad-record-dir-relative", R + 12, 's', 1, 0, 1);
+    seed_damaged(dir, v, "bad-record-dir-nul", R + 15, 0, 1, 0, 1);
+    seed_damaged(dir, v, "bad-record-dir-too-long", R + 8, 4097, 4, 0, 1);
+    seed_damaged(dir, v, "bad-record-dir-past-end", R + 8, 0x7fffffffu, 4, 0, 1);
     seed_damaged(dir, v, "bad-layers-0", 12, 0, 4, 0, 1);
     seed_damaged(dir, v, "bad-layers-17", 12, 17, 4, 0, 1);
     seed_damaged(dir, v, "bad-width-0", 20, 0, 4, 0, 1);
