@@ -6,6 +6,8 @@
  *   config: u32 L, u32 widths[L+1], f32 threshold, u32 epochs, splits, batch,
  *           f32 lr, softmax_lr, u32 neg, classifier, u64 seed, u32 schedule,
  *           nodes, threads, fast, shards, stale_adam, sl_recompute, eval_every
+ *   version 2 only (runs with --neg hard or --augment shift): u32 augment,
+ *           f32 hard_temp
  *   u32 next                      chapters completed
  *   u32 train_n                   training images (a resumed run must use the same)
  *   per layer: u64 Adam step, f32 slab[3 * nparam] (W | b, m, v)
@@ -26,6 +28,7 @@
 
 #define CK_MAGIC "PFFCKPT1"
 #define CK_VERSION 1u
+#define CK_VERSION_EXT 2u /* + augment, hard_temp: written only by runs that use them */
 
 typedef struct {
     const unsigned char *p;
@@ -80,12 +83,17 @@ int pff_checkpoint_save(const pff_checkpoint *ck, const char *path, char *err)
     const pff_config *c = &ck->cfg;
     const int L = c->nlayers;
     pff_bytes b = {NULL, 0, 0, 1};
-    pff_put_header(&b, CK_MAGIC, CK_VERSION, c);
+    const int ext = c->neg == PFF_NEG_HARD || c->augment != PFF_AUGMENT_NONE;
+    pff_put_header(&b, CK_MAGIC, ext ? CK_VERSION_EXT : CK_VERSION, c);
     uint32_t sched[8] = {(uint32_t)c->schedule, (uint32_t)c->nodes,      (uint32_t)c->threads,
                          (uint32_t)c->fast,     (uint32_t)c->shards,     (uint32_t)c->stale_adam,
                          (uint32_t)c->sl_recompute, (uint32_t)c->eval_every};
     for (int i = 0; i < 8; i++)
         pff_put32(&b, sched[i]);
+    if (ext) {
+        pff_put32(&b, (uint32_t)c->augment);
+        pff_putf(&b, c->hard_temp);
+    }
     pff_put32(&b, (uint32_t)ck->next);
     pff_put32(&b, (uint32_t)ck->train_n);
     for (int k = 0; k < L; k++)
@@ -199,9 +207,9 @@ int pff_checkpoint_load(const char *path, pff_checkpoint **out, char *err)
     b.n = n - 8;
     r_take(&b, 8);
     uint32_t version = r32(&b);
-    if (version != CK_VERSION) {
-        snprintf(err, PFF_ERRLEN, "%s: checkpoint version %u, this pff reads version %u", path,
-                 version, CK_VERSION);
+    if (version != CK_VERSION && version != CK_VERSION_EXT) {
+        snprintf(err, PFF_ERRLEN, "%s: checkpoint version %u, this pff reads versions %u and %u",
+                 path, version, CK_VERSION, CK_VERSION_EXT);
         goto bad;
     }
     pff_config *c = &ck->cfg;
@@ -237,11 +245,19 @@ int pff_checkpoint_load(const char *path, pff_checkpoint **out, char *err)
     c->stale_adam = (int)r32(&b);
     c->sl_recompute = (int)r32(&b);
     c->eval_every = (int)r32(&b);
+    if (version == CK_VERSION_EXT) {
+        c->augment = (pff_augment_kind)r32(&b);
+        c->hard_temp = rf(&b);
+    }
+    /* version 2 exactly when its settings are used: one state, one byte string */
+    const int ext_ok = (version == CK_VERSION_EXT) ==
+                       (c->neg == PFF_NEG_HARD || c->augment != PFF_AUGMENT_NONE);
     ck->next = (int)r32(&b);
     ck->train_n = (long)r32(&b);
     if (!b.ok || c->splits < 1 || c->epochs < 1 || c->epochs % c->splits || ck->next < 1 ||
         ck->next > c->splits || (unsigned)c->schedule > PFF_FEDERATED || c->nodes < 1 ||
-        c->nodes > 64 || (unsigned)c->neg > PFF_NEG_RANDOM ||
+        c->nodes > 64 || (unsigned)c->neg > PFF_NEG_HARD || !ext_ok ||
+        (unsigned)c->augment > PFF_AUGMENT_SHIFT || !(c->hard_temp > 0 && isfinite(c->hard_temp)) ||
         (unsigned)c->classifier > PFF_CLS_SOFTMAX || (unsigned)c->shards > PFF_SHARDS_LABEL_SKEW ||
         (unsigned)c->fast > 1 || (unsigned)c->stale_adam > 1 || (unsigned)c->sl_recompute > 1 ||
         c->threads < 1 || c->threads > 256 || c->batch < 1 || c->batch > 4096 ||

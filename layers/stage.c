@@ -174,3 +174,57 @@ void pff_negatives_adaptive(uint8_t *neg, const float *table, const uint8_t *y, 
     for (long i = 0; i < n; i++)
         neg[i] = (uint8_t)pff_table_argmax(table + (size_t)i * PFF_CLASSES, y[i]);
 }
+
+void pff_negatives_from_table(const pff_config *cfg, uint8_t *neg, const float *table,
+                              const uint8_t *y, const int *index, long n, int serves)
+{
+    if (cfg->neg == PFF_NEG_HARD)
+        pff_negatives_hard(neg, table, y, index, n, cfg->seed, serves, cfg->hard_temp);
+    else
+        pff_negatives_adaptive(neg, table, y, n);
+}
+
+/* ---- --augment shift ---- */
+
+void pff_shift_offset(uint64_t seed, int epoch, uint64_t id, int *dx, int *dy)
+{
+    const uint64_t span = 2 * PFF_SHIFT_MAX + 1;
+    uint64_t h = pff_hash(seed, PFF_RNG_AUGMENT, (uint64_t)epoch, 0, id);
+    *dx = (int)(h % span) - PFF_SHIFT_MAX;
+    *dy = (int)(h / span % span) - PFF_SHIFT_MAX;
+}
+
+void pff_shift_image(const float *src, int side, int dx, int dy, float *dst)
+{
+    for (int r = 0; r < side; r++) {
+        const int sr = r - dy;
+        float *d = dst + (size_t)r * side;
+        for (int c = 0; c < side; c++) {
+            const int sc = c - dx;
+            d[c] = sr >= 0 && sr < side && sc >= 0 && sc < side ? src[(size_t)sr * side + sc] : 0.0f;
+        }
+    }
+}
+
+void pff_embed_inputs(const pff_config *cfg, float *a, const float *img, const uint8_t *y,
+                      const uint8_t *neg, const int *index, long n, int dim, int epoch, int pos)
+{
+    if (cfg->augment != PFF_AUGMENT_SHIFT) {
+        if (pos)
+            pff_embed_rows(a, img, y, n, dim);
+        pff_embed_rows(a + (size_t)n * dim, img, neg, n, dim);
+        return;
+    }
+    int side = (int)lround(sqrt((double)dim));
+    for (long i = 0; i < n; i++) {
+        int dx, dy;
+        pff_shift_offset(cfg->seed, epoch, index ? (uint64_t)index[i] : (uint64_t)i, &dx, &dy);
+        float *p = a + (size_t)i * dim, *q = a + (size_t)(n + i) * dim;
+        /* shift into the negative row, embed the positive from it, then the negative in place */
+        pff_shift_image(img + (size_t)i * dim, side, dx, dy, q);
+        pff_embed(q, dim, y[i], p);
+        pff_rms_normalise(p, dim);
+        pff_embed(q, dim, neg[i], q);
+        pff_rms_normalise(q, dim);
+    }
+}

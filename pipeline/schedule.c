@@ -246,13 +246,14 @@ static int eval_at(const pff_config *cfg, int c)
 /* Does the chapter tail of chapter c need the whole network? */
 static int tail_needs_net(const run *r, int c)
 {
-    return r->head != NULL || r->cfg->neg == PFF_NEG_ADAPTIVE || eval_at(r->cfg, c);
+    return r->head != NULL || pff_neg_from_net(r->cfg->neg) || eval_at(r->cfg, c);
 }
 
-/* The chapter tail on a whole network: softmax head, then adaptive negatives
- * into neg_out (NULL: none wanted), then the test accuracy when asked for. */
+/* The chapter tail on a whole network: softmax head, then the adaptive or
+ * hard negatives of chapter `serves` into neg_out (NULL: none wanted), then
+ * the test accuracy when asked for. */
 static int chapter_tail(node *nd, int c, pff_layer *const *net, pff_layer *head, uint8_t *neg_out,
-                        pff_stage_stats *st, char *err)
+                        int serves, pff_stage_stats *st, char *err)
 {
     run *r = nd->r;
     const pff_config *cfg = r->cfg;
@@ -268,7 +269,7 @@ static int chapter_tail(node *nd, int c, pff_layer *const *net, pff_layer *head,
     if (neg_out) {
         double t0 = now();
         pff_goodness_table(net, r->L, &nd->work, nd->img, nd->n, r->dim, nd->table);
-        pff_negatives_adaptive(neg_out, nd->table, nd->y, nd->n);
+        pff_negatives_from_table(cfg, neg_out, nd->table, nd->y, nd->index, nd->n, serves);
         double t1 = now();
         nd->negsec += t1 - t0;
         span(nd, PFF_SPAN_NEGATIVES, -1, c, t0, t1);
@@ -293,11 +294,11 @@ static int all_layers_node(node *nd, char *err)
     const pff_config *cfg = r->cfg;
     const int L = r->L, N = r->N, S = r->S;
     const long n = nd->n;
-    pff_embed_rows(nd->a0, nd->img, nd->y, n, r->dim);
+    const int C = cfg->epochs / S;
     int c0 = r->start + ((nd->id - r->start % N) + N) % N; /* this node's first chapter */
     for (int c = c0; c < S; c += N) {
         int rc;
-        if (cfg->neg == PFF_NEG_ADAPTIVE && c >= N) {
+        if (pff_neg_from_net(cfg->neg) && c >= N) {
             if (c == c0) { /* resumed: made before the checkpoint */
                 if ((rc = resumed_negatives(nd, c, err)))
                     return rc;
@@ -309,7 +310,9 @@ static int all_layers_node(node *nd, char *err)
         } else if (cfg->neg != PFF_NEG_FIXED || c == c0) {
             draw_negatives(nd, c);
         }
-        pff_embed_rows(nd->a0 + (size_t)n * r->dim, nd->img, nd->neg, n, r->dim);
+        /* with one epoch per chapter, the chapter's (shifted) inputs; see pff_config_check */
+        pff_embed_inputs(cfg, nd->a0, nd->img, nd->y, nd->neg, nd->index, n, r->dim, c * C,
+                         c == c0 || cfg->augment);
         const float *in = nd->a0;
         for (int k = 0; k < L; k++) {
             pff_layer *l = c == r->start ? r->layers[k] : get(nd, ch(r, CH_LAYER, k), k, c - 1);
@@ -342,10 +345,10 @@ static int all_layers_node(node *nd, char *err)
         pff_layer *head = NULL;
         if (r->head && !(head = c == r->start ? r->head : get(nd, ch(r, CH_LAYER, L), L, c - 1)))
             return -1;
-        int want_neg = cfg->neg == PFF_NEG_ADAPTIVE && c + N < S;
+        int want_neg = pff_neg_from_net(cfg->neg) && c + N < S;
         if (head && nd->stale)
             pff_layer_copy_moments(head, nd->stale[L]);
-        rc = chapter_tail(nd, c, nd->shadow, head, want_neg ? nd->neg_next : NULL, &st, err);
+        rc = chapter_tail(nd, c, nd->shadow, head, want_neg ? nd->neg_next : NULL, c + N, &st, err);
         if (head && nd->stale)
             pff_layer_copy_moments(nd->stale[L], head);
         if (!rc && head)
@@ -381,7 +384,7 @@ static int single_layer_negatives(node *nd, int c, char *err)
     run *r = nd->r;
     const pff_config *cfg = r->cfg;
     const int chan = ch(r, CH_NEG, nd->id);
-    if (cfg->neg != PFF_NEG_ADAPTIVE || c == 0) {
+    if (!pff_neg_from_net(cfg->neg) || c == 0) {
         if (cfg->neg != PFF_NEG_FIXED || c == r->start)
             draw_negatives(nd, c);
         return 0;
@@ -412,18 +415,17 @@ static int single_layer_node(node *nd, char *err)
     const int L = r->L, S = r->S, k = nd->id, recompute = cfg->sl_recompute;
     const long n = nd->n;
     pff_layer *l = r->layers[k];
-    const int adaptive = cfg->neg == PFF_NEG_ADAPTIVE;
+    const int adaptive = pff_neg_from_net(cfg->neg), C = cfg->epochs / S;
     const int embeds = k == 0 || recompute;
     pff_layer *net[PFF_MAX_LAYERS] = {0}; /* snapshots of layers 0..k-1 (or L-2) of chapter c */
-    if (embeds)
-        pff_embed_rows(nd->a0, nd->img, nd->y, n, r->dim);
     for (int c = r->start; c < S; c++) {
         const float *in;
         int rc;
         if (embeds) {
             if ((rc = single_layer_negatives(nd, c, err)))
                 return rc;
-            pff_embed_rows(nd->a0 + (size_t)n * r->dim, nd->img, nd->neg, n, r->dim);
+            pff_embed_inputs(cfg, nd->a0, nd->img, nd->y, nd->neg, nd->index, n, r->dim, c * C,
+                             c == r->start || cfg->augment);
             in = nd->a0;
             /* recompute: map the data through the layers below, from their snapshots */
             for (int j = 0; recompute && j < k; j++) {
@@ -495,7 +497,7 @@ static int single_layer_node(node *nd, char *err)
                 rc = PFF_EFAIL;
             }
             if (!rc)
-                rc = chapter_tail(nd, c, net, r->head, neg, &tst, err);
+                rc = chapter_tail(nd, c, net, r->head, neg, c + 1, &tst, err);
             if (!rc && r->head)
                 rc = keep_state(nd, c, L, r->head, err);
             if (!rc && neg)
@@ -713,7 +715,7 @@ static int node_alloc(run *r, node *nd)
         nd->feat = xmalloc((size_t)n * r->fdim * sizeof(float), &ok);
         nd->fbuf = xmalloc((size_t)cfg->batch * r->fdim * sizeof(float), &ok);
     }
-    if (last && cfg->neg == PFF_NEG_ADAPTIVE)
+    if (last && pff_neg_from_net(cfg->neg))
         nd->table = xmalloc((size_t)n * PFF_CLASSES * sizeof(float), &ok);
     if (last && cfg->eval_every > 0 && cfg->eval_set)
         nd->etable = xmalloc((size_t)cfg->eval_set->n * PFF_CLASSES * sizeof(float), &ok);
