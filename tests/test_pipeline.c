@@ -197,9 +197,10 @@ static unsigned char *train_bytes(const pff_config *cfg, size_t *n, char *err)
 static const char *describe(const pff_config *c)
 {
     static char s[128];
-    snprintf(s, sizeof s, "%s N=%d %s %s%s%s%s", pff_schedule_name(c->schedule), c->nodes,
+    snprintf(s, sizeof s, "%s N=%d %s %s%s%s%s%s", pff_schedule_name(c->schedule), c->nodes,
              pff_neg_name(c->neg), pff_classifier_name(c->classifier), c->fast ? " fast" : "",
-             c->sl_recompute ? " recompute" : "", c->stale_adam ? " stale-adam" : "");
+             c->sl_recompute ? " recompute" : "", c->stale_adam ? " stale-adam" : "",
+             c->augment ? " shift" : "");
     return s;
 }
 
@@ -311,6 +312,74 @@ static void test_equivalence(void)
     free(p);
 }
 
+/* Two configurations give different models (the option really changes the training). */
+static void expect_differ(const pff_config *a_cfg, const pff_config *b_cfg, const char *what)
+{
+    char err[PFF_ERRLEN] = "";
+    size_t na = 0, nb = 0;
+    unsigned char *a = train_bytes(a_cfg, &na, err), *b = train_bytes(b_cfg, &nb, err);
+    CHECK(a && b && (na != nb || memcmp(a, b, na) != 0), "%s changes the model (%s)", what, err);
+    printf("  %-40s != %s\n", describe(a_cfg), describe(b_cfg));
+    free(a);
+    free(b);
+}
+
+/* --augment shift and --neg hard: the same function on every schedule */
+static void test_equivalence_new_options(void)
+{
+    pff_config seq, o;
+    /* shifts with random negatives: every schedule writes the same bytes */
+    base_config(&seq);
+    seq.widths[0] = 64; /* 8 x 8 pictures */
+    seq.neg = PFF_NEG_RANDOM;
+    seq.augment = PFF_AUGMENT_SHIFT;
+    o = seq;
+    o.augment = PFF_AUGMENT_NONE;
+    expect_differ(&o, &seq, "--augment shift");
+    o = seq;
+    o.schedule = PFF_SINGLE_LAYER;
+    o.nodes = 3;
+    expect_same(&seq, &o);
+    o.sl_recompute = 1;
+    expect_same(&seq, &o);
+    for (int n = 2; n <= 3; n++) {
+        o = seq;
+        o.schedule = PFF_ALL_LAYERS;
+        o.nodes = n;
+        expect_same(&seq, &o);
+    }
+    /* hard negatives (with shifts, and a softmax head): single-layer waiting mode is
+     * sequential, all-layers with one node is sequential; with more it is reproducible */
+    seq.neg = PFF_NEG_HARD;
+    seq.hard_temp = 20.0f;
+    seq.classifier = PFF_CLS_SOFTMAX;
+    o = seq;
+    o.neg = PFF_NEG_ADAPTIVE;
+    expect_differ(&o, &seq, "--neg hard (against adaptive)");
+    o = seq;
+    o.hard_temp = 40.0f;
+    expect_differ(&o, &seq, "--hard-temp");
+    for (int aug = 0; aug < 2; aug++) {
+        seq.augment = aug ? PFF_AUGMENT_SHIFT : PFF_AUGMENT_NONE;
+        o = seq;
+        o.schedule = PFF_SINGLE_LAYER;
+        o.nodes = 3;
+        expect_same(&seq, &o);
+        o.sl_recompute = 1;
+        expect_same(&seq, &o);
+        o = seq;
+        o.schedule = PFF_ALL_LAYERS;
+        o.nodes = 1;
+        expect_same(&seq, &o);
+        o.nodes = 2;
+        expect_same(&o, &o);
+        o = seq;
+        o.schedule = PFF_FEDERATED;
+        o.nodes = 2;
+        expect_same(&o, &o);
+    }
+}
+
 static double now(void)
 {
     struct timespec ts;
@@ -352,6 +421,7 @@ int main(void)
     test_failure_wakes_all();
     make_data();
     test_equivalence();
+    test_equivalence_new_options();
     test_fault();
     pff_dataset_free(&data);
     return check_report("test_pipeline");
