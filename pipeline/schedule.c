@@ -105,6 +105,8 @@ struct run {
     pthread_cond_t cv;
     pff_stage_stats *stats; /* [S][L+1] */
     double *acc;            /* [S] test accuracy after the chapter (percent), -1: not measured */
+    double *done_at;        /* [S] seconds from t0 when the chapter's last stage reported */
+    double *eval_sec;       /* [S] seconds the chapter's --eval-every evaluation took */
     int *stages_done;       /* [S] stages finished per chapter, L+1 when complete */
     int nodes_done;
     int mpi, me;            /* --transport mpi: this process runs node `me` only */
@@ -169,7 +171,8 @@ static void report(run *r, int c, int stage, const pff_stage_stats *st)
 {
     pthread_mutex_lock(&r->mu);
     r->stats[(size_t)c * (r->L + 1) + stage] = *st;
-    r->stages_done[c]++;
+    if (++r->stages_done[c] == r->L + 1)
+        r->done_at[c] = now() - r->t0;
     pthread_cond_broadcast(&r->cv);
     pthread_mutex_unlock(&r->mu);
 }
@@ -282,7 +285,9 @@ static int chapter_tail(node *nd, int c, pff_layer *const *net, pff_layer *head,
         for (long i = 0; i < e->n; i++)
             right += pff_table_argmax(nd->etable + (size_t)i * PFF_CLASSES, -1) == e->y[i];
         r->acc[c] = e->n ? 100.0 * right / e->n : 0.0; /* chapter c's own slot: no lock needed */
-        span(nd, PFF_SPAN_EVAL, -1, c, t0, now());
+        double t1 = now();
+        r->eval_sec[c] = t1 - t0;
+        span(nd, PFF_SPAN_EVAL, -1, c, t0, t1);
     }
     return 0;
 }
@@ -913,19 +918,39 @@ static pff_history history_of(const run *r, int c)
     return h;
 }
 
+/* The log's `seconds` of chapter c: training time of this run (since its
+ * node threads started) when chapter c was complete, without the time the
+ * --eval-every evaluations of chapters <= c took; -1 (empty) when unknown
+ * (MPI: each rank has its own clock). In a pipeline an evaluation may overlap
+ * another node's training, so there the figure is a slight underestimate. */
+static double log_seconds(const run *r, int c)
+{
+    if (r->mpi || r->done_at[c] < 0)
+        return -1;
+    double t = r->done_at[c];
+    for (int j = r->start; j <= c; j++)
+        t -= r->eval_sec[j];
+    return t > 0 ? t : 0;
+}
+
 static void log_chapter(const run *r, const pff_history *h)
 {
     const pff_config *cfg = r->cfg;
     const int L = r->L, C = cfg->epochs / cfg->splits;
+    const double secs = log_seconds(r, h->chapter - 1);
     if (!cfg->log_jsonl) {
         double loss[PFF_MAX_LAYERS], gp[PFF_MAX_LAYERS], gn[PFF_MAX_LAYERS];
         for (int k = 0; k < L; k++)
             loss[k] = h->loss[k], gp[k] = h->gpos[k], gn[k] = h->gneg[k];
-        pff_log_row(cfg->log, h->chapter, (double)h->chapter * C, h->lr, L, loss, gp, gn,
+        pff_log_row(cfg->log, h->chapter, (double)h->chapter * C, h->lr, L, loss, gp, gn, secs,
                     h->test_accuracy);
     } else {
-        fprintf(cfg->log, "{\"chapter\":%d,\"epoch\":%d,\"lr\":%g,\"loss\":[", h->chapter,
+        fprintf(cfg->log, "{\"chapter\":%d,\"epoch\":%d,\"lr\":%g,", h->chapter,
                 h->chapter * C, (double)h->lr);
+        if (secs >= 0)
+            fprintf(cfg->log, "\"seconds\":%.3f,\"loss\":[", secs);
+        else
+            fprintf(cfg->log, "\"seconds\":null,\"loss\":[");
         for (int k = 0; k < L; k++)
             fprintf(cfg->log, "%s%.6g", k ? "," : "", (double)h->loss[k]);
         fprintf(cfg->log, "],\"gpos\":[");
@@ -1115,10 +1140,13 @@ int pff_train(const pff_config *cfg, const pff_dataset *train, pff_model *model,
     r->stats = calloc((size_t)S * (L + 1), sizeof *r->stats);
     r->stages_done = calloc((size_t)S, sizeof *r->stages_done);
     r->acc = malloc((size_t)S * sizeof *r->acc);
-    if (!r->layers || !r->nodes || !r->stats || !r->stages_done || !r->acc)
+    r->done_at = malloc((size_t)S * sizeof *r->done_at);
+    r->eval_sec = calloc((size_t)S, sizeof *r->eval_sec);
+    if (!r->layers || !r->nodes || !r->stats || !r->stages_done || !r->acc || !r->done_at ||
+        !r->eval_sec)
         goto oom;
     for (int c = 0; c < S; c++)
-        r->acc[c] = -1.0;
+        r->acc[c] = r->done_at[c] = -1.0;
     for (int k = 0; k < L; k++) {
         if (!(r->layers[k] = pff_layer_new(cfg->widths[k], cfg->widths[k + 1])))
             goto oom;
@@ -1355,6 +1383,8 @@ out:
     free(r->stats);
     free(r->stages_done);
     free(r->acc);
+    free(r->done_at);
+    free(r->eval_sec);
     if (r->ck_layer)
         for (size_t i = 0; i < (size_t)S * (L + 1); i++)
             pff_layer_free(r->ck_layer[i]);
