@@ -121,6 +121,18 @@ void pff_negatives_random(uint8_t *neg, const uint8_t *y, const int *index, long
 int pff_stage_ff(const pff_config *cfg, pff_layer *l, int k, int chapter, pff_work *w,
                  const float *a, long n, const atomic_int *abort, atomic_long *progress,
                  pff_stage_stats *st, char *err);
+/* Epochs j0..j1-1 (0-based within the chapter) of the same stage: what
+ * pff_stage_ff does for j = 0..C-1, when each epoch has inputs of its own
+ * (--augment shift with several epochs per chapter). */
+int pff_stage_ff_epochs(const pff_config *cfg, pff_layer *l, int k, int chapter, int j0, int j1,
+                        pff_work *w, const float *a, long n, const atomic_int *abort,
+                        atomic_long *progress, pff_stage_stats *st, char *err);
+/* Does every epoch have its own layer-1 inputs, so that layer k's input must be
+ * mapped through the layers below once per epoch, not once per chapter? */
+static inline int pff_inputs_per_epoch(const pff_config *cfg)
+{
+    return cfg->augment != PFF_AUGMENT_NONE && cfg->epochs != cfg->splits;
+}
 /* C epochs of the softmax head on feat (n, D); fbuf holds one batch (B, D). */
 int pff_stage_softmax(const pff_config *cfg, pff_layer *h, int stage, int chapter, pff_work *w,
                       const float *feat, const uint8_t *y, long n, float *fbuf,

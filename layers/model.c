@@ -146,15 +146,16 @@ int pff_config_check(const pff_config *cfg, int input_dim, long train_n, int cor
             return PFF_EUSAGE;
         }
         /* layer k trains on the shifted images of each epoch mapped through layers < k
-         * (DESIGN.md §2): with one epoch per chapter that is the mapping pass every schedule
-         * already makes; several epochs per chapter would need it once per epoch */
-        if (cfg->splits > 0 && cfg->epochs != cfg->splits) {
+         * (DESIGN.md §2); with several epochs per chapter a node maps them once per epoch
+         * through the chapter's layers below, which a single-layer node can only do from
+         * parameter snapshots */
+        if (pff_inputs_per_epoch(cfg) && cfg->schedule == PFF_SINGLE_LAYER && !cfg->sl_recompute) {
             snprintf(err, PFF_ERRLEN,
-                     "--augment shift: --epochs %d in --splits %d chapters trains %d epochs per "
-                     "chapter; shifts change every epoch, so give one epoch per chapter "
-                     "(--splits %d)",
-                     cfg->epochs, cfg->splits, cfg->splits ? cfg->epochs / cfg->splits : 0,
-                     cfg->epochs);
+                     "--augment shift with %d epochs per chapter on --schedule single-layer: "
+                     "each epoch's shifted images must be mapped through the layers below, "
+                     "which a node does from parameter snapshots: add --recompute (or give one "
+                     "epoch per chapter, --splits %d)",
+                     cfg->splits > 0 ? cfg->epochs / cfg->splits : 0, cfg->epochs);
             return PFF_EUSAGE;
         }
     }

@@ -17,19 +17,20 @@
  * returns the batch loss. */
 typedef double (*batch_fn)(void *ctx, const int *perm, int rows, float lr);
 
-/* The epochs of a stage in chapter `chapter`: cooldown, keyed permutation,
- * batches. Returns 0, -1 when abort was raised, 1 for a non-finite loss (its
- * value and epoch in *bad, *bad_epoch) or PFF_EFAIL when out of memory. */
-static int run_epochs(const pff_config *cfg, int stage, int chapter, float lr0, long n,
-                      const atomic_int *abort, atomic_long *progress, batch_fn batch, void *ctx,
-                      double *bad, int *bad_epoch)
+/* Epochs j0..j1-1 of a stage in chapter `chapter`: cooldown, keyed
+ * permutation, batches. Returns 0, -1 when abort was raised, 1 for a
+ * non-finite loss (its value and epoch in *bad, *bad_epoch) or PFF_EFAIL when
+ * out of memory. */
+static int run_epochs(const pff_config *cfg, int stage, int chapter, int j0, int j1, float lr0,
+                      long n, const atomic_int *abort, atomic_long *progress, batch_fn batch,
+                      void *ctx, double *bad, int *bad_epoch)
 {
     const int C = cfg->epochs / cfg->splits, B = cfg->batch;
     int *perm = malloc((size_t)n * sizeof *perm);
     if (!perm)
         return PFF_EFAIL;
     int rc = 0;
-    for (int j = 0; j < C && !rc; j++) {
+    for (int j = j0; j < j1 && !rc; j++) {
         const int e = chapter * C + j;
         const float lr = pff_cooldown(lr0, e, cfg->epochs);
         pff_permutation(perm, (int)n, cfg->seed, PFF_RNG_SHUFFLE, (uint64_t)stage, (uint64_t)e);
@@ -77,10 +78,18 @@ int pff_stage_ff(const pff_config *cfg, pff_layer *l, int k, int chapter, pff_wo
                  const float *a, long n, const atomic_int *abort, atomic_long *progress,
                  pff_stage_stats *st, char *err)
 {
+    return pff_stage_ff_epochs(cfg, l, k, chapter, 0, cfg->epochs / cfg->splits, w, a, n, abort,
+                               progress, st, err);
+}
+
+int pff_stage_ff_epochs(const pff_config *cfg, pff_layer *l, int k, int chapter, int j0, int j1,
+                        pff_work *w, const float *a, long n, const atomic_int *abort,
+                        atomic_long *progress, pff_stage_stats *st, char *err)
+{
     ff_ctx ctx = {l, w, a, n, cfg->threshold * (float)l->out, st};
     double bad = 0;
     int bad_epoch = 0;
-    int rc = run_epochs(cfg, k, chapter, cfg->lr, n, abort, progress, ff_batch, &ctx, &bad,
+    int rc = run_epochs(cfg, k, chapter, j0, j1, cfg->lr, n, abort, progress, ff_batch, &ctx, &bad,
                         &bad_epoch);
     if (rc == 1)
         snprintf(err, PFF_ERRLEN,
@@ -141,8 +150,8 @@ int pff_stage_softmax(const pff_config *cfg, pff_layer *h, int stage, int chapte
                  sizeof ctx.yb);
         return PFF_EUSAGE;
     }
-    int rc = run_epochs(cfg, stage, chapter, cfg->softmax_lr, n, abort, progress, head_batch, &ctx,
-                        &bad, &bad_epoch);
+    int rc = run_epochs(cfg, stage, chapter, 0, cfg->epochs / cfg->splits, cfg->softmax_lr, n,
+                        abort, progress, head_batch, &ctx, &bad, &bad_epoch);
     if (rc == 1)
         snprintf(err, PFF_ERRLEN,
                  "softmax head, chapter %d, epoch %d: loss is not finite (%g); try a smaller "

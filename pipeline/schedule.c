@@ -292,6 +292,52 @@ static int chapter_tail(node *nd, int c, pff_layer *const *net, pff_layer *head,
     return 0;
 }
 
+/* --augment shift with several epochs per chapter: layer k's input of global
+ * epoch e is the images shifted for e, embedded with the chapter's labels and
+ * mapped through the chapter's layers below (net[0..k-1]), as DESIGN.md §2
+ * implies; it is rebuilt for every epoch. Returns the buffer holding it. */
+static const float *epoch_input(node *nd, pff_layer *const *net, int k, int c, int e)
+{
+    run *r = nd->r;
+    pff_embed_inputs(r->cfg, nd->a0, nd->img, nd->y, nd->neg, nd->index, nd->n, r->dim, e, 1);
+    const float *in = nd->a0;
+    for (int j = 0; j < k; j++) {
+        float *out = in == nd->act[0] ? nd->act[1] : nd->act[0];
+        double t0 = now();
+        pff_ff_map(net[j], &nd->work, in, 2 * nd->n, out);
+        span(nd, PFF_SPAN_MAP, j, c, t0, now());
+        in = out;
+    }
+    return in;
+}
+
+/* The C epochs of layer k in chapter c: on `in`, or, when every epoch has
+ * inputs of its own (pff_inputs_per_epoch), epoch by epoch on each one's. */
+static int train_layer(node *nd, pff_layer *l, int k, int c, const float *in,
+                       pff_layer *const *net, pff_stage_stats *st, char *err)
+{
+    run *r = nd->r;
+    const pff_config *cfg = r->cfg;
+    const int C = cfg->epochs / cfg->splits;
+    if (!pff_inputs_per_epoch(cfg)) {
+        double t0 = now();
+        int rc = pff_stage_ff(cfg, l, k, c, &nd->work, in, nd->n, &r->tp->failed, &r->progress,
+                              st, err);
+        span(nd, PFF_SPAN_TRAIN, k, c, t0, now());
+        return rc;
+    }
+    for (int j = 0; j < C; j++) {
+        const float *a = epoch_input(nd, net, k, c, c * C + j);
+        double t0 = now();
+        int rc = pff_stage_ff_epochs(cfg, l, k, c, j, j + 1, &nd->work, a, nd->n, &r->tp->failed,
+                                     &r->progress, st, err);
+        span(nd, PFF_SPAN_TRAIN, k, c, t0, now());
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 /* ---- All Layers (and Sequential, and Federated) ---- */
 static int all_layers_node(node *nd, char *err)
 {
@@ -315,9 +361,11 @@ static int all_layers_node(node *nd, char *err)
         } else if (cfg->neg != PFF_NEG_FIXED || c == c0) {
             draw_negatives(nd, c);
         }
-        /* with one epoch per chapter, the chapter's (shifted) inputs; see pff_config_check */
-        pff_embed_inputs(cfg, nd->a0, nd->img, nd->y, nd->neg, nd->index, n, r->dim, c * C,
-                         c == c0 || cfg->augment);
+        /* the chapter's inputs (of its one epoch, when shifts change every epoch) */
+        const int per_epoch = pff_inputs_per_epoch(cfg);
+        if (!per_epoch)
+            pff_embed_inputs(cfg, nd->a0, nd->img, nd->y, nd->neg, nd->index, n, r->dim, c * C,
+                             c == c0 || cfg->augment);
         const float *in = nd->a0;
         for (int k = 0; k < L; k++) {
             pff_layer *l = c == r->start ? r->layers[k] : get(nd, ch(r, CH_LAYER, k), k, c - 1);
@@ -326,10 +374,7 @@ static int all_layers_node(node *nd, char *err)
             if (nd->stale) /* weights arrive, the Adam state is this node's own */
                 pff_layer_copy_moments(l, nd->stale[k]);
             pff_stage_stats st = {0};
-            double t0 = now();
-            rc = pff_stage_ff(cfg, l, k, c, &nd->work, in, n, &r->tp->failed, &r->progress, &st,
-                              err);
-            span(nd, PFF_SPAN_TRAIN, k, c, t0, now());
+            rc = train_layer(nd, l, k, c, in, nd->shadow, &st, err);
             if (nd->stale)
                 pff_layer_copy_moments(nd->stale[k], l);
             if (rc || (rc = keep_state(nd, c, k, l, err)))
@@ -337,9 +382,9 @@ static int all_layers_node(node *nd, char *err)
             pff_layer_copy_params(nd->shadow[k], l);
             if (publish(nd, ch(r, CH_LAYER, k), k, c, l))
                 return -1;
-            if (k + 1 < L) {
+            if (k + 1 < L && !per_epoch) {
                 float *out = in == nd->act[0] ? nd->act[1] : nd->act[0];
-                t0 = now();
+                double t0 = now();
                 pff_ff_map(nd->shadow[k], &nd->work, in, 2 * n, out);
                 span(nd, PFF_SPAN_MAP, k, c, t0, now());
                 in = out;
@@ -429,8 +474,10 @@ static int single_layer_node(node *nd, char *err)
         if (embeds) {
             if ((rc = single_layer_negatives(nd, c, err)))
                 return rc;
-            pff_embed_inputs(cfg, nd->a0, nd->img, nd->y, nd->neg, nd->index, n, r->dim, c * C,
-                             c == r->start || cfg->augment);
+            const int per_epoch = pff_inputs_per_epoch(cfg); /* then train_layer maps */
+            if (!per_epoch)
+                pff_embed_inputs(cfg, nd->a0, nd->img, nd->y, nd->neg, nd->index, n, r->dim,
+                                 c * C, c == r->start || cfg->augment);
             in = nd->a0;
             /* recompute: map the data through the layers below, from their snapshots */
             for (int j = 0; recompute && j < k; j++) {
@@ -438,6 +485,8 @@ static int single_layer_node(node *nd, char *err)
                     free_net(net, j);
                     return -1;
                 }
+                if (per_epoch)
+                    continue;
                 float *out = in == nd->act[0] ? nd->act[1] : nd->act[0];
                 double t0 = now();
                 pff_ff_map(net[j], &nd->work, in, 2 * n, out);
@@ -448,9 +497,7 @@ static int single_layer_node(node *nd, char *err)
             return -1;
         }
         pff_stage_stats st = {0};
-        double t0 = now();
-        rc = pff_stage_ff(cfg, l, k, c, &nd->work, in, n, &r->tp->failed, &r->progress, &st, err);
-        span(nd, PFF_SPAN_TRAIN, k, c, t0, now());
+        rc = train_layer(nd, l, k, c, in, net, &st, err);
         if (rc || (rc = keep_state(nd, c, k, l, err))) {
             free_net(net, k);
             return rc;
@@ -460,7 +507,7 @@ static int single_layer_node(node *nd, char *err)
                 float *out = get(nd, ch(r, CH_FREE, k), k, c);
                 if (!out)
                     return -1;
-                t0 = now();
+                double t0 = now();
                 pff_ff_map(l, &nd->work, in, 2 * n, out);
                 span(nd, PFF_SPAN_MAP, k, c, t0, now());
                 if (publish(nd, ch(r, CH_ACT, k + 1), k + 1, c, out))
@@ -727,6 +774,8 @@ static int node_alloc(run *r, node *nd)
     /* spans per chapter: per layer wait, train, map, publish (+ a blocked publish), and the tail */
     int chapters = single ? r->S : (r->S + r->N - 1) / r->N;
     nd->cap = chapters * (6 * L + 12) + 16;
+    if (pff_inputs_per_epoch(cfg)) /* a train span per epoch, and its maps */
+        nd->cap += chapters * (cfg->epochs / r->S) * L * (L + 1);
     nd->spans = xmalloc((size_t)nd->cap * sizeof *nd->spans, &ok);
     return ok ? 0 : -1;
 }
@@ -1128,6 +1177,11 @@ int pff_train(const pff_config *cfg, const pff_dataset *train, pff_model *model,
                    r->me < 0 || r->me >= N)) {
         snprintf(err, PFF_ERRLEN, "--transport mpi: needs rank < nodes, no --checkpoint or "
                                   "--resume, and --recompute for single-layer");
+        return PFF_EUSAGE;
+    }
+    if (pff_inputs_per_epoch(cfg) && cfg->schedule == PFF_SINGLE_LAYER && !cfg->sl_recompute) {
+        snprintf(err, PFF_ERRLEN, "--augment shift with several epochs per chapter needs "
+                                  "--recompute on single-layer (see pff_config_check)");
         return PFF_EUSAGE;
     }
     pff_blas_init();

@@ -123,7 +123,7 @@ expect 2 "not one of" train $SMALL --augment rotate
 expect 2 "not one of" train $SMALL --neg hardest
 expect 2 "applies to --neg hard only" train $SMALL --hard-temp 2
 expect 2 "hard-temp" train $SMALL --neg hard --hard-temp -1
-expect 2 "one epoch per chapter" train $SMALL --augment shift --epochs 2 --splits 1
+expect 2 "add --recompute" train $SMALL --augment shift --epochs 2 --splits 1 --schedule single-layer
 expect 2 "drop --augment" train --resume "$T/none.ck" --augment shift
 [ -e "$T/none.ck" ] && { echo "FAIL: a refused run left a checkpoint"; fails=$((fails + 1)); }
 if "$PFF" train $SMALL --epochs 2 --splits 2 --neg hard --hard-temp 3 --augment shift \

@@ -477,6 +477,15 @@ static void test_shift(void)
         }
     }
     CHECK(inputs_ok, "pff_embed_inputs: shifted image of epoch 6, label embedded, normalised");
+    /* only square pictures can be shifted */
+    char err[PFF_ERRLEN] = "";
+    cfg.widths[0] = 10;
+    cfg.nlayers = 1;
+    cfg.widths[1] = 5;
+    CHECK(pff_config_check(&cfg, 10, 100, 1, 0, err) == PFF_EUSAGE && strstr(err, "square"),
+          "--augment shift on 10-pixel inputs is refused: '%s'", err);
+    cfg.widths[0] = 64;
+    CHECK(pff_config_check(&cfg, 64, 100, 1, 0, err) == PFF_OK, "8x8 pictures shift: '%s'", err);
 }
 
 int main(void)
