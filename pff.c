@@ -58,7 +58,9 @@ static const pff_option train_opts[] = {
     {"handoff", 1, "WHAT     all-layers: full (weights + Adam state) | weights (paper's sockets)"},
     {"shards", 1, "KIND     federated shards: iid | label-skew (default iid)"},
     {"transport", 1, "KIND     threads (one process) | mpi (one rank per node, under mpirun)"},
-    {"neg", 1, "KIND     negatives: adaptive | fixed | random (default random)"},
+    {"neg", 1, "KIND     negatives: adaptive | fixed | random | hard (default random)"},
+    {"hard-temp", 1, "T        --neg hard: wrong label drawn with P ∝ exp(goodness / T) (default 1)"},
+    {"augment", 1, "KIND     none | shift: move each image by a keyed +-2 px each epoch (default none)"},
     {"classifier", 1, "KIND     goodness | softmax (default goodness)"},
     {"lr", 1, "X        Adam learning rate of the FF layers (default 0.001)"},
     {"softmax-lr", 1, "X        Adam learning rate of the softmax head (default 0.001)"},
@@ -330,7 +332,7 @@ static int train_main(int argc, char **argv)
     if ((s = pff_cli_get(&p, O, "threshold")) && (rc = pff_cli_float("threshold", s, &cfg.threshold)))
         return rc;
     static const char *const sched[] = {"sequential", "single-layer", "all-layers", "federated"};
-    static const char *const negs[] = {"adaptive", "fixed", "random"};
+    static const char *const negs[] = {"adaptive", "fixed", "random", "hard"};
     static const char *const cls[] = {"goodness", "softmax"};
     static const char *const shards[] = {"iid", "label-skew"};
     int ch;
@@ -340,9 +342,24 @@ static int train_main(int argc, char **argv)
         cfg.schedule = (pff_schedule_kind)ch;
     }
     if ((s = pff_cli_get(&p, O, "neg"))) {
-        if ((rc = pff_cli_choice("neg", s, negs, 3, &ch)))
+        if ((rc = pff_cli_choice("neg", s, negs, 4, &ch)))
             return rc;
         cfg.neg = (pff_neg_kind)ch;
+    }
+    if ((s = pff_cli_get(&p, O, "hard-temp"))) {
+        if ((rc = pff_cli_float("hard-temp", s, &cfg.hard_temp)))
+            return rc;
+        if (cfg.neg != PFF_NEG_HARD) {
+            fprintf(stderr, "pff: --hard-temp applies to --neg hard only (now --neg %s)\n",
+                    pff_neg_name(cfg.neg));
+            return PFF_EUSAGE;
+        }
+    }
+    if ((s = pff_cli_get(&p, O, "augment"))) {
+        static const char *const augs[] = {"none", "shift"};
+        if ((rc = pff_cli_choice("augment", s, augs, 2, &ch)))
+            return rc;
+        cfg.augment = (pff_augment_kind)ch;
     }
     if ((s = pff_cli_get(&p, O, "classifier"))) {
         if ((rc = pff_cli_choice("classifier", s, cls, 2, &ch)))
@@ -544,10 +561,12 @@ static int train_main(int argc, char **argv)
     for (int k = 1; !cfg.quiet && k <= cfg.nlayers; k++)
         fprintf(stderr, ",%d", cfg.widths[k]);
     if (!cfg.quiet)
-        fprintf(stderr, ", %d epochs in %d chapters, %s negatives, %s classifier, %d images; "
+        fprintf(stderr, ", %d epochs in %d chapters, %s negatives%s, %s classifier, %d images; "
                         "BLAS %s\n",
-                cfg.epochs, cfg.splits, pff_neg_name(cfg.neg), pff_classifier_name(cfg.classifier),
-                train.index ? train.total : train.n, pff_blas_describe());
+                cfg.epochs, cfg.splits, pff_neg_name(cfg.neg),
+                cfg.augment == PFF_AUGMENT_SHIFT ? ", shifted images" : "",
+                pff_classifier_name(cfg.classifier), train.index ? train.total : train.n,
+                pff_blas_describe());
 
     pff_model model;
     pff_result res;
@@ -658,12 +677,12 @@ static int train_main(int argc, char **argv)
         json_layers(stdout, &cfg);
         printf(",\"epochs\":%d,\"splits\":%d,\"batch\":%d,\"neg\":\"%s\",\"classifier\":\"%s\","
                "\"seed\":%llu,\"lr\":%g,\"softmax_lr\":%g,\"threshold\":%g,\"fast\":%s,"
-               "\"train_n\":%d,\"test_n\":%d,\"train_seconds\":%.3f,\"neg_seconds\":%.3f,"
+               "\"augment\":\"%s\",\"hard_temp\":%g,\"train_n\":%d,\"test_n\":%d,\"train_seconds\":%.3f,\"neg_seconds\":%.3f,"
                "\"eval_seconds\":%.3f,\"goodness_accuracy\":",
                cfg.epochs, cfg.splits, cfg.batch, pff_neg_name(cfg.neg),
                pff_classifier_name(cfg.classifier), (unsigned long long)cfg.seed, (double)cfg.lr,
                (double)cfg.softmax_lr, (double)cfg.threshold, cfg.fast ? "true" : "false",
-               train.index ? train.total : train.n, test.n, res.train_seconds, res.neg_seconds, res.eval_seconds);
+               pff_augment_name(cfg.augment), (double)cfg.hard_temp, train.index ? train.total : train.n, test.n, res.train_seconds, res.neg_seconds, res.eval_seconds);
         json_acc(stdout, ga);
         printf(",\"softmax_accuracy\":");
         json_acc(stdout, sa);
@@ -793,10 +812,10 @@ static int cmd_info(int argc, char **argv)
         json_layers(stdout, c);
         printf(",\"parameters\":%ld,\"softmax_parameters\":%ld,\"epochs\":%d,\"splits\":%d,"
                "\"batch\":%d,\"lr\":%g,\"softmax_lr\":%g,\"threshold\":%g,\"neg\":\"%s\","
-               "\"classifier\":\"%s\",\"seed\":%llu}\n",
+               "\"classifier\":\"%s\",\"seed\":%llu,\"augment\":\"%s\",\"hard_temp\":%g}\n",
                params, head, c->epochs, c->splits, c->batch, (double)c->lr, (double)c->softmax_lr,
                (double)c->threshold, pff_neg_name(c->neg), pff_classifier_name(c->classifier),
-               (unsigned long long)c->seed);
+               (unsigned long long)c->seed, pff_augment_name(c->augment), (double)c->hard_temp);
     } else {
         printf("model      %s\nlayers     %d", p.pos[0], c->widths[0]);
         for (int k = 1; k <= c->nlayers; k++)
@@ -809,6 +828,11 @@ static int cmd_info(int argc, char **argv)
                c->epochs, c->splits, c->batch, (double)c->lr, (double)c->softmax_lr,
                (double)c->threshold, pff_neg_name(c->neg), pff_classifier_name(c->classifier),
                (unsigned long long)c->seed);
+        if (c->neg == PFF_NEG_HARD)
+            printf("           hard negatives at temperature %g\n", (double)c->hard_temp);
+        if (c->augment != PFF_AUGMENT_NONE)
+            printf("           augment    %s (each image moved by up to %d px per epoch)\n",
+                   pff_augment_name(c->augment), PFF_SHIFT_MAX);
     }
     pff_model_free(&m);
     return 0;

@@ -23,7 +23,10 @@
 enum { PFF_OK = 0, PFF_EFAIL = 1, PFF_EUSAGE = 2 };
 
 typedef enum { PFF_SEQUENTIAL, PFF_SINGLE_LAYER, PFF_ALL_LAYERS, PFF_FEDERATED } pff_schedule_kind;
-typedef enum { PFF_NEG_ADAPTIVE, PFF_NEG_FIXED, PFF_NEG_RANDOM } pff_neg_kind;
+/* hard: sampled in proportion to the model's preference (softmax of the goodness
+ * table over the wrong labels, temperature hard_temp); values are stored in files */
+typedef enum { PFF_NEG_ADAPTIVE, PFF_NEG_FIXED, PFF_NEG_RANDOM, PFF_NEG_HARD } pff_neg_kind;
+typedef enum { PFF_AUGMENT_NONE, PFF_AUGMENT_SHIFT } pff_augment_kind;
 typedef enum { PFF_CLS_GOODNESS, PFF_CLS_SOFTMAX } pff_classifier_kind;
 typedef enum { PFF_SHARDS_IID, PFF_SHARDS_LABEL_SKEW } pff_shard_kind;
 typedef enum { PFF_TRANSPORT_THREADS, PFF_TRANSPORT_MPI } pff_transport_kind;
@@ -54,6 +57,8 @@ typedef struct {
     int epochs, splits, batch;       /* E, S (E % S == 0), images per batch */
     float lr, softmax_lr;            /* Adam learning rates: FF layers, softmax head */
     pff_neg_kind neg;
+    float hard_temp;                 /* --neg hard: P(label) ∝ exp(G / hard_temp) (default 1) */
+    pff_augment_kind augment;        /* shift: each epoch moves every image by a keyed (dx, dy) */
     pff_classifier_kind classifier;
     uint64_t seed;
     /* schedule (never changes the maths, DESIGN.md §2) */
@@ -184,6 +189,7 @@ const char *pff_blas_name(void);
 
 const char *pff_schedule_name(pff_schedule_kind s);
 const char *pff_neg_name(pff_neg_kind n);
+const char *pff_augment_name(pff_augment_kind a);
 const char *pff_classifier_name(pff_classifier_kind c);
 
 #endif

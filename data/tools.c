@@ -1075,6 +1075,272 @@ static int show_curves(const char *logpath, const pff_model *m, const char *path
 }
 
 /* ------------------------------------------------------------------------ */
+/* pff show --accuracy: test accuracy against training seconds, several runs */
+
+enum { ACC_MAX_CURVES = 16, ACC_NAME = 48 };
+
+typedef struct {
+    char name[ACC_NAME];
+    int n, points, reference; /* points: markers only; reference: from a reference file */
+    double *x, *y;            /* [n] seconds (> 0), accuracy in percent */
+} acc_curve;
+
+static int acc_push(acc_curve *c, double x, double y)
+{
+    double *nx = realloc(c->x, (size_t)(c->n + 1) * sizeof *nx);
+    if (nx)
+        c->x = nx;
+    double *ny = realloc(c->y, (size_t)(c->n + 1) * sizeof *ny);
+    if (ny)
+        c->y = ny;
+    if (!nx || !ny)
+        return -1;
+    c->x[c->n] = x;
+    c->y[c->n++] = y;
+    return 0;
+}
+
+/* A number in field s, or NAN when it is empty; -1 when it is not a number. */
+static int acc_number(const char *s, double *v)
+{
+    if (blank(s)) {
+        *v = NAN;
+        return 0;
+    }
+    char *end;
+    *v = strtod(s, &end);
+    while (*end == ' ' || *end == '\t')
+        end++;
+    return end == s || *end ? -1 : 0;
+}
+
+/* Reads [NAME=]FILE: a pff train log (columns seconds and test_accuracy; one
+ * curve named NAME or the file's base name), or a reference file (header
+ * name,seconds,accuracy,kind; one curve per run of rows with the same name). */
+static int acc_read(const char *arg, acc_curve *cv, int *ncv, char *err)
+{
+    const char *eq = strchr(arg, '='), *path = eq ? eq + 1 : arg;
+    char given[ACC_NAME] = "";
+    if (eq)
+        snprintf(given, sizeof given, "%.*s", (int)(eq - arg) < ACC_NAME - 1 ? (int)(eq - arg) : ACC_NAME - 1, arg);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, PFF_ERRLEN, "%s: cannot open: %s (a log of pff train --log FILE, or a "
+                 "reference CSV name,seconds,accuracy,kind)", path, strerror(errno));
+        return PFF_EUSAGE;
+    }
+    enum { MAXF = 4 + 3 * PFF_MAX_LAYERS + 16 };
+    char *lineb = NULL, *fld[MAXF];
+    size_t cap = 0;
+    int lineno = 0, have = 0, ref = 0, col_s = -1, col_a = -1, col_name = -1, col_kind = -1, nf = 0;
+    int rc = PFF_EUSAGE, start = *ncv;
+    acc_curve *cur = NULL;
+    while (getline(&lineb, &cap, f) > 0) {
+        lineno++;
+        if (lineb[0] == '#' || blank(lineb))
+            continue;
+        int n = csv_split(lineb, fld, MAXF);
+        if (n > MAXF) {
+            snprintf(err, PFF_ERRLEN, "%s:%d: %d columns, expected at most %d", path, lineno, n, MAXF);
+            goto fail;
+        }
+        if (!have) {
+            for (int i = 0; i < n; i++) {
+                if (!strcmp(fld[i], "seconds"))
+                    col_s = i;
+                else if (!strcmp(fld[i], "test_accuracy") || !strcmp(fld[i], "accuracy"))
+                    col_a = i;
+                else if (!strcmp(fld[i], "name"))
+                    col_name = i;
+                else if (!strcmp(fld[i], "kind"))
+                    col_kind = i;
+            }
+            ref = col_name >= 0;
+            if (col_s < 0 || col_a < 0 || (ref && col_kind < 0)) {
+                snprintf(err, PFF_ERRLEN, "%s:%d: expected a pff train log with the columns "
+                         "seconds and test_accuracy, or the header name,seconds,accuracy,kind",
+                         path, lineno);
+                goto fail;
+            }
+            nf = n;
+            have = 1;
+            continue;
+        }
+        if (n != nf) {
+            snprintf(err, PFF_ERRLEN, "%s:%d: %d fields, the header has %d", path, lineno, n, nf);
+            goto fail;
+        }
+        double x, y;
+        if (acc_number(fld[col_s], &x) || acc_number(fld[col_a], &y)) {
+            snprintf(err, PFF_ERRLEN, "%s:%d: seconds '%s' or accuracy '%s' is not a number", path,
+                     lineno, fld[col_s], fld[col_a]);
+            goto fail;
+        }
+        const char *name = ref ? fld[col_name] : NULL;
+        if (!cur || (ref && strcmp(cur->name, name) != 0)) {
+            if (*ncv >= ACC_MAX_CURVES) {
+                snprintf(err, PFF_ERRLEN, "%s: more than %d curves in all", path, ACC_MAX_CURVES);
+                goto fail;
+            }
+            cur = &cv[(*ncv)++];
+            memset(cur, 0, sizeof *cur);
+            cur->reference = ref;
+            if (ref) {
+                snprintf(cur->name, sizeof cur->name, "%s", name);
+                if (strcmp(fld[col_kind], "line") && strcmp(fld[col_kind], "point")) {
+                    snprintf(err, PFF_ERRLEN, "%s:%d: kind '%s', expected line or point", path,
+                             lineno, fld[col_kind]);
+                    goto fail;
+                }
+                cur->points = !strcmp(fld[col_kind], "point");
+            } else if (given[0]) {
+                snprintf(cur->name, sizeof cur->name, "%s", given);
+            } else { /* the file's base name without its extension */
+                const char *b = strrchr(path, '/');
+                b = b ? b + 1 : path;
+                const char *dot = strrchr(b, '.');
+                int len = dot && dot > b ? (int)(dot - b) : (int)strlen(b);
+                snprintf(cur->name, sizeof cur->name, "%.*s", len < ACC_NAME - 1 ? len : ACC_NAME - 1, b);
+            }
+        }
+        if (!isfinite(x) || !isfinite(y))
+            continue; /* a chapter without a test accuracy (or a time) */
+        if (x <= 0 || y < 0 || y > 100) {
+            snprintf(err, PFF_ERRLEN, "%s:%d: seconds %g must be > 0 and accuracy %g in 0..100",
+                     path, lineno, x, y);
+            goto fail;
+        }
+        if (acc_push(cur, x, y)) {
+            snprintf(err, PFF_ERRLEN, "%s: out of memory", path);
+            rc = PFF_EFAIL;
+            goto fail;
+        }
+    }
+    if (!cur || cur->n == 0) {
+        snprintf(err, PFF_ERRLEN, "%s: no point with both seconds and a test accuracy (train with "
+                 "--eval-every 1 --log FILE)", path);
+        goto fail;
+    }
+    free(lineb);
+    fclose(f);
+    return PFF_OK;
+fail:
+    free(lineb);
+    fclose(f);
+    for (int i = start; i < *ncv; i++) {
+        free(cv[i].x);
+        free(cv[i].y);
+    }
+    *ncv = start;
+    return rc;
+}
+
+/* Accuracy (y, percent) against seconds (x, log scale): pff's runs as solid
+ * lines, reference curves dashed, reference points as open squares. */
+static int show_accuracy(const char *path, char **files, int nfiles, char *msg, char *err)
+{
+    acc_curve cv[ACC_MAX_CURVES];
+    int n = 0, rc = 0;
+    for (int i = 0; i < nfiles && !rc; i++)
+        rc = acc_read(files[i], cv, &n, err);
+    if (rc)
+        goto out;
+    double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY;
+    int points = 0;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < cv[i].n; j++) {
+            xmin = fmin(xmin, cv[i].x[j]), xmax = fmax(xmax, cv[i].x[j]);
+            ymin = fmin(ymin, cv[i].y[j]), ymax = fmax(ymax, cv[i].y[j]);
+            points++;
+        }
+    double lx0 = floor(log10(xmin)), lx1 = ceil(log10(xmax));
+    if (lx1 <= lx0)
+        lx1 = lx0 + 1;
+    ymax = fmin(100, ceil(ymax + 0.25));
+    ymin = floor(ymin - 0.25);
+    if (ymax - ymin < 1)
+        ymin = ymax - 1;
+    double ys = nice_step(ymax - ymin, 8);
+    ymin = floor(ymin / ys) * ys;
+    const int left = 70, top = 50, cw = 720, ch = 440, right = 300, H = top + ch + 60;
+    const int W = left + cw + right;
+    canvas c;
+    if (canvas_new(&c, W, H, WHITE)) {
+        snprintf(err, PFF_ERRLEN, "%s: out of memory", path);
+        rc = PFF_EFAIL;
+        goto out;
+    }
+#define AX(v) (left + (int)lround((log10(v) - lx0) / (lx1 - lx0) * (cw - 1)))
+#define AY(v) (top + ch - 1 - (int)lround(((v) - ymin) / (ymax - ymin) * (ch - 1)))
+    char buf[96];
+    text(&c, left, 14, 2, BLACK, "test accuracy against training time");
+    for (double v = ymin; v <= ymax + ys * 0.5; v += ys) {
+        int py = AY(v);
+        fill(&c, left, py, left + cw, py + 1, GRID);
+        snprintf(buf, sizeof buf, "%.4g", v);
+        text(&c, left - 8 - text_width(buf, 1), py - 3, 1, TEXT, buf);
+    }
+    for (double d = lx0; d <= lx1 + 1e-9; d++)
+        for (int m = 1; m < 10; m++) {
+            double v = pow(10, d) * m;
+            if (log10(v) > lx1 + 1e-9)
+                break;
+            int px = AX(v);
+            fill(&c, px, top, px + 1, top + ch, m == 1 ? AXIS : GRID);
+            if (m == 1 || m == 2 || m == 5) {
+                snprintf(buf, sizeof buf, "%g", v);
+                text(&c, px - text_width(buf, 1) / 2, top + ch + 6, 1, TEXT, buf);
+            }
+        }
+    fill(&c, left, top + ch - 1, left + cw, top + ch, AXIS);
+    fill(&c, left, top, left + 1, top + ch, AXIS);
+    text(&c, left + cw / 2 - text_width("training seconds (log scale)", 2) / 2, top + ch + 26, 2,
+         TEXT, "training seconds (log scale)");
+    text(&c, 8, top - 16, 1, TEXT, "accuracy %");
+    for (int i = 0; i < n; i++) {
+        const rgb col = PALETTE[i % 8];
+        int px = 0, py = 0;
+        for (int j = 0; j < cv[i].n; j++) {
+            int qx = AX(cv[i].x[j]), qy = AY(fmax(cv[i].y[j], ymin));
+            if (cv[i].points) { /* an open square */
+                fill(&c, qx - 5, qy - 5, qx + 6, qy - 3, col);
+                fill(&c, qx - 5, qy + 4, qx + 6, qy + 6, col);
+                fill(&c, qx - 5, qy - 5, qx - 3, qy + 6, col);
+                fill(&c, qx + 4, qy - 5, qx + 6, qy + 6, col);
+                continue;
+            }
+            if (j)
+                line(&c, px, py, qx, qy, col, cv[i].reference);
+            fill(&c, qx - 2, qy - 2, qx + 3, qy + 3, col);
+            px = qx, py = qy;
+        }
+        /* legend: the name and the last (best-time) figure */
+        int ly = top + 6 + 18 * i;
+        if (cv[i].points) {
+            fill(&c, left + cw + 24, ly - 1, left + cw + 35, ly + 10, col);
+            fill(&c, left + cw + 26, ly + 1, left + cw + 33, ly + 8, WHITE);
+        } else {
+            line(&c, left + cw + 16, ly + 4, left + cw + 42, ly + 4, col, cv[i].reference);
+        }
+        snprintf(buf, sizeof buf, "%.30s %.2f%%", cv[i].name, cv[i].y[cv[i].n - 1]);
+        text(&c, left + cw + 50, ly + 1, 1, TEXT, buf);
+    }
+#undef AX
+#undef AY
+    rc = png_write(path, W, H, 3, c.px, err);
+    free(c.px);
+    if (!rc)
+        snprintf(msg, PFF_ERRLEN, "wrote %s: %d curve%s, %d points, %.4g..%.4g s (%dx%d px)", path,
+                 n, n == 1 ? "" : "s", points, xmin, xmax, W, H);
+out:
+    for (int i = 0; i < n; i++) {
+        free(cv[i].x);
+        free(cv[i].y);
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
 /* pff show --digit                                                         */
 
 static int show_digit(const char *dir, long index, const char *path, long scale,
@@ -1131,6 +1397,7 @@ static const pff_option show_opts[] = {
     {"units", 1, "N        how many first-layer units --weights draws (default 100)"},
     {"curves", 1, "FILE.png training curves: from the MODEL's chapter records, or --log LOG"},
     {"log", 1, "FILE     CSV log written by pff train --log FILE"},
+    {"accuracy", 1, "FILE.png test accuracy against training seconds of the [NAME=]LOG... given"},
     {"digit", 1, "N        write test image N (0-based) of --data as the PNG --out"},
     {"data", 1, "DIR      directory of the IDX files (default data/mnist)"},
     {"out", 1, "FILE.png where --digit writes the image"},
@@ -1147,10 +1414,12 @@ int pff_cmd_show(int argc, char **argv)
         return rc;
     if (pff_cli_has(&p, O, "help")) {
         pff_cli_usage(stdout, "pff show [MODEL] [--weights FILE.png] [--curves FILE.png --log LOG] "
-                              "[--digit N --out FILE.png]", O);
+                              "[--digit N --out FILE.png] | --accuracy FILE.png [NAME=]LOG...", O);
         printf("\nThe log is CSV, one row per chapter, with the header\n"
                "  chapter,epoch,lr,loss_1..loss_L,gpos_1..gpos_L,gneg_1..gneg_L,test_accuracy\n"
-               "(test_accuracy in percent, may be empty). PNGs are written atomically.\n");
+               "(test_accuracy in percent, may be empty). PNGs are written atomically.\n"
+               "--accuracy reads logs with a seconds column (pff train --eval-every 1 --log) and\n"
+               "reference files with the header name,seconds,accuracy,kind (kind: line | point).\n");
         return 0;
     }
     const char *weights = pff_cli_get(&p, O, "weights"), *curves = pff_cli_get(&p, O, "curves");
@@ -1158,6 +1427,22 @@ int pff_cmd_show(int argc, char **argv)
     const char *outp = pff_cli_get(&p, O, "out"), *s;
     const char *dir = pff_cli_get(&p, O, "data") ? pff_cli_get(&p, O, "data") : "data/mnist";
     long units = 100, scale = 1, index = 0;
+    const char *accuracy = pff_cli_get(&p, O, "accuracy");
+    if (accuracy) { /* its operands are logs, not a MODEL */
+        if (weights || curves || digit || logp || outp || !p.npos) {
+            fprintf(stderr, "pff show: --accuracy FILE.png takes one or more [NAME=]LOG operands "
+                            "and no other picture\n");
+            return PFF_EUSAGE;
+        }
+        if ((rc = pff_check_writable("accuracy", accuracy)))
+            return rc;
+        char err[PFF_ERRLEN], msg[PFF_ERRLEN];
+        if ((rc = show_accuracy(accuracy, (char **)p.pos, p.npos, msg, err)))
+            fprintf(stderr, "pff show: %s\n", err);
+        else
+            printf("%s\n", msg);
+        return rc;
+    }
     if (p.npos > 1) {
         fprintf(stderr, "pff show: unexpected argument '%s' (one MODEL at most)\n", p.pos[1]);
         return PFF_EUSAGE;
@@ -1350,11 +1635,11 @@ void pff_log_header(FILE *f, int L)
         fprintf(f, ",gpos_%d", k);
     for (int k = 1; k <= L; k++)
         fprintf(f, ",gneg_%d", k);
-    fprintf(f, ",test_accuracy\n");
+    fprintf(f, ",seconds,test_accuracy\n");
 }
 
 void pff_log_row(FILE *f, int chapter, double epoch, double lr, int L, const double *loss,
-                 const double *gpos, const double *gneg, double test_accuracy)
+                 const double *gpos, const double *gneg, double seconds, double test_accuracy)
 {
     fprintf(f, "%d,%.6g,%.6g", chapter, epoch, lr);
     for (int k = 0; k < L; k++)
@@ -1363,6 +1648,10 @@ void pff_log_row(FILE *f, int chapter, double epoch, double lr, int L, const dou
         fprintf(f, ",%.6g", gpos[k]);
     for (int k = 0; k < L; k++)
         fprintf(f, ",%.6g", gneg[k]);
+    if (seconds >= 0)
+        fprintf(f, ",%.3f", seconds);
+    else
+        fprintf(f, ",");
     if (test_accuracy >= 0)
         fprintf(f, ",%.4f\n", test_accuracy);
     else

@@ -13,13 +13,19 @@
  * The training log (`pff train --log FILE`) is CSV, one row per chapter,
  * written by pff_log_header and pff_log_row:
  *
- *   chapter,epoch,lr,loss_1,..,loss_L,gpos_1,..,gpos_L,gneg_1,..,gneg_L,test_accuracy
+ *   chapter,epoch,lr,loss_1,..,loss_L,gpos_1,..,gpos_L,gneg_1,..,gneg_L,seconds,test_accuracy
  *
  * chapter is 1-based; epoch is the number of epochs done at the end of the
  * chapter; lr is the FF learning rate of the chapter's last epoch; loss_k,
  * gpos_k and gneg_k are layer k's mean batch loss and mean goodness of the
- * positives and of the negatives over the chapter; test_accuracy is in
- * percent and may be empty. Lines starting with '#' are comments. */
+ * positives and of the negatives over the chapter; seconds is the run's
+ * training time when the chapter was complete, evaluations left out (empty
+ * when unknown; logs without the column still read); test_accuracy is in
+ * percent and may be empty. Lines starting with '#' are comments.
+ *
+ * pff show --accuracy FILE.png [NAME=]LOG... draws test accuracy against
+ * training seconds, one line per log, with reference curves and points from
+ * CSV files with the header name,seconds,accuracy,kind (kind: line | point). */
 #ifndef PFF_TOOLS_H
 #define PFF_TOOLS_H
 
@@ -52,6 +58,6 @@ int pff_check_writable(const char *flag, const char *path);
  * (test_accuracy in percent; a negative value leaves the field empty). */
 void pff_log_header(FILE *f, int L);
 void pff_log_row(FILE *f, int chapter, double epoch, double lr, int L, const double *loss,
-                 const double *gpos, const double *gneg, double test_accuracy);
+                 const double *gpos, const double *gneg, double seconds, double test_accuracy);
 
 #endif

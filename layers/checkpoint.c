@@ -1,11 +1,13 @@
 /* layers/checkpoint.c — the whole training state after a chapter, so that a
  * run killed at any moment resumes to the same model, byte for byte.
  *
- * File, version 2, little-endian, written atomically (pff_write_atomic):
+ * File, version 2 (3 with the extension below), little-endian, written atomically (pff_write_atomic):
  *   "PFFCKPT1"  u32 version
  *   config: u32 L, u32 widths[L+1], f32 threshold, u32 epochs, splits, batch,
  *           f32 lr, softmax_lr, u32 neg, classifier, u64 seed, u32 schedule,
  *           nodes, threads, fast, shards, stale_adam, sl_recompute, eval_every
+ *   version 3 only (runs with --neg hard or --augment shift): u32 augment,
+ *           f32 hard_temp
  *   u32 next                      chapters completed
  *   u32 train_n                   training images (a resumed run must use the same)
  *   per layer: u64 Adam step, f32 slab[3 * nparam] (W | b, m, v)
@@ -14,7 +16,7 @@
  *   per completed chapter: f64 test accuracy (-1: not measured)
  *   u32 count, then negatives already drawn for coming chapters:
  *           u32 chapter, u32 n, u8 labels[n]
- *   the run record (version 2; pff_run_record), what `--resume FILE` alone
+ *   the run record (versions 2 and 3; pff_run_record), what `--resume FILE` alone
  *   needs to continue: u32 train_limit, test_limit (0: all); str data_dir;
  *           per IDX file (pff_data_files order) u64 size, u64 FNV-1a;
  *           str save, log, trace   (str: u32 length <= 4096, then the bytes,
@@ -33,6 +35,7 @@
 
 #define CK_MAGIC "PFFCKPT1"
 #define CK_VERSION 2u
+#define CK_VERSION_EXT 3u /* + augment, hard_temp: written only by runs that use them */
 #define CK_MAX_STR 4096u
 
 typedef struct {
@@ -119,12 +122,17 @@ int pff_checkpoint_save(const pff_checkpoint *ck, const char *path, char *err)
     const pff_config *c = &ck->cfg;
     const int L = c->nlayers;
     pff_bytes b = {NULL, 0, 0, 1};
-    pff_put_header(&b, CK_MAGIC, CK_VERSION, c);
+    const int ext = c->neg == PFF_NEG_HARD || c->augment != PFF_AUGMENT_NONE;
+    pff_put_header(&b, CK_MAGIC, ext ? CK_VERSION_EXT : CK_VERSION, c);
     uint32_t sched[8] = {(uint32_t)c->schedule, (uint32_t)c->nodes,      (uint32_t)c->threads,
                          (uint32_t)c->fast,     (uint32_t)c->shards,     (uint32_t)c->stale_adam,
                          (uint32_t)c->sl_recompute, (uint32_t)c->eval_every};
     for (int i = 0; i < 8; i++)
         pff_put32(&b, sched[i]);
+    if (ext) {
+        pff_put32(&b, (uint32_t)c->augment);
+        pff_putf(&b, c->hard_temp);
+    }
     pff_put32(&b, (uint32_t)ck->next);
     pff_put32(&b, (uint32_t)ck->train_n);
     for (int k = 0; k < L; k++)
@@ -253,9 +261,9 @@ int pff_checkpoint_load(const char *path, pff_checkpoint **out, char *err)
     b.n = n - 8;
     r_take(&b, 8);
     uint32_t version = r32(&b);
-    if (version != CK_VERSION) {
-        snprintf(err, PFF_ERRLEN, "%s: checkpoint version %u, this pff reads version %u%s", path,
-                 version, CK_VERSION,
+    if (version != CK_VERSION && version != CK_VERSION_EXT) {
+        snprintf(err, PFF_ERRLEN, "%s: checkpoint version %u, this pff reads versions %u and %u%s",
+                 path, version, CK_VERSION, CK_VERSION_EXT,
                  version < CK_VERSION ? " (resume it with the pff that wrote it)" : "");
         goto bad;
     }
@@ -292,11 +300,19 @@ int pff_checkpoint_load(const char *path, pff_checkpoint **out, char *err)
     c->stale_adam = (int)r32(&b);
     c->sl_recompute = (int)r32(&b);
     c->eval_every = (int)r32(&b);
+    if (version == CK_VERSION_EXT) {
+        c->augment = (pff_augment_kind)r32(&b);
+        c->hard_temp = rf(&b);
+    }
+    /* version 2 exactly when its settings are used: one state, one byte string */
+    const int ext_ok = (version == CK_VERSION_EXT) ==
+                       (c->neg == PFF_NEG_HARD || c->augment != PFF_AUGMENT_NONE);
     ck->next = (int)r32(&b);
     ck->train_n = (long)r32(&b);
     if (!b.ok || c->splits < 1 || c->epochs < 1 || c->epochs % c->splits || ck->next < 1 ||
         ck->next > c->splits || (unsigned)c->schedule > PFF_FEDERATED || c->nodes < 1 ||
-        c->nodes > 64 || (unsigned)c->neg > PFF_NEG_RANDOM ||
+        c->nodes > 64 || (unsigned)c->neg > PFF_NEG_HARD || !ext_ok ||
+        (unsigned)c->augment > PFF_AUGMENT_SHIFT || !(c->hard_temp > 0 && isfinite(c->hard_temp)) ||
         (unsigned)c->classifier > PFF_CLS_SOFTMAX || (unsigned)c->shards > PFF_SHARDS_LABEL_SKEW ||
         (unsigned)c->fast > 1 || (unsigned)c->stale_adam > 1 || (unsigned)c->sl_recompute > 1 ||
         c->threads < 1 || c->threads > 256 || c->batch < 1 || c->batch > 4096 ||

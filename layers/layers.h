@@ -64,7 +64,7 @@ void pff_matmul_reference(int ta, int tb, int m, int n, int k, float alpha, cons
                           int lda, const float *b, int ldb, float beta, float *c, int ldc);
 
 /* Counter-based random numbers: a pure function of (seed, purpose, a, b, i). */
-enum { PFF_RNG_INIT = 1, PFF_RNG_SHUFFLE, PFF_RNG_NEG, PFF_RNG_SHARD };
+enum { PFF_RNG_INIT = 1, PFF_RNG_SHUFFLE, PFF_RNG_NEG, PFF_RNG_SHARD, PFF_RNG_AUGMENT };
 uint64_t pff_hash(uint64_t seed, uint64_t purpose, uint64_t a, uint64_t b, uint64_t i);
 float pff_uniform(uint64_t h); /* [0,1) from a hash */
 void pff_permutation(int *perm, int n, uint64_t seed, uint64_t purpose, uint64_t a, uint64_t b);
@@ -144,6 +144,18 @@ void pff_negatives_random(uint8_t *neg, const uint8_t *y, const int *index, long
 int pff_stage_ff(const pff_config *cfg, pff_layer *l, int k, int chapter, pff_work *w,
                  const float *a, long n, const atomic_int *abort, atomic_long *progress,
                  pff_stage_stats *st, char *err);
+/* Epochs j0..j1-1 (0-based within the chapter) of the same stage: what
+ * pff_stage_ff does for j = 0..C-1, when each epoch has inputs of its own
+ * (--augment shift with several epochs per chapter). */
+int pff_stage_ff_epochs(const pff_config *cfg, pff_layer *l, int k, int chapter, int j0, int j1,
+                        pff_work *w, const float *a, long n, const atomic_int *abort,
+                        atomic_long *progress, pff_stage_stats *st, char *err);
+/* Does every epoch have its own layer-1 inputs, so that layer k's input must be
+ * mapped through the layers below once per epoch, not once per chapter? */
+static inline int pff_inputs_per_epoch(const pff_config *cfg)
+{
+    return cfg->augment != PFF_AUGMENT_NONE && cfg->epochs != cfg->splits;
+}
 /* C epochs of the softmax head on feat (n, D); fbuf holds one batch (B, D). */
 int pff_stage_softmax(const pff_config *cfg, pff_layer *h, int stage, int chapter, pff_work *w,
                       const float *feat, const uint8_t *y, long n, float *fbuf,
@@ -157,6 +169,32 @@ void pff_negatives_draw(const pff_config *cfg, uint8_t *neg, const uint8_t *y, c
                         long n, int chapter);
 /* Most-predicted wrong label of each row of a goodness table. */
 void pff_negatives_adaptive(uint8_t *neg, const float *table, const uint8_t *y, long n);
+/* Does the kind of negatives come from the network (adaptive, hard)? */
+static inline int pff_neg_from_net(pff_neg_kind k) { return k == PFF_NEG_ADAPTIVE || k == PFF_NEG_HARD; }
+/* --neg hard: for each row a wrong label drawn with probability
+ * exp((G_j - max) / temp) / sum over the 9 wrong labels (the true label never),
+ * keyed by (seed, chapter, image id): index[i], or i when index is NULL. */
+void pff_negatives_hard(uint8_t *neg, const float *table, const uint8_t *y, const int *index,
+                        long n, uint64_t seed, int chapter, float temp);
+/* The negatives of chapter `serves` from the goodness table of the network
+ * (cfg->neg adaptive or hard). */
+void pff_negatives_from_table(const pff_config *cfg, uint8_t *neg, const float *table,
+                              const uint8_t *y, const int *index, long n, int serves);
+
+/* --augment shift (DESIGN.md §1): image id moves by (dx, dy) in
+ * [-PFF_SHIFT_MAX, PFF_SHIFT_MAX]^2 in global epoch e, keyed by (seed, e, id).
+ * dx > 0 moves the picture right, dy > 0 down; uncovered pixels become 0. */
+#define PFF_SHIFT_MAX 2
+void pff_shift_offset(uint64_t seed, int epoch, uint64_t id, int *dx, int *dy);
+/* dst (side x side) = src moved by (dx, dy), zero-filled; dst != src. */
+void pff_shift_image(const float *src, int side, int dx, int dy, float *dst);
+/* The layer-1 input of global epoch e: a = (2n, dim), rows 0..n-1 the images
+ * with their true label y, rows n..2n-1 with the negative label neg, both
+ * normalised; with cfg->augment each image is first shifted for epoch e
+ * (the same shift for its positive and its negative). pos == 0 leaves the
+ * positive half alone (it does not change between epochs without augment). */
+void pff_embed_inputs(const pff_config *cfg, float *a, const float *img, const uint8_t *y,
+                      const uint8_t *neg, const int *index, long n, int dim, int epoch, int pos);
 
 /* The training state after chapter next-1 (layers/checkpoint.c). */
 struct pff_checkpoint {

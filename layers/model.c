@@ -9,6 +9,10 @@
  *   u32 H, then H chapter records: u32 chapter  f32 lr  f32 test_accuracy
  *                                  f32 loss[L]  f32 gpos[L]  f32 gneg[L]
  *   u64 FNV-1a of every byte before it
+ * Version 3 is version 2 with two fields after the seed, u32 augment and
+ * f32 hard_temp; it is written only when a run used them (--neg hard or
+ * --augment shift), so every other model keeps its version-2 bytes. Both
+ * versions load.
  * Only what defines the function is stored (no schedule, nodes, threads or
  * timings), so schedules that compute the same model write the same bytes.
  * Files are written to a temporary name in the same directory, flushed and
@@ -28,6 +32,7 @@
 
 #define MODEL_MAGIC "PFFMODEL"
 #define MODEL_VERSION 2u /* 2: chapter records after the head */
+#define MODEL_VERSION_EXT 3u /* 3: + augment and hard_temp (written only when used) */
 
 const char *pff_schedule_name(pff_schedule_kind s)
 {
@@ -36,8 +41,12 @@ const char *pff_schedule_name(pff_schedule_kind s)
 }
 const char *pff_neg_name(pff_neg_kind n)
 {
-    static const char *s[] = {"adaptive", "fixed", "random"};
-    return (unsigned)n < 3 ? s[n] : "?";
+    static const char *s[] = {"adaptive", "fixed", "random", "hard"};
+    return (unsigned)n < 4 ? s[n] : "?";
+}
+const char *pff_augment_name(pff_augment_kind a)
+{
+    return a == PFF_AUGMENT_SHIFT ? "shift" : a == PFF_AUGMENT_NONE ? "none" : "?";
 }
 const char *pff_classifier_name(pff_classifier_kind c)
 {
@@ -57,6 +66,7 @@ void pff_config_default(pff_config *cfg)
     cfg->lr = 0.001f;
     cfg->softmax_lr = 0.001f;
     cfg->neg = PFF_NEG_RANDOM;
+    cfg->hard_temp = 1.0f;
     cfg->classifier = PFF_CLS_GOODNESS;
     cfg->seed = 1;
     cfg->schedule = PFF_SEQUENTIAL;
@@ -117,6 +127,38 @@ int pff_config_check(const pff_config *cfg, int input_dim, long train_n, int cor
         snprintf(err, PFF_ERRLEN, "--lr, --softmax-lr and --threshold must be positive numbers");
         return PFF_EUSAGE;
     }
+    if (!(cfg->hard_temp > 0 && isfinite(cfg->hard_temp))) {
+        snprintf(err, PFF_ERRLEN, "--hard-temp %g: expected a positive number", (double)cfg->hard_temp);
+        return PFF_EUSAGE;
+    }
+    if ((unsigned)cfg->neg > PFF_NEG_HARD || (unsigned)cfg->augment > PFF_AUGMENT_SHIFT) {
+        snprintf(err, PFF_ERRLEN, "--neg or --augment: unknown kind (%d, %d)", (int)cfg->neg,
+                 (int)cfg->augment);
+        return PFF_EUSAGE;
+    }
+    if (cfg->augment == PFF_AUGMENT_SHIFT) {
+        int side = (int)lround(sqrt((double)input_dim));
+        if (side * side != input_dim || side <= 2 * PFF_SHIFT_MAX) {
+            snprintf(err, PFF_ERRLEN,
+                     "--augment shift: the images have %d pixels, not a square picture wider than "
+                     "%d pixels",
+                     input_dim, 2 * PFF_SHIFT_MAX);
+            return PFF_EUSAGE;
+        }
+        /* layer k trains on the shifted images of each epoch mapped through layers < k
+         * (DESIGN.md §2); with several epochs per chapter a node maps them once per epoch
+         * through the chapter's layers below, which a single-layer node can only do from
+         * parameter snapshots */
+        if (pff_inputs_per_epoch(cfg) && cfg->schedule == PFF_SINGLE_LAYER && !cfg->sl_recompute) {
+            snprintf(err, PFF_ERRLEN,
+                     "--augment shift with %d epochs per chapter on --schedule single-layer: "
+                     "each epoch's shifted images must be mapped through the layers below, "
+                     "which a node does from parameter snapshots: add --recompute (or give one "
+                     "epoch per chapter, --splits %d)",
+                     cfg->splits > 0 ? cfg->epochs / cfg->splits : 0, cfg->epochs);
+            return PFF_EUSAGE;
+        }
+    }
     int N = cfg->nodes;
     if (cfg->schedule == PFF_SEQUENTIAL && N != 1) {
         snprintf(err, PFF_ERRLEN, "--nodes %d: the sequential schedule runs on 1 node", N);
@@ -176,7 +218,16 @@ int pff_config_check(const pff_config *cfg, int input_dim, long train_n, int cor
 }
 
 /* ---- serialisation (layers/bytes.h) ---- */
-static size_t header_size(int L) { return 8 + 4 + 4 + 4 * (size_t)(L + 1) + 4 * 8 + 8 + 4; }
+static size_t header_size(int L, uint32_t version)
+{
+    return 8 + 4 + 4 + 4 * (size_t)(L + 1) + 4 * 8 + 8 + 4 + (version >= MODEL_VERSION_EXT ? 8 : 0);
+}
+
+/* Does a configuration need the version-3 fields? */
+static int needs_ext(const pff_config *c)
+{
+    return c->neg == PFF_NEG_HARD || c->augment != PFF_AUGMENT_NONE;
+}
 
 static size_t body_floats(const int *widths, int L, int head_in)
 {
@@ -254,14 +305,19 @@ int pff_model_save(const pff_model *m, const char *path, char *err)
 {
     const pff_config *c = &m->cfg;
     const int L = c->nlayers, head_in = m->head ? m->head->in : 0;
+    const uint32_t version = needs_ext(c) ? MODEL_VERSION_EXT : MODEL_VERSION;
     pff_bytes b = {NULL, 0, 0, 1};
-    b.cap = header_size(L) + 4 * body_floats(c->widths, L, head_in) + 4 +
+    b.cap = header_size(L, version) + 4 * body_floats(c->widths, L, head_in) + 4 +
             (size_t)m->nhistory * (12 + 12 * (size_t)L) + 8;
     if (!(b.p = malloc(b.cap))) {
         snprintf(err, PFF_ERRLEN, "%s: out of memory", path);
         return PFF_EFAIL;
     }
-    pff_put_header(&b, MODEL_MAGIC, MODEL_VERSION, c);
+    pff_put_header(&b, MODEL_MAGIC, version, c);
+    if (version >= MODEL_VERSION_EXT) {
+        pff_put32(&b, (uint32_t)c->augment);
+        pff_putf(&b, c->hard_temp);
+    }
     pff_put32(&b, (uint32_t)head_in);
     for (int k = 0; k < L; k++)
         pff_putfs(&b, m->layer[k]->slab, m->layer[k]->nparam);
@@ -325,12 +381,13 @@ int pff_model_load(pff_model *m, const char *path, char *err)
         goto out;
     }
     uint32_t version = pff_get32(p + 8), L = pff_get32(p + 12);
-    if (version != MODEL_VERSION) {
-        snprintf(err, PFF_ERRLEN, "%s: model format version %u, this pff reads version %u%s", path,
-                 version, MODEL_VERSION, version > MODEL_VERSION ? " (written by a newer pff)" : "");
+    if (version != MODEL_VERSION && version != MODEL_VERSION_EXT) {
+        snprintf(err, PFF_ERRLEN, "%s: model format version %u, this pff reads versions %u and %u%s",
+                 path, version, MODEL_VERSION, MODEL_VERSION_EXT,
+                 version > MODEL_VERSION_EXT ? " (written by a newer pff)" : "");
         goto out;
     }
-    if (L < 1 || L > PFF_MAX_LAYERS || n < header_size((int)L) + 8) {
+    if (L < 1 || L > PFF_MAX_LAYERS || n < header_size((int)L, version) + 8) {
         snprintf(err, PFF_ERRLEN, "%s: layer count %u or size %zu bytes is invalid", path, L, n);
         goto out;
     }
@@ -353,6 +410,21 @@ int pff_model_load(pff_model *m, const char *path, char *err)
     c->neg = (pff_neg_kind)pff_get32(q), q += 4;
     c->classifier = (pff_classifier_kind)pff_get32(q), q += 4;
     c->seed = pff_get64(q), q += 8;
+    if (version >= MODEL_VERSION_EXT) {
+        c->augment = (pff_augment_kind)pff_get32(q), q += 4;
+        c->hard_temp = pff_getf(q), q += 4;
+        /* only runs that used these settings write version 3: one model, one byte string */
+        if ((unsigned)c->augment > PFF_AUGMENT_SHIFT || !(c->hard_temp > 0 && isfinite(c->hard_temp)) ||
+            !needs_ext(c)) {
+            snprintf(err, PFF_ERRLEN, "%s: version-3 settings are invalid (augment %u, hard_temp %g, "
+                     "negatives %u)", path, (unsigned)c->augment, (double)c->hard_temp, (unsigned)c->neg);
+            goto out;
+        }
+    } else if (needs_ext(c)) {
+        snprintf(err, PFF_ERRLEN, "%s: version-2 model with negatives kind %u (hard), which only "
+                 "version 3 holds", path, (unsigned)c->neg);
+        goto out;
+    }
     uint32_t head_in = pff_get32(q);
     q += 4;
     int fdim = 0;
@@ -363,7 +435,7 @@ int pff_model_load(pff_model *m, const char *path, char *err)
                  head_in, fdim);
         goto out;
     }
-    size_t body = header_size((int)L) + 4 * body_floats(c->widths, (int)L, (int)head_in);
+    size_t body = header_size((int)L, version) + 4 * body_floats(c->widths, (int)L, (int)head_in);
     uint32_t nhist = n >= body + 4 ? pff_get32(p + body) : 0;
     if (nhist > (uint32_t)(c->splits > 0 ? c->splits : 0)) {
         snprintf(err, PFF_ERRLEN, "%s: %u chapter records, expected at most %d (one per chapter)",

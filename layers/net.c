@@ -208,3 +208,34 @@ void pff_negatives_random(uint8_t *neg, const uint8_t *y, const int *index, long
         neg[i] = (uint8_t)(r >= y[i] ? r + 1 : r);
     }
 }
+
+/* --neg hard: the softmax of the goodness table over the 9 wrong labels, at
+ * temperature temp, sampled with one keyed uniform draw per image. The
+ * logits are shifted by their maximum so exp never overflows; the arithmetic
+ * is in double and row by row, so the draw does not depend on the thread. */
+void pff_negatives_hard(uint8_t *neg, const float *table, const uint8_t *y, const int *index,
+                        long n, uint64_t seed, int chapter, float temp)
+{
+    for (long i = 0; i < n; i++) {
+        const float *row = table + (size_t)i * PFF_CLASSES;
+        const int truth = y[i], best = pff_table_argmax(row, truth);
+        double p[PFF_CLASSES], sum = 0.0;
+        for (int j = 0; j < PFF_CLASSES; j++) {
+            p[j] = j == truth ? 0.0 : exp(((double)row[j] - row[best]) / temp);
+            sum += p[j];
+        }
+        uint64_t id = index ? (uint64_t)index[i] : (uint64_t)i;
+        double u = pff_uniform(pff_hash(seed, PFF_RNG_NEG, (uint64_t)chapter, 1, id)) * sum;
+        int pick = best; /* rounding at the top end: the most preferred wrong label */
+        for (int j = 0; j < PFF_CLASSES; j++) {
+            if (j == truth || p[j] <= 0.0)
+                continue;
+            if (u < p[j]) {
+                pick = j;
+                break;
+            }
+            u -= p[j];
+        }
+        neg[i] = (uint8_t)pick;
+    }
+}

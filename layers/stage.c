@@ -27,18 +27,18 @@ typedef enum {
     EPOCHS_NOMEM = 4      /* the permutation could not be allocated */
 } epochs_rc;
 
-/* The epochs of a stage in chapter `chapter`: cooldown, keyed permutation,
- * batches. */
-static epochs_rc run_epochs(const pff_config *cfg, int stage, int chapter, float lr0, long n,
-                      const atomic_int *abort, atomic_long *progress, batch_fn batch, void *ctx,
-                      double *bad, int *bad_epoch)
+/* Epochs j0..j1-1 of a stage in chapter `chapter`: cooldown, keyed
+ * permutation, batches. */
+static epochs_rc run_epochs(const pff_config *cfg, int stage, int chapter, int j0, int j1,
+                            float lr0, long n, const atomic_int *abort, atomic_long *progress,
+                            batch_fn batch, void *ctx, double *bad, int *bad_epoch)
 {
     const int C = cfg->epochs / cfg->splits, B = cfg->batch;
     int *perm = malloc((size_t)n * sizeof *perm);
     if (!perm)
         return EPOCHS_NOMEM;
     epochs_rc rc = EPOCHS_DONE;
-    for (int j = 0; j < C && !rc; j++) {
+    for (int j = j0; j < j1 && !rc; j++) {
         const int e = chapter * C + j;
         const float lr = pff_cooldown(lr0, e, cfg->epochs);
         pff_permutation(perm, (int)n, cfg->seed, PFF_RNG_SHUFFLE, (uint64_t)stage, (uint64_t)e);
@@ -86,11 +86,19 @@ int pff_stage_ff(const pff_config *cfg, pff_layer *l, int k, int chapter, pff_wo
                  const float *a, long n, const atomic_int *abort, atomic_long *progress,
                  pff_stage_stats *st, char *err)
 {
+    return pff_stage_ff_epochs(cfg, l, k, chapter, 0, cfg->epochs / cfg->splits, w, a, n, abort,
+                               progress, st, err);
+}
+
+int pff_stage_ff_epochs(const pff_config *cfg, pff_layer *l, int k, int chapter, int j0, int j1,
+                        pff_work *w, const float *a, long n, const atomic_int *abort,
+                        atomic_long *progress, pff_stage_stats *st, char *err)
+{
     ff_ctx ctx = {l, w, a, n, cfg->threshold * (float)l->out, st};
     double bad = 0;
     int bad_epoch = 0;
-    epochs_rc rc = run_epochs(cfg, k, chapter, cfg->lr, n, abort, progress, ff_batch, &ctx, &bad,
-                              &bad_epoch);
+    epochs_rc rc = run_epochs(cfg, k, chapter, j0, j1, cfg->lr, n, abort, progress, ff_batch, &ctx,
+                              &bad, &bad_epoch);
     switch (rc) {
     case EPOCHS_DONE:
         break;
@@ -156,7 +164,7 @@ int pff_stage_softmax(const pff_config *cfg, pff_layer *h, int stage, int chapte
                  sizeof ctx.yb);
         return PFF_EUSAGE;
     }
-    epochs_rc rc = run_epochs(cfg, stage, chapter, cfg->softmax_lr, n, abort, progress,
+    epochs_rc rc = run_epochs(cfg, stage, chapter, 0, cfg->epochs / cfg->splits, cfg->softmax_lr, n, abort, progress,
                               head_batch, &ctx, &bad, &bad_epoch);
     switch (rc) {
     case EPOCHS_DONE:
@@ -196,4 +204,58 @@ void pff_negatives_adaptive(uint8_t *neg, const float *table, const uint8_t *y, 
 {
     for (long i = 0; i < n; i++)
         neg[i] = (uint8_t)pff_table_argmax(table + (size_t)i * PFF_CLASSES, y[i]);
+}
+
+void pff_negatives_from_table(const pff_config *cfg, uint8_t *neg, const float *table,
+                              const uint8_t *y, const int *index, long n, int serves)
+{
+    if (cfg->neg == PFF_NEG_HARD)
+        pff_negatives_hard(neg, table, y, index, n, cfg->seed, serves, cfg->hard_temp);
+    else
+        pff_negatives_adaptive(neg, table, y, n);
+}
+
+/* ---- --augment shift ---- */
+
+void pff_shift_offset(uint64_t seed, int epoch, uint64_t id, int *dx, int *dy)
+{
+    const uint64_t span = 2 * PFF_SHIFT_MAX + 1;
+    uint64_t h = pff_hash(seed, PFF_RNG_AUGMENT, (uint64_t)epoch, 0, id);
+    *dx = (int)(h % span) - PFF_SHIFT_MAX;
+    *dy = (int)(h / span % span) - PFF_SHIFT_MAX;
+}
+
+void pff_shift_image(const float *src, int side, int dx, int dy, float *dst)
+{
+    for (int r = 0; r < side; r++) {
+        const int sr = r - dy;
+        float *d = dst + (size_t)r * side;
+        for (int c = 0; c < side; c++) {
+            const int sc = c - dx;
+            d[c] = sr >= 0 && sr < side && sc >= 0 && sc < side ? src[(size_t)sr * side + sc] : 0.0f;
+        }
+    }
+}
+
+void pff_embed_inputs(const pff_config *cfg, float *a, const float *img, const uint8_t *y,
+                      const uint8_t *neg, const int *index, long n, int dim, int epoch, int pos)
+{
+    if (cfg->augment != PFF_AUGMENT_SHIFT) {
+        if (pos)
+            pff_embed_rows(a, img, y, n, dim);
+        pff_embed_rows(a + (size_t)n * dim, img, neg, n, dim);
+        return;
+    }
+    int side = (int)lround(sqrt((double)dim));
+    for (long i = 0; i < n; i++) {
+        int dx, dy;
+        pff_shift_offset(cfg->seed, epoch, index ? (uint64_t)index[i] : (uint64_t)i, &dx, &dy);
+        float *p = a + (size_t)i * dim, *q = a + (size_t)(n + i) * dim;
+        /* shift into the negative row, embed the positive from it, then the negative in place */
+        pff_shift_image(img + (size_t)i * dim, side, dx, dy, q);
+        pff_embed(q, dim, y[i], p);
+        pff_rms_normalise(p, dim);
+        pff_embed(q, dim, neg[i], q);
+        pff_rms_normalise(q, dim);
+    }
 }

@@ -927,8 +927,9 @@ static int parse_args(int argc, char **argv, sched_opts *o, FILE *out, FILE *err
             if ((rc = parse_costs(v, o, err)) != 0) return rc;
             break;
         case OPT_NEG:
-            if (strcmp(v, "adaptive") && strcmp(v, "fixed") && strcmp(v, "random"))
-                return usage(err, "--neg: expected adaptive, fixed or random, found '%s'", v);
+            if (strcmp(v, "adaptive") && strcmp(v, "fixed") && strcmp(v, "random") &&
+                strcmp(v, "hard"))
+                return usage(err, "--neg: expected adaptive, fixed, random or hard, found '%s'", v);
             o->neg = v;
             break;
         case OPT_NEG_COST:
@@ -1019,7 +1020,7 @@ int pff_schedule_cli(int argc, char **argv, FILE *out, FILE *err, int use_color)
         .layers = o.layers,
         .splits = o.splits,
         .costs = costs,
-        .adaptive = strcmp(o.neg, "adaptive") == 0,
+        .adaptive = strcmp(o.neg, "adaptive") == 0 || strcmp(o.neg, "hard") == 0,
         .neg_cost = fixed ? 0.0 : o.neg_cost,
         .map_cost = o.map_cost,
     };

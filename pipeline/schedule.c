@@ -106,6 +106,8 @@ struct run {
     pthread_cond_t cv;
     pff_stage_stats *stats; /* [S][L+1] */
     double *acc;            /* [S] test accuracy after the chapter (percent), -1: not measured */
+    double *done_at;        /* [S] seconds from t0 when the chapter's last stage reported */
+    double *eval_sec;       /* [S] seconds the chapter's --eval-every evaluation took */
     int *stages_done;       /* [S] stages finished per chapter, L+1 when complete */
     int nodes_done;
     int mpi, me;            /* --transport mpi: this process runs node `me` only */
@@ -170,7 +172,8 @@ static void report(run *r, int c, int stage, const pff_stage_stats *st)
 {
     pthread_mutex_lock(&r->mu);
     r->stats[(size_t)c * (r->L + 1) + stage] = *st;
-    r->stages_done[c]++;
+    if (++r->stages_done[c] == r->L + 1)
+        r->done_at[c] = now() - r->t0;
     pthread_cond_broadcast(&r->cv);
     pthread_mutex_unlock(&r->mu);
 }
@@ -247,13 +250,14 @@ static int eval_at(const pff_config *cfg, int c)
 /* Does the chapter tail of chapter c need the whole network? */
 static int tail_needs_net(const run *r, int c)
 {
-    return r->head != NULL || r->cfg->neg == PFF_NEG_ADAPTIVE || eval_at(r->cfg, c);
+    return r->head != NULL || pff_neg_from_net(r->cfg->neg) || eval_at(r->cfg, c);
 }
 
-/* The chapter tail on a whole network: softmax head, then adaptive negatives
- * into neg_out (NULL: none wanted), then the test accuracy when asked for. */
+/* The chapter tail on a whole network: softmax head, then the adaptive or
+ * hard negatives of chapter `serves` into neg_out (NULL: none wanted), then
+ * the test accuracy when asked for. */
 static int chapter_tail(node *nd, int c, pff_layer *const *net, pff_layer *head, uint8_t *neg_out,
-                        pff_stage_stats *st, char *err)
+                        int serves, pff_stage_stats *st, char *err)
 {
     run *r = nd->r;
     const pff_config *cfg = r->cfg;
@@ -269,7 +273,7 @@ static int chapter_tail(node *nd, int c, pff_layer *const *net, pff_layer *head,
     if (neg_out) {
         double t0 = now();
         pff_goodness_table(net, r->L, &nd->work, nd->img, nd->n, r->dim, nd->table);
-        pff_negatives_adaptive(neg_out, nd->table, nd->y, nd->n);
+        pff_negatives_from_table(cfg, neg_out, nd->table, nd->y, nd->index, nd->n, serves);
         double t1 = now();
         nd->negsec += t1 - t0;
         span(nd, PFF_SPAN_NEGATIVES, -1, c, t0, t1);
@@ -282,7 +286,55 @@ static int chapter_tail(node *nd, int c, pff_layer *const *net, pff_layer *head,
         for (long i = 0; i < e->n; i++)
             right += pff_table_argmax(nd->etable + (size_t)i * PFF_CLASSES, -1) == e->y[i];
         r->acc[c] = e->n ? 100.0 * right / e->n : 0.0; /* chapter c's own slot: no lock needed */
-        span(nd, PFF_SPAN_EVAL, -1, c, t0, now());
+        double t1 = now();
+        r->eval_sec[c] = t1 - t0;
+        span(nd, PFF_SPAN_EVAL, -1, c, t0, t1);
+    }
+    return 0;
+}
+
+/* --augment shift with several epochs per chapter: layer k's input of global
+ * epoch e is the images shifted for e, embedded with the chapter's labels and
+ * mapped through the chapter's layers below (net[0..k-1]), as DESIGN.md §2
+ * implies; it is rebuilt for every epoch. Returns the buffer holding it. */
+static const float *epoch_input(node *nd, pff_layer *const *net, int k, int c, int e)
+{
+    run *r = nd->r;
+    pff_embed_inputs(r->cfg, nd->a0, nd->img, nd->y, nd->neg, nd->index, nd->n, r->dim, e, 1);
+    const float *in = nd->a0;
+    for (int j = 0; j < k; j++) {
+        float *out = in == nd->act[0] ? nd->act[1] : nd->act[0];
+        double t0 = now();
+        pff_ff_map(net[j], &nd->work, in, 2 * nd->n, out);
+        span(nd, PFF_SPAN_MAP, j, c, t0, now());
+        in = out;
+    }
+    return in;
+}
+
+/* The C epochs of layer k in chapter c: on `in`, or, when every epoch has
+ * inputs of its own (pff_inputs_per_epoch), epoch by epoch on each one's. */
+static int train_layer(node *nd, pff_layer *l, int k, int c, const float *in,
+                       pff_layer *const *net, pff_stage_stats *st, char *err)
+{
+    run *r = nd->r;
+    const pff_config *cfg = r->cfg;
+    const int C = cfg->epochs / cfg->splits;
+    if (!pff_inputs_per_epoch(cfg)) {
+        double t0 = now();
+        int rc = pff_stage_ff(cfg, l, k, c, &nd->work, in, nd->n, &r->tp->failed, &r->progress,
+                              st, err);
+        span(nd, PFF_SPAN_TRAIN, k, c, t0, now());
+        return rc;
+    }
+    for (int j = 0; j < C; j++) {
+        const float *a = epoch_input(nd, net, k, c, c * C + j);
+        double t0 = now();
+        int rc = pff_stage_ff_epochs(cfg, l, k, c, j, j + 1, &nd->work, a, nd->n, &r->tp->failed,
+                                     &r->progress, st, err);
+        span(nd, PFF_SPAN_TRAIN, k, c, t0, now());
+        if (rc)
+            return rc;
     }
     return 0;
 }
@@ -294,11 +346,11 @@ static int all_layers_node(node *nd, char *err)
     const pff_config *cfg = r->cfg;
     const int L = r->L, N = r->N, S = r->S;
     const long n = nd->n;
-    pff_embed_rows(nd->a0, nd->img, nd->y, n, r->dim);
+    const int C = cfg->epochs / S;
     int c0 = r->start + ((nd->id - r->start % N) + N) % N; /* this node's first chapter */
     for (int c = c0; c < S; c += N) {
         int rc;
-        if (cfg->neg == PFF_NEG_ADAPTIVE && c >= N) {
+        if (pff_neg_from_net(cfg->neg) && c >= N) {
             if (c == c0) { /* resumed: made before the checkpoint */
                 if ((rc = resumed_negatives(nd, c, err)))
                     return rc;
@@ -310,7 +362,11 @@ static int all_layers_node(node *nd, char *err)
         } else if (cfg->neg != PFF_NEG_FIXED || c == c0) {
             draw_negatives(nd, c);
         }
-        pff_embed_rows(nd->a0 + (size_t)n * r->dim, nd->img, nd->neg, n, r->dim);
+        /* the chapter's inputs (of its one epoch, when shifts change every epoch) */
+        const int per_epoch = pff_inputs_per_epoch(cfg);
+        if (!per_epoch)
+            pff_embed_inputs(cfg, nd->a0, nd->img, nd->y, nd->neg, nd->index, n, r->dim, c * C,
+                             c == c0 || cfg->augment);
         const float *in = nd->a0;
         for (int k = 0; k < L; k++) {
             pff_layer *l = c == r->start ? r->layers[k] : get(nd, ch(r, CH_LAYER, k), k, c - 1);
@@ -319,10 +375,7 @@ static int all_layers_node(node *nd, char *err)
             if (nd->stale) /* weights arrive, the Adam state is this node's own */
                 pff_layer_copy_moments(l, nd->stale[k]);
             pff_stage_stats st = {0};
-            double t0 = now();
-            rc = pff_stage_ff(cfg, l, k, c, &nd->work, in, n, &r->tp->failed, &r->progress, &st,
-                              err);
-            span(nd, PFF_SPAN_TRAIN, k, c, t0, now());
+            rc = train_layer(nd, l, k, c, in, nd->shadow, &st, err);
             if (nd->stale)
                 pff_layer_copy_moments(nd->stale[k], l);
             if (rc || (rc = keep_state(nd, c, k, l, err)))
@@ -330,9 +383,9 @@ static int all_layers_node(node *nd, char *err)
             pff_layer_copy_params(nd->shadow[k], l);
             if (publish(nd, ch(r, CH_LAYER, k), k, c, l))
                 return -1;
-            if (k + 1 < L) {
+            if (k + 1 < L && !per_epoch) {
                 float *out = in == nd->act[0] ? nd->act[1] : nd->act[0];
-                t0 = now();
+                double t0 = now();
                 pff_ff_map(nd->shadow[k], &nd->work, in, 2 * n, out);
                 span(nd, PFF_SPAN_MAP, k, c, t0, now());
                 in = out;
@@ -343,10 +396,10 @@ static int all_layers_node(node *nd, char *err)
         pff_layer *head = NULL;
         if (r->head && !(head = c == r->start ? r->head : get(nd, ch(r, CH_LAYER, L), L, c - 1)))
             return -1;
-        int want_neg = cfg->neg == PFF_NEG_ADAPTIVE && c + N < S;
+        int want_neg = pff_neg_from_net(cfg->neg) && c + N < S;
         if (head && nd->stale)
             pff_layer_copy_moments(head, nd->stale[L]);
-        rc = chapter_tail(nd, c, nd->shadow, head, want_neg ? nd->neg_next : NULL, &st, err);
+        rc = chapter_tail(nd, c, nd->shadow, head, want_neg ? nd->neg_next : NULL, c + N, &st, err);
         if (head && nd->stale)
             pff_layer_copy_moments(nd->stale[L], head);
         if (!rc && head)
@@ -382,7 +435,7 @@ static int single_layer_negatives(node *nd, int c, char *err)
     run *r = nd->r;
     const pff_config *cfg = r->cfg;
     const int chan = ch(r, CH_NEG, nd->id);
-    if (cfg->neg != PFF_NEG_ADAPTIVE || c == 0) {
+    if (!pff_neg_from_net(cfg->neg) || c == 0) {
         if (cfg->neg != PFF_NEG_FIXED || c == r->start)
             draw_negatives(nd, c);
         return 0;
@@ -413,18 +466,19 @@ static int single_layer_node(node *nd, char *err)
     const int L = r->L, S = r->S, k = nd->id, recompute = cfg->sl_recompute;
     const long n = nd->n;
     pff_layer *l = r->layers[k];
-    const int adaptive = cfg->neg == PFF_NEG_ADAPTIVE;
+    const int adaptive = pff_neg_from_net(cfg->neg), C = cfg->epochs / S;
     const int embeds = k == 0 || recompute;
     pff_layer *net[PFF_MAX_LAYERS] = {0}; /* snapshots of layers 0..k-1 (or L-2) of chapter c */
-    if (embeds)
-        pff_embed_rows(nd->a0, nd->img, nd->y, n, r->dim);
     for (int c = r->start; c < S; c++) {
         const float *in;
         int rc;
         if (embeds) {
             if ((rc = single_layer_negatives(nd, c, err)))
                 return rc;
-            pff_embed_rows(nd->a0 + (size_t)n * r->dim, nd->img, nd->neg, n, r->dim);
+            const int per_epoch = pff_inputs_per_epoch(cfg); /* then train_layer maps */
+            if (!per_epoch)
+                pff_embed_inputs(cfg, nd->a0, nd->img, nd->y, nd->neg, nd->index, n, r->dim,
+                                 c * C, c == r->start || cfg->augment);
             in = nd->a0;
             /* recompute: map the data through the layers below, from their snapshots */
             for (int j = 0; recompute && j < k; j++) {
@@ -432,6 +486,8 @@ static int single_layer_node(node *nd, char *err)
                     free_net(net, j);
                     return -1;
                 }
+                if (per_epoch)
+                    continue;
                 float *out = in == nd->act[0] ? nd->act[1] : nd->act[0];
                 double t0 = now();
                 pff_ff_map(net[j], &nd->work, in, 2 * n, out);
@@ -442,9 +498,7 @@ static int single_layer_node(node *nd, char *err)
             return -1;
         }
         pff_stage_stats st = {0};
-        double t0 = now();
-        rc = pff_stage_ff(cfg, l, k, c, &nd->work, in, n, &r->tp->failed, &r->progress, &st, err);
-        span(nd, PFF_SPAN_TRAIN, k, c, t0, now());
+        rc = train_layer(nd, l, k, c, in, net, &st, err);
         if (rc || (rc = keep_state(nd, c, k, l, err))) {
             free_net(net, k);
             return rc;
@@ -454,7 +508,7 @@ static int single_layer_node(node *nd, char *err)
                 float *out = get(nd, ch(r, CH_FREE, k), k, c);
                 if (!out)
                     return -1;
-                t0 = now();
+                double t0 = now();
                 pff_ff_map(l, &nd->work, in, 2 * n, out);
                 span(nd, PFF_SPAN_MAP, k, c, t0, now());
                 if (publish(nd, ch(r, CH_ACT, k + 1), k + 1, c, out))
@@ -496,7 +550,7 @@ static int single_layer_node(node *nd, char *err)
                 rc = PFF_EFAIL;
             }
             if (!rc)
-                rc = chapter_tail(nd, c, net, r->head, neg, &tst, err);
+                rc = chapter_tail(nd, c, net, r->head, neg, c + 1, &tst, err);
             if (!rc && r->head)
                 rc = keep_state(nd, c, L, r->head, err);
             if (!rc && neg)
@@ -725,13 +779,15 @@ static int node_alloc(run *r, node *nd)
         nd->feat = xmalloc((size_t)n * r->fdim * sizeof(float), &ok);
         nd->fbuf = xmalloc((size_t)cfg->batch * r->fdim * sizeof(float), &ok);
     }
-    if (last && cfg->neg == PFF_NEG_ADAPTIVE)
+    if (last && pff_neg_from_net(cfg->neg))
         nd->table = xmalloc((size_t)n * PFF_CLASSES * sizeof(float), &ok);
     if (last && cfg->eval_every > 0 && cfg->eval_set)
         nd->etable = xmalloc((size_t)cfg->eval_set->n * PFF_CLASSES * sizeof(float), &ok);
     /* spans per chapter: per layer wait, train, map, publish (+ a blocked publish), and the tail */
     int chapters = single ? r->S : (r->S + r->N - 1) / r->N;
     nd->cap = chapters * (6 * L + 12) + 16;
+    if (pff_inputs_per_epoch(cfg)) /* a train span per epoch, and its maps */
+        nd->cap += chapters * (cfg->epochs / r->S) * L * (L + 1);
     nd->spans = xmalloc((size_t)nd->cap * sizeof *nd->spans, &ok);
     return ok ? 0 : -1;
 }
@@ -924,19 +980,39 @@ static pff_history history_of(const run *r, int c)
     return h;
 }
 
+/* The log's `seconds` of chapter c: training time of this run (since its
+ * node threads started) when chapter c was complete, without the time the
+ * --eval-every evaluations of chapters <= c took; -1 (empty) when unknown
+ * (MPI: each rank has its own clock). In a pipeline an evaluation may overlap
+ * another node's training, so there the figure is a slight underestimate. */
+static double log_seconds(const run *r, int c)
+{
+    if (r->mpi || r->done_at[c] < 0)
+        return -1;
+    double t = r->done_at[c];
+    for (int j = r->start; j <= c; j++)
+        t -= r->eval_sec[j];
+    return t > 0 ? t : 0;
+}
+
 static void log_chapter(const run *r, const pff_history *h)
 {
     const pff_config *cfg = r->cfg;
     const int L = r->L, C = cfg->epochs / cfg->splits;
+    const double secs = log_seconds(r, h->chapter - 1);
     if (!cfg->log_jsonl) {
         double loss[PFF_MAX_LAYERS], gp[PFF_MAX_LAYERS], gn[PFF_MAX_LAYERS];
         for (int k = 0; k < L; k++)
             loss[k] = h->loss[k], gp[k] = h->gpos[k], gn[k] = h->gneg[k];
-        pff_log_row(cfg->log, h->chapter, (double)h->chapter * C, h->lr, L, loss, gp, gn,
+        pff_log_row(cfg->log, h->chapter, (double)h->chapter * C, h->lr, L, loss, gp, gn, secs,
                     h->test_accuracy);
     } else {
-        fprintf(cfg->log, "{\"chapter\":%d,\"epoch\":%d,\"lr\":%g,\"loss\":[", h->chapter,
+        fprintf(cfg->log, "{\"chapter\":%d,\"epoch\":%d,\"lr\":%g,", h->chapter,
                 h->chapter * C, (double)h->lr);
+        if (secs >= 0)
+            fprintf(cfg->log, "\"seconds\":%.3f,\"loss\":[", secs);
+        else
+            fprintf(cfg->log, "\"seconds\":null,\"loss\":[");
         for (int k = 0; k < L; k++)
             fprintf(cfg->log, "%s%.6g", k ? "," : "", (double)h->loss[k]);
         fprintf(cfg->log, "],\"gpos\":[");
@@ -1124,6 +1200,11 @@ int pff_train(const pff_config *cfg, const pff_dataset *train, pff_model *model,
                                   "--resume, and --recompute for single-layer");
         return PFF_EUSAGE;
     }
+    if (pff_inputs_per_epoch(cfg) && cfg->schedule == PFF_SINGLE_LAYER && !cfg->sl_recompute) {
+        snprintf(err, PFF_ERRLEN, "--augment shift with several epochs per chapter needs "
+                                  "--recompute on single-layer (see pff_config_check)");
+        return PFF_EUSAGE;
+    }
     pff_blas_init();
     for (int k = 0; k <= L; k++)
         if (cfg->widths[k] > r->wmax)
@@ -1134,10 +1215,13 @@ int pff_train(const pff_config *cfg, const pff_dataset *train, pff_model *model,
     r->stats = calloc((size_t)S * (L + 1), sizeof *r->stats);
     r->stages_done = calloc((size_t)S, sizeof *r->stages_done);
     r->acc = malloc((size_t)S * sizeof *r->acc);
-    if (!r->layers || !r->nodes || !r->stats || !r->stages_done || !r->acc)
+    r->done_at = malloc((size_t)S * sizeof *r->done_at);
+    r->eval_sec = calloc((size_t)S, sizeof *r->eval_sec);
+    if (!r->layers || !r->nodes || !r->stats || !r->stages_done || !r->acc || !r->done_at ||
+        !r->eval_sec)
         goto oom;
     for (int c = 0; c < S; c++)
-        r->acc[c] = -1.0;
+        r->acc[c] = r->done_at[c] = -1.0;
     for (int k = 0; k < L; k++) {
         if (!(r->layers[k] = pff_layer_new(cfg->widths[k], cfg->widths[k + 1])))
             goto oom;
@@ -1373,6 +1457,8 @@ out:
     free(r->stats);
     free(r->stages_done);
     free(r->acc);
+    free(r->done_at);
+    free(r->eval_sec);
     if (r->ck_layer)
         for (size_t i = 0; i < (size_t)S * (L + 1); i++)
             pff_layer_free(r->ck_layer[i]);

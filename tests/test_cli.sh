@@ -144,6 +144,33 @@ else
     echo "FAIL: --log run: $(cat "$T/err")"; fails=$((fails + 1))
 fi
 expect 2 "not an integer" train $SMALL --eval-every 0
+# --neg hard and --augment shift: bad values are refused; a run records them and resumes
+expect 2 "not one of" train $SMALL --augment rotate
+expect 2 "not one of" train $SMALL --neg hardest
+expect 2 "applies to --neg hard only" train $SMALL --hard-temp 2
+expect 2 "hard-temp" train $SMALL --neg hard --hard-temp -1
+expect 2 "add --recompute" train $SMALL --augment shift --epochs 2 --splits 1 --schedule single-layer
+expect 2 "drop --augment" train --resume "$T/none.ck" --augment shift
+[ -e "$T/none.ck" ] && { echo "FAIL: a refused run left a checkpoint"; fails=$((fails + 1)); }
+if "$PFF" train $SMALL --epochs 2 --splits 2 --neg hard --hard-temp 3 --augment shift \
+    --checkpoint "$T/hs.ck" --save "$T/hs.pff" --json >"$T/out" 2>"$T/err"; then
+    grep -q '"neg":"hard".*"augment":"shift","hard_temp":3,' "$T/out" \
+        && echo "ok   train --json reports --neg hard, --augment shift, --hard-temp" \
+        || { echo "FAIL: JSON of a hard/shift run: $(cat "$T/out")"; fails=$((fails + 1)); }
+    "$PFF" info "$T/hs.pff" >"$T/info" 2>&1 && grep -q "hard negatives" "$T/info" &&
+        grep -q "temperature 3" "$T/info" && grep -q "augment    shift" "$T/info" \
+        && echo "ok   info shows hard negatives, their temperature and the shift" \
+        || { echo "FAIL: info: $(cat "$T/info")"; fails=$((fails + 1)); }
+    "$PFF" info --json "$T/hs.pff" | grep -q '"neg":"hard".*"augment":"shift","hard_temp":3}' \
+        && echo "ok   info --json" || { echo "FAIL: info --json"; fails=$((fails + 1)); }
+    # the last checkpoint of a finished run resumes to the same model (checkpoint version 3)
+    "$PFF" train --resume "$T/hs.ck" --train-limit 300 --test-limit 200 --quiet \
+        --save "$T/hs2.pff" >/dev/null 2>"$T/err" && cmp -s "$T/hs.pff" "$T/hs2.pff" \
+        && echo "ok   --resume of a hard/shift checkpoint writes the same model" \
+        || { echo "FAIL: resume hard/shift: $(cat "$T/err")"; fails=$((fails + 1)); }
+else
+    echo "FAIL: --neg hard --augment shift run: $(cat "$T/err")"; fails=$((fails + 1))
+fi
 expect 2 "--dataset and --data" train $SMALL --dataset mnist --data data/mnist
 expect 2 "not one of" train $SMALL --dataset cifar
 

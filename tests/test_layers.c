@@ -2,7 +2,9 @@
  * finite differences of the FF loss and of the softmax head, hand-computed
  * goodness, RMS normalisation, label embedding, Adam and cooldown, the BLAS
  * product against a naive loop nest on the trainer's shapes, the goodness
- * table and features against a plain per-label forward pass. */
+ * table and features against a plain per-label forward pass; hard negatives
+ * against the softmax of a hand-made goodness table, and image shifts on a
+ * synthetic picture. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -365,6 +367,162 @@ static void test_blas_core_choice(void)
     CHECK(pff_blas_check() == 0, "the BLAS kernel in use agrees with the reference product");
 }
 
+/* --neg hard on a hand-made goodness table: never the true label, and the
+ * frequencies over many images (each its own keyed draw) follow the softmax
+ * of the 9 wrong labels' goodness at the temperature. */
+static void test_hard_negatives(void)
+{
+    enum { n = 40000 };
+    static float table[n * PFF_CLASSES];
+    static uint8_t y[n], neg[n], again[n], other[n];
+    static const float row[PFF_CLASSES] = {10.0f, 12.0f, 11.0f, 9.0f, 10.5f,
+                                           8.0f,  12.5f, 11.5f, 10.0f, 30.0f};
+    for (int i = 0; i < n; i++) {
+        y[i] = (uint8_t)(i % 2 ? 9 : 6); /* the true label: the best one, or a good wrong one */
+        memcpy(table + (size_t)i * PFF_CLASSES, row, sizeof row);
+    }
+    const float temps[3] = {1.0f, 2.5f, 0.05f};
+    for (int t = 0; t < 3; t++) {
+        const float T = temps[t];
+        pff_negatives_hard(neg, table, y, NULL, n, 7, 3, T);
+        pff_negatives_hard(again, table, y, NULL, n, 7, 3, T);
+        pff_negatives_hard(other, table, y, NULL, n, 7, 4, T);
+        int never_true = 1, same = 1, changed = 0;
+        long cnt[2][PFF_CLASSES] = {{0}};
+        for (int i = 0; i < n; i++) {
+            never_true &= neg[i] != y[i] && neg[i] < PFF_CLASSES;
+            same &= neg[i] == again[i];
+            changed += neg[i] != other[i];
+            cnt[i % 2][neg[i]]++;
+        }
+        CHECK(never_true, "T=%g: a hard negative never equals the true label", (double)T);
+        CHECK(same, "T=%g: the draw is a pure function of (seed, chapter, image)", (double)T);
+        if (T >= 1.0f)
+            CHECK(changed > n / 10, "T=%g: another chapter draws again (%d of %d changed)",
+                  (double)T, changed, n);
+        for (int half = 0; half < 2; half++) {
+            const int truth = half ? 9 : 6;
+            double z = 0, p[PFF_CLASSES];
+            for (int j = 0; j < PFF_CLASSES; j++)
+                z += (p[j] = j == truth ? 0.0 : exp(row[j] / T));
+            double worst = 0;
+            for (int j = 0; j < PFF_CLASSES; j++) {
+                double want = p[j] / z, got = (double)cnt[half][j] / (n / 2);
+                /* 5 standard deviations of a frequency over n/2 draws, at least 0.003 */
+                double tol = 5 * sqrt(want * (1 - want) / (n / 2)) + 0.003;
+                CHECK(fabs(got - want) <= tol, "T=%g, true %d: label %d drawn %.4f, softmax %.4f",
+                      (double)T, truth, j, got, want);
+                worst = fabs(got - want) > worst ? fabs(got - want) : worst;
+            }
+            printf("  hard negatives T=%-4g true %d: max |frequency - softmax| = %.4f\n", (double)T,
+                   truth, worst);
+        }
+    }
+    /* a tiny temperature is the adaptive argmax; ids from an index key the draw */
+    pff_negatives_hard(neg, table, y, NULL, 100, 7, 3, 1e-4f);
+    pff_negatives_adaptive(again, table, y, 100);
+    CHECK(memcmp(neg, again, 100) == 0, "T -> 0 gives the adaptive (argmax) negatives");
+    int index[100];
+    for (int i = 0; i < 100; i++)
+        index[i] = i + 500;
+    /* images 500..599 as a shard (rows 0..99, ids in index) draw what they draw in the whole set */
+    for (int i = 0; i < 100; i++)
+        y[i] = y[i + 500];
+    pff_negatives_hard(again, table, y, index, 100, 7, 3, 2.5f);
+    pff_negatives_hard(other, table, y, NULL, n, 7, 3, 2.5f);
+    CHECK(memcmp(other + 500, again, 100) == 0, "a shard's draw is keyed by the global image id");
+}
+
+/* --augment shift on a synthetic picture: every pixel moves by exactly
+ * (dx, dy), uncovered pixels are 0, offsets cover [-2, 2]^2 and are keyed. */
+static void test_shift(void)
+{
+    enum { side = 7, dim = side * side };
+    float src[dim], dst[dim];
+    for (int i = 0; i < dim; i++)
+        src[i] = 1.0f + (float)i; /* every pixel distinct and non-zero */
+    for (int dy = -2; dy <= 2; dy++)
+        for (int dx = -2; dx <= 2; dx++) {
+            pff_shift_image(src, side, dx, dy, dst);
+            int ok = 1;
+            for (int r = 0; r < side; r++)
+                for (int c = 0; c < side; c++) {
+                    int sr = r - dy, sc = c - dx;
+                    float want = sr >= 0 && sr < side && sc >= 0 && sc < side ? 1.0f + sr * side + sc
+                                                                            : 0.0f;
+                    ok &= dst[r * side + c] == want;
+                }
+            CHECK(ok, "shift (%d, %d) moves every pixel and fills with 0", dx, dy);
+        }
+    /* one lit pixel at (row 3, col 3) moved by (+2, -1) lands at (row 2, col 5) */
+    memset(src, 0, sizeof src);
+    src[3 * side + 3] = 1.0f;
+    pff_shift_image(src, side, 2, -1, dst);
+    float sum = 0;
+    for (int i = 0; i < dim; i++)
+        sum += dst[i];
+    CHECK(dst[2 * side + 5] == 1.0f && sum == 1.0f, "(+2, -1): right 2, up 1");
+    pff_shift_image(src, side, 2, 0, dst);
+    pff_shift_image(dst, side, 2, 0, src); /* now at column 7: off the picture */
+    sum = 0;
+    for (int i = 0; i < dim; i++)
+        sum += src[i];
+    CHECK(sum == 0.0f, "a pixel shifted off the edge is gone");
+    int seen[5][5] = {{0}}, same = 1, differ = 0;
+    for (int i = 0; i < 2000; i++) {
+        int dx, dy, dx2, dy2, dx3, dy3;
+        pff_shift_offset(3, 4, (uint64_t)i, &dx, &dy);
+        pff_shift_offset(3, 4, (uint64_t)i, &dx2, &dy2);
+        pff_shift_offset(3, 5, (uint64_t)i, &dx3, &dy3);
+        CHECK(dx >= -2 && dx <= 2 && dy >= -2 && dy <= 2, "offset (%d, %d) in [-2, 2]", dx, dy);
+        if (dx >= -2 && dx <= 2 && dy >= -2 && dy <= 2)
+            seen[dy + 2][dx + 2]++;
+        same &= dx == dx2 && dy == dy2;
+        differ += dx != dx3 || dy != dy3;
+    }
+    int all = 1;
+    for (int a = 0; a < 5; a++)
+        for (int b = 0; b < 5; b++)
+            all &= seen[a][b] > 40;
+    CHECK(all, "all 25 offsets occur (2000 images, each at least 40 times)");
+    CHECK(same, "the offset is a pure function of (seed, epoch, image)");
+    CHECK(differ > 1500, "another epoch moves the images differently (%d of 2000)", differ);
+    /* the layer-1 inputs: positive and negative of an image share its shift, labels on top */
+    enum { n = 3, D = 64 };
+    float img[n * D], a[2 * n * D], ref[D];
+    uint8_t yy[n] = {1, 4, 9}, nn[n] = {0, 7, 2};
+    for (int i = 0; i < n * D; i++)
+        img[i] = pff_uniform(pff_hash(1, 2, 3, 4, (uint64_t)i));
+    pff_config cfg;
+    pff_config_default(&cfg);
+    cfg.seed = 11;
+    cfg.augment = PFF_AUGMENT_SHIFT;
+    pff_embed_inputs(&cfg, a, img, yy, nn, NULL, n, D, 6, 1);
+    int inputs_ok = 1;
+    for (int i = 0; i < n; i++) {
+        int dx, dy;
+        pff_shift_offset(11, 6, (uint64_t)i, &dx, &dy);
+        for (int half = 0; half < 2; half++) {
+            float sh[D];
+            pff_shift_image(img + i * D, 8, dx, dy, sh);
+            pff_embed(sh, D, half ? nn[i] : yy[i], ref);
+            pff_rms_normalise(ref, D);
+            for (int j = 0; j < D; j++)
+                inputs_ok &= fabsf(ref[j] - a[(size_t)(half * n + i) * D + j]) < 1e-6f;
+        }
+    }
+    CHECK(inputs_ok, "pff_embed_inputs: shifted image of epoch 6, label embedded, normalised");
+    /* only square pictures can be shifted */
+    char err[PFF_ERRLEN] = "";
+    cfg.widths[0] = 10;
+    cfg.nlayers = 1;
+    cfg.widths[1] = 5;
+    CHECK(pff_config_check(&cfg, 10, 100, 1, 0, err) == PFF_EUSAGE && strstr(err, "square"),
+          "--augment shift on 10-pixel inputs is refused: '%s'", err);
+    cfg.widths[0] = 64;
+    CHECK(pff_config_check(&cfg, 64, 100, 1, 0, err) == PFF_OK, "8x8 pictures shift: '%s'", err);
+}
+
 int main(void)
 {
     pff_blas_init();
@@ -377,5 +535,7 @@ int main(void)
     test_table_and_negatives(1);
     test_table_and_negatives(3);
     test_random_negatives();
+    test_hard_negatives();
+    test_shift();
     return check_report("test_layers");
 }

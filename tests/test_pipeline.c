@@ -200,9 +200,10 @@ static unsigned char *train_bytes(const pff_config *cfg, size_t *n, char *err)
 static const char *describe(const pff_config *c)
 {
     static char s[128];
-    snprintf(s, sizeof s, "%s N=%d %s %s%s%s%s", pff_schedule_name(c->schedule), c->nodes,
+    snprintf(s, sizeof s, "%s N=%d %s %s%s%s%s%s", pff_schedule_name(c->schedule), c->nodes,
              pff_neg_name(c->neg), pff_classifier_name(c->classifier), c->fast ? " fast" : "",
-             c->sl_recompute ? " recompute" : "", c->stale_adam ? " stale-adam" : "");
+             c->sl_recompute ? " recompute" : "", c->stale_adam ? " stale-adam" : "",
+             c->augment ? " shift" : "");
     return s;
 }
 
@@ -314,6 +315,168 @@ static void test_equivalence(void)
     free(p);
 }
 
+/* Two configurations give different models (the option really changes the training). */
+static void expect_differ(const pff_config *a_cfg, const pff_config *b_cfg, const char *what)
+{
+    char err[PFF_ERRLEN] = "";
+    size_t na = 0, nb = 0;
+    unsigned char *a = train_bytes(a_cfg, &na, err), *b = train_bytes(b_cfg, &nb, err);
+    CHECK(a && b && (na != nb || memcmp(a, b, na) != 0), "%s changes the model (%s)", what, err);
+    printf("  %-40s != %s\n", describe(a_cfg), describe(b_cfg));
+    free(a);
+    free(b);
+}
+
+/* --augment shift and --neg hard: the same function on every schedule */
+static void test_equivalence_new_options(void)
+{
+    pff_config seq, o;
+    /* shifts with random negatives: every schedule writes the same bytes */
+    base_config(&seq);
+    seq.widths[0] = 64; /* 8 x 8 pictures */
+    seq.neg = PFF_NEG_RANDOM;
+    seq.augment = PFF_AUGMENT_SHIFT;
+    o = seq;
+    o.augment = PFF_AUGMENT_NONE;
+    expect_differ(&o, &seq, "--augment shift");
+    o = seq;
+    o.schedule = PFF_SINGLE_LAYER;
+    o.nodes = 3;
+    expect_same(&seq, &o);
+    o.sl_recompute = 1;
+    expect_same(&seq, &o);
+    for (int n = 2; n <= 3; n++) {
+        o = seq;
+        o.schedule = PFF_ALL_LAYERS;
+        o.nodes = n;
+        expect_same(&seq, &o);
+    }
+    /* several epochs per chapter: each epoch's shifted images are mapped again */
+    seq.epochs = 4;
+    seq.splits = 2;
+    o = seq;
+    o.schedule = PFF_SINGLE_LAYER;
+    o.nodes = 3;
+    o.sl_recompute = 1;
+    expect_same(&seq, &o);
+    for (int n = 2; n <= 3; n++) {
+        o = seq;
+        o.schedule = PFF_ALL_LAYERS;
+        o.nodes = n;
+        expect_same(&seq, &o);
+    }
+    {
+        char err[PFF_ERRLEN] = "";
+        pff_model m;
+        pff_result res;
+        o = seq;
+        o.schedule = PFF_SINGLE_LAYER;
+        o.nodes = 3;
+        CHECK(pff_train(&o, &data, &m, &res, err) == PFF_EUSAGE && strstr(err, "--recompute"),
+              "single-layer hand-over refuses per-epoch inputs: '%s'", err);
+    }
+    seq.epochs = seq.splits = 4;
+    /* hard negatives (with shifts, and a softmax head): single-layer waiting mode is
+     * sequential, all-layers with one node is sequential; with more it is reproducible */
+    seq.neg = PFF_NEG_HARD;
+    seq.hard_temp = 20.0f;
+    seq.classifier = PFF_CLS_SOFTMAX;
+    o = seq;
+    o.neg = PFF_NEG_ADAPTIVE;
+    expect_differ(&o, &seq, "--neg hard (against adaptive)");
+    o = seq;
+    o.hard_temp = 40.0f;
+    expect_differ(&o, &seq, "--hard-temp");
+    for (int aug = 0; aug < 2; aug++) {
+        seq.augment = aug ? PFF_AUGMENT_SHIFT : PFF_AUGMENT_NONE;
+        o = seq;
+        o.schedule = PFF_SINGLE_LAYER;
+        o.nodes = 3;
+        expect_same(&seq, &o);
+        o.sl_recompute = 1;
+        expect_same(&seq, &o);
+        o = seq;
+        o.schedule = PFF_ALL_LAYERS;
+        o.nodes = 1;
+        expect_same(&seq, &o);
+        o.nodes = 2;
+        expect_same(&o, &o);
+        o = seq;
+        o.schedule = PFF_FEDERATED;
+        o.nodes = 2;
+        expect_same(&o, &o);
+    }
+}
+
+/* --augment shift, 3 epochs in one chapter: layer 1 trains epoch e on the
+ * images shifted for e; layer 2 trains epoch e on those images mapped through
+ * the final layer 1 of the chapter (DESIGN.md §2). Rebuilt here stage by
+ * stage from layers/ alone, the weights must equal pff_train's bit for bit. */
+static void test_shift_dataflow(void)
+{
+    pff_config cfg;
+    base_config(&cfg);
+    cfg.nlayers = 2;
+    cfg.epochs = 3;
+    cfg.splits = 1;
+    cfg.neg = PFF_NEG_FIXED;
+    cfg.augment = PFF_AUGMENT_SHIFT;
+    char err[PFF_ERRLEN] = "";
+    pff_model m;
+    pff_result res;
+    memset(&res, 0, sizeof res);
+    int rc = pff_train(&cfg, &data, &m, &res, err);
+    CHECK(rc == 0, "train: %s", err);
+    if (rc)
+        return;
+    free(res.spans);
+    const long n = data.n;
+    const int dim = data.dim, C = cfg.epochs;
+    pff_layer *l1 = pff_layer_new(dim, cfg.widths[1]), *l2 = pff_layer_new(cfg.widths[1], cfg.widths[2]);
+    pff_layer_init(l1, cfg.seed, 0);
+    pff_layer_init(l2, cfg.seed, 1);
+    pff_work w;
+    pff_work_init(&w, 2 * cfg.batch, dim, l1->nparam, 1);
+    float *a = malloc(sizeof(float) * 2 * n * dim), *h = malloc(sizeof(float) * 2 * n * dim);
+    uint8_t *neg = malloc((size_t)n);
+    pff_negatives_draw(&cfg, neg, data.y, NULL, n, 0);
+    pff_stage_stats st = {0};
+    for (int e = 0; e < C; e++) {
+        pff_embed_inputs(&cfg, a, data.x, data.y, neg, NULL, n, dim, e, 1);
+        rc |= pff_stage_ff_epochs(&cfg, l1, 0, 0, e, e + 1, &w, a, n, NULL, NULL, &st, err);
+    }
+    for (int e = 0; e < C; e++) {
+        pff_embed_inputs(&cfg, a, data.x, data.y, neg, NULL, n, dim, e, 1);
+        pff_ff_map(l1, &w, a, 2 * n, h);
+        rc |= pff_stage_ff_epochs(&cfg, l2, 1, 0, e, e + 1, &w, h, n, NULL, NULL, &st, err);
+    }
+    CHECK(rc == 0, "reference stages: %s", err);
+    CHECK(memcmp(m.layer[0]->slab, l1->slab, l1->nparam * sizeof(float)) == 0,
+          "layer 1 trained epoch e on the images shifted for e");
+    CHECK(memcmp(m.layer[1]->slab, l2->slab, l2->nparam * sizeof(float)) == 0,
+          "layer 2 trained epoch e on epoch e's shifted images mapped through the final layer 1");
+    /* and not on the unshifted images: the same reference without shifts differs */
+    pff_config plain = cfg;
+    plain.augment = PFF_AUGMENT_NONE;
+    pff_embed_inputs(&plain, a, data.x, data.y, neg, NULL, n, dim, 0, 1);
+    pff_ff_map(l1, &w, a, 2 * n, h);
+    pff_layer_init(l2, cfg.seed, 1);
+    memset(l2->m, 0, 2 * l2->nparam * sizeof(float));
+    l2->step = 0;
+    for (int e = 0; e < C; e++)
+        pff_stage_ff_epochs(&cfg, l2, 1, 0, e, e + 1, &w, h, n, NULL, NULL, &st, err);
+    CHECK(memcmp(m.layer[1]->slab, l2->slab, l2->nparam * sizeof(float)) != 0,
+          "the check can fail: unshifted inputs give another layer 2");
+    printf("  --augment shift, 3 epochs in 1 chapter: both layers equal a stage-by-stage reference\n");
+    free(a);
+    free(h);
+    free(neg);
+    pff_work_free(&w);
+    pff_layer_free(l1);
+    pff_layer_free(l2);
+    pff_model_free(&m);
+}
+
 static double now(void)
 {
     struct timespec ts;
@@ -401,6 +564,8 @@ int main(void)
     test_failure_wakes_all();
     make_data();
     test_equivalence();
+    test_equivalence_new_options();
+    test_shift_dataflow();
     test_fault();
     test_two_runs_at_once();
     pff_dataset_free(&data);

@@ -80,7 +80,7 @@ static void check_loaded(const pff_checkpoint *ck, const uint8_t *data, size_t s
     CHECK(c->splits >= 1 && c->epochs >= 1 && c->epochs % c->splits == 0, "epochs / splits");
     CHECK(ck->next >= 1 && ck->next <= c->splits, "next out of 1..splits");
     CHECK(c->nodes >= 1 && c->nodes <= 64 && (unsigned)c->schedule <= PFF_FEDERATED &&
-              (unsigned)c->neg <= PFF_NEG_RANDOM,
+              (unsigned)c->neg <= PFF_NEG_HARD && (unsigned)c->augment <= PFF_AUGMENT_SHIFT,
           "nodes / schedule / negatives kind");
     CHECK((unsigned)c->classifier <= PFF_CLS_SOFTMAX && (unsigned)c->shards <= PFF_SHARDS_LABEL_SKEW &&
               (unsigned)c->fast <= 1 && (unsigned)c->stale_adam <= 1 &&
