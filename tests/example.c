@@ -3,6 +3,11 @@
  *
  *   cc -std=c11 tests/example.c $(pkg-config --cflags --libs pff) -o example
  *   ./example data/mnist
+ *
+ * That links the shared libpff.so.0; for the archive libpff.a instead:
+ *
+ *   cc -std=c11 tests/example.c $(pkg-config --cflags pff) -Wl,-Bstatic -lpff -Wl,-Bdynamic \
+ *      $(pkg-config --static --libs pff) -o example
  */
 #include <pff.h>
 #include <stdio.h>
