@@ -4,10 +4,10 @@
  *   cc -std=c11 tests/example.c $(pkg-config --cflags --libs pff) -o example
  *   ./example data/mnist
  *
- * That links the shared libpff.so.0; for the archive libpff.a instead:
+ * That links the shared libpff.so.0; a static program takes the archive
+ * libpff.a and the libraries it needs:
  *
- *   cc -std=c11 tests/example.c $(pkg-config --cflags pff) -Wl,-Bstatic -lpff -Wl,-Bdynamic \
- *      $(pkg-config --static --libs pff) -o example
+ *   cc -static -std=c11 tests/example.c $(pkg-config --static --cflags --libs pff) -o example
  */
 #include <pff.h>
 #include <stdio.h>
