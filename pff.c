@@ -525,7 +525,11 @@ static int train_main(int argc, char **argv)
     double busy[64] = {0}, wait[64] = {0}, util[64] = {0};
     if (spans)
         pff_trace_summary(spans, nspans, N < 64 ? N : 64, t_end, busy, wait, util);
-    if (trace && spans && (rc = pff_trace_write(trace, spans, nspans, N, t_end, err, sizeof err))) {
+    pff_trace_info tinfo = {cfg.schedule != PFF_SINGLE_LAYER, cfg.nlayers, cfg.widths,
+                            model.head ? model.head->in : 0, cfg.epochs / cfg.splits,
+                            N <= 64 ? res.node_images : NULL, pff_schedule_name(cfg.schedule)};
+    if (trace && spans &&
+        (rc = pff_trace_write_run(trace, spans, nspans, N, t_end, &tinfo, err, sizeof err))) {
         fprintf(stderr, "pff: %s\n", err);
         free(spans);
         pff_model_free(&model);
