@@ -40,9 +40,9 @@ LDFLAGS = $(OPT) $(filter -fopenmp,$(OMP))
 LIBS    = $(BLAS_LIBS) $(LDLIBS)
 
 LIB_SRC = layers/matmul.c layers/ff.c layers/net.c layers/stage.c layers/model.c layers/checkpoint.c \
-          data/idx.c data/cli.c data/tools.c pipeline/hub.c pipeline/mpi.c pipeline/schedule.c pipeline/plan.c pipeline/trace.c
+          data/idx.c data/cli.c data/tools.c data/export.c pipeline/hub.c pipeline/mpi.c pipeline/schedule.c pipeline/plan.c pipeline/trace.c
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
-HDRS    = pff.h data/cli.h data/tools.h layers/layers.h layers/bytes.h pipeline/pipeline.h pipeline/plan.h pipeline/trace.h tests/check.h
+HDRS    = pff.h data/cli.h data/tools.h data/export.h layers/layers.h layers/bytes.h pipeline/pipeline.h pipeline/plan.h pipeline/trace.h tests/check.h
 UNIT_TESTS = test_layers test_idx test_model test_plan test_trace
 PIPE_TESTS = test_pipeline
 TEST_BINS  = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS) $(PIPE_TESTS))
@@ -95,10 +95,17 @@ deps:
 	  || { echo "deps: apt-get install$$pkgs failed" >&2; exit 1; }
 
 # What the tests need beyond the build: pkg-config (the example program), clang (fuzz
-# regressions), Open MPI (the MPI transport's tests: mpicc, mpirun).
+# regressions), Open MPI (the MPI transport's tests: mpicc, mpirun), python3-numpy
+# (tests/test_export.sh runs tests/example.py).
 TEST_PKGS = pkg-config clang mpicc=libopenmpi-dev+openmpi-bin mpirun=openmpi-bin
 test-deps:
 	@$(MAKE) --no-print-directory deps EXTRA_PKGS="$(TEST_PKGS)"
+	@for p in python3 /usr/bin/python3; do $$p -c 'import numpy' 2>/dev/null && exit 0; done; \
+	echo "test-deps: installing python3-numpy with apt-get"; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; \
+	else echo "test-deps: not root and no sudo: please install python3-numpy" >&2; exit 1; fi; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	  python3-numpy >/dev/null || { echo "test-deps: apt-get install python3-numpy failed" >&2; exit 1; }
 
 data:
 	@./data/fetch-mnist.sh
@@ -120,6 +127,7 @@ test: test-deps data
 	  { echo "FAILED: tests/test_cli.sh under ASan/UBSan"; exit 1; }
 	@$(TIMEOUT) 900 ./tests/test_e2e.sh ./pff
 	@$(TIMEOUT) 300 ./tests/test_tools.sh ./pff
+	@$(TIMEOUT) 300 ./tests/test_export.sh ./pff
 	@$(TIMEOUT) 120 ./tests/test_trace_run.sh ./pff build/release/tests/test_trace
 	@$(TIMEOUT) 600 ./tests/test_resume.sh ./pff
 	@$(MAKE) --no-print-directory fuzz-regress

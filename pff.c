@@ -36,6 +36,7 @@
 
 #include "pff.h"
 #include "data/cli.h"
+#include "data/export.h"
 #include "data/tools.h"
 #include "layers/layers.h"
 #include "pipeline/pipeline.h"
@@ -654,7 +655,11 @@ static int train_main(int argc, char **argv)
     double busy[64] = {0}, wait[64] = {0}, util[64] = {0};
     if (spans)
         pff_trace_summary(spans, nspans, N < 64 ? N : 64, t_end, busy, wait, util);
-    if (trace && spans && (rc = pff_trace_write(trace, spans, nspans, N, t_end, err, sizeof err))) {
+    pff_trace_info tinfo = {cfg.schedule != PFF_SINGLE_LAYER, cfg.nlayers, cfg.widths,
+                            model.head ? model.head->in : 0, cfg.epochs / cfg.splits,
+                            N <= 64 ? res.node_images : NULL, pff_schedule_name(cfg.schedule)};
+    if (trace && spans &&
+        (rc = pff_trace_write_run(trace, spans, nspans, N, t_end, &tinfo, err, sizeof err))) {
         fprintf(stderr, "pff: %s\n", err);
         free(spans);
         pff_model_free(&model);
@@ -838,6 +843,65 @@ static int cmd_info(int argc, char **argv)
     return 0;
 }
 
+static const pff_option export_opts[] = {{"help", 0, "         this text"}, {NULL, 0, NULL}};
+
+/* pff export MODEL OUT: OUT ending in .npz or .safetensors names one file of
+ * that format; any other OUT is a stem for both, OUT.npz and OUT.safetensors. */
+static int cmd_export(int argc, char **argv)
+{
+    const pff_option *O = export_opts;
+    pff_parsed p;
+    int rc = pff_cli_parse(argc, argv, O, "export", &p);
+    if (rc)
+        return rc;
+    if (pff_cli_has(&p, O, "help")) {
+        pff_cli_usage(stdout, "pff export MODEL OUT", O);
+        printf("\nOUT.npz (NumPy: numpy.load) and OUT.safetensors; an OUT ending in .npz or\n"
+               ".safetensors writes that file only. Arrays layerK.weight (out, in), layerK.bias,\n"
+               "head.weight, head.bias (softmax head), float32; the configuration as JSON in\n"
+               "config (npz) and __metadata__ (safetensors). See tests/example.py.\n");
+        return 0;
+    }
+    if (p.npos != 2) {
+        fprintf(stderr, "pff export: expected a MODEL file and OUT (see pff export --help)\n");
+        return PFF_EUSAGE;
+    }
+    const char *out = p.pos[1], *dot = strrchr(out, '.');
+    const size_t len = strlen(out);
+    int which = PFF_EXPORT_NPZ | PFF_EXPORT_SAFETENSORS;
+    if (dot && !strcmp(dot, ".npz"))
+        which = PFF_EXPORT_NPZ;
+    else if (dot && !strcmp(dot, ".safetensors"))
+        which = PFF_EXPORT_SAFETENSORS;
+    if (!len || out[len - 1] == '/') {
+        fprintf(stderr, "pff export: OUT '%s' names a directory; expected a file name such as "
+                        "model or model.npz\n", out);
+        return PFF_EUSAGE;
+    }
+    char *npz = malloc(len + 16), *st = malloc(len + 16);
+    char err[PFF_ERRLEN];
+    pff_model m;
+    if (!npz || !st) {
+        fprintf(stderr, "pff export: out of memory\n");
+        rc = PFF_EFAIL;
+    } else if ((rc = pff_model_load(&m, p.pos[0], err))) {
+        fprintf(stderr, "pff: %s\n", err);
+    } else {
+        snprintf(npz, len + 16, which == PFF_EXPORT_NPZ ? "%s" : "%s.npz", out);
+        snprintf(st, len + 16, which == PFF_EXPORT_SAFETENSORS ? "%s" : "%s.safetensors", out);
+        if ((rc = pff_export(&m, which, npz, st, err)))
+            fprintf(stderr, "pff export: %s\n", err);
+        else
+            fprintf(stderr, "pff export: wrote%s%s%s%s\n", which & PFF_EXPORT_NPZ ? " " : "",
+                    which & PFF_EXPORT_NPZ ? npz : "", which & PFF_EXPORT_SAFETENSORS ? " " : "",
+                    which & PFF_EXPORT_SAFETENSORS ? st : "");
+        pff_model_free(&m);
+    }
+    free(npz);
+    free(st);
+    return rc;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -849,6 +913,7 @@ static void usage(FILE *f)
             "  info       what a saved model holds\n"
             "  schedule   draw a PFF schedule as a Gantt chart, without training\n"
             "  predict    classify image files (PNG, JPEG, BMP) with a saved model\n"
+            "  export     a saved model as NumPy .npz and .safetensors files\n"
             "  show       pictures: receptive fields, training curves, a test image\n\n"
             "pff COMMAND --help shows the options of a command; pff --version the version.\n",
             PFF_VERSION);
@@ -883,7 +948,9 @@ int main(int argc, char **argv)
         return pff_cmd_predict(argc - 1, argv + 1);
     if (!strcmp(c, "show"))
         return pff_cmd_show(argc - 1, argv + 1);
+    if (!strcmp(c, "export"))
+        return cmd_export(argc - 1, argv + 1);
     fprintf(stderr, "pff: unknown command '%s' (commands: train, eval, info, schedule, predict, "
-                    "show)\n", c);
+                    "show, export)\n", c);
     return PFF_EUSAGE;
 }

@@ -120,6 +120,7 @@ typedef struct {
     double gflops, peak_rss_mb;
     int train_n, test_n;
     double node_busy[64], node_wait[64]; /* seconds per node thread */
+    long node_images[64]; /* training images each node trained on (its shard in federated) */
     void *spans;       /* (nspans) pff_span (pipeline/plan.h): the run's trace; free() it */
     int nspans, trace_nodes;
     double trace_end;  /* seconds from the start of the node threads to the last join */

@@ -1385,6 +1385,7 @@ int pff_train(const pff_config *cfg, const pff_dataset *train, pff_model *model,
             res->neg_seconds += r->nodes[i].negsec;
             res->node_busy[i] = r->nodes[i].busy;
             res->node_wait[i] = r->nodes[i].wait;
+            res->node_images[i] = r->nodes[i].n;
         }
         res->train_n = (int)r->train_n;
         /* the nodes' spans, merged: the trace of the run */

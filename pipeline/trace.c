@@ -6,9 +6,16 @@
  *          thread_name ("node 1", tid = node + 1) and a thread_sort_index event, then one complete
  *          "X" event per span (ts and dur in microseconds, 3 decimals, clipped to [0, t_end];
  *          name "L2 c3", "head c3", "negatives c3", "map L1 c3", "wait L2 c3", "eval";
- *          cat = the kind; args {layer, chapter} 1-based, each only when known) and one
- *          thread-scoped instant "i" event per publish ("publish L2 c3"). Loads in Perfetto
- *          (ui.perfetto.dev) and chrome://tracing.
+ *          cat = the kind; args {layer, chapter} 1-based, each only when known, and with a
+ *          pff_trace_info {images, epochs, gflop, gflops} where they apply) and one
+ *          thread-scoped instant "i" event per publish ("publish L2 c3"). Then the hand-offs:
+ *          every wait is matched to the publish of the same (layer, chapter) it took (the
+ *          latest begun by the wait's end; a publish that blocked begins at its own wait), and
+ *          drawn as a flow pair "s" -> "f" (one id, cat "handoff") from inside the publisher's
+ *          last busy span to inside the taker's first busy span after the wait. Last, counter
+ *          "C" events "queue L2" {depth}: per channel, +1 at each publish, -1 at each take.
+ *          Single-layer runs (info->ring == 0) share labels between channels: no flows, no
+ *          counters there. Loads in Perfetto (ui.perfetto.dev) and chrome://tracing.
  *   .png   An RGB Gantt picture PFF_TRACE_PNG_WIDTH x PFF_TRACE_PNG_HEIGHT(nodes): a title, one
  *          row per node ("node 1" ..), training blocks coloured by layer (8 colours, repeating)
  *          and labelled "L2c3" where they fit, head / negatives / map / eval blocks in their own
@@ -124,6 +131,7 @@ typedef struct {
     double T;
     const unsigned char *pixels; /* PNG only */
     int width, height;
+    const pff_trace_info *info;  /* JSON only; may be NULL */
 } trace_ctx;
 
 typedef int (*emit_fn)(FILE *f, const trace_ctx *c); /* 0 ok; else errno or -1 */
@@ -237,12 +245,219 @@ static const char *const kind_cat[] = {"train", "negatives", "head", "eval", "wa
 
 static double us3(double seconds) { return floor(seconds * 1e9 + 0.5) / 1000.0; }
 
-static void json_args(FILE *f, const pff_span *s)
+/* Nanoseconds from the start, clipped (the JSON's times are microseconds with 3 decimals). */
+static long long clip_ns(double seconds, double T)
 {
+    double x = seconds < 0.0 ? 0.0 : seconds > T ? T : seconds;
+    return (long long)floor(x * 1e9 + 0.5);
+}
+
+/* Training images of the span's node, 0 when unknown. */
+static long span_images(const pff_span *s, const pff_trace_info *info)
+{
+    return info && info->node_images && info->node_images[s->node] > 0 ? info->node_images[s->node]
+                                                                       : 0;
+}
+
+/* GFLOP of a training or mapping span (DESIGN.md section 5), 0 when unknown. */
+static double span_gflop(const pff_span *s, const pff_trace_info *info)
+{
+    const long n = span_images(s, info);
+    if (!n || !info->widths || s->layer < 0 || s->layer >= info->nlayers) return 0.0;
+    const double mac = (double)info->widths[s->layer] * info->widths[s->layer + 1] * (double)n;
+    if (s->kind == PFF_SPAN_TRAIN && info->epochs_per_chapter > 0)
+        return 8.0 * mac * info->epochs_per_chapter / 1e9;
+    if (s->kind == PFF_SPAN_MAP) return 4.0 * mac / 1e9;
+    return 0.0;
+}
+
+static void json_args(FILE *f, const pff_span *s, const pff_trace_info *info, double seconds)
+{
+    const char *sep = "";
     fputs(",\"args\":{", f);
-    if (s->layer >= 0) fprintf(f, "\"layer\":%d", s->layer + 1);
-    if (s->chapter >= 0) fprintf(f, "%s\"chapter\":%d", s->layer >= 0 ? "," : "", s->chapter + 1);
+    if (s->layer >= 0) {
+        fprintf(f, "\"layer\":%d", s->layer + 1);
+        sep = ",";
+    }
+    if (s->chapter >= 0) {
+        fprintf(f, "%s\"chapter\":%d", sep, s->chapter + 1);
+        sep = ",";
+    }
+    const long n = span_images(s, info);
+    if (n && s->kind != PFF_SPAN_WAIT && s->kind != PFF_SPAN_PUBLISH && s->kind != PFF_SPAN_EVAL) {
+        fprintf(f, "%s\"images\":%ld", sep, n);
+        if (s->kind == PFF_SPAN_TRAIN && info->epochs_per_chapter > 0)
+            fprintf(f, ",\"epochs\":%d", info->epochs_per_chapter);
+        const double g = span_gflop(s, info);
+        if (g > 0.0) {
+            fprintf(f, ",\"gflop\":%.4f", g);
+            if (seconds > 0.0) fprintf(f, ",\"gflops\":%.3f", g / seconds);
+        }
+    }
     fputc('}', f);
+}
+
+static int is_work(int kind) { return kind != PFF_SPAN_WAIT && kind != PFF_SPAN_PUBLISH; }
+
+/* One hand-off: publish p (span index) taken by wait w; the flow's ends bound inside the spans
+ * ws (publisher's work before p) and wf (taker's work after w), -1 when there is none. begin: when
+ * the publish call began (a publish that blocks records a wait ending at the publish instant). */
+typedef struct {
+    int p, w, ws, wf;
+    double begin;
+} handoff;
+
+/* Is wait w the blocking of a publish p on its own node (same label, ending at the instant)? */
+static int own_blocking(const pff_span *w, const pff_span *p)
+{
+    return w->kind == PFF_SPAN_WAIT && p->kind == PFF_SPAN_PUBLISH && p->node == w->node &&
+           p->layer == w->layer && p->chapter == w->chapter && p->start == w->end;
+}
+
+/* When publish j began: the start of its own blocking wait, else its instant. */
+static double publish_begin(const trace_ctx *c, int j)
+{
+    for (int i = 0; i < c->nspans; i++)
+        if (span_ok(&c->spans[i], c->nodes) && own_blocking(&c->spans[i], &c->spans[j]))
+            return c->spans[i].start;
+    return c->spans[j].start;
+}
+
+/* Matches every wait that took something to the publish of the same (layer, chapter), the latest
+ * one begun by the wait's end; returns the count. */
+static int match_handoffs(const trace_ctx *c, handoff *h)
+{
+    int n = 0;
+    const pff_span *sp = c->spans;
+    for (int i = 0; i < c->nspans; i++) {
+        const pff_span *w = &sp[i];
+        if (!span_ok(w, c->nodes) || w->kind != PFF_SPAN_WAIT) continue;
+        int best = -1, own = 0;
+        double best_begin = 0.0;
+        for (int j = 0; j < c->nspans && !own; j++) {
+            const pff_span *p = &sp[j];
+            if (!span_ok(p, c->nodes) || p->kind != PFF_SPAN_PUBLISH || p->layer != w->layer ||
+                p->chapter != w->chapter)
+                continue;
+            if (own_blocking(w, p)) {
+                own = 1;
+                break;
+            }
+            double b = publish_begin(c, j);
+            if (b <= w->end + 1e-4 && (best < 0 || b > best_begin)) { /* unrecorded blocking */
+                best = j;
+                best_begin = b;
+            }
+        }
+        if (own || best < 0) continue;
+        const pff_span *p = &sp[best];
+        int ws = -1, wf = -1;
+        for (int j = 0; j < c->nspans; j++) {
+            const pff_span *s = &sp[j];
+            if (!span_ok(s, c->nodes) || !is_work(s->kind)) continue;
+            if (s->node == p->node && s->end <= best_begin && (ws < 0 || s->end > sp[ws].end))
+                ws = j;
+            if (s->node == w->node && s->start >= w->end && (wf < 0 || s->start < sp[wf].start))
+                wf = j;
+        }
+        h[n++] = (handoff){best, i, ws, wf, best_begin};
+    }
+    return n;
+}
+
+/* A time strictly inside span s (near its end when late, its start otherwise), in ns; t_ns when
+ * s is -1 or has no length. */
+static long long inside_ns(const trace_ctx *c, int s, int late, long long t_ns)
+{
+    if (s < 0) return t_ns;
+    long long a = clip_ns(c->spans[s].start, c->T), b = clip_ns(c->spans[s].end, c->T);
+    if (b - a < 2) return late ? b : a;
+    long long d = (b - a) / 2 < 500 ? (b - a) / 2 : 500;
+    return late ? b - d : a + d;
+}
+
+static void handoff_name(char *buf, size_t n, const pff_span *p, const pff_trace_info *info)
+{
+    if (p->layer < 0)
+        snprintf(buf, n, "hand-off negatives c%d", p->chapter + 1);
+    else if (info && p->layer == info->nlayers)
+        snprintf(buf, n, "hand-off head c%d", p->chapter + 1);
+    else
+        snprintf(buf, n, "hand-off L%d c%d", p->layer + 1, p->chapter + 1);
+}
+
+static void emit_flows(FILE *f, const trace_ctx *c, const handoff *h, int nh)
+{
+    for (int i = 0; i < nh; i++) {
+        const pff_span *p = &c->spans[h[i].p], *w = &c->spans[h[i].w];
+        char name[64];
+        handoff_name(name, sizeof name, p, c->info);
+        long long ts = inside_ns(c, h[i].ws, 1, clip_ns(h[i].begin, c->T));
+        long long tf = inside_ns(c, h[i].wf, 0, clip_ns(w->end, c->T));
+        char args[128];
+        snprintf(args, sizeof args, "{\"from\":\"node %d\",\"to\":\"node %d\",\"waited_ms\":%.3f}",
+                 p->node + 1, w->node + 1, (w->end - w->start) * 1e3);
+        fprintf(f, ",\n{\"name\":\"%s\",\"cat\":\"handoff\",\"ph\":\"s\",\"id\":%d,\"ts\":%.3f,"
+                   "\"pid\":1,\"tid\":%d,\"args\":%s}",
+                name, i + 1, (double)ts / 1e3, p->node + 1, args);
+        fprintf(f, ",\n{\"name\":\"%s\",\"cat\":\"handoff\",\"ph\":\"f\",\"bp\":\"e\",\"id\":%d,"
+                   "\"ts\":%.3f,\"pid\":1,\"tid\":%d,\"args\":%s}",
+                name, i + 1, (double)tf / 1e3, w->node + 1, args);
+    }
+}
+
+typedef struct {
+    int chan;     /* the layer label: -1 negatives, 0.. layers (L: the head with info) */
+    long long t;  /* ns */
+    int delta;    /* +1 publish, -1 take */
+} queue_event;
+
+static int queue_event_cmp(const void *a, const void *b)
+{
+    const queue_event *x = a, *y = b;
+    if (x->chan != y->chan) return x->chan < y->chan ? -1 : 1;
+    if (x->t != y->t) return x->t < y->t ? -1 : 1;
+    return (x->delta < y->delta) - (x->delta > y->delta); /* a publish before its take */
+}
+
+/* Queue depth per channel: +1 at every publish, -1 at the end of every wait that took one. */
+static int emit_counters(FILE *f, const trace_ctx *c, const handoff *h, int nh)
+{
+    int n = 0;
+    for (int i = 0; i < c->nspans; i++)
+        n += span_ok(&c->spans[i], c->nodes) && c->spans[i].kind == PFF_SPAN_PUBLISH;
+    queue_event *q = malloc((size_t)(n + nh + 1) * sizeof *q);
+    if (!q) return ENOMEM;
+    n = 0;
+    for (int i = 0; i < c->nspans; i++) {
+        const pff_span *s = &c->spans[i];
+        if (span_ok(s, c->nodes) && s->kind == PFF_SPAN_PUBLISH)
+            q[n++] = (queue_event){s->layer, clip_ns(publish_begin(c, i), c->T), +1};
+    }
+    for (int i = 0; i < nh; i++)
+        q[n++] = (queue_event){c->spans[h[i].w].layer, clip_ns(c->spans[h[i].w].end, c->T), -1};
+    qsort(q, (size_t)n, sizeof *q, queue_event_cmp);
+    int depth = 0;
+    for (int i = 0; i < n; i++) {
+        char name[32];
+        const int k = q[i].chan;
+        if (k < 0)
+            snprintf(name, sizeof name, "queue negatives");
+        else if (c->info && k == c->info->nlayers)
+            snprintf(name, sizeof name, "queue head");
+        else
+            snprintf(name, sizeof name, "queue L%d", k + 1);
+        if (i == 0 || q[i - 1].chan != k) {
+            depth = 0;
+            fprintf(f, ",\n{\"name\":\"%s\",\"cat\":\"queue\",\"ph\":\"C\",\"ts\":0.000,\"pid\":1,"
+                       "\"args\":{\"depth\":0}}", name);
+        }
+        depth += q[i].delta;
+        fprintf(f, ",\n{\"name\":\"%s\",\"cat\":\"queue\",\"ph\":\"C\",\"ts\":%.3f,\"pid\":1,"
+                   "\"args\":{\"depth\":%d}}", name, (double)q[i].t / 1e3, depth);
+    }
+    free(q);
+    return 0;
 }
 
 static int emit_json(FILE *f, const trace_ctx *c)
@@ -272,11 +487,24 @@ static int emit_json(FILE *f, const trace_ctx *c)
                        "\"dur\":%.3f,\"pid\":1,\"tid\":%d",
                     name, kind_cat[s->kind], ts, te - ts, s->node + 1);
         }
-        json_args(f, s);
+        json_args(f, s, c->info, b - a);
         fputc('}', f);
     }
+    int nh = 0;
+    if (!c->info || c->info->ring) {
+        handoff *h = malloc((size_t)(c->nspans + 1) * sizeof *h);
+        if (!h) return ENOMEM;
+        nh = match_handoffs(c, h);
+        emit_flows(f, c, h, nh);
+        int rc = emit_counters(f, c, h, nh);
+        free(h);
+        if (rc) return rc;
+    }
     fprintf(f, "\n],\"displayTimeUnit\":\"ms\",\"otherData\":{\"generator\":\"pff\","
-               "\"nodes\":%d,\"t_end_us\":%.3f}}\n", c->nodes, us3(c->T));
+               "\"nodes\":%d,\"t_end_us\":%.3f,\"handoffs\":%d",
+            c->nodes, us3(c->T), nh);
+    if (c->info && c->info->schedule) fprintf(f, ",\"schedule\":\"%s\"", c->info->schedule);
+    fputs("}}\n", f);
     return 0;
 }
 
@@ -642,6 +870,12 @@ static int emit_png(FILE *f, const trace_ctx *c)
 int pff_trace_write(const char *path, const pff_span *spans, int nspans, int nodes, double t_end,
                     char *err, size_t errlen)
 {
+    return pff_trace_write_run(path, spans, nspans, nodes, t_end, NULL, err, errlen);
+}
+
+int pff_trace_write_run(const char *path, const pff_span *spans, int nspans, int nodes,
+                        double t_end, const pff_trace_info *info, char *err, size_t errlen)
+{
     if (err && errlen) err[0] = '\0';
     if (!path || !*path) {
         pff_plan_set_err(err, errlen, "trace: no file name given");
@@ -652,7 +886,8 @@ int pff_trace_write(const char *path, const pff_span *spans, int nspans, int nod
         return 2;
     }
     if (!spans || nspans < 0) nspans = 0;
-    trace_ctx c = {spans, nspans, nodes, effective_end(spans, nspans, nodes, t_end), NULL, 0, 0};
+    trace_ctx c = {spans, nspans, nodes, effective_end(spans, nspans, nodes, t_end), NULL, 0, 0,
+                   info};
 
     if (strcmp(path, "-") == 0) {
         int colour = isatty(fileno(stdout)) && getenv("NO_COLOR") == NULL;

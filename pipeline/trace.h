@@ -38,6 +38,34 @@
 int pff_trace_write(const char *path, const pff_span *spans, int nspans, int nodes, double t_end,
                     char *err, size_t errlen);
 
+/* What the JSON trace can tell about a run beyond its spans; every field is optional (0 / NULL:
+ * unknown). With it, pff_trace_write_run adds to each span's args the images it worked on and,
+ * for training and mapping, its GFLOP and GFLOP/s (DESIGN.md section 5: training 8 x in x out
+ * per image and epoch, mapping 4 x in x out per image). */
+typedef struct {
+    int ring;                /* 1: a channel per (layer), its hand-offs labelled (layer, chapter)
+                                unambiguously (sequential, all-layers, federated); 0: single-
+                                layer, whose channels share labels: no flows, no counters */
+    int nlayers;             /* L */
+    const int *widths;       /* [L+1] input width first */
+    int head_in;             /* softmax head features D (0: no head) */
+    int epochs_per_chapter;  /* C */
+    const long *node_images; /* [nodes] training images of each node (its shard in federated) */
+    const char *schedule;    /* its name, for otherData */
+} pff_trace_info;
+
+/* pff_trace_write with run information (info may be NULL). In the JSON only, on top of the spans:
+ *  - flow arrows: for each wait span (the node taking layer k of chapter c from a channel) the
+ *    publish of the same (k, c) that it took, latest at or before the wait's end: a flow start
+ *    "s" inside the publisher's last busy span before the publish, a flow end "f" ("bp":"e")
+ *    inside the taker's first busy span after the wait (the work that uses the layer), both with
+ *    one id, cat "handoff", name "hand-off L2 c3", args {from, to, waited_ms};
+ *  - counters "C" named "queue L2" ("queue head", "queue negatives") with args {depth}: layers
+ *    published and not yet taken, per channel, at every publish and take.
+ * Flows and counters are written when info is NULL or info->ring is set. */
+int pff_trace_write_run(const char *path, const pff_span *spans, int nspans, int nodes,
+                        double t_end, const pff_trace_info *info, char *err, size_t errlen);
+
 /* Per node busy seconds (train+head+negatives+map), wait seconds, utilisation = busy / t_end
  * (0 when t_end and every span end are 0). Each output array has `nodes` entries and may be NULL.
  * Durations are summed after clipping to [0, t_end]; overlapping spans on one node count twice. */

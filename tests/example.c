@@ -3,6 +3,11 @@
  *
  *   cc -std=c11 tests/example.c $(pkg-config --cflags --libs pff) -o example
  *   ./example data/mnist
+ *
+ * That links the shared libpff.so.0; a static program takes the archive
+ * libpff.a and the libraries it needs:
+ *
+ *   cc -static -std=c11 tests/example.c $(pkg-config --static --cflags --libs pff) -o example
  */
 #include <pff.h>
 #include <stdio.h>

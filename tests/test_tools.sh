@@ -2,7 +2,7 @@
 # shellcheck disable=SC2015 # ok() always succeeds: A && ok || fail is if-then-else
 # tests/test_tools.sh PFF — pff predict and pff show on a tiny model, then
 # `make install` into a temporary prefix and tests/example.c built against it
-# with pkg-config. Runs from the repository root, needs data/mnist; < 60 s.
+# with pkg-config: the shared libpff.so.0 (run with it) and the archive. Runs from the repository root, needs data/mnist; < 60 s.
 set -u
 PFF=${1:-./pff}
 case $PFF in */*) PFF=$(cd "$(dirname "$PFF")" && pwd)/$(basename "$PFF") ;; esac
@@ -138,7 +138,7 @@ for f in "$T"/*.tmp.*; do [ -e "$f" ] && fail "a temporary file was left: $f"; d
 # --- make install into a temporary prefix; tests/example.c against it via pkg-config
 if make --no-print-directory install PREFIX="$P" >"$T/install" 2>&1; then
     missing=""
-    for f in bin/pff lib/libpff.a include/pff.h lib/pkgconfig/pff.pc share/man/man1/pff.1; do
+    for f in bin/pff lib/libpff.a lib/libpff.so.0 include/pff.h lib/pkgconfig/pff.pc share/man/man1/pff.1; do
         [ -s "$P/$f" ] || missing="$missing $f"
     done
     [ -z "$missing" ] && ! grep -q '@' "$P/lib/pkgconfig/pff.pc" && "$P/bin/pff" --version >/dev/null &&
@@ -147,17 +147,44 @@ if make --no-print-directory install PREFIX="$P" >"$T/install" 2>&1; then
     if command -v man >/dev/null 2>&1; then
         man -l "$P/share/man/man1/pff.1" >/dev/null 2>&1 && ok "man -l pff.1 renders" || fail "man -l pff.1"
     fi
+    # the shared library as Debian lays it out: real file, soname link, development link
+    so=$(cd "$P/lib" && ls libpff.so.*.*.* 2>/dev/null | head -1)
+    if [ -n "$so" ] && [ -f "$P/lib/$so" ] && [ ! -L "$P/lib/$so" ] &&
+        [ "$(readlink "$P/lib/libpff.so.0")" = "$so" ] && [ "$(readlink "$P/lib/libpff.so")" = libpff.so.0 ] &&
+        readelf -d "$P/lib/$so" | grep -q 'SONAME.*\[libpff\.so\.0\]'; then
+        ok "make install: lib/$so (SONAME libpff.so.0), libpff.so.0 -> $so, libpff.so -> libpff.so.0"
+    else
+        fail "make install: shared library layout: $(ls -l "$P/lib" | tr '\n' ' ')"
+    fi
     if command -v pkg-config >/dev/null 2>&1; then
         flags=$(PKG_CONFIG_PATH="$P/lib/pkgconfig" pkg-config --cflags --libs pff)
         # shellcheck disable=SC2086
         if ${CC:-cc} -std=c11 -O2 -Wall -Wextra -Werror tests/example.c $flags -o "$T/example" >"$T/cc" 2>&1; then
-            "$T/example" data/mnist >"$T/out" 2>&1 && grep -q "test accuracy" "$T/out" &&
-                ok "tests/example.c (pkg-config: $flags): $(cat "$T/out")" || fail "example: $(cat "$T/out")"
+            readelf -d "$T/example" | grep -q 'NEEDED.*\[libpff\.so\.0\]' &&
+                LD_LIBRARY_PATH="$P/lib" ldd "$T/example" | grep -q "libpff.so.0 => $P/lib/libpff.so.0" &&
+                ok "tests/example.c links libpff.so.0 (pkg-config: $flags)" ||
+                fail "tests/example.c does not load $P/lib/libpff.so.0: $(LD_LIBRARY_PATH="$P/lib" ldd "$T/example" | tr '\n' ' ')"
+            LD_LIBRARY_PATH="$P/lib" "$T/example" data/mnist >"$T/out" 2>&1 && grep -q "test accuracy" "$T/out" &&
+                ok "tests/example.c runs with the installed libpff.so.0: $(cat "$T/out")" ||
+                fail "example (shared): $(cat "$T/out")"
         else
             fail "tests/example.c does not build with pkg-config flags '$flags': $(cat "$T/cc")"
         fi
+        # the archive: pkg-config --static adds its dependencies (Libs.private)
+        sflags=$(PKG_CONFIG_PATH="$P/lib/pkgconfig" pkg-config --static --libs pff |
+            sed 's/-lpff /-Wl,-Bstatic -lpff -Wl,-Bdynamic /')
+        # shellcheck disable=SC2086
+        if ${CC:-cc} -std=c11 -O2 -Wall -Wextra -Werror tests/example.c -I"$P/include" $sflags \
+            -o "$T/example_static" >"$T/cc" 2>&1; then
+            ! readelf -d "$T/example_static" | grep -q 'libpff' &&
+                "$T/example_static" data/mnist >"$T/out" 2>&1 && grep -q "test accuracy" "$T/out" &&
+                ok "tests/example.c with libpff.a (pkg-config --static: $sflags): $(cat "$T/out")" ||
+                fail "example (static): $(cat "$T/out")"
+        else
+            fail "tests/example.c does not build with '$sflags': $(cat "$T/cc")"
+        fi
     else
-        echo "skip tests/example.c: pkg-config is not installed"
+        echo "skipped: tests/example.c against the installed library (pkg-config is not installed)"
     fi
 else
     fail "make install PREFIX=$P: $(tail -5 "$T/install")"

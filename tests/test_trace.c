@@ -494,6 +494,37 @@ static void test_json(const char *path)
     check(seen_l2 && args_ok, "json: \"L2 c1\" on node 2 with args layer 2, chapter 1");
     check(seen_head && seen_neg && seen_map && seen_wait && seen_eval,
           "json: head, negatives, map, wait and eval events named as documented");
+    /* the one hand-off of the synthetic trace: node 1 publishes L1 c1 at 1.0 s, node 2 waited
+     * for it until 1.0 s; the arrow starts in node 1's "L1 c1" and ends in node 2's "map L1 c1" */
+    int flow_s = 0, flow_f = 0, flow_ok = 1, counters = 0, counters_ok = 1;
+    for (int i = 0; i < ev->n; i++) {
+        const jv *e = &ev->items[i];
+        const char *ph = get_str(e, "ph"), *name = get_str(e, "name");
+        double tid = -1, ts = -1, id = -1, depth = -1;
+        get_num(e, "tid", &tid);
+        get_num(e, "ts", &ts);
+        get_num(e, "id", &id);
+        if (ph && (!strcmp(ph, "s") || !strcmp(ph, "f"))) {
+            const int start = !strcmp(ph, "s");
+            flow_s += start;
+            flow_f += !start;
+            flow_ok &= name && !strcmp(name, "hand-off L1 c1") && id == 1.0 &&
+                       tid == (start ? 1.0 : 2.0) &&
+                       (start ? ts > 0.0 && ts < 1e6 : ts > 1e6 && ts < 1.25e6) &&
+                       (start || (get_str(e, "bp") && !strcmp(get_str(e, "bp"), "e")));
+        }
+        if (ph && !strcmp(ph, "C")) {
+            counters++;
+            counters_ok &= name && !strncmp(name, "queue L", 7) &&
+                           get_num(get(e, "args"), "depth", &depth) == 0 && depth >= 0.0 &&
+                           depth <= 1.0;
+        }
+    }
+    check(flow_s == 1 && flow_f == 1 && flow_ok,
+          "json: one flow pair for the one hand-off, inside node 1's L1 c1 and node 2's map "
+          "(%d s, %d f)", flow_s, flow_f);
+    check(counters == 5 && counters_ok,
+          "json: queue-depth counters: L1 0, 1, 0 and L2 0, 1 (%d events)", counters);
     for (int a = 0; a < ntr[0]; a++)
         for (int b = 0; b < ntr[1]; b++)
             overlapping |= overlap(tr[0][a][0], tr[0][a][1], tr[1][b][0], tr[1][b][1]);
@@ -655,8 +686,103 @@ static void test_failures(const char *dir)
 
 /* A real run's trace (tests/test_trace_run.sh): well-formed, one track per
  * node, every complete event inside [0, the last end], the nodes' training
- * spans overlapping in time. */
-static int check_real(const char *path, int nodes)
+ * spans overlapping in time; with layers > 0 the hand-offs (check_handoffs). */
+/* Is there a complete event on track tid with ts strictly inside it? */
+static int inside_x(const jv *ev, double tid, double ts)
+{
+    for (int i = 0; i < ev->n; i++) {
+        const jv *e = &ev->items[i];
+        const char *ph = get_str(e, "ph");
+        double t = -1, a = -1, d = -1;
+        if (ph && !strcmp(ph, "X") && !get_num(e, "tid", &t) && t == tid && !get_num(e, "ts", &a) &&
+            !get_num(e, "dur", &d) && a < ts && ts < a + d)
+            return 1;
+    }
+    return 0;
+}
+
+/* An all-layers run (tests/test_trace_run.sh): named tracks, per-span args, and one flow pair
+ * per hand-off: node (c-1) mod N publishes layer k (and the head) of chapter c, node c mod N
+ * takes it for chapter c+1, so (chapters - 1) x (layers + head) pairs. */
+static void check_handoffs(const jv *ev, int nodes, int layers, int chapters, int head)
+{
+    enum { MAXF = 4096 };
+    static int seen_s[MAXF], seen_f[MAXF];
+    memset(seen_s, 0, sizeof seen_s);
+    memset(seen_f, 0, sizeof seen_f);
+    int named[65] = {0}, process = 0, train = 0, train_args = 0, bad_flow = 0, unbound = 0;
+    int counters = 0, counter_bad = 0, maxid = 0;
+    for (int i = 0; i < ev->n; i++) {
+        const jv *e = &ev->items[i];
+        const char *ph = get_str(e, "ph"), *name = get_str(e, "name"), *cat = get_str(e, "cat");
+        const jv *args = get(e, "args");
+        double tid = -1, ts = -1, id = -1, v = -1;
+        get_num(e, "tid", &tid);
+        get_num(e, "ts", &ts);
+        get_num(e, "id", &id);
+        if (!ph || !name) continue;
+        if (!strcmp(ph, "M") && !strcmp(name, "thread_name") && tid >= 1 && tid <= 64) {
+            char want[32];
+            snprintf(want, sizeof want, "node %d", (int)tid);
+            const char *an = get_str(args, "name");
+            named[(int)tid] += an && !strcmp(an, want);
+        }
+        if (!strcmp(ph, "M") && !strcmp(name, "process_name"))
+            process += get_str(args, "name") && !strcmp(get_str(args, "name"), "pff");
+        if (!strcmp(ph, "X") && cat && !strcmp(cat, "train")) {
+            double layer = -1, chapter = -1, images = -1, gflops = -1;
+            train++;
+            train_args += !get_num(args, "layer", &layer) && layer >= 1 && layer <= layers &&
+                          !get_num(args, "chapter", &chapter) && chapter >= 1 &&
+                          chapter <= chapters && !get_num(args, "images", &images) && images > 0 &&
+                          !get_num(args, "gflops", &gflops) && gflops > 0;
+        }
+        if (!strcmp(ph, "C")) {
+            counters++;
+            counter_bad += get_num(args, "depth", &v) || v < 0 || v > 1 || strncmp(name, "queue ", 6);
+        }
+        if (strcmp(ph, "s") && strcmp(ph, "f")) continue;
+        const int start = !strcmp(ph, "s");
+        int k = 0, c = 0;
+        char what[16] = "";
+        if (id < 1 || id >= MAXF || (sscanf(name, "hand-off L%d c%d", &k, &c) != 2 &&
+                                     (sscanf(name, "hand-off %15s c%d", what, &c) != 2 ||
+                                      strcmp(what, "head") || !head))) {
+            bad_flow++;
+            continue;
+        }
+        maxid = (int)id > maxid ? (int)id : maxid;
+        /* chapter c (1-based) was trained by node (c-1) mod N, its successor takes it */
+        const double from = (c - 1) % nodes + 1, to = c % nodes + 1;
+        if (c < 1 || c >= chapters || tid != (start ? from : to) || (k && k > layers))
+            bad_flow++;
+        unbound += !inside_x(ev, tid, ts);
+        (start ? seen_s : seen_f)[(int)id]++;
+    }
+    int pairs = 0, odd = 0;
+    for (int i = 1; i <= maxid && i < MAXF; i++) {
+        pairs += seen_s[i] == 1 && seen_f[i] == 1;
+        odd += seen_s[i] != seen_f[i] || seen_s[i] > 1;
+    }
+    const int want = (chapters - 1) * (layers + head);
+    int all_named = process == 1;
+    for (int n = 1; n <= nodes; n++)
+        all_named &= named[n] == 1;
+    check(all_named, "real trace: process \"pff\" and tracks named \"node 1\"..\"node %d\"", nodes);
+    check(train > 0 && train_args == train,
+          "real trace: every training span has args layer, chapter, images, gflops (%d of %d)",
+          train_args, train);
+    check(pairs == want && odd == 0 && bad_flow == 0,
+          "real trace: %d flow pairs (s, f) for the schedule's %d hand-offs ((%d chapters - 1) x "
+          "(%d layers + %d head)), each from node (c-1) mod %d to node c mod %d (%d unpaired, %d "
+          "wrong)", pairs, want, chapters, layers, head, nodes, nodes, odd, bad_flow);
+    check(unbound == 0, "real trace: every flow end lies inside a span of its track (%d outside)",
+          unbound);
+    check(counters >= 2 * (layers + head) && counter_bad == 0,
+          "real trace: %d queue-depth counter events, depth 0 or 1 (%d bad)", counters, counter_bad);
+}
+
+static int check_real(const char *path, int nodes, int layers, int chapters, int head)
 {
     char *text = slurp(path, NULL);
     jv root;
@@ -700,6 +826,8 @@ static int check_real(const char *path, int nodes)
     check(x > 0 && bad == 0, "real trace: %d complete events, %d malformed or outside the run", x,
           bad);
     check(nodes < 2 || overlap_found, "real trace: training spans of different nodes overlap");
+    if (layers > 0)
+        check_handoffs(ev, nodes, layers, chapters, head);
     jv_free(&root);
     printf("test_trace (real run): %d checks, %d failed\n", n_checks, n_failed);
     return n_failed ? 1 : 0;
@@ -708,7 +836,9 @@ static int check_real(const char *path, int nodes)
 int main(int argc, char **argv)
 {
     if (argc == 3)
-        return check_real(argv[1], atoi(argv[2]));
+        return check_real(argv[1], atoi(argv[2]), 0, 0, 0);
+    if (argc == 6) /* FILE NODES LAYERS CHAPTERS HEAD: an all-layers run's hand-offs too */
+        return check_real(argv[1], atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
     char dir[] = "/tmp/pff-test-trace-XXXXXX";
     if (!mkdtemp(dir)) {
         perror("mkdtemp");
