@@ -73,6 +73,7 @@ cpu=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1)
 echo "floor ratios (issue 13), $(date -u '+%Y-%m-%d %H:%M UTC'): $cpu, $(nproc) cores, $T thread(s);" \
   "pff BLAS core $core (OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}), OMP_WAIT_POLICY=$OMP_WAIT_POLICY"
 echo "  images: $IMAGES for the paper network and the peer, $SMALL for the small network, $TEST test images"
+load0=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)
 
 m1=$(run "sgemm peak" "$BENCH" --floor "$T")
 
@@ -169,4 +170,6 @@ if [ -n "${floor_a:-}" ] && awk -v b="$bwT" 'BEGIN { exit !(b > 0) }'; then
        "$(calc '%.2f' "$adam / $floor_a")x the floor (60,000 images: $(calc '%.1f' "$adam60") s)"
 fi
 echo "  targets met: $met of $asked"
+echo "  load average (1, 5, 15 min) before the runs: ${load0:-?}, after: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)" \
+     "(above the $(nproc) cores: other processes shared the machine, and every figure above is noisy)"
 for r in "$m1" "$m2" "$a" "$b" "$c" "$p"; do [ -n "$r" ] || exit 1; done
