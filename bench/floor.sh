@@ -75,7 +75,10 @@ echo "floor ratios (issue 13), $(date -u '+%Y-%m-%d %H:%M UTC'): $cpu, $(nproc) 
 echo "  images: $IMAGES for the paper network and the peer, $SMALL for the small network, $TEST test images"
 load0=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)
 
-m1=$(run "sgemm peak" "$BENCH" --floor "$T")
+# The same OpenBLAS core for the peak, pff and the peer: pff's, unless the user
+# chose one (pff may pick a core itself when OPENBLAS_CORETYPE is unset).
+CORE=${OPENBLAS_CORETYPE:-$core}
+m1=$(OPENBLAS_CORETYPE=$CORE run "sgemm peak" "$BENCH" --floor "$T")
 
 a=$(pff_train "(a) paper network" --layers $PAPER --epochs 1 --splits 1 --neg random --train-limit "$IMAGES")
 b=$(pff_train "(b) small network" --layers $SMALLNET --epochs 1 --splits 1 --neg random --train-limit "$SMALL")
@@ -90,13 +93,12 @@ if [ -z "$py" ]; then
 fi
 p=
 if [ -n "$py" ]; then
-  # the same OpenBLAS core for both: pff's, unless the user chose one
-  p=$(OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-$core} run "PyTorch peer" "$py" "$HERE/peer_torch.py" \
+  p=$(OPENBLAS_CORETYPE=$CORE run "PyTorch peer" "$py" "$HERE/peer_torch.py" \
       --data data/mnist --layers $PAPER --epochs 1 --splits 1 --train-limit "$IMAGES" \
       --test-limit "$TEST" --threads "$T")
 fi
 
-m2=$(run "sgemm peak (after)" "$BENCH" --floor "$T")
+m2=$(OPENBLAS_CORETYPE=$CORE run "sgemm peak (after)" "$BENCH" --floor "$T")
 
 # ---- report ----
 pk1=$(num sgemm_peak_gflops "$m1"); pk2=$(num sgemm_peak_gflops "$m2")
@@ -106,6 +108,8 @@ bw1b=$(num triad_gbs_1 "$m2"); bw2b=$(num triad_gbs_2 "$m2"); bwTb=$(num triad_g
 bw1=$(awk -v x="${bw1:-0}" -v y="${bw1b:-0}" 'BEGIN { print (x > y ? x : y) }')
 bw2=$(awk -v x="${bw2:-0}" -v y="${bw2b:-0}" 'BEGIN { print (x > y ? x : y) }')
 bwT=$(awk -v x="${bwT:-0}" -v y="${bwTb:-0}" 'BEGIN { print (x > y ? x : y) }')
+bcore=$(str blas_core "$m1")
+[ "$bcore" = "$core" ] || echo "  note: the peak was measured on OpenBLAS core $bcore, pff runs on $core"
 echo "  sgemm peak on $T thread(s): $(calc '%.1f' "$peak") GFLOP/s (before the runs ${pk1:-?}, after ${pk2:-?}; the higher is used)"
 echo "  memory: triad $(calc '%.1f' "$bw1") GB/s on 1 thread, $(calc '%.1f' "$bw2") GB/s on 2 (best of before and after)"
 if awk -v p="$peak" 'BEGIN { exit !(p > 0) }'; then :; else
