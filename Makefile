@@ -159,10 +159,13 @@ tsan:
 	@TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" $(TIMEOUT) 600 build/tsan/tests/test_pipeline
 
 # Kernels against the sgemm peak (bench/bench.c), then the schedule ratios
-# (bench/pipeline.sh; LAYERS, LIMIT, CHAPTERS tune it).
+# (bench/pipeline.sh; LAYERS, LIMIT, CHAPTERS tune it), then issue 13's floor
+# ratios and the PyTorch peer in one run (bench/floor.sh; BENCH_IMAGES=3000 for
+# a quick run, BENCH_THREADS, BENCH_SMALL_IMAGES, BENCH_TEST, PYTHON).
 bench: all data $(BUILD)/bench/bench
-	$(BUILD)/bench/bench
+	$(BUILD)/bench/bench $(BENCH_THREADS)
 	./bench/pipeline.sh ./pff
+	./bench/floor.sh ./pff $(BUILD)/bench/bench
 
 # The paper's Tables 1-3 (bench/paper.sh; PAPER_ARGS="--scale large" etc.): writes bench/PAPER.md.
 paper: all data

@@ -11,8 +11,11 @@
  *      whole and by part (a step with lr 0 skips Adam), checked against a
  *      naive reference first;
  *   4. the epoch of a network these give: seconds, GFLOP/s, % of peak;
- *   5. the goodness table (adaptive negatives, evaluation) per image.
- * Usage: bench [threads] (default: all cores). */
+ *   5. the goodness table (adaptive negatives, evaluation) per image;
+ *   6. memory bandwidth: a STREAM-style triad on 1 and 2 threads (and T).
+ * Usage: bench [--floor] [threads] (default: all cores). --floor prints only
+ * one JSON line for bench/floor.sh: the sgemm peak on `threads` threads (as in
+ * 2.) and the triad bandwidths (as in 6.). */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdio.h>
@@ -90,6 +93,78 @@ static double time_product(const shape *s, int threads)
         free(a), free(b), free(c);
     }
     return 2.0 * s->m * s->n * s->k / best / 1e9 * threads;
+}
+
+/* Checks every shape against the reference, then times it on T threads (and
+ * on 1 thread when peak1 is given, printing a line per shape); returns the
+ * best T-thread GFLOP/s, or -1 when a check fails. */
+static double sgemm_peak(const shape *shapes, int ns, int T, double *peak1)
+{
+    double peakT = 0;
+    for (int i = 0; i < ns; i++) {
+        const shape *s = &shapes[i];
+        float *a = malloc((size_t)s->m * s->k * 4), *b = malloc((size_t)s->k * s->n * 4),
+              *c = malloc((size_t)s->m * s->n * 4);
+        fill(a, (size_t)s->m * s->k, 1);
+        fill(b, (size_t)s->k * s->n, 2);
+        double err = check_product(s, a, b, c);
+        free(a), free(b), free(c);
+        if (err > 1e-4) {
+            printf("  %s: FAILED check (error %g)\n", s->what, err);
+            return -1;
+        }
+        double gT = time_product(s, T);
+        peakT = gT > peakT ? gT : peakT;
+        if (peak1) {
+            double g1 = T > 1 ? time_product(s, 1) : gT;
+            *peak1 = g1 > *peak1 ? g1 : *peak1;
+            printf("  %-48s %7.1f GFLOP/s on 1 thread, %7.1f on %d (one product each)\n", s->what,
+                   g1, gT, T);
+        }
+    }
+    return peakT;
+}
+
+/* ---- 6. memory bandwidth ---- */
+/* a[i] = b[i] + s * c[i] over three arrays of TRIAD_N floats (64 MiB each, far
+ * beyond any cache), counted as STREAM counts it: 12 bytes per element (two
+ * reads, one write; the write-allocate read is not counted). The arrays are
+ * first touched by the threads that use them; best of 20 passes, GB/s. */
+#define TRIAD_N ((size_t)1 << 24)
+static double triad_gbs(float *a, float *b, float *c, int threads)
+{
+    double best = 1e30;
+    (void)threads;
+    for (int rep = 0; rep < 20; rep++) {
+        double t0 = now();
+#pragma omp parallel for num_threads(threads) schedule(static)
+        for (size_t i = 0; i < TRIAD_N; i++)
+            a[i] = b[i] + 0.5f * c[i];
+        double dt = now() - t0;
+        best = dt < best ? dt : best;
+    }
+    if (a[TRIAD_N / 2] != b[TRIAD_N / 2] + 0.5f * c[TRIAD_N / 2]) /* keeps the loop, checks it */
+        return -1;
+    return 12.0 * TRIAD_N / best / 1e9;
+}
+
+/* Triad GB/s on threads[0..nt); 0 each when memory is short. */
+static void triad(const int *threads, int nt, double *gbs)
+{
+    float *a = malloc(TRIAD_N * 4), *b = malloc(TRIAD_N * 4), *c = malloc(TRIAD_N * 4);
+    int tmax = 1;
+    for (int i = 0; i < nt; i++)
+        tmax = threads[i] > tmax ? threads[i] : tmax;
+    for (int i = 0; i < nt; i++)
+        gbs[i] = 0;
+    if (a && b && c) {
+#pragma omp parallel for num_threads(tmax) schedule(static)
+        for (size_t i = 0; i < TRIAD_N; i++)
+            a[i] = 0, b[i] = (float)(i & 1023), c[i] = 1.0f;
+        for (int i = 0; i < nt; i++)
+            gbs[i] = triad_gbs(a, b, c, threads[i]);
+    }
+    free(a), free(b), free(c);
 }
 
 /* ---- 3. one FF step ---- */
@@ -229,14 +304,21 @@ int main(int argc, char **argv)
 {
     pff_runtime_start(argv);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    int T = argc > 1 ? atoi(argv[1]) : (int)cores;
+    int T = (int)cores, floor_only = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--floor"))
+            floor_only = 1;
+        else if (argv[i][0] >= '0' && argv[i][0] <= '9')
+            T = atoi(argv[i]);
+        else {
+            fprintf(stderr, "usage: bench [--floor] [threads]\n");
+            return 2;
+        }
+    }
     if (T < 1)
         T = 1;
     pff_blas_init();
     const char *ct = getenv("OPENBLAS_CORETYPE");
-    printf("machine: %ld cores; OpenBLAS kernel %s (OPENBLAS_CORETYPE=%s); %d thread(s) per step; "
-           "OMP_WAIT_POLICY=%s\n",
-           cores, pff_blas_name(), ct ? ct : "unset", T, getenv("OMP_WAIT_POLICY"));
 
     shape shapes[] = {
         {"forward  (128 x 2000 x 2000, x W^T)", 0, 1, 128, 2000, 2000},
@@ -247,26 +329,27 @@ int main(int argc, char **argv)
         {"square (2000 x 2000 x 2000)", 0, 1, 2000, 2000, 2000},
     };
     const int ns = sizeof shapes / sizeof shapes[0];
-    double peak1 = 0, peakT = 0;
-    printf("\nsgemm (each shape checked against a double dot product first):\n");
-    for (int i = 0; i < ns; i++) {
-        shape *s = &shapes[i];
-        float *a = malloc((size_t)s->m * s->k * 4), *b = malloc((size_t)s->k * s->n * 4),
-              *c = malloc((size_t)s->m * s->n * 4);
-        fill(a, (size_t)s->m * s->k, 1);
-        fill(b, (size_t)s->k * s->n, 2);
-        double err = check_product(s, a, b, c);
-        free(a), free(b), free(c);
-        if (err > 1e-4) {
-            printf("  %s: FAILED check (error %g)\n", s->what, err);
+    int tt[3] = {1, 2, T}, ntt = T > 2 ? 3 : 2, it = T == 1 ? 0 : T == 2 ? 1 : 2; /* gbs[it]: T threads */
+    double gbs[3];
+    if (floor_only) { /* one machine-readable line for bench/floor.sh */
+        double peak = sgemm_peak(shapes, ns, T, NULL);
+        if (peak < 0)
             return 1;
-        }
-        double g1 = time_product(s, 1), gT = T > 1 ? time_product(s, T) : g1;
-        peak1 = g1 > peak1 ? g1 : peak1;
-        peakT = gT > peakT ? gT : peakT;
-        printf("  %-48s %7.1f GFLOP/s on 1 thread, %7.1f on %d (one product each)\n", s->what, g1,
-               gT, T);
+        triad(tt, ntt, gbs);
+        printf("{\"threads\":%d,\"cores\":%ld,\"blas_core\":\"%s\",\"openblas_coretype\":\"%s\","
+               "\"sgemm_peak_gflops\":%.2f,\"triad_gbs_1\":%.2f,\"triad_gbs_2\":%.2f,"
+               "\"triad_gbs_threads\":%.2f}\n",
+               T, cores, pff_blas_name(), ct ? ct : "unset", peak, gbs[0], gbs[1], gbs[it]);
+        return 0;
     }
+    printf("machine: %ld cores; OpenBLAS kernel %s (OPENBLAS_CORETYPE=%s); %d thread(s) per step; "
+           "OMP_WAIT_POLICY=%s\n",
+           cores, pff_blas_name(), ct ? ct : "unset", T, getenv("OMP_WAIT_POLICY"));
+
+    double peak1 = 0, peakT;
+    printf("\nsgemm (each shape checked against a double dot product first):\n");
+    if ((peakT = sgemm_peak(shapes, ns, T, &peak1)) < 0)
+        return 1;
     printf("  peak: %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %d threads\n", peak1, peakT, T);
 
     printf("\nFF step, batch 64 (64 positive + 64 negative rows):\n");
@@ -316,6 +399,15 @@ int main(int argc, char **argv)
            "negatives for 60,000 images %.1f s = %.2fx the epoch; evaluating 10,000 images %.1f s "
            "= %.2fx\n",
            1e3 * per, per * 60000, per * 60000 / paper, per * 10000, per * 10000 / paper);
+
+    triad(tt, ntt, gbs);
+    printf("\nmemory: triad a = b + s*c, 3 x 64 MiB, %.1f GB/s on 1 thread, %.1f on 2", gbs[0], gbs[1]);
+    if (ntt > 2)
+        printf(", %.1f on %d", gbs[2], T);
+    const double nparam = 784.0 * 2000 + 2000 + 3 * (2000.0 * 2000 + 2000);
+    printf("\n  Adam, 24 bytes per parameter per step: %.1f s per paper-network epoch (%.0f steps of "
+           "%.1f M parameters) at the %d-thread triad\n",
+           steps * nparam * 24 / (gbs[it] * 1e9), steps, nparam / 1e6, T);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("peak RSS of this benchmark: %.0f MB\n", ru.ru_maxrss / 1024.0);
