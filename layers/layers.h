@@ -120,8 +120,10 @@ double pff_softmax_batch(pff_layer *h, pff_work *w, const float *f, const uint8_
 
 /* Network-level: goodness over the 10 labels for n images (table: (n, 10)),
  * with layer 1 computed once per image plus one weight column per label. */
+/* skip: when given, image i's label skip[i] is not computed (its entry is 0):
+ * negatives need only the 9 wrong labels. */
 void pff_goodness_table(pff_layer *const *layers, int L, pff_work *w, const float *images, long n,
-                        int dim, float *table);
+                        int dim, const uint8_t *skip, float *table);
 int pff_table_argmax(const float *row, int exclude); /* exclude < 0: none */
 /* Softmax features: normalised activities of layers 2..L (layer 1 when L == 1)
  * for neutral-labelled images; feat is (n, pff_feature_dim). */

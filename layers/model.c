@@ -533,7 +533,7 @@ int pff_predict(const pff_model *m, const float *img, long n, int threads, int *
         snprintf(err, PFF_ERRLEN, "out of memory evaluating %ld images", n);
         return PFF_EFAIL;
     }
-    pff_goodness_table(m->layer, L, &w, img, n, c->widths[0], table);
+    pff_goodness_table(m->layer, L, &w, img, n, c->widths[0], NULL, table);
     for (long i = 0; i < n; i++)
         good_pred[i] = pff_table_argmax(table + (size_t)i * PFF_CLASSES, -1);
     if (scores)

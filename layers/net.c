@@ -8,7 +8,8 @@
  *   input is known before the label is chosen. Layer 1 is therefore one
  *   product per image on the image with its label slots zeroed, plus one
  *   weight column per label:  z(l) = (x0 W1^T + W1[:, l]) / rms + b.
- *   Layers 2..L then run on all (image, label) rows, 10 per image, image-major.
+ *   Layers 2..L then run on all (image, label) rows, 10 per image, image-major;
+ *   9 when the true label is skipped (negatives need only the wrong labels).
  *   Goodness sums layers 2..L (layer 1 alone when L == 1). */
 #include <math.h>
 #include <string.h>
@@ -44,10 +45,17 @@ static void label_row(float *restrict h, const float *restrict base, const float
 }
 
 static void table_chunk(pff_layer *const *layers, int L, float *scratch, int wmax, const float *img,
-                        int nimg, int dim, float *table)
+                        const uint8_t *skip, int nimg, int dim, float *table)
 {
     const pff_layer *l1 = layers[0];
-    const int R = nimg * PFF_CLASSES, w1 = l1->out;
+    const int w1 = l1->out;
+    int slot[PFF_EVAL_IMAGES * PFF_CLASSES]; /* row r of h is table entry slot[r] */
+    int R = 0;
+    for (int i = 0; i < nimg; i++)
+        for (int lab = 0; lab < PFF_CLASSES; lab++)
+            if (!skip || lab != skip[i])
+                slot[R++] = i * PFF_CLASSES + lab;
+    float gsum[PFF_EVAL_IMAGES * PFF_CLASSES];
     float *x0 = scratch;                                   /* (nimg, dim) */
     float *base = x0 + (size_t)PFF_EVAL_IMAGES * wmax;     /* (nimg, w1) */
     float *h = base + (size_t)PFF_EVAL_IMAGES * wmax;      /* (R, wmax) */
@@ -62,28 +70,32 @@ static void table_chunk(pff_layer *const *layers, int L, float *scratch, int wma
     /* base = x0 · W1^T */
     pff_matmul(0, 1, nimg, w1, dim, 1.0f, x0, dim, l1->w, dim, 0.0f, base, w1);
     for (int r = 0; r < R; r++)
-        table[r] = 0.0f;
+        gsum[r] = 0.0f;
     float *wcol = x0; /* (10, w1): W1's label columns, contiguous; x0 is no longer needed */
     for (int j = 0; j < w1; j++)
         for (int lab = 0; lab < PFF_CLASSES; lab++)
             wcol[(size_t)lab * w1 + j] = l1->w[(size_t)j * dim + lab];
-    for (int i = 0; i < nimg; i++)
-        for (int lab = 0; lab < PFF_CLASSES; lab++)
-            label_row(h + (size_t)(i * PFF_CLASSES + lab) * w1, base + (size_t)i * w1,
-                      wcol + (size_t)lab * w1, rscale[i], w1);
-    relu_goodness_norm(h, R, w1, l1->b, L == 1 ? table : NULL);
+    for (int r = 0; r < R; r++) {
+        int i = slot[r] / PFF_CLASSES, lab = slot[r] % PFF_CLASSES;
+        label_row(h + (size_t)r * w1, base + (size_t)i * w1, wcol + (size_t)lab * w1, rscale[i], w1);
+    }
+    relu_goodness_norm(h, R, w1, l1->b, L == 1 ? gsum : NULL);
     for (int k = 1; k < L; k++) {
         const pff_layer *l = layers[k];
         pff_matmul(0, 1, R, l->out, l->in, 1.0f, h, l->in, l->w, l->in, 0.0f, h2, l->out);
-        relu_goodness_norm(h2, R, l->out, l->b, table);
+        relu_goodness_norm(h2, R, l->out, l->b, gsum);
         float *t = h;
         h = h2;
         h2 = t;
     }
+    for (int r = 0; r < nimg * PFF_CLASSES; r++)
+        table[r] = 0.0f; /* a skipped (true) label's entry */
+    for (int r = 0; r < R; r++)
+        table[slot[r]] = gsum[r];
 }
 
 void pff_goodness_table(pff_layer *const *layers, int L, pff_work *w, const float *images, long n,
-                        int dim, float *table)
+                        int dim, const uint8_t *skip, float *table)
 {
     const int T = w->threads;
     const long nchunk = (n + PFF_EVAL_IMAGES - 1) / PFF_EVAL_IMAGES;
@@ -92,7 +104,7 @@ void pff_goodness_table(pff_layer *const *layers, int L, pff_work *w, const floa
         long i0 = c * PFF_EVAL_IMAGES;
         int nimg = (int)(n - i0 < PFF_EVAL_IMAGES ? n - i0 : PFF_EVAL_IMAGES);
         table_chunk(layers, L, pff_work_scratch(w, THREAD_ID()), w->wmax, images + (size_t)i0 * dim,
-                    nimg, dim, table + (size_t)i0 * PFF_CLASSES);
+                    skip ? skip + i0 : NULL, nimg, dim, table + (size_t)i0 * PFF_CLASSES);
     }
 }
 

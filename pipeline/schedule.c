@@ -272,7 +272,7 @@ static int chapter_tail(node *nd, int c, pff_layer *const *net, pff_layer *head,
     }
     if (neg_out) {
         double t0 = now();
-        pff_goodness_table(net, r->L, &nd->work, nd->img, nd->n, r->dim, nd->table);
+        pff_goodness_table(net, r->L, &nd->work, nd->img, nd->n, r->dim, nd->y, nd->table);
         pff_negatives_from_table(cfg, neg_out, nd->table, nd->y, nd->index, nd->n, serves);
         double t1 = now();
         nd->negsec += t1 - t0;
@@ -281,7 +281,7 @@ static int chapter_tail(node *nd, int c, pff_layer *const *net, pff_layer *head,
     if (eval_at(cfg, c)) {
         const pff_dataset *e = cfg->eval_set;
         double t0 = now();
-        pff_goodness_table(net, r->L, &nd->work, e->x, e->n, r->dim, nd->etable);
+        pff_goodness_table(net, r->L, &nd->work, e->x, e->n, r->dim, NULL, nd->etable);
         long right = 0;
         for (long i = 0; i < e->n; i++)
             right += pff_table_argmax(nd->etable + (size_t)i * PFF_CLASSES, -1) == e->y[i];

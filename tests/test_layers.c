@@ -263,7 +263,7 @@ static void test_table_and_negatives(int L)
         y[i] = (uint8_t)(pff_hash(1, 2, 3, 4, i) % 10);
     pff_work w;
     pff_work_init(&w, 2, 30, 30 * 16 + 16, 2);
-    pff_goodness_table(ls, L, &w, img, n, dim, table);
+    pff_goodness_table(ls, L, &w, img, n, dim, NULL, table);
     double maxerr = 0;
     for (int i = 0; i < n; i++)
         for (int lab = 0; lab < 10; lab++) {
@@ -281,6 +281,24 @@ static void test_table_and_negatives(int L)
             ok &= lab == y[i] || r[lab] <= r[neg[i]];
     }
     CHECK(ok, "adaptive negatives are the argmax wrong label of the table (L=%d)", L);
+    /* the table negatives use: the true label skipped (0), the 9 others as the reference */
+    float *wrong = malloc(sizeof(float) * n * 10);
+    pff_goodness_table(ls, L, &w, img, n, dim, y, wrong);
+    double werr = 0;
+    int zero = 1;
+    for (int i = 0; i < n; i++)
+        for (int lab = 0; lab < 10; lab++) {
+            if (lab == y[i]) {
+                zero &= wrong[i * 10 + lab] == 0.0f;
+                continue;
+            }
+            double ref = goodness_ref(ls, L, img + i * dim, dim, lab, NULL);
+            double e = fabs(ref - wrong[i * 10 + lab]) / (1 + fabs(ref));
+            werr = e > werr ? e : werr;
+        }
+    CHECK(zero && werr < 1e-4, "table without the true labels (L=%d): skipped entries 0 (%d), "
+          "the others vs per-label forward: %g", L, zero, werr);
+    free(wrong);
     /* softmax features against the reference forward with the neutral label */
     int D = pff_feature_dim(ls, L);
     float *feat = malloc(sizeof(float) * n * D), fr[64];
