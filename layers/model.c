@@ -61,11 +61,11 @@ void pff_config_default(pff_config *cfg)
     cfg->widths[1] = cfg->widths[2] = cfg->widths[3] = 500;
     cfg->threshold = 1.0f;
     cfg->epochs = 10;
-    cfg->splits = 10;
+    cfg->splits = 5;
     cfg->batch = 64;
     cfg->lr = 0.001f;
     cfg->softmax_lr = 0.001f;
-    cfg->neg = PFF_NEG_RANDOM;
+    cfg->neg = PFF_NEG_ADAPTIVE;
     cfg->hard_temp = 1.0f;
     cfg->classifier = PFF_CLS_GOODNESS;
     cfg->seed = 1;
