@@ -1493,6 +1493,7 @@ int pff_train(const pff_config *cfg, const pff_dataset *train, pff_model *model,
         model->cfg = *cfg;
         model->cfg.eval_set = NULL;
         model->cfg.log = NULL;
+        model->cfg.record = NULL; /* the caller's, for checkpoints only */
         if ((model->history = malloc((size_t)S * sizeof *model->history))) {
             model->nhistory = S;
             for (int c = 0; c < S; c++)
