@@ -502,6 +502,8 @@ static int train_main(int argc, char **argv)
                 fprintf(stderr, "pff: --resume %s: %s\n", resume, err);
             else
                 fprintf(stderr, "pff: --checkpoint: %s\n", err);
+            if (mpi) /* the other ranks must not wait for this one */
+                pff_mpi_agree(rc);
             goto done;
         }
         cfg.record = &record;
