@@ -24,12 +24,14 @@
  * a message the failed rank will never send, so fail() prints the message
  * with the rank and calls MPI_Abort: mpirun then ends every rank and exits
  * non-zero. A rank killed from outside is noticed by mpirun, which ends the
- * job the same way. No rank writes any output before training has finished,
- * so an aborted job leaves no partial files.
+ * job the same way. No rank writes a model, log or trace before training has
+ * finished, so an aborted job leaves no partial files; with --checkpoint,
+ * rank 0 replaces the checkpoint atomically after every chapter all ranks
+ * finished (pff_mpi_note_send / pff_mpi_note_poll carry the parts to it).
  *
  * Threads: MPI is called from the node thread (receives), the sender thread
- * (sends) and the main thread (set-up, collectives after the node has
- * finished, abort on a signal): pff needs MPI_THREAD_MULTIPLE. */
+ * (sends) and the main thread (set-up, checkpoint parts, collectives after the
+ * node has finished, abort on a signal): pff needs MPI_THREAD_MULTIPLE. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
