@@ -148,7 +148,7 @@ test-mpi: data
 	@$(MAKE) --no-print-directory MPI=1 build/release-mpi/pff
 	@$(MAKE) --no-print-directory build/release/tests/test_trace
 	@echo "== tests/test_mpi.sh (Open MPI)"
-	@$(TIMEOUT) 900 ./tests/test_mpi.sh build/release-mpi/pff build/release/tests/test_trace
+	@$(TIMEOUT) 1500 ./tests/test_mpi.sh build/release-mpi/pff build/release/tests/test_trace
 
 asan:
 	@$(MAKE) --no-print-directory VARIANT=asan test-unit

@@ -391,37 +391,56 @@ static int train_main(int argc, char **argv)
         cfg.transport = (pff_transport_kind)ch;
     }
     const int mpi = cfg.transport == PFF_TRANSPORT_MPI;
-    if (mpi && (resume || pff_cli_has(&p, O, "checkpoint"))) {
-        fprintf(stderr, "pff: --transport mpi: --checkpoint and --resume work with --transport "
-                        "threads only\n");
-        return PFF_EUSAGE;
+    char err[PFF_ERRLEN];
+    /* a resumed run takes every setting, its data set, limits and outputs from
+     * the checkpoint (over MPI every rank reads it: the schedule fixes the ranks) */
+    pff_checkpoint *ck = NULL;
+    const pff_run_record *rec = NULL;
+    if (resume) {
+        if ((rc = pff_checkpoint_load(resume, &ck, err))) {
+            fprintf(stderr, "pff: %s\n", err);
+            return rc;
+        }
+        rec = pff_checkpoint_record(ck);
+        if (!rec->data_dir) {
+            fprintf(stderr, "pff: --resume %s: the checkpoint records no data set (it was not "
+                            "written by pff train)\n", resume);
+            pff_checkpoint_free(ck);
+            return PFF_EUSAGE;
+        }
+        train_limit = rec->train_limit;
+        test_limit = rec->test_limit;
+        cfg = *pff_checkpoint_config(ck);
+        cfg.transport = mpi ? PFF_TRANSPORT_MPI : PFF_TRANSPORT_THREADS;
+        cfg.resume = ck;
     }
     cfg.quiet = pff_cli_has(&p, O, "quiet");
     cfg.progress_bar = isatty(2) && !mpi;
     int json = pff_cli_has(&p, O, "json");
     int ranks = 1, local = 1;
-    char err[PFF_ERRLEN];
     if (mpi) {
         if ((rc = pff_mpi_init(&argc, &argv, &cfg.rank, &ranks, err))) {
             fprintf(stderr, "pff: %s\n", err);
+            pff_checkpoint_free(ck);
             return rc;
         }
         local = pff_mpi_local_ranks();
         if (cfg.schedule == PFF_SINGLE_LAYER)
             cfg.sl_recompute = 1; /* only parameters cross between processes (see README) */
-        if (!pff_cli_has(&p, O, "nodes") &&
+        if (!resume && !pff_cli_has(&p, O, "nodes") &&
             (cfg.schedule == PFF_ALL_LAYERS || cfg.schedule == PFF_FEDERATED))
             cfg.nodes = ranks;
     }
-    if (!pff_cli_has(&p, O, "nodes") && !(mpi && cfg.schedule >= PFF_ALL_LAYERS))
+    if (!resume && !pff_cli_has(&p, O, "nodes") && !(mpi && cfg.schedule >= PFF_ALL_LAYERS))
         cfg.nodes = cfg.schedule == PFF_SINGLE_LAYER ? cfg.nlayers
                     : cfg.schedule == PFF_SEQUENTIAL ? 1 : 2;
     int N = cfg.schedule == PFF_SEQUENTIAL ? 1 : cfg.nodes;
     /* threads share this machine's cores: N node threads, or the ranks started here */
     int sharers = mpi ? local : N;
-    if (!pff_cli_has(&p, O, "threads"))
+    if (!resume && !pff_cli_has(&p, O, "threads"))
         cfg.threads = cores() / sharers > 0 ? cores() / sharers : 1;
-    int over = pff_cli_has(&p, O, "oversubscribe");
+    /* a resumed run was accepted when it started */
+    int over = resume || pff_cli_has(&p, O, "oversubscribe");
     if (mpi) {
         if (N != ranks) {
             if (cfg.rank == 0)
@@ -429,6 +448,7 @@ static int train_main(int argc, char **argv)
                         "pff: --transport mpi: the %s schedule runs %d node(s), one per rank, but "
                         "this job has %d rank(s): start it with mpirun -np %d\n",
                         pff_schedule_name(cfg.schedule), N, ranks, N);
+            pff_checkpoint_free(ck);
             return PFF_EUSAGE;
         }
         if (!over && (long)local * cfg.threads > cores()) {
@@ -461,25 +481,8 @@ static int train_main(int argc, char **argv)
         return rc;
     if (eval_every)
         cfg.eval_every = (int)eval_every;
-    /* a resumed run takes its data set, limits and outputs from the checkpoint */
-    pff_checkpoint *ck = NULL;
-    const pff_run_record *rec = NULL;
-    if (resume) {
-        if ((rc = pff_checkpoint_load(resume, &ck, err))) {
-            fprintf(stderr, "pff: %s\n", err);
-            return rc;
-        }
-        rec = pff_checkpoint_record(ck);
-        if (!rec->data_dir) {
-            fprintf(stderr, "pff: --resume %s: the checkpoint records no data set (it was not "
-                            "written by pff train)\n", resume);
-            pff_checkpoint_free(ck);
-            return PFF_EUSAGE;
-        }
+    if (rec)
         dir = rec->data_dir;
-        train_limit = rec->train_limit;
-        test_limit = rec->test_limit;
-    }
     const char *save = output_path(&p, "save", rec ? rec->save : NULL);
     const char *trace = output_path(&p, "trace", rec ? rec->trace : NULL);
     const char *logpath = output_path(&p, "log", rec ? rec->log : NULL);
@@ -487,17 +490,6 @@ static int train_main(int argc, char **argv)
     if ((rc = check_outputs(save, trace, logpath, cfg.checkpoint))) {
         pff_checkpoint_free(ck);
         return rc;
-    }
-    if (resume) {
-        int quiet = cfg.quiet, bar = cfg.progress_bar;
-        const char *ckpath = cfg.checkpoint;
-        cfg = *pff_checkpoint_config(ck);
-        cfg.quiet = quiet;
-        cfg.progress_bar = bar;
-        cfg.checkpoint = ckpath;
-        cfg.resume = ck;
-        N = cfg.schedule == PFF_SEQUENTIAL ? 1 : cfg.nodes;
-        over = 1; /* the run was accepted when it started */
     }
     if (cfg.checkpoint && cfg.stale_adam) {
         fprintf(stderr, "pff: --checkpoint cannot hold --handoff weights runs (each node's own "
@@ -528,11 +520,13 @@ static int train_main(int argc, char **argv)
                 fprintf(stderr, "pff: --resume %s: %s\n", resume, err);
             else
                 fprintf(stderr, "pff: --checkpoint: %s\n", err);
+            if (mpi) /* the other ranks must not wait for this one */
+                pff_mpi_agree(rc);
             goto done;
         }
         cfg.record = &record;
     }
-    if (resume && !cfg.quiet)
+    if (resume && !cfg.quiet && (!mpi || cfg.rank == 0))
         fprintf(stderr, "pff: resuming %s after chapter %d of %d (data %s)\n", resume,
                 pff_checkpoint_chapters(ck), cfg.splits, dir);
     if ((rc = pff_config_check(&cfg, train.dim, train.n, cores(), over, err))) {

@@ -2,7 +2,10 @@
 # bench/transport.sh [PFF] — seconds per chapter of the same run over the two
 # transports, one after the other on this machine: all-layers and
 # single-layer (--recompute, as MPI runs it), --transport threads against
-# --transport mpi under mpirun. PFF must be built with make MPI=1.
+# --transport mpi under mpirun, over Open MPI's defaults (shared memory on one
+# machine) and over TCP only (--mca btl tcp,self --mca btl_tcp_if_include lo:
+# the byte path of a job across machines, here through the loopback).
+# PFF must be built with make MPI=1.
 # Environment: LAYERS (default the paper's 784,2000,2000,2000,2000), LIMIT
 # (training images, default 3000), CHAPTERS (default 6, one epoch each),
 # NODES (all-layers nodes, default 2).
@@ -21,9 +24,11 @@ echo "transports: layers $LAYERS, $LIMIT images, $CHAPTERS chapters of 1 epoch, 
 row() { # label nodes schedule-args
     t=$("$PFF" train $common $3 | secs)
     m=$(mpirun --oversubscribe --bind-to none -np "$2" "$PFF" train --transport mpi $common $3 | secs)
-    awk -v l="$1" -v t="$t" -v m="$m" -v c="$CHAPTERS" 'BEGIN {
-        printf "  %-28s threads %7.2f s (%6.2f s/chapter)   mpi %7.2f s (%6.2f s/chapter)   mpi/threads %.3f\n",
-            l, t, t / c, m, m / c, m / t }'
+    p=$(mpirun --oversubscribe --bind-to none --mca btl tcp,self --mca btl_tcp_if_include lo \
+        -np "$2" "$PFF" train --transport mpi $common $3 | secs)
+    awk -v l="$1" -v t="$t" -v m="$m" -v p="$p" -v c="$CHAPTERS" 'BEGIN {
+        printf "  %-28s threads %6.2f s/chapter   mpi (shared memory) %6.2f s/chapter   mpi (TCP) %6.2f s/chapter   tcp/shm %.3f\n",
+            l, t / c, m / c, p / c, p / m }'
 }
 row "all-layers N=$NODES" "$NODES" "--schedule all-layers --nodes $NODES"
 row "single-layer N=$L --recompute" "$L" "--schedule single-layer --recompute"

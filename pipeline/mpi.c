@@ -24,12 +24,14 @@
  * a message the failed rank will never send, so fail() prints the message
  * with the rank and calls MPI_Abort: mpirun then ends every rank and exits
  * non-zero. A rank killed from outside is noticed by mpirun, which ends the
- * job the same way. No rank writes any output before training has finished,
- * so an aborted job leaves no partial files.
+ * job the same way. No rank writes a model, log or trace before training has
+ * finished, so an aborted job leaves no partial files; with --checkpoint,
+ * rank 0 replaces the checkpoint atomically after every chapter all ranks
+ * finished (pff_mpi_note_send / pff_mpi_note_poll carry the parts to it).
  *
  * Threads: MPI is called from the node thread (receives), the sender thread
- * (sends) and the main thread (set-up, collectives after the node has
- * finished, abort on a signal): pff needs MPI_THREAD_MULTIPLE. */
+ * (sends) and the main thread (set-up, checkpoint parts, collectives after the
+ * node has finished, abort on a signal): pff needs MPI_THREAD_MULTIPLE. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +46,7 @@
 #define CHUNK ((size_t)1 << 30) /* bytes per message: counts are ints */
 
 static MPI_Comm data_comm = MPI_COMM_NULL; /* the transport's own, apart from collectives */
+static MPI_Comm note_comm = MPI_COMM_NULL; /* checkpoint parts to rank 0 (main threads only) */
 static int inited;
 
 int pff_mpi_available(void) { return 1; }
@@ -59,6 +62,7 @@ int pff_mpi_init(int *argc, char ***argv, int *rank, int *size, char *err)
     MPI_Comm_rank(MPI_COMM_WORLD, rank);
     MPI_Comm_size(MPI_COMM_WORLD, size);
     MPI_Comm_dup(MPI_COMM_WORLD, &data_comm);
+    MPI_Comm_dup(MPI_COMM_WORLD, &note_comm);
     if (provided < MPI_THREAD_MULTIPLE) {
         snprintf(err, PFF_ERRLEN,
                  "--transport mpi: this MPI library gives thread level %d; pff needs "
@@ -75,6 +79,8 @@ void pff_mpi_finalize(void)
         return;
     if (data_comm != MPI_COMM_NULL)
         MPI_Comm_free(&data_comm);
+    if (note_comm != MPI_COMM_NULL)
+        MPI_Comm_free(&note_comm);
     MPI_Finalize();
     inited = 0;
 }
@@ -152,6 +158,35 @@ void *pff_mpi_gather(const void *mine, size_t len, size_t *total)
     free(counts);
     free(displs);
     return all;
+}
+
+/* Checkpoint parts travel on a communicator of their own, from the main
+ * thread of a rank to the main thread of rank 0, so they never meet the
+ * transport's messages or the collectives. */
+int pff_mpi_note_send(const void *buf, size_t len, int tag)
+{
+    if (len > (size_t)0x7fffffff)
+        return PFF_EFAIL;
+    return MPI_Send(buf, (int)len, MPI_BYTE, 0, tag, note_comm) == MPI_SUCCESS ? 0 : PFF_EFAIL;
+}
+
+void *pff_mpi_note_poll(size_t *len, int *tag)
+{
+    int flag = 0, n = 0;
+    MPI_Status st;
+    MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, note_comm, &flag, &st);
+    if (!flag)
+        return NULL;
+    MPI_Get_count(&st, MPI_BYTE, &n);
+    unsigned char *buf = malloc(n > 0 ? (size_t)n : 1);
+    if (!buf) {
+        pff_mpi_abort(1); /* nothing else can be done with a message that cannot be received */
+        return NULL;
+    }
+    MPI_Recv(buf, n, MPI_BYTE, st.MPI_SOURCE, st.MPI_TAG, note_comm, MPI_STATUS_IGNORE);
+    *len = (size_t)n;
+    *tag = st.MPI_TAG;
+    return buf;
 }
 
 /* ---- the transport ---- */
@@ -552,6 +587,16 @@ void pff_mpi_abort(int code) { exit(code); }
 int pff_mpi_local_ranks(void) { return 1; }
 int pff_mpi_agree(int rc) { return rc; }
 void pff_mpi_barrier(void) {}
+int pff_mpi_note_send(const void *buf, size_t len, int tag)
+{
+    (void)buf, (void)len, (void)tag;
+    return PFF_EFAIL;
+}
+void *pff_mpi_note_poll(size_t *len, int *tag)
+{
+    (void)len, (void)tag;
+    return NULL;
+}
 void pff_mpi_sum(double *buf, int n) { (void)buf, (void)n; }
 void pff_mpi_max(double *buf, int n) { (void)buf, (void)n; }
 void pff_mpi_bcast(void *buf, size_t len, int root) { (void)buf, (void)len, (void)root; }

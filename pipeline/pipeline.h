@@ -92,6 +92,10 @@ void pff_mpi_max(double *buf, int n);
 void pff_mpi_bcast(void *buf, size_t len, int root);
 /* Concatenates every rank's bytes in rank order on rank 0 (malloc'd; NULL elsewhere). */
 void *pff_mpi_gather(const void *mine, size_t len, size_t *total);
+/* Checkpoints over MPI: a rank's part of a chapter's state, to rank 0 (blocking
+ * send), and rank 0's poll for one that has arrived (malloc'd; NULL: none). */
+int pff_mpi_note_send(const void *buf, size_t len, int tag);
+void *pff_mpi_note_poll(size_t *len, int *tag);
 pff_transport *pff_mpi_transport_new(const pff_codec *codec, int nchan, int chapters, char *err);
 void pff_mpi_transport_finish(pff_transport *t); /* collective: all sends done, strays dropped */
 void pff_mpi_transport_free(pff_transport *t, void (*drop)(void *ctx, int chan, void *obj),

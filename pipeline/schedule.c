@@ -121,6 +121,8 @@ struct run {
     pff_layer **ck_layer;   /* [S][L+1] full copies (layers, head) */
     uint8_t **ck_neg;       /* [S] adaptive negatives made for chapter c (until c is saved) */
     long *ck_neg_n;         /* [S] */
+    int ck_mpi;             /* --checkpoint over MPI: parts go to rank 0, which writes */
+    pff_stage_stats *ck_stats; /* rank 0: [S][L+1] stats of the stages other ranks trained */
 };
 
 volatile sig_atomic_t pff_stop_signal;
@@ -1063,6 +1065,132 @@ static void mpi_chapter_lines(run *r)
     }
 }
 
+/* ---- checkpoints over MPI ----
+ * Every rank keeps the state of the stages it trains (keep_state,
+ * keep_negatives), as on threads. Once its part of chapter c is complete,
+ * its main thread sends that part to rank 0 (send_part); rank 0's main
+ * thread takes the parts as they come (take_part) and writes the checkpoint
+ * of chapter c once all L+1 stages of c are in, in chapter order. A part:
+ *   u32 chapter, u32 stages; per stage: u32 k, f64 loss, gpos, gneg,
+ *   u64 batches, u32 has_layer, [u64 Adam step, f32 slab[3 nparam]];
+ *   f64 test accuracy (-1: none); u32 serves (-1: no negatives), u32 n, u8 [n] */
+
+/* Stages of chapter c this process trains. */
+static int local_stages(const run *r, int c)
+{
+    if (r->cfg->schedule == PFF_SINGLE_LAYER)
+        return r->me == r->L - 1 ? 2 : 1;
+    return c % r->N == r->me ? r->L + 1 : 0;
+}
+
+/* This rank's part of chapter c for rank 0, as bytes (called with r->mu
+ * held); frees what the rank kept for it. b->ok is 0 when out of memory. */
+static void make_part(run *r, int c, pff_bytes *out)
+{
+    const int L = r->L;
+    const int first = r->cfg->schedule == PFF_SINGLE_LAYER ? r->me : 0;
+    const int n = local_stages(r, c);
+    pff_bytes b = {NULL, 0, 0, 1};
+    pff_put32(&b, (uint32_t)c);
+    pff_put32(&b, (uint32_t)n);
+    for (int i = 0; i < n; i++) {
+        /* single-layer's last node: its layer, then the head stage */
+        int k = n == 2 && i == 1 ? L : first + i;
+        const pff_stage_stats *st = &r->stats[(size_t)c * (L + 1) + k];
+        const pff_layer *l = r->ck_layer[(size_t)c * (L + 1) + k];
+        pff_put32(&b, (uint32_t)k);
+        pff_putd(&b, st->loss);
+        pff_putd(&b, st->gpos);
+        pff_putd(&b, st->gneg);
+        pff_put64(&b, (uint64_t)st->batches);
+        pff_put32(&b, l != NULL);
+        if (l) {
+            pff_put64(&b, (uint64_t)l->step);
+            pff_putfs(&b, l->slab, 3 * l->nparam);
+        }
+    }
+    pff_putd(&b, r->acc[c]);
+    int serves = c + r->lag;
+    int has_neg = n > 0 && serves < r->S && r->ck_neg[serves] &&
+                  (r->cfg->schedule != PFF_SINGLE_LAYER || r->me == L - 1);
+    pff_put32(&b, has_neg ? (uint32_t)serves : 0xffffffffu);
+    pff_put32(&b, has_neg ? (uint32_t)r->ck_neg_n[serves] : 0);
+    if (has_neg)
+        pff_put(&b, r->ck_neg[serves], (size_t)r->ck_neg_n[serves]);
+    *out = b;
+    for (int k = 0; k <= L; k++) {
+        pff_layer_free(r->ck_layer[(size_t)c * (L + 1) + k]);
+        r->ck_layer[(size_t)c * (L + 1) + k] = NULL;
+    }
+    if (has_neg) {
+        free(r->ck_neg[serves]);
+        r->ck_neg[serves] = NULL;
+    }
+}
+
+/* Rank 0: one part from another rank, into the chapter's state (r->mu held). */
+static int take_part(run *r, const unsigned char *p, size_t len)
+{
+    const int L = r->L;
+    size_t at = 0;
+#define NEED(x) if (len - at < (size_t)(x)) return PFF_EFAIL
+    NEED(8);
+    uint32_t c = pff_get32(p), n = pff_get32(p + 4);
+    at = 8;
+    if (c >= (uint32_t)r->S || n > (uint32_t)L + 1)
+        return PFF_EFAIL;
+    for (uint32_t i = 0; i < n; i++) {
+        NEED(40);
+        uint32_t k = pff_get32(p + at);
+        if (k > (uint32_t)L)
+            return PFF_EFAIL;
+        pff_stage_stats *st = &r->ck_stats[(size_t)c * (L + 1) + k];
+        memcpy(&st->loss, p + at + 4, 8);
+        memcpy(&st->gpos, p + at + 12, 8);
+        memcpy(&st->gneg, p + at + 20, 8);
+        st->batches = (long)pff_get64(p + at + 28);
+        uint32_t has = pff_get32(p + at + 36);
+        at += 40;
+        if (has) {
+            const pff_layer *shape = k < (uint32_t)L ? r->layers[k] : r->head;
+            if (!shape)
+                return PFF_EFAIL;
+            NEED(8 + 12 * shape->nparam);
+            pff_layer *l = pff_layer_new(shape->in, shape->out);
+            if (!l)
+                return PFF_EFAIL;
+            l->step = (long long)pff_get64(p + at);
+            for (size_t j = 0; j < 3 * l->nparam; j++)
+                l->slab[j] = pff_getf(p + at + 8 + 4 * j);
+            at += 8 + 12 * l->nparam;
+            pff_layer_free(r->ck_layer[(size_t)c * (L + 1) + k]);
+            r->ck_layer[(size_t)c * (L + 1) + k] = l;
+        }
+    }
+    NEED(16);
+    double acc;
+    memcpy(&acc, p + at, 8);
+    if (acc >= 0)
+        r->acc[c] = acc;
+    uint32_t serves = pff_get32(p + at + 8), nn = pff_get32(p + at + 12);
+    at += 16;
+    if (serves != 0xffffffffu) {
+        NEED(nn);
+        if (serves >= (uint32_t)r->S)
+            return PFF_EFAIL;
+        uint8_t *neg = malloc((size_t)nn + 1);
+        if (!neg)
+            return PFF_EFAIL;
+        memcpy(neg, p + at, nn);
+        free(r->ck_neg[serves]);
+        r->ck_neg[serves] = neg;
+        r->ck_neg_n[serves] = (long)nn;
+    }
+#undef NEED
+    r->stages_done[c] += (int)n;
+    return 0;
+}
+
 /* Writes the checkpoint of chapter c (called with r->mu held; unlocks it while
  * writing), then frees what chapter c kept. A failed write stops the run. */
 static void save_checkpoint(run *r, int c)
@@ -1079,6 +1207,21 @@ static void save_checkpoint(run *r, int c)
     ck.head = r->head ? r->ck_layer[(size_t)c * (L + 1) + L] : NULL;
     ck.stats = r->stats;
     ck.acc = r->acc;
+    pff_stage_stats *merged = NULL;
+    if (r->ck_stats) { /* MPI: this rank's stages and the ones the others sent (zero here) */
+        size_t ns = (size_t)(c + 1) * (L + 1);
+        if (!(merged = malloc(ns * sizeof *merged))) {
+            r->tp->fail(r->tp, "checkpoint: out of memory");
+            return;
+        }
+        for (size_t i = 0; i < ns; i++) {
+            merged[i].loss = r->stats[i].loss + r->ck_stats[i].loss;
+            merged[i].gpos = r->stats[i].gpos + r->ck_stats[i].gpos;
+            merged[i].gneg = r->stats[i].gneg + r->ck_stats[i].gneg;
+            merged[i].batches = r->stats[i].batches + r->ck_stats[i].batches;
+        }
+        ck.stats = merged;
+    }
     uint8_t *neg[64];
     long neg_n[64];
     int neg_chapter[64];
@@ -1097,6 +1240,7 @@ static void save_checkpoint(run *r, int c)
     char err[PFF_ERRLEN];
     pthread_mutex_unlock(&r->mu);
     int rc = complete ? pff_checkpoint_save(&ck, r->cfg->checkpoint, err) : PFF_EFAIL;
+    free(merged);
     if (!complete)
         snprintf(err, PFF_ERRLEN, "internal error: chapter %d's state is incomplete", c + 1);
     if (rc) {
@@ -1145,11 +1289,44 @@ static void monitor(run *r, double t0, long total)
                 save_checkpoint(r, next);
             next++;
         }
-        if (r->nodes_done == r->nlocal)
+        /* over MPI: parts of each chapter's state travel to rank 0, which saves */
+        while (r->ck_mpi && r->me != 0 && next < r->S &&
+               r->stages_done[next] == local_stages(r, next) && !atomic_load(&r->tp->failed)) {
+            if (local_stages(r, next)) {
+                pff_bytes part;
+                make_part(r, next, &part);
+                pthread_mutex_unlock(&r->mu); /* the nodes go on while the part travels */
+                if (!part.ok || pff_mpi_note_send(part.p, part.n, next))
+                    r->tp->fail(r->tp, "checkpoint: cannot send this rank's part to rank 0");
+                free(part.p);
+                pthread_mutex_lock(&r->mu);
+            }
+            next++;
+        }
+        for (;;) {
+            size_t len = 0;
+            int tag = 0;
+            unsigned char *part = r->ck_mpi && r->me == 0 ? pff_mpi_note_poll(&len, &tag) : NULL;
+            if (!part)
+                break;
+            if (take_part(r, part, len)) {
+                pthread_mutex_unlock(&r->mu);
+                r->tp->fail(r->tp, "checkpoint: a damaged part arrived from another rank");
+                pthread_mutex_lock(&r->mu);
+            }
+            free(part);
+        }
+        while (r->ck_mpi && r->me == 0 && next < r->S && r->stages_done[next] == r->L + 1) {
+            if (!atomic_load(&r->tp->failed))
+                save_checkpoint(r, next);
+            next++;
+        }
+        if (r->nodes_done == r->nlocal &&
+            (!r->ck_mpi || next == r->S || atomic_load(&r->tp->failed)))
             break;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 200000000L;
+        ts.tv_nsec += r->ck_mpi ? 10000000L : 200000000L;
         if (ts.tv_nsec >= 1000000000L) {
             ts.tv_sec++;
             ts.tv_nsec -= 1000000000L;
@@ -1193,11 +1370,10 @@ int pff_train(const pff_config *cfg, const pff_dataset *train, pff_model *model,
     r->mpi = cfg->transport == PFF_TRANSPORT_MPI;
     r->me = r->mpi ? cfg->rank : -1;
     r->nlocal = r->mpi ? 1 : N;
-    if (r->mpi && (cfg->checkpoint || cfg->resume || (cfg->schedule == PFF_SINGLE_LAYER &&
-                                                       !cfg->sl_recompute) ||
-                   r->me < 0 || r->me >= N)) {
-        snprintf(err, PFF_ERRLEN, "--transport mpi: needs rank < nodes, no --checkpoint or "
-                                  "--resume, and --recompute for single-layer");
+    if (r->mpi && ((cfg->schedule == PFF_SINGLE_LAYER && !cfg->sl_recompute) || r->me < 0 ||
+                   r->me >= N)) {
+        snprintf(err, PFF_ERRLEN, "--transport mpi: needs rank < nodes, and --recompute for "
+                                  "single-layer");
         return PFF_EUSAGE;
     }
     if (pff_inputs_per_epoch(cfg) && cfg->schedule == PFF_SINGLE_LAYER && !cfg->sl_recompute) {
@@ -1241,17 +1417,20 @@ int pff_train(const pff_config *cfg, const pff_dataset *train, pff_model *model,
         r->ck_neg_n = calloc((size_t)S, sizeof *r->ck_neg_n);
         if (!r->ck_layer || !r->ck_neg || !r->ck_neg_n)
             goto oom;
+        r->ck_mpi = r->mpi && cfg->checkpoint;
+        if (r->ck_mpi && r->me == 0 && !(r->ck_stats = calloc((size_t)S * (L + 1), sizeof *r->ck_stats)))
+            goto oom;
     }
     if (cfg->resume) { /* the state after chapter start-1, as the checkpoint holds it */
         const pff_checkpoint *ck = cfg->resume;
         r->start = ck->next;
         /* start == S: every chapter was trained (the run died before saving its model);
          * the nodes have nothing to do and the model comes straight from the checkpoint */
-        if (!ck->head != !r->head || ck->train_n != train->n) {
+        if (!ck->head != !r->head || ck->train_n != r->train_n) {
             snprintf(err, PFF_ERRLEN,
                      "--resume: the checkpoint was made on %ld training images after %d of %d "
-                     "chapters; this run has %d images (give the same --data and --train-limit)",
-                     ck->train_n, ck->next, S, train->n);
+                     "chapters; this run has %ld images",
+                     ck->train_n, ck->next, S, r->train_n);
             rc = PFF_EUSAGE;
             goto out;
         }
@@ -1259,7 +1438,8 @@ int pff_train(const pff_config *cfg, const pff_dataset *train, pff_model *model,
             pff_layer_copy(r->layers[k], ck->layer[k]);
         if (r->head)
             pff_layer_copy(r->head, ck->head);
-        memcpy(r->stats, ck->stats, (size_t)r->start * (L + 1) * sizeof *r->stats);
+        if (!r->mpi || r->me == 0) /* over MPI the ranks' stats are summed at the end */
+            memcpy(r->stats, ck->stats, (size_t)r->start * (L + 1) * sizeof *r->stats);
         memcpy(r->acc, ck->acc, (size_t)r->start * sizeof *r->acc);
         for (int c = 0; c < r->start; c++)
             r->stages_done[c] = L + 1;
@@ -1411,6 +1591,7 @@ int pff_train(const pff_config *cfg, const pff_dataset *train, pff_model *model,
         model->cfg = *cfg;
         model->cfg.eval_set = NULL;
         model->cfg.log = NULL;
+        model->cfg.record = NULL; /* the caller's, for checkpoints only */
         if ((model->history = malloc((size_t)S * sizeof *model->history))) {
             model->nhistory = S;
             for (int c = 0; c < S; c++)
@@ -1469,6 +1650,7 @@ out:
             free(r->ck_neg[c]);
     free(r->ck_neg);
     free(r->ck_neg_n);
+    free(r->ck_stats);
     struct rusage ru;
     if (rss_sum >= 0)
         res->peak_rss_mb = rss_sum;

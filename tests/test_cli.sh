@@ -42,7 +42,6 @@ expect 2 "not one of" train --schedule diagonal
 expect 2 "not one of" train --neg clever
 expect 2 "not one of" train --classifier knn
 expect 2 "not one of" train --transport pigeon
-expect 2 "threads only" train $SMALL --transport mpi --checkpoint "$T/ck.bin"
 if "$PFF" --version | grep -q "MPI: no"; then
     expect 2 "rebuild with make MPI=1" train $SMALL --transport mpi --save "$T/never.bin"
 fi

@@ -7,11 +7,18 @@
 #     under mpirun is byte-identical to the one --transport threads writes
 #     with the same nodes, threads, seed and settings;
 #   - --trace over MPI merges the ranks into one timeline, one track per rank;
+#   - the same equivalences again with Open MPI restricted to TCP over the
+#     loopback interface (--mca btl tcp,self --mca btl_tcp_if_include lo);
 #   - a wrong rank count, a rank whose data is missing, a rank that fails
 #     while training and a rank killed with SIGKILL all end the whole job with
-#     a non-zero status, within seconds.
+#     a non-zero status, within seconds;
+#   - checkpoints over MPI: a full run's checkpoint equals the threads run's,
+#     and a run with one rank killed by SIGKILL mid-way, resumed with
+#     `mpirun -np N pff train --transport mpi --resume FILE` alone from another
+#     directory, ends with the threads run's model.
 set -u
 PFF=$1
+case $PFF in /*) ;; *) PFF=$(pwd)/$PFF ;; esac
 TRACE_CHECK=${2:-}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
@@ -26,9 +33,13 @@ MPIRUN="mpirun --oversubscribe --bind-to none"
 
 small="--train-limit 1500 --test-limit 300 --epochs 4 --splits 4 --threads 1 --oversubscribe --quiet"
 
+# rank_pid JOB I: the pid of the I-th rank (1-based) that mpirun JOB started
+rank_pid() { ps -o pid= --ppid "$1" | sed -n "${2}p" | tr -d ' '; }
+
 # same NAME RANKS ARGS...: model over MPI == model over threads
+via=""
 same() {
-    name=$1 np=$2
+    name="$via$1" np=$2
     shift 2
     if ! $MPIRUN -np "$np" "$PFF" train --transport mpi "$@" --save "$T/mpi.bin" >"$T/out" 2>"$T/err"; then
         bad "$name: mpirun failed: $(tail -n 3 "$T/err")"
@@ -46,15 +57,26 @@ same() {
 }
 
 net3="--layers 784,64,48,32"
-same "all-layers N=2" 2 $net3 $small --schedule all-layers --nodes 2
-same "all-layers N=3, adaptive" 3 $net3 $small --schedule all-layers --nodes 3 --neg adaptive
-same "all-layers N=4, softmax" 4 $net3 $small --schedule all-layers --nodes 4 --classifier softmax
-same "all-layers N=2, --handoff weights" 2 $net3 $small --schedule all-layers --nodes 2 --handoff weights --neg adaptive --classifier softmax
-same "single-layer N=L=3, adaptive + softmax" 3 $net3 $small --schedule single-layer --recompute --neg adaptive --classifier softmax
-same "single-layer N=L=4" 4 --layers 784,48,40,32,24 $small --schedule single-layer --recompute
-same "federated N=3, label-skew" 3 $net3 $small --schedule federated --nodes 3 --shards label-skew --neg adaptive
-same "federated N=2, iid, softmax" 2 $net3 $small --schedule federated --nodes 2 --classifier softmax
-same "sequential, 1 rank" 1 $net3 $small --schedule sequential
+# the equivalences, over shared memory (Open MPI's default), then over TCP only
+# (loopback): the byte path a job across machines takes
+equivalences() {
+    same "all-layers N=2" 2 $net3 $small --schedule all-layers --nodes 2
+    same "all-layers N=3, adaptive" 3 $net3 $small --schedule all-layers --nodes 3 --neg adaptive
+    same "all-layers N=4, softmax" 4 $net3 $small --schedule all-layers --nodes 4 --classifier softmax
+    same "all-layers N=2, --handoff weights" 2 $net3 $small --schedule all-layers --nodes 2 --handoff weights --neg adaptive --classifier softmax
+    same "single-layer N=L=3, adaptive + softmax" 3 $net3 $small --schedule single-layer --recompute --neg adaptive --classifier softmax
+    same "single-layer N=L=4" 4 --layers 784,48,40,32,24 $small --schedule single-layer --recompute
+    same "federated N=3, label-skew" 3 $net3 $small --schedule federated --nodes 3 --shards label-skew --neg adaptive
+    same "federated N=2, iid, softmax" 2 $net3 $small --schedule federated --nodes 2 --classifier softmax
+    same "sequential, 1 rank" 1 $net3 $small --schedule sequential
+}
+equivalences
+MPIRUN_SHM=$MPIRUN
+MPIRUN="$MPIRUN_SHM --mca btl tcp,self --mca btl_tcp_if_include lo"
+via="TCP only: "
+equivalences
+via=""
+MPIRUN=$MPIRUN_SHM
 
 # a Federated rank keeps only its own shard; the JSON still counts the whole training set
 $MPIRUN -np 3 "$PFF" train --transport mpi $net3 $small --schedule federated --json >"$T/out" 2>"$T/err"
@@ -117,7 +139,7 @@ $MPIRUN -np 2 "$PFF" train --transport mpi --layers 784,500,500 --train-limit 20
 job=$!
 victim=
 for _ in $(seq 1 100); do
-    victim=$(pgrep -f "pff train --transport mpi --layers 784,500,500" | sed -n 2p)
+    victim=$(rank_pid $job 2)
     [ -n "$victim" ] && break
     sleep 0.1
 done
@@ -140,6 +162,75 @@ else
         bad "SIGKILL: exit $rc after ${dt}s"
     fi
 fi
+
+# checkpoints over MPI: rank 0 writes the checkpoint of every chapter all ranks
+# finished. A full run's checkpoint equals the threads run's, byte for byte.
+# A run started with relative --data/--checkpoint/--save, one rank killed with
+# SIGKILL at a random moment after a chapter was saved, resumed with
+# `mpirun -np N pff train --transport mpi --resume FILE` alone from another
+# directory, ends with the model of an uninterrupted threads run. The kill
+# must have hit mid-way (the resume starts before the last chapter).
+mkdir -p "$T/start" "$T/elsewhere"
+ln -s "$(pwd)/data/mnist" "$T/start/mnist"
+ck8="--data mnist --layers 784,64,48,32 --train-limit 1500 --test-limit 300 --epochs 12 --splits 12 --threads 1 --oversubscribe --quiet --neg adaptive --classifier softmax"
+ck_resume() { # NAME RANKS SCHEDULE...
+    name=$1 np=$2
+    shift 2
+    # every run saves to m.bin: the run record (in the checkpoint) holds that path
+    rm -f "$T/start/"*.ck "$T/start/"*.bin
+    if ! (cd "$T/start" && "$PFF" train $ck8 "$@" --save m.bin --checkpoint t.ck) >/dev/null 2>"$T/err" ||
+        ! mv "$T/start/m.bin" "$T/start/t.bin"; then
+        bad "$name: threads run: $(tail -n 2 "$T/err")"
+        return
+    fi
+    # the whole run over MPI with a checkpoint: the last checkpoint equals the threads run's
+    if (cd "$T/start" && $MPIRUN -np "$np" "$PFF" train --transport mpi $ck8 "$@" --save m.bin \
+        --checkpoint r.ck) >/dev/null 2>"$T/err" && cmp -s "$T/start/r.ck" "$T/start/t.ck" &&
+        cmp -s "$T/start/m.bin" "$T/start/t.bin"; then
+        ok "$name: the MPI run's checkpoint and model equal the threads run's"
+    else
+        bad "$name: MPI checkpoint differs from threads (or the run failed): $(tail -n 2 "$T/err")"
+    fi
+    midway=0
+    for attempt in 1 2 3 4 5; do
+        rm -f "$T/start/r.ck" "$T/start/m.bin"
+        (cd "$T/start" && exec $MPIRUN -np "$np" "$PFF" train --transport mpi $ck8 "$@" --save m.bin \
+            --checkpoint r.ck) >/dev/null 2>"$T/err" &
+        job=$!
+        i=0
+        while [ ! -f "$T/start/r.ck" ] && [ $i -lt 600 ] && kill -0 $job 2>/dev/null; do
+            sleep 0.05
+            i=$((i + 1))
+        done
+        # a random moment in the next 0.2 s (a chapter takes about 0.1-0.3 s here)
+        sleep "$(awk -v s="$(od -An -N2 -tu2 /dev/urandom)" 'BEGIN { printf "%.3f", (s % 200) / 1000 }')"
+        which=$(($(od -An -N1 -tu1 /dev/urandom) % np + 1))
+        victim=$(rank_pid $job $which)
+        [ -n "$victim" ] && kill -9 "$victim" 2>/dev/null
+        wait $job
+        rc=$?
+        [ $rc = 0 ] && continue # finished before the kill: try again
+        (cd "$T/elsewhere" && $MPIRUN -np "$np" "$PFF" train --transport mpi --resume "$T/start/r.ck") \
+            >/dev/null 2>"$T/err"
+        rrc=$?
+        from=$(sed -n 's/.*resuming .* after chapter \([0-9]*\) of.*/\1/p' "$T/err" | head -1)
+        if [ $rrc = 0 ] && [ -n "$from" ] && [ "$from" -lt 12 ]; then
+            midway=1
+            break
+        fi
+        [ $rrc = 0 ] || { bad "$name: resume failed ($rrc): $(grep pff "$T/err" | head -n 3)"; return; }
+    done
+    if [ $midway = 0 ]; then
+        bad "$name: no rank was killed mid-way in 5 attempts"
+    elif cmp -s "$T/start/m.bin" "$T/start/t.bin"; then
+        ok "$name: rank $which of $np killed with SIGKILL (mpirun exit $rc), resumed after chapter $from with --resume alone: model equals threads"
+    else
+        bad "$name: resumed MPI model differs from the threads run"
+    fi
+}
+ck_resume "checkpoint all-layers N=3" 3 --schedule all-layers --nodes 3
+ck_resume "checkpoint single-layer N=L=3" 3 --schedule single-layer --recompute
+ck_resume "checkpoint federated N=2" 2 --schedule federated --nodes 2 --shards label-skew
 
 [ $fail = 0 ] && echo "test_mpi: all $n checks passed" || echo "test_mpi: FAILED"
 exit $fail

@@ -6,6 +6,7 @@
 #endif
 
 #include "../pipeline/plan.h"
+#include "check.h"
 
 #include <fcntl.h>
 #include <math.h>
@@ -14,15 +15,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static int failures = 0;
-static int checks = 0;
-
-static void check(int ok, const char *what)
-{
-    checks++;
-    if (!ok) failures++;
-    printf("%s - %s\n", ok ? "ok  " : "FAIL", what);
-}
 
 static int near(double a, double b) { return fabs(a - b) <= 1e-9 * (1.0 + fabs(b)); }
 
@@ -136,33 +128,32 @@ static void test_makespans(void)
 
     /* Figure 3: one node, 3 layers x 3 chapters of cost 1 back to back. */
     if (plan(&p, PFF_PLAN_SEQUENTIAL, 1, 3, 3, NULL, 0, 0.0) == 0) {
-        check(near(p.makespan, 9.0), "sequential L=3 S=3: makespan 9");
+        CHECK(near(p.makespan, 9.0), "sequential L=3 S=3: makespan 9");
         int ok = 1;
         for (int c = 0; c < 3; c++)
             for (int k = 0; k < 3; k++) ok &= block_is(&p, k, c, 0, c * 3 + k, c * 3 + k + 1);
-        check(ok, "sequential L=3 S=3: block (k,c) runs on node 1 at 3c + k");
-        check(near(p.speedup, 1.0) && near(p.utilisation[0], 1.0), "sequential: speed-up 1, node 100% busy");
+        CHECK(ok, "sequential L=3 S=3: block (k,c) runs on node 1 at 3c + k");
+        CHECK(near(p.speedup, 1.0) && near(p.utilisation[0], 1.0), "sequential: speed-up 1, node 100%% busy");
         pff_plan_free(&p);
     } else {
-        check(0, "sequential L=3 S=3 plans");
+        CHECK(0, "sequential L=3 S=3 plans");
     }
 
     /* Figure 4: node k runs layer k; (k,c) starts at k + c (0-based): makespan S + L - 1 = 5. */
     if (plan(&p, PFF_PLAN_SINGLE_LAYER, 3, 3, 3, NULL, 0, 0.0) == 0) {
-        check(near(p.makespan, 5.0), "single-layer N=L=3 S=3: makespan 5 (S + L - 1)");
+        CHECK(near(p.makespan, 5.0), "single-layer N=L=3 S=3: makespan 5 (S + L - 1)");
         int ok = 1;
         for (int c = 0; c < 3; c++)
             for (int k = 0; k < 3; k++) ok &= block_is(&p, k, c, k, k + c, k + c + 1);
-        check(ok, "single-layer: (k,c) on node k from k + c to k + c + 1");
-        check(near(p.sequential_makespan, 9.0) && near(p.speedup, 9.0 / 5.0),
-              "single-layer: sequential 9, speed-up 1.8");
+        CHECK(ok, "single-layer: (k,c) on node k from k + c to k + c + 1");
+        CHECK(near(p.sequential_makespan, 9.0) && near(p.speedup, 9.0 / 5.0), "single-layer: sequential 9, speed-up 1.8");
         int ok_u = 1;
         for (int n = 0; n < 3; n++)
             ok_u &= near(p.busy[n], 3.0) && near(p.utilisation[n], 0.6) && near(p.bubble[n], 0.4);
-        check(ok_u, "single-layer: every node busy 3 of 5, utilisation 0.6, bubble 0.4");
+        CHECK(ok_u, "single-layer: every node busy 3 of 5, utilisation 0.6, bubble 0.4");
         pff_plan_free(&p);
     } else {
-        check(0, "single-layer N=L=3 S=3 plans");
+        CHECK(0, "single-layer N=L=3 S=3 plans");
     }
 
     /* Figure 5 by hand. Node (c-1) mod 3 runs chapter c; (k,c) waits for (k,c-1) and (k-1,c):
@@ -173,20 +164,19 @@ static void test_makespans(void)
      *   c5 node2: L1 [4,5] L2 [5,6] L3 [6,7]
      *   c6 node3: L1 [5,6] L2 [6,7] L3 [7,8]      -> makespan 8, each node busy 6. */
     if (plan(&p, PFF_PLAN_ALL_LAYERS, 3, 3, 6, NULL, 0, 0.0) == 0) {
-        check(near(p.makespan, 8.0), "all-layers N=3 L=3 S=6: makespan 8");
+        CHECK(near(p.makespan, 8.0), "all-layers N=3 L=3 S=6: makespan 8");
         int ok = 1;
         for (int c = 0; c < 6; c++)
             for (int k = 0; k < 3; k++) ok &= block_is(&p, k, c, c % 3, k + c, k + c + 1);
-        check(ok, "all-layers: chapter c on node c mod N, (k,c) from k + c");
-        check(near(p.sequential_makespan, 18.0) && near(p.speedup, 2.25),
-              "all-layers: sequential 18, speed-up 2.25");
+        CHECK(ok, "all-layers: chapter c on node c mod N, (k,c) from k + c");
+        CHECK(near(p.sequential_makespan, 18.0) && near(p.speedup, 2.25), "all-layers: sequential 18, speed-up 2.25");
         int ok_u = 1;
         for (int n = 0; n < 3; n++)
             ok_u &= near(p.busy[n], 6.0) && near(p.utilisation[n], 0.75) && near(p.bubble[n], 0.25);
-        check(ok_u, "all-layers: every node busy 6 of 8, utilisation 0.75, bubble 0.25");
+        CHECK(ok_u, "all-layers: every node busy 6 of 8, utilisation 0.75, bubble 0.25");
         pff_plan_free(&p);
     } else {
-        check(0, "all-layers N=3 L=3 S=6 plans");
+        CHECK(0, "all-layers N=3 L=3 S=6 plans");
     }
 
     /* Unequal costs, by hand: single-layer, costs 1,2,1, S=2.
@@ -194,22 +184,20 @@ static void test_makespans(void)
      *   node3: (3,1) [3,4] (3,2) [5,6]  -> makespan 6; sequential 2 * 4 = 8. */
     const double c121[3] = {1.0, 2.0, 1.0};
     if (plan(&p, PFF_PLAN_SINGLE_LAYER, 3, 3, 2, c121, 0, 0.0) == 0) {
-        check(near(p.makespan, 6.0) && near(p.sequential_makespan, 8.0) &&
-                  block_is(&p, 1, 1, 1, 3.0, 5.0) && block_is(&p, 2, 1, 2, 5.0, 6.0),
-              "single-layer costs 1,2,1 S=2: makespan 6, sequential 8");
-        check(near(p.utilisation[1], 4.0 / 6.0), "single-layer costs 1,2,1: node 2 utilisation 4/6");
+        CHECK(near(p.makespan, 6.0) && near(p.sequential_makespan, 8.0) &&
+                  block_is(&p, 1, 1, 1, 3.0, 5.0) && block_is(&p, 2, 1, 2, 5.0, 6.0), "single-layer costs 1,2,1 S=2: makespan 6, sequential 8");
+        CHECK(near(p.utilisation[1], 4.0 / 6.0), "single-layer costs 1,2,1: node 2 utilisation 4/6");
         pff_plan_free(&p);
     } else {
-        check(0, "single-layer costs 1,2,1 plans");
+        CHECK(0, "single-layer costs 1,2,1 plans");
     }
 
     /* All-layers with more nodes than chapters: the extra nodes stay idle. */
     if (plan(&p, PFF_PLAN_ALL_LAYERS, 4, 2, 2, NULL, 0, 0.0) == 0) {
-        check(near(p.makespan, 3.0) && near(p.busy[2], 0.0) && near(p.bubble[3], 1.0),
-              "all-layers N=4 L=2 S=2: makespan 3, nodes 3 and 4 idle");
+        CHECK(near(p.makespan, 3.0) && near(p.busy[2], 0.0) && near(p.bubble[3], 1.0), "all-layers N=4 L=2 S=2: makespan 3, nodes 3 and 4 idle");
         pff_plan_free(&p);
     } else {
-        check(0, "all-layers N=4 plans");
+        CHECK(0, "all-layers N=4 plans");
     }
 }
 
@@ -228,37 +216,56 @@ static int same_spans(const pff_plan *a, const pff_plan *b, int compare_nodes)
 
 static void test_equivalences(void)
 {
-    const double costs[4] = {0.5, 2.0, 1.25, 3.0};
-    int ok_seq = 1, ok_fed = 1, ok_self = 1;
+    const double costs[4] = {0.5, 2.0, 1.25, 3.0}; /* sum 6.75 */
+    int ok_seq = 1, ok_self = 1;
     for (int variant = 0; variant < 4; variant++) {
         int adaptive = variant & 1;
         double neg = (variant & 2) ? 0.75 : 0.0;
-        pff_plan a, s, f;
+        pff_plan a, s;
         if (plan(&a, PFF_PLAN_ALL_LAYERS, 1, 4, 5, costs, adaptive, neg) ||
             plan(&s, PFF_PLAN_SEQUENTIAL, 1, 4, 5, costs, adaptive, neg)) {
-            ok_seq = 0;
+            ok_seq = ok_self = 0;
             continue;
         }
         ok_seq &= same_spans(&a, &s, 1) && near(a.makespan, a.sequential_makespan);
-        ok_self &= near(s.makespan, s.sequential_makespan) && near(s.speedup, 1.0);
+        /* by hand: 5 chapters of 6.75, a negatives block between chapters */
+        const double want = 5 * 6.75 + 4 * neg;
+        ok_self &= near(s.makespan, want) && near(s.sequential_makespan, want) &&
+                   near(s.speedup, 1.0);
         pff_plan_free(&a);
         pff_plan_free(&s);
-        if (plan(&a, PFF_PLAN_ALL_LAYERS, 3, 4, 7, costs, adaptive, neg) ||
-            plan(&f, PFF_PLAN_FEDERATED, 3, 4, 7, costs, adaptive, neg)) {
-            ok_fed = 0;
-            continue;
-        }
-        ok_fed &= same_spans(&a, &f, 1);
-        pff_plan_free(&a);
-        pff_plan_free(&f);
     }
-    check(ok_seq, "all-layers with N=1 equals sequential (with and without adaptive, neg cost)");
-    check(ok_self, "sequential makespan = S * sum(costs) + (S-1) * neg_cost");
-    check(ok_fed, "federated has the timing of all-layers");
+    CHECK(ok_seq, "all-layers with N=1 equals sequential (with and without adaptive, neg cost)");
+    CHECK(ok_self, "sequential makespan = 5 * 6.75 + 4 * neg_cost, by hand (neg_cost 0 and 0.75)");
+
+    /* Federated, 3 nodes, 4 layers of cost 0.5, 2, 1.25, 3, 7 chapters, by hand:
+     * chapter 1 reaches layer 4 at 0.5 + 2 + 1.25 = 3.75; from then on layer 4
+     * (the slowest) never waits: each later chapter's layers 1-3 finish on
+     * their node before layer 4 of the chapter before does (chapter 2: L3 ends
+     * 5.75 < 6.75; chapter 4 on node 1, free at 6.75: L3 ends 10.5 < 12.75; ...).
+     * So the makespan is 3.75 + 7 * 3 = 24.75; sequential is 7 * 6.75 = 47.25.
+     * Node 1 trains chapters 1, 4, 7 (3 x 6.75 busy), nodes 2, 3 two each. */
+    pff_plan f;
+    if (plan(&f, PFF_PLAN_FEDERATED, 3, 4, 7, costs, 0, 0.0) == 0) {
+        CHECK(near(f.makespan, 24.75) && near(f.sequential_makespan, 47.25) &&
+                  near(f.speedup, 47.25 / 24.75),
+              "federated N=3, L=4, S=7: makespan 24.75, sequential 47.25 (by hand); got %g, %g",
+              f.makespan, f.sequential_makespan);
+        CHECK(near(f.utilisation[0], 3 * 6.75 / 24.75) && near(f.utilisation[1], 2 * 6.75 / 24.75) &&
+                  near(f.utilisation[2], 2 * 6.75 / 24.75),
+              "federated N=3: utilisation 20.25, 13.5, 13.5 of 24.75 (by hand); got %g %g %g",
+              f.utilisation[0], f.utilisation[1], f.utilisation[2]);
+        /* chapter 5 (node 2, free at 9.75 after chapter 2): its layer 4 waits for
+         * chapter 4's, which ends at 15.75, and ends at 18.75 */
+        CHECK(block_is(&f, 3, 4, 1, 15.75, 18.75), "federated: L4c5 on node 2 at [15.75, 18.75]");
+        pff_plan_free(&f);
+    } else {
+        CHECK(0, "federated plan failed");
+    }
 
     pff_plan p;
     if (plan(&p, PFF_PLAN_SEQUENTIAL, 1, 4, 5, costs, 0, 0.75) == 0) {
-        check(near(p.makespan, 5 * 6.75 + 4 * 0.75), "sequential with neg cost: 5*6.75 + 4*0.75");
+        CHECK(near(p.makespan, 5 * 6.75 + 4 * 0.75), "sequential with neg cost: 5*6.75 + 4*0.75");
         pff_plan_free(&p);
     }
 }
@@ -268,8 +275,7 @@ static void test_adaptive(void)
     pff_plan p;
     /* Single-layer, adaptive (waiting mode): (1,c) waits for (3,c-1), so chapters do not overlap. */
     if (plan(&p, PFF_PLAN_SINGLE_LAYER, 3, 3, 3, NULL, 1, 0.0) == 0) {
-        check(near(p.makespan, 9.0) && block_is(&p, 0, 1, 0, 3.0, 4.0),
-              "single-layer adaptive: (1,2) starts when (3,1) ends, makespan 9");
+        CHECK(near(p.makespan, 9.0) && block_is(&p, 0, 1, 0, 3.0, 4.0), "single-layer adaptive: (1,2) starts when (3,1) ends, makespan 9");
         pff_plan_free(&p);
     }
     /* ... plus 0.5 to regenerate negatives on node 3 after chapters 1 and 2: 9 + 2 * 0.5. */
@@ -280,13 +286,12 @@ static void test_adaptive(void)
             nneg++;
             ok &= p.spans[i].node == 2;
         }
-        check(near(p.makespan, 10.0) && nneg == 2 && ok && block_is(&p, 0, 1, 0, 3.5, 4.5),
-              "single-layer adaptive neg 0.5: 2 negatives blocks on node 3, makespan 10");
+        CHECK(near(p.makespan, 10.0) && nneg == 2 && ok && block_is(&p, 0, 1, 0, 3.5, 4.5), "single-layer adaptive neg 0.5: 2 negatives blocks on node 3, makespan 10");
         pff_plan_free(&p);
     }
     /* All-layers: lag N, a node's own chapter, so adaptive alone changes nothing. */
     if (plan(&p, PFF_PLAN_ALL_LAYERS, 3, 3, 6, NULL, 1, 0.0) == 0) {
-        check(near(p.makespan, 8.0), "all-layers adaptive, no neg cost: makespan still 8");
+        CHECK(near(p.makespan, 8.0), "all-layers adaptive, no neg cost: makespan still 8");
         pff_plan_free(&p);
     }
     /* All-layers N=3 L=3 S=6, adaptive, neg 0.5, by hand:
@@ -295,11 +300,9 @@ static void test_adaptive(void)
      *   c5 node2 L1 [4.5,5.5] L2 [5.5,6.5] L3 [6.5,7.5] neg [7.5,8]
      *   c6 node3 L1 [5.5,6.5] L2 [6.5,7.5] L3 [7.5,8.5]          -> makespan 8.5 */
     if (plan(&p, PFF_PLAN_ALL_LAYERS, 3, 3, 6, NULL, 1, 0.5) == 0) {
-        check(near(p.makespan, 8.5) && block_is(&p, 0, 3, 0, 3.5, 4.5) &&
-                  block_is(&p, 2, 5, 2, 7.5, 8.5) && near(p.sequential_makespan, 20.5),
-              "all-layers adaptive neg 0.5: makespan 8.5, sequential 20.5");
-        check(near(p.busy[0], 7.0) && near(p.busy[2], 6.5),
-              "all-layers adaptive neg 0.5: node 1 busy 7, node 3 busy 6.5");
+        CHECK(near(p.makespan, 8.5) && block_is(&p, 0, 3, 0, 3.5, 4.5) &&
+                  block_is(&p, 2, 5, 2, 7.5, 8.5) && near(p.sequential_makespan, 20.5), "all-layers adaptive neg 0.5: makespan 8.5, sequential 20.5");
+        CHECK(near(p.busy[0], 7.0) && near(p.busy[2], 6.5), "all-layers adaptive neg 0.5: node 1 busy 7, node 3 busy 6.5");
         pff_plan_free(&p);
     }
 }
@@ -312,11 +315,11 @@ static void test_map_cost(void)
     pff_plan p;
     char err[256];
     int rc = pff_plan_compute(&cfg, &p, err, sizeof err);
-    check(rc == 0, "map cost: plan computes");
+    CHECK(rc == 0, "map cost: plan computes");
     if (rc == 0) {
-        check(fabs(p.makespan - 4.0) < 1e-12, "map cost: single-layer makespan 4");
-        check(fabs(p.busy[0] - 3.0) < 1e-12, "map cost: node 1 busy 3 (two trains, two maps)");
-        check(p.nspans == 6, "map cost: 4 train blocks + 2 map blocks");
+        CHECK(fabs(p.makespan - 4.0) < 1e-12, "map cost: single-layer makespan 4");
+        CHECK(fabs(p.busy[0] - 3.0) < 1e-12, "map cost: node 1 busy 3 (two trains, two maps)");
+        CHECK(p.nspans == 6, "map cost: 4 train blocks + 2 map blocks");
         pff_plan_free(&p);
     }
 }
@@ -346,41 +349,38 @@ static void test_invalid(void)
         int rc = pff_plan_compute(&cases[i].cfg, &p, err, sizeof err);
         char what[400];
         snprintf(what, sizeof what, "planner rejects %.60s (%.255s)", cases[i].what, err);
-        check(rc == PFF_PLAN_EINVAL && err[0] != '\0' && p.spans == NULL, what);
+        CHECK(rc == PFF_PLAN_EINVAL && err[0] != '\0' && p.spans == NULL, "%s", what);
         pff_plan_free(&p); /* safe on the zeroed plan */
     }
     pff_plan_sched k;
-    check(pff_plan_sched_parse("single-layer", &k) == 0 && k == PFF_PLAN_SINGLE_LAYER &&
+    CHECK(pff_plan_sched_parse("single-layer", &k) == 0 && k == PFF_PLAN_SINGLE_LAYER &&
               pff_plan_sched_parse("pipeline", &k) == -1 &&
-              strcmp(pff_plan_sched_name(PFF_PLAN_FEDERATED), "federated") == 0,
-          "schedule names parse and print");
+              strcmp(pff_plan_sched_name(PFF_PLAN_FEDERATED), "federated") == 0, "schedule names parse and print");
 }
 
 static void test_render(void)
 {
     pff_plan p;
     if (plan(&p, PFF_PLAN_ALL_LAYERS, 3, 3, 6, NULL, 0, 0.0) != 0) {
-        check(0, "render: plan");
+        CHECK(0, "render: plan");
         return;
     }
     FILE *f = tmpfile();
     if (!f) {
-        check(0, "render: tmpfile");
+        CHECK(0, "render: tmpfile");
         pff_plan_free(&p);
         return;
     }
     pff_gantt_print(f, p.spans, p.nspans, p.nodes, p.makespan, 0, 0, "units");
     char *text = slurp(f);
     fclose(f);
-    check(text && count_prefix_lines(text, "node") == 3, "render: one row per node (3)");
+    CHECK(text && count_prefix_lines(text, "node") == 3, "render: one row per node (3)");
     char line[512];
-    check(text && find_line(text, "node 2", line, sizeof line) == 0 &&
-              strcmp(line, "node 2 |......[L1c2][L2c2][L3c2][L1c5][L2c5][L3c5]......|") == 0,
-          "render: node 2 of figure 5 at 6 columns per unit");
-    check(text && strstr(text, "+-----+-----+") && strstr(text, "0     1     2") &&
-              strstr(text, "units") && strstr(text, "idle"),
-          "render: time axis with ticks, unit and legend");
-    check(text && !strchr(text, '\033'), "render: no escape codes without colour");
+    CHECK(text && find_line(text, "node 2", line, sizeof line) == 0 &&
+              strcmp(line, "node 2 |......[L1c2][L2c2][L3c2][L1c5][L2c5][L3c5]......|") == 0, "render: node 2 of figure 5 at 6 columns per unit");
+    CHECK(text && strstr(text, "+-----+-----+") && strstr(text, "0     1     2") &&
+              strstr(text, "units") && strstr(text, "idle"), "render: time axis with ticks, unit and legend");
+    CHECK(text && !strchr(text, '\033'), "render: no escape codes without colour");
     free(text);
 
     f = tmpfile();
@@ -388,8 +388,7 @@ static void test_render(void)
         pff_gantt_print(f, p.spans, p.nspans, p.nodes, 0.0, 0, 1, NULL);
         text = slurp(f);
         fclose(f);
-        check(text && count_prefix_lines(text, "node") == 3 && strchr(text, '\033'),
-              "render: colour rows still start with \"node\" and use ANSI codes");
+        CHECK(text && count_prefix_lines(text, "node") == 3 && strchr(text, '\033'), "render: colour rows still start with \"node\" and use ANSI codes");
         free(text);
     }
     pff_plan_free(&p);
@@ -406,9 +405,8 @@ static void test_render(void)
         pff_gantt_print(f, tr, (int)(sizeof tr / sizeof tr[0]), 12, -1.0, 40, 0, "s");
         text = slurp(f);
         fclose(f);
-        check(text && count_prefix_lines(text, "node") == 12 && strstr(text, "~") &&
-                  strstr(text, "#") && strstr(text, "waiting") && strstr(text, "negatives"),
-              "render: trace with waits, negatives, head; 12 rows");
+        CHECK(text && count_prefix_lines(text, "node") == 12 && strstr(text, "~") &&
+                  strstr(text, "#") && strstr(text, "waiting") && strstr(text, "negatives"), "render: trace with waits, negatives, head; 12 rows");
         int same_len = 1;
         size_t len0 = 0;
         for (const char *l = text; l && *l;) {
@@ -420,7 +418,7 @@ static void test_render(void)
             }
             l = nl ? nl + 1 : NULL;
         }
-        check(same_len && len0 == strlen("node 12 |") + 40 + 1, "render: rows 40 columns wide, aligned");
+        CHECK(same_len && len0 == strlen("node 12 |") + 40 + 1, "render: rows 40 columns wide, aligned");
         free(text);
     }
     f = tmpfile();
@@ -428,7 +426,7 @@ static void test_render(void)
         pff_gantt_print(f, NULL, 0, 2, 0.0, 0, 0, NULL);
         text = slurp(f);
         fclose(f);
-        check(text && count_prefix_lines(text, "node") == 2, "render: empty chart draws idle rows");
+        CHECK(text && count_prefix_lines(text, "node") == 2, "render: empty chart draws idle rows");
         free(text);
     }
 }
@@ -440,38 +438,34 @@ static void test_cli(void)
                             "--json"};
     int rc = run_cli(a_json, 7, 0, &out, &err);
     size_t n = out ? strlen(out) : 0;
-    check(rc == 0 && out && n > 2 && out[0] == '{' && out[n - 1] == '\n' && out[n - 2] == '}' &&
-              strchr(out, '\n') == out + n - 1,
-          "cli --json: stdout is exactly one line, a JSON object");
-    check(out && strstr(out, "\"makespan\":8,") && strstr(out, "\"sequential_makespan\":18,") &&
+    CHECK(rc == 0 && out && n > 2 && out[0] == '{' && out[n - 1] == '\n' && out[n - 2] == '}' &&
+              strchr(out, '\n') == out + n - 1, "cli --json: stdout is exactly one line, a JSON object");
+    CHECK(out && strstr(out, "\"makespan\":8,") && strstr(out, "\"sequential_makespan\":18,") &&
               strstr(out, "\"speedup\":2.25,") && strstr(out, "\"nodes_detail\":[{\"node\":1,") &&
-              strstr(out, "\"utilisation\":0.75"),
-          "cli --json: makespan 8, sequential 18, speed-up 2.25, nodes_detail");
-    check(err && count_prefix_lines(err, "node") >= 3, "cli --json: chart goes to stderr");
+              strstr(out, "\"utilisation\":0.75"), "cli --json: makespan 8, sequential 18, speed-up 2.25, nodes_detail");
+    CHECK(err && count_prefix_lines(err, "node") >= 3, "cli --json: chart goes to stderr");
     free(out);
     free(err);
 
     const char *a_fig4[] = {"--schedule", "single-layer", "--splits", "3"};
     rc = run_cli(a_fig4, 4, 0, &out, &err);
-    check(rc == 0 && out && strstr(out, "makespan 5 ") && strstr(out, "speed-up 1.80x") &&
+    CHECK(rc == 0 && out && strstr(out, "makespan 5 ") && strstr(out, "speed-up 1.80x") &&
               count_prefix_lines(out, "node 1 |") == 1 && strstr(out, "utilisation  60.0%") &&
-              err && err[0] == '\0',
-          "cli figure 4: default N = L, makespan 5, speed-up 1.80x, nothing on stderr");
+              err && err[0] == '\0', "cli figure 4: default N = L, makespan 5, speed-up 1.80x, nothing on stderr");
     free(out);
     free(err);
 
     const char *a_widths[] = {"--layers", "784,2000,2000", "--json", "--schedule=sequential"};
     rc = run_cli(a_widths, 4, 0, &out, &err);
     /* in*out: 1568000 and 4000000, mean 2784000: costs 0.5632.. and 1.4367.., sum 2, S=3 -> 6 */
-    check(rc == 0 && out && strstr(out, "\"layers\":2,") && strstr(out, "\"makespan\":6,") &&
-              strstr(out, "\"costs\":[0.5632183908,1.436781609]"),
-          "cli --layers 784,2000,2000: L=2, costs in*out with mean 1");
+    CHECK(rc == 0 && out && strstr(out, "\"layers\":2,") && strstr(out, "\"makespan\":6,") &&
+              strstr(out, "\"costs\":[0.5632183908,1.436781609]"), "cli --layers 784,2000,2000: L=2, costs in*out with mean 1");
     free(out);
     free(err);
 
     const char *a_help[] = {"--help"};
     rc = run_cli(a_help, 1, 0, &out, &err);
-    check(rc == 0 && out && strstr(out, "usage: pff schedule"), "cli --help: usage on stdout, status 0");
+    CHECK(rc == 0 && out && strstr(out, "usage: pff schedule"), "cli --help: usage on stdout, status 0");
     free(out);
     free(err);
 
@@ -503,16 +497,16 @@ static void test_cli(void)
         char what[200];
         snprintf(what, sizeof what, "cli usage error %.40s %.40s: status 2, one stderr line naming it",
                  bad[i].args[0], bad[i].n > 1 ? bad[i].args[1] : "");
-        check(rc == 2 && out && out[0] == '\0' && err && lines == 1 && strstr(err, bad[i].flag),
-              what);
+        CHECK(rc == 2 && out && out[0] == '\0' && err && lines == 1 && strstr(err, bad[i].flag), "%s", what);
         free(out);
         free(err);
-        check(run_main_quiet(bad[i].args, bad[i].n) == 2, "pff_schedule_main returns 2 for it");
+        CHECK(run_main_quiet(bad[i].args, bad[i].n) == 2, "pff_schedule_main returns 2 for it");
     }
 }
 
 int main(void)
 {
+    check_verbose = 1;
     test_makespans();
     test_equivalences();
     test_adaptive();
@@ -520,6 +514,5 @@ int main(void)
     test_invalid();
     test_render();
     test_cli();
-    printf("%d checks, %d failed\n", checks, failures);
-    return failures ? 1 : 0;
+    return check_report("test_plan");
 }
