@@ -148,7 +148,9 @@ static layout layout_of(const pff_checkpoint *ck)
     const int L = ck->cfg.nlayers;
     layout o;
     o.cfg = 16 + 4 * (size_t)(L + 1);
-    o.layers = o.cfg + 80;
+    /* version 2 (--neg hard or --augment shift) adds augment and hard_temp to the settings */
+    const int ext = ck->cfg.neg == PFF_NEG_HARD || ck->cfg.augment != PFF_AUGMENT_NONE;
+    o.layers = o.cfg + 80 + (ext ? 8 : 0);
     size_t q = o.layers;
     for (int k = 0; k < L; k++)
         q += 8 + 12 * ck->layer[k]->nparam;
@@ -174,6 +176,7 @@ typedef struct {
     pff_schedule_kind schedule;
     int nodes;
     uint64_t seed;
+    int ext; /* --neg hard --augment shift: a version-2 checkpoint */
 } seed_spec;
 
 static pff_checkpoint *seed_build(const seed_spec *s)
@@ -190,6 +193,11 @@ static pff_checkpoint *seed_build(const seed_spec *s)
     c->epochs = s->epochs, c->splits = s->splits, c->batch = 8;
     c->classifier = s->head ? PFF_CLS_SOFTMAX : PFF_CLS_GOODNESS;
     c->neg = (pff_neg_kind)(s->seed % 3);
+    if (s->ext) {
+        c->neg = PFF_NEG_HARD;
+        c->augment = PFF_AUGMENT_SHIFT;
+        c->hard_temp = 2.5f;
+    }
     c->seed = s->seed;
     c->schedule = s->schedule;
     c->nodes = s->nodes;
@@ -284,6 +292,7 @@ static void write_seeds(const char *dir)
         {3, {10, 2, 2, 2}, 0, 3, 3, 3, 1, {0, 0}, 0, PFF_SINGLE_LAYER, 4, 2},
         {3, {16, 5, 4, 3}, 1, 2, 5, 10, 0, {0, 0}, 1, PFF_FEDERATED, 64, 4},
         {2, {11, 3, 2}, 0, 1, 2, 2, 2, {20, 1}, 0, PFF_SEQUENTIAL, 1, 5},
+        {2, {11, 3, 2}, 1, 1, 2, 2, 1, {20, 0}, 0, PFF_ALL_LAYERS, 2, 6, 1},
     };
     static const char *const names[] = {
         "valid-L1-1-1-min",
@@ -292,6 +301,7 @@ static void write_seeds(const char *dir)
         "valid-L3-10-2-2-2-neg-empty",
         "valid-L3-16-5-4-3-head-specials",
         "valid-L2-11-3-2-neg2",
+        "valid-v2-L2-11-3-2-hard-shift",
     };
     for (size_t i = 0; i < sizeof specs / sizeof *specs; i++)
         pff_checkpoint_free(seed_write(dir, names[i], &specs[i]));
