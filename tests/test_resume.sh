@@ -1,8 +1,10 @@
 #!/bin/sh
 # tests/test_resume.sh PFF — checkpoints: a run killed with SIGKILL at random
 # moments and resumed each time ends with the same model file, byte for byte,
-# as an uninterrupted run (sequential and all-layers); SIGINT and SIGTERM stop
-# with status 130 and 143 and a message saying how to resume.
+# as an uninterrupted run (every schedule, and --neg hard --augment shift);
+# SIGINT and SIGTERM stop with status 130 and 143 and a message saying how to
+# resume. The first kill (and the signals) wait for the first checkpoint: on a
+# busy machine it can come after 60% of the reference run's time.
 set -u
 PFF=${1:-./pff}
 T=$(mktemp -d)
@@ -18,15 +20,25 @@ run_until_done() {
     kills=0
     rm -f "$T/$name.ck" "$T/$name.pff"
     for attempt in 1 2 3 4 5 6 7 8 9 10 11 12; do
+        first=1
         if [ -f "$T/$name.ck" ]; then
+            first=0
             "$PFF" train --resume "$T/$name.ck" $DATA --quiet --save "$T/$name.pff" >/dev/null 2>"$T/err" &
         else
             "$PFF" train "$@" --checkpoint "$T/$name.ck" --save "$T/$name.pff" >/dev/null 2>"$T/err" &
         fi
         pid=$!
-        # a random moment between 15% and 60% of an uninterrupted run
-        delay=$(awk -v s="$(od -An -N2 -tu2 /dev/urandom)" -v ref="$ref_ms" \
-            'BEGIN { printf "%.2f", ref / 1000 * (0.15 + (s % 46) / 100) }')
+        if [ $first = 1 ]; then
+            # no chapter saved yet: kill at a random moment within 15% of the reference time
+            # after the first checkpoint (on a busy machine it can come after 60% of it)
+            while [ ! -f "$T/$name.ck" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+            delay=$(awk -v s="$(od -An -N2 -tu2 /dev/urandom)" -v ref="$ref_ms" \
+                'BEGIN { printf "%.2f", ref / 1000 * (s % 16) / 100 }')
+        else
+            # a random moment between 15% and 60% of an uninterrupted run
+            delay=$(awk -v s="$(od -An -N2 -tu2 /dev/urandom)" -v ref="$ref_ms" \
+                'BEGIN { printf "%.2f", ref / 1000 * (0.15 + (s % 46) / 100) }')
+        fi
         sleep "$delay"
         if kill -9 "$pid" 2>/dev/null; then
             wait "$pid" 2>/dev/null
@@ -40,10 +52,13 @@ run_until_done() {
         fi
     done
     # last resort: let it finish
-    "$PFF" train --resume "$T/$name.ck" $DATA --quiet --save "$T/$name.pff" >/dev/null 2>"$T/err"
+    "$PFF" train --resume "$T/$name.ck" $DATA --quiet --save "$T/$name.pff" >/dev/null 2>"$T/err" ||
+        { echo "FAIL: $name: the last resume exited $?: $(cat "$T/err")"; return 1; }
 }
 
-for sched in "sequential" "all-layers --nodes 2 --threads 1" "single-layer --threads 1" "federated --nodes 2 --threads 1"; do
+# the last: hard negatives and shifted images, two epochs a chapter (a version-2 checkpoint)
+for sched in "sequential" "all-layers --nodes 2 --threads 1" "single-layer --threads 1" \
+    "federated --nodes 2 --threads 1" "all-layers --nodes 2 --threads 1 --neg hard --augment shift --splits 4"; do
     name=$(echo "$sched" | cut -d' ' -f1)
     t0=$(date +%s%N)
     "$PFF" train $RUN --schedule $sched --save "$T/$name.ref" >/dev/null 2>"$T/err" ||
@@ -62,7 +77,9 @@ for sig in INT TERM; do
     rm -f "$T/s.ck"
     "$PFF" train $RUN --checkpoint "$T/s.ck" >/dev/null 2>"$T/err" &
     pid=$!
-    sleep "$(awk -v ref="$ref_ms" 'BEGIN { printf "%.2f", ref / 2000 }')"
+    # after the first saved chapter of 8, so that the run is surely under way (on a busy
+    # machine half the reference time can be before the first chapter or after the last)
+    while [ ! -f "$T/s.ck" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
     kill -$sig "$pid"
     wait "$pid"
     st=$?
