@@ -50,7 +50,7 @@ TIMEOUT = timeout --foreground -k 10
 
 .DEFAULT_GOAL := all
 .PHONY: all run test test-unit test-sanitizers asan tsan bench data deps test-deps clean test-mpi \
-        paper
+        paper accuracy
 $(BUILD)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
@@ -170,6 +170,12 @@ bench: all data $(BUILD)/bench/bench
 # The paper's Tables 1-3 (bench/paper.sh; PAPER_ARGS="--scale large" etc.): writes bench/PAPER.md.
 paper: all data
 	./bench/paper.sh $(PAPER_ARGS)
+
+# Test accuracy against training seconds on all 60,000 images for named recipes
+# (bench/accuracy.sh; ACCURACY_ARGS="--recipes default,best --epochs 20" etc.): writes
+# bench/ACCURACY.md and bench/accuracy.png. Long: hours on 2 cores; it resumes when run again.
+accuracy: all data
+	./bench/accuracy.sh $(ACCURACY_ARGS)
 
 $(BUILD)/bench/bench: $(BUILD)/bench/bench.o $(BUILD)/libpff.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)

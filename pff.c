@@ -60,7 +60,7 @@ static const pff_option train_opts[] = {
     {"shards", 1, "KIND     federated shards: iid | label-skew (default iid)"},
     {"transport", 1, "KIND     threads (one process) | mpi (one rank per node, under mpirun)"},
     {"neg", 1, "KIND     negatives: adaptive | fixed | random | hard (default adaptive)"},
-    {"hard-temp", 1, "T        --neg hard: wrong label drawn with P ∝ exp(goodness / T) (default 1)"},
+    {"hard-temp", 1, "T        --neg hard: wrong label j drawn with P ~ exp(G_j / T) (default 1)"},
     {"augment", 1, "KIND     none | shift: move each image by a keyed +-2 px each epoch (default none)"},
     {"classifier", 1, "KIND     goodness | softmax (default goodness)"},
     {"lr", 1, "X        Adam learning rate of the FF layers (default 0.001)"},

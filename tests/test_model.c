@@ -1,4 +1,5 @@
-/* tests/test_model.c — model files: save → load → save gives the same bytes;
+/* tests/test_model.c — model files: save → load → save gives the same bytes
+ * (version 2, and version 3 for --neg hard / --augment shift);
  * a flipped byte, a truncated file, a bad magic and a future version are
  * refused with a clear message; a failed save leaves nothing behind. */
 #include <stdlib.h>
@@ -45,12 +46,13 @@ static void expect_refused(const char *path, const char *what, const char *needl
 
 int main(void)
 {
-    char dir[64] = "/tmp/pff_test_model_XXXXXX", a[128], b[128], c[128];
+    char dir[64] = "/tmp/pff_test_model_XXXXXX", a[128], b[128], c[128], d[128];
     if (!mkdtemp(dir))
         return 1;
     snprintf(a, sizeof a, "%s/a.pff", dir);
     snprintf(b, sizeof b, "%s/b.pff", dir);
     snprintf(c, sizeof c, "%s/c.pff", dir);
+    snprintf(d, sizeof d, "%s/d.pff", dir);
     pff_model m;
     memset(&m, 0, sizeof m);
     pff_config_default(&m.cfg);
@@ -110,7 +112,7 @@ int main(void)
     spit(c, pa, na);
     expect_refused(c, "bad magic", "bad magic");
     pa[0] = 'P';
-    pa[8] = 3;
+    pa[8] = 4; /* 3 is the version of --neg hard / --augment shift models */
     spit(c, pa, na);
     expect_refused(c, "future version", "newer pff");
     pa[8] = 2;
@@ -118,6 +120,40 @@ int main(void)
     spit(c, pa, na);
     expect_refused(c, "mismatched sizes", "");
     expect_refused(dir, "a directory", "not a regular file");
+
+    /* --neg hard / --augment shift: version 3, two more fields, the same round trip;
+     * every other model stays version 2 (byte 8) */
+    CHECK(pa[8] == 2, "a model without the new settings is version 2");
+    m.cfg.neg = PFF_NEG_HARD;
+    m.cfg.hard_temp = 2.5f;
+    m.cfg.augment = PFF_AUGMENT_SHIFT;
+    CHECK(pff_model_save(&m, c, err) == 0, "save version 3: %s", err);
+    size_t n3;
+    unsigned char *p3 = slurp(c, &n3);
+    CHECK(p3 && n3 == na + 8 && p3[8] == 3, "version 3 is 8 bytes longer (%zu vs %zu)", n3, na);
+    CHECK(pff_model_load(&r, c, err) == 0, "load version 3: %s", err);
+    CHECK(r.cfg.neg == PFF_NEG_HARD && r.cfg.augment == PFF_AUGMENT_SHIFT && r.cfg.hard_temp == 2.5f &&
+              memcmp(r.layer[1]->w, m.layer[1]->w, 6 * 8 * sizeof(float)) == 0,
+          "version 3 round trip");
+    CHECK(pff_model_save(&r, d, err) == 0, "save version 3 again: %s", err);
+    pff_model_free(&r);
+    size_t nb3;
+    unsigned char *pb3 = slurp(d, &nb3);
+    CHECK(p3 && pb3 && nb3 == n3 && memcmp(p3, pb3, n3) == 0, "version 3: save → load → save identical");
+    free(pb3);
+    /* a version-3 file whose settings need no version 3 is refused (one model, one byte string) */
+    const size_t aug_at = 8 + 4 + 4 + 4 * 3 + 4 * 8 + 8; /* u32 augment after the seed */
+    memset(p3 + aug_at, 0, 4);
+    p3[8 + 4 + 4 + 4 * 3 + 4 * 6] = PFF_NEG_RANDOM; /* u32 neg (the 7th field after the widths) */
+    uint64_t h = pff_fnv1a(p3, n3 - 8);
+    for (int i = 0; i < 8; i++)
+        p3[n3 - 8 + i] = (unsigned char)(h >> (8 * i));
+    spit(c, p3, n3);
+    expect_refused(c, "v3 without hard/shift", "version-3 settings are invalid");
+    free(p3);
+    m.cfg.neg = PFF_NEG_RANDOM;
+    m.cfg.augment = PFF_AUGMENT_NONE;
+    m.cfg.hard_temp = 1.0f;
 
     /* a save into a missing directory fails and leaves no file */
     char bad[160];

@@ -3,7 +3,7 @@
 # transport, with a pff built by `make MPI=1`:
 #   - all-layers with 2, 3 and 4 ranks, single-layer with one rank per layer,
 #     federated (each rank holding its shard only), sequential and --handoff
-#     weights: the model file written
+#     weights, --neg hard and --augment shift: the model file written
 #     under mpirun is byte-identical to the one --transport threads writes
 #     with the same nodes, threads, seed and settings;
 #   - --trace over MPI merges the ranks into one timeline, one track per rank;
@@ -77,6 +77,10 @@ via="TCP only: "
 equivalences
 via=""
 MPIRUN=$MPIRUN_SHM
+# --neg hard and --augment shift, over shared memory only
+same "all-layers N=2, --neg hard --augment shift" 2 $net3 $small --schedule all-layers --nodes 2 --neg hard --hard-temp 5 --augment shift
+same "single-layer N=L=3, hard, shift, 2 epochs a chapter" 3 $net3 $small --splits 2 --schedule single-layer --recompute --neg hard --augment shift
+same "federated N=2, hard, shift" 2 $net3 $small --schedule federated --nodes 2 --neg hard --augment shift
 
 # a Federated rank keeps only its own shard; the JSON still counts the whole training set
 $MPIRUN -np 3 "$PFF" train --transport mpi $net3 $small --schedule federated --json >"$T/out" 2>"$T/err"

@@ -484,7 +484,7 @@ static void test_cli(void)
         {{"--costs", "1,-2,3"}, 2, "--costs"},
         {{"--layers", "0"}, 2, "--layers"},
         {{"--schedule", "ring"}, 2, "--schedule"},
-        {{"--neg", "hard"}, 2, "--neg"},
+        {{"--neg", "hardest"}, 2, "--neg"},
         {{"--width", "x"}, 2, "--width"},
         {{"--json=yes"}, 1, "--json"},
         {{"--nodes"}, 1, "--nodes"},

@@ -125,6 +125,44 @@ expect 2 "did you mean --json" predict --jsn "$T/m.pff" "$T/d0.png"
     fail "show --curves: $(cat "$T/out" "$T/err")"
 expect 2 "no 'chapter' and 'loss_1' columns" show --curves "$T/x.png" --log "$T/text.png"
 expect 2 "nothing to show" show "$T/m.pff"
+
+# --- show --accuracy: accuracy against seconds from logs with a seconds column, references
+cat >"$T/run.csv" <<'EOF'
+chapter,epoch,lr,loss_1,gpos_1,gneg_1,seconds,test_accuracy
+1,1,0.001,0.6,130,70,12.5,96.1
+2,2,0.001,0.5,150,52,25.0,
+3,3,0.001,0.4,160,40,37.5,97.9
+EOF
+cat >"$T/ref.csv" <<'EOF'
+# a comment
+name,seconds,accuracy,kind
+other,100,95.0,line
+other,300,97.0,line
+paper,7000,98.3,point
+EOF
+"$PFF" show --accuracy "$T/a.png" mine="$T/run.csv" "$T/ref.csv" >"$T/out" 2>"$T/err" && is_png "$T/a.png" &&
+    grep -q "3 curves, 5 points" "$T/out" && ok "show --accuracy: $(cat "$T/out")" ||
+    fail "show --accuracy: $(cat "$T/out" "$T/err")"
+printf 'chapter,loss_1\n1,0.5\n' >"$T/nosec.csv"
+expect 2 "columns seconds and test_accuracy" show --accuracy "$T/x.png" "$T/nosec.csv"
+printf 'name,seconds,accuracy,kind\nx,10,99,curve\n' >"$T/badkind.csv"
+expect 2 "expected line or point" show --accuracy "$T/x.png" "$T/badkind.csv"
+printf 'name,seconds,accuracy,kind\nx,-3,99,line\n' >"$T/neg.csv"
+expect 2 "must be > 0" show --accuracy "$T/x.png" "$T/neg.csv"
+expect 2 "cannot open" show --accuracy "$T/x.png" "$T/none.csv"
+expect 2 "one or more" show --accuracy "$T/x.png"
+[ -e "$T/x.png" ] && fail "a refused show --accuracy left $T/x.png"
+
+# --- bench/accuracy.sh on a tiny configuration: logs, report marked as a smoke run, PNG
+if ./bench/accuracy.sh --recipes default --epochs 2 --train-limit 300 --test-limit 200 \
+    --out "$T/acc" --pff "$PFF" >"$T/out" 2>"$T/err"; then
+    head -1 "$T/acc/ACCURACY.md" | grep -q "SMOKE RUN, NOT A RESULT" && is_png "$T/acc/accuracy.png" &&
+        [ "$(grep -c '^[0-9]' "$T/acc/default.csv")" = 2 ] && grep -q '^| default | ' "$T/acc/ACCURACY.md" &&
+        ok "bench/accuracy.sh: 2 chapters logged, report marked as a smoke run, PNG" ||
+        fail "bench/accuracy.sh report: $(head -3 "$T/acc/ACCURACY.md")"
+else
+    fail "bench/accuracy.sh: $(tail -3 "$T/err")"
+fi
 expect 2 "out of range" show --digit 10000 --out "$T/x.png"
 [ -e "$T/x.png" ] && fail "a failed show left $T/x.png"
 for f in "$T"/*.tmp.*; do [ -e "$f" ] && fail "a temporary file was left: $f"; done

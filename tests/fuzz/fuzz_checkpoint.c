@@ -161,7 +161,9 @@ static layout layout_of(const pff_checkpoint *ck)
     const int L = ck->cfg.nlayers;
     layout o;
     o.cfg = 16 + 4 * (size_t)(L + 1);
-    o.layers = o.cfg + 80;
+    /* version 3 (--neg hard or --augment shift) adds augment and hard_temp to the settings */
+    const int ext = ck->cfg.neg == PFF_NEG_HARD || ck->cfg.augment != PFF_AUGMENT_NONE;
+    o.layers = o.cfg + 80 + (ext ? 8 : 0);
     size_t q = o.layers;
     for (int k = 0; k < L; k++)
         q += 8 + 12 * ck->layer[k]->nparam;
@@ -194,6 +196,7 @@ typedef struct {
     int nodes;
     uint64_t seed;
     int record; /* 0: none, 1: data and limits, 2: also every output (trace "-") */
+    int ext; /* --neg hard --augment shift: a version-3 checkpoint */
 } seed_spec;
 
 static pff_checkpoint *seed_build(const seed_spec *s)
@@ -210,6 +213,11 @@ static pff_checkpoint *seed_build(const seed_spec *s)
     c->epochs = s->epochs, c->splits = s->splits, c->batch = 8;
     c->classifier = s->head ? PFF_CLS_SOFTMAX : PFF_CLS_GOODNESS;
     c->neg = (pff_neg_kind)(s->seed % 3);
+    if (s->ext) {
+        c->neg = PFF_NEG_HARD;
+        c->augment = PFF_AUGMENT_SHIFT;
+        c->hard_temp = 2.5f;
+    }
     c->seed = s->seed;
     c->schedule = s->schedule;
     c->nodes = s->nodes;
@@ -313,13 +321,14 @@ static void write_seeds(const char *dir)
 {
     static const seed_spec specs[] = {
         /* L, widths, head, next, splits, epochs, nneg, negn, specials, schedule, nodes, seed,
-         * record */
+         * record, ext */
         {1, {1, 1}, 0, 1, 1, 1, 0, {0, 0}, 0, PFF_SEQUENTIAL, 1, 3, 0},
         {1, {10, 3}, 1, 1, 2, 4, 1, {12, 0}, 0, PFF_SEQUENTIAL, 1, 7, 1},
         {2, {12, 4, 3}, 1, 2, 4, 8, 2, {9, 5}, 0, PFF_ALL_LAYERS, 3, 1234567890123ull, 2},
         {3, {10, 2, 2, 2}, 0, 3, 3, 3, 1, {0, 0}, 0, PFF_SINGLE_LAYER, 4, 2, 0},
         {3, {16, 5, 4, 3}, 1, 2, 5, 10, 0, {0, 0}, 1, PFF_FEDERATED, 64, 4, 2},
         {2, {11, 3, 2}, 0, 1, 2, 2, 2, {20, 1}, 0, PFF_SEQUENTIAL, 1, 5, 1},
+        {2, {11, 3, 2}, 1, 1, 2, 2, 1, {20, 0}, 0, PFF_ALL_LAYERS, 2, 6, 1, 1},
     };
     static const char *const names[] = {
         "valid-L1-1-1-min",
@@ -328,6 +337,7 @@ static void write_seeds(const char *dir)
         "valid-L3-10-2-2-2-neg-empty",
         "valid-L3-16-5-4-3-head-specials",
         "valid-L2-11-3-2-neg2",
+        "valid-v3-L2-11-3-2-hard-shift",
     };
     for (size_t i = 0; i < sizeof specs / sizeof *specs; i++)
         pff_checkpoint_free(seed_write(dir, names[i], &specs[i]));
@@ -340,7 +350,7 @@ static void write_seeds(const char *dir)
     const long C = (long)o.cfg, N = (long)o.nneg, S = (long)o.size, R = (long)o.rec;
     seed_damaged(dir, v, "bad-magic", 4, 0x31545058u /* "PFFCXPT1" */, 4, 0, 1);
     seed_damaged(dir, v, "bad-version-1", 8, 1, 4, 0, 1);
-    seed_damaged(dir, v, "bad-version-3", 8, 3, 4, 0, 1);
+    seed_damaged(dir, v, "bad-version-4", 8, 4, 4, 0, 1);
     /* the run record: limits, then the data directory ("/srv/data/mnist", 15 bytes) */
     seed_damaged(dir, v, "bad-record-train-limit-2g", R, 0x80000000u, 4, 0, 1);
     seed_damaged(dir, v, "bad-record-dir-relative", R + 12, 's', 1, 0, 1);

@@ -68,7 +68,8 @@ static void check_same(const pff_model *a, const pff_model *b)
         x->epochs != y->epochs || x->splits != y->splits || x->batch != y->batch ||
         memcmp(&x->lr, &y->lr, sizeof x->lr) != 0 ||
         memcmp(&x->softmax_lr, &y->softmax_lr, sizeof x->softmax_lr) != 0 || x->neg != y->neg ||
-        x->classifier != y->classifier || x->seed != y->seed || !a->head != !b->head)
+        x->classifier != y->classifier || x->seed != y->seed || !a->head != !b->head ||
+        x->augment != y->augment || memcmp(&x->hard_temp, &y->hard_temp, sizeof x->hard_temp) != 0)
         __builtin_trap();
     for (int k = 0; k < x->nlayers; k++)
         if (memcmp(a->layer[k]->slab, b->layer[k]->slab, a->layer[k]->nparam * sizeof(float)))
@@ -133,6 +134,8 @@ static void check_one(const uint8_t *data, size_t size)
 }
 
 /* ---- seed corpus ---- */
+static int seed_v3; /* the next seed_model is a --neg hard --augment shift run: version 3 */
+
 static void seed_model(const char *dir, const char *name, int L, const int *w, int head,
                        int nhist, int specials, uint64_t seed)
 {
@@ -144,6 +147,11 @@ static void seed_model(const char *dir, const char *name, int L, const int *w, i
         m.cfg.widths[k] = w[k];
     m.cfg.classifier = head ? PFF_CLS_SOFTMAX : PFF_CLS_GOODNESS;
     m.cfg.neg = (pff_neg_kind)(seed % 3);
+    if (seed_v3) {
+        m.cfg.neg = PFF_NEG_HARD;
+        m.cfg.augment = PFF_AUGMENT_SHIFT;
+        m.cfg.hard_temp = 2.5f;
+    }
     m.cfg.seed = seed;
     m.cfg.epochs = 4, m.cfg.splits = 2, m.cfg.batch = 8;
     if (!(m.layer = calloc((size_t)L, sizeof *m.layer)))
@@ -205,6 +213,9 @@ static void write_seeds(const char *dir)
     seed_model(dir, "valid-L3-10-2-2-2", 3, w4, 0, 2, 0, 2);
     seed_model(dir, "valid-L16-10-1x16-head", PFF_MAX_LAYERS, w16, 1, 1, 0, 3);
     seed_model(dir, "valid-L2-16-5-4-specials", 2, w6, 0, 2, 1, 4);
+    seed_v3 = 1;
+    seed_model(dir, "valid-v3-L2-12-4-3-head-hard-shift", 2, w3, 1, 2, 0, 9);
+    seed_v3 = 0;
 
     /* damaged copies of valid-L2-12-4-3-head-history: L = 2, widths at 16..27,
      * head_in at 68, the record count at 500 (72 bytes of header, 107 floats),
