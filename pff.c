@@ -6,7 +6,8 @@
  *        │
  *        ▼  pipeline/schedule.c: pff_train starts N node threads
  *   node: embed labels (positive: true label, negative: a wrong one) into the
- *         first 10 pixels, RMS-normalise                    (layers/stage.c)
+ *         first 10 pixels, RMS-normalise; --augment shift first moves each
+ *         image by its keyed offset of the epoch        (layers/stage.c)
  *     for each chapter c it runs, for each layer k:
  *         get layer k of chapter c-1          ◀── transport (pipeline/hub.c)
  *         C epochs of FF on its input         (layers/stage.c → layers/ff.c:
@@ -14,8 +15,8 @@
  *                                               gradient fused with Adam)
  *         publish layer k of chapter c        ──▶ transport
  *         map the data through layer k: the next layer's input
- *     chapter tail: softmax head on neutral-label features, adaptive
- *         negatives from the goodness table       (layers/net.c)
+ *     chapter tail: softmax head on neutral-label features, adaptive or
+ *         hard negatives from the goodness table       (layers/net.c)
  *        │
  *        ▼
  *   pff_model ──layers/model.c──▶ test accuracy, model file (--save)

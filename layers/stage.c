@@ -5,7 +5,13 @@
  *
  * Epoch e of the whole run (e = chapter * C + j) uses the learning rate
  * pff_cooldown(lr, e, E) and the permutation keyed by (seed, stage, e), so
- * the batches are the same whichever thread trains the stage. */
+ * the batches are the same whichever thread trains the stage.
+ *
+ * Also here, what a stage trains on: the layer-1 inputs of an epoch (label
+ * embedded, RMS-normalised; with --augment shift each image first moved by
+ * its offset keyed by (seed, e, image)), and the negative labels: drawn, or
+ * made from the network's goodness table (adaptive: the argmax, hard: a
+ * keyed draw from the softmax, layers/net.c). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -32,6 +32,13 @@
  *                (--fast, the paper's): node 0 takes whatever negatives have
  *                arrived and never waits; not reproducible.
  *
+ * Shifted images (--augment shift) change every epoch. With one epoch per
+ * chapter the flow above is unchanged (the node embeds the chapter's shifted
+ * images). With several, a node rebuilds layer k's input before each epoch:
+ * shift, embed, map through the chapter's layers below from its own copies
+ * (All Layers: the shadow network; Single Layer: --recompute snapshots;
+ * train_layer, epoch_input).
+
  * Ownership: a layer object is owned by whichever node last got it; the
  * channel hands the pointer over, never a copy. Activation buffers are owned
  * by the node that maps into them until the consumer hands them back.
