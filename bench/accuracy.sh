@@ -172,12 +172,15 @@ summary() {
     echo
     echo "Made by \`bench/accuracy.sh\` on $(date -u +%Y-%m-%d) on a $ncpu-core machine ($cpu),"
     echo "$("$pff" --version). Test accuracy is the goodness classifier's on the"
-    echo "${test_limit:-10,000} MNIST test images after every chapter (one epoch each); seconds are the"
+    echo "${test_limit:-10,000} MNIST test images after every chapter (the default recipe trains 2 epochs a"
+    echo "chapter, the paper's recipes 1); seconds are the"
     echo "run's training time at the end of that chapter, the test evaluations left out."
     echo
-    echo "| recipe | final accuracy | training seconds | epochs | best | time to 98% | time to 99% |"
+    echo "| recipe | final accuracy | training seconds | chapters | best | time to 98% | time to 99% |"
     echo "|---|---|---|---|---|---|---|"
-    for r in $names; do [ -s "$out/$r.csv" ] && summary "$r"; done
+    for r in default paper-adaptive paper-random paper-fixed best; do
+        if [ -s "$out/$r.csv" ]; then summary "$r"; else echo "| $r | not run yet | | | | | |"; fi
+    done
     echo
     echo "References (\`bench/accuracy-reference.csv\`, drawn in the figure): loeweX/Forward-Forward,"
     echo "3x1000, 95.8 / 97.1 / 97.9 / 98.1 / 98.3% after 5 / 10 / 20 / 60 / 100 epochs, 57 minutes on"
