@@ -310,7 +310,7 @@ static int train_main(int argc, char **argv)
     INTOPT("epochs", 1, 1000000, cfg.epochs)
     INTOPT("splits", 1, 1000000, cfg.splits)
     INTOPT("batch", 1, 4096, cfg.batch)
-    INTOPT("nodes", 1, 64, cfg.nodes)
+    INTOPT("nodes", 1, PFF_MAX_NODES, cfg.nodes)
     INTOPT("threads", 1, 256, cfg.threads)
     long train_limit = 0, test_limit = 0;
     if ((s = pff_cli_get(&p, O, "train-limit")) && (rc = pff_cli_long("train-limit", s, 1, INT_MAX, &train_limit)))
@@ -647,12 +647,12 @@ static int train_main(int argc, char **argv)
             spans[nspans++] = (pff_span){0, -1, -1, PFF_SPAN_EVAL, res.trace_end, t_end};
         }
     }
-    double busy[64] = {0}, wait[64] = {0}, util[64] = {0};
+    double busy[PFF_MAX_NODES] = {0}, wait[PFF_MAX_NODES] = {0}, util[PFF_MAX_NODES] = {0};
     if (spans)
-        pff_trace_summary(spans, nspans, N < 64 ? N : 64, t_end, busy, wait, util);
+        pff_trace_summary(spans, nspans, N < PFF_MAX_NODES ? N : PFF_MAX_NODES, t_end, busy, wait, util);
     pff_trace_info tinfo = {cfg.schedule != PFF_SINGLE_LAYER, cfg.nlayers, cfg.widths,
                             model.head ? model.head->in : 0, cfg.epochs / cfg.splits,
-                            N <= 64 ? res.node_images : NULL, pff_schedule_name(cfg.schedule)};
+                            N <= PFF_MAX_NODES ? res.node_images : NULL, pff_schedule_name(cfg.schedule)};
     if (trace && spans &&
         (rc = pff_trace_write_run(trace, spans, nspans, N, t_end, &tinfo, err, sizeof err))) {
         fprintf(stderr, "pff: %s\n", err);
@@ -690,13 +690,13 @@ static int train_main(int argc, char **argv)
         json_acc(stdout, test_acc);
         printf(",\"gflops\":%.2f,\"peak_rss_mb\":%.1f,\"node_busy_seconds\":[", res.gflops,
                res.peak_rss_mb);
-        for (int i = 0; i < N && i < 64; i++)
+        for (int i = 0; i < N && i < PFF_MAX_NODES; i++)
             printf("%s%.3f", i ? "," : "", busy[i]);
         printf("],\"node_wait_seconds\":[");
-        for (int i = 0; i < N && i < 64; i++)
+        for (int i = 0; i < N && i < PFF_MAX_NODES; i++)
             printf("%s%.3f", i ? "," : "", wait[i]);
         printf("],\"node_utilisation\":[");
-        for (int i = 0; i < N && i < 64; i++)
+        for (int i = 0; i < N && i < PFF_MAX_NODES; i++)
             printf("%s%.4f", i ? "," : "", util[i]);
         printf("]}\n");
     }

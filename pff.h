@@ -17,6 +17,7 @@
 
 #define PFF_VERSION "0.1.0"
 #define PFF_MAX_LAYERS 16 /* FF layers in one network */
+#define PFF_MAX_NODES 64  /* pipeline nodes (threads, or MPI ranks) in one run */
 #define PFF_CLASSES 10    /* labels embedded into the first PFF_CLASSES inputs */
 #define PFF_ERRLEN 512
 
@@ -119,8 +120,8 @@ typedef struct {
     double goodness_accuracy, softmax_accuracy; /* softmax < 0 when no head */
     double gflops, peak_rss_mb;
     int train_n, test_n;
-    double node_busy[64], node_wait[64]; /* seconds per node thread */
-    long node_images[64]; /* training images each node trained on (its shard in federated) */
+    double node_busy[PFF_MAX_NODES], node_wait[PFF_MAX_NODES]; /* seconds per node thread */
+    long node_images[PFF_MAX_NODES]; /* training images each node trained on (its shard in federated) */
     void *spans;       /* (nspans) pff_span (pipeline/plan.h): the run's trace; free() it */
     int nspans, trace_nodes;
     double trace_end;  /* seconds from the start of the node threads to the last join */

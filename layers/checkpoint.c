@@ -311,7 +311,7 @@ int pff_checkpoint_load(const char *path, pff_checkpoint **out, char *err)
     ck->train_n = (long)r32(&b);
     if (!b.ok || c->splits < 1 || c->epochs < 1 || c->epochs % c->splits || ck->next < 1 ||
         ck->next > c->splits || (unsigned)c->schedule > PFF_FEDERATED || c->nodes < 1 ||
-        c->nodes > 64 || (unsigned)c->neg > PFF_NEG_HARD || !ext_ok ||
+        c->nodes > PFF_MAX_NODES || (unsigned)c->neg > PFF_NEG_HARD || !ext_ok ||
         (unsigned)c->augment > PFF_AUGMENT_SHIFT || !(c->hard_temp > 0 && isfinite(c->hard_temp)) ||
         (unsigned)c->classifier > PFF_CLS_SOFTMAX || (unsigned)c->shards > PFF_SHARDS_LABEL_SKEW ||
         (unsigned)c->fast > 1 || (unsigned)c->stale_adam > 1 || (unsigned)c->sl_recompute > 1 ||
@@ -355,7 +355,7 @@ int pff_checkpoint_load(const char *path, pff_checkpoint **out, char *err)
     for (int i = 0; i < ck->next; i++)
         ck->acc[i] = rd(&b);
     uint32_t nneg = r32(&b);
-    if (!b.ok || nneg > 64) {
+    if (!b.ok || nneg > PFF_MAX_NODES) {
         snprintf(err, PFF_ERRLEN, "%s: truncated or invalid checkpoint", path);
         goto bad;
     }

@@ -171,8 +171,8 @@ int pff_config_check(const pff_config *cfg, int input_dim, long train_n, int cor
                  N, L, L);
         return PFF_EUSAGE;
     }
-    if (N < 1 || N > 64) {
-        snprintf(err, PFF_ERRLEN, "--nodes %d: expected 1..64", N);
+    if (N < 1 || N > PFF_MAX_NODES) {
+        snprintf(err, PFF_ERRLEN, "--nodes %d: expected 1..%d", N, PFF_MAX_NODES);
         return PFF_EUSAGE;
     }
     if (cfg->fast && cfg->schedule != PFF_SINGLE_LAYER) {

@@ -68,7 +68,6 @@
 #include "plan.h"
 #include "../data/tools.h"
 
-#define MAX_NODES 64
 
 typedef struct run run;
 
@@ -1229,10 +1228,10 @@ static void save_checkpoint(run *r, int c)
         }
         ck.stats = merged;
     }
-    uint8_t *neg[64];
-    long neg_n[64];
-    int neg_chapter[64];
-    for (int j = c + 1; j <= c + r->lag && j < r->S && ck.nneg < 64; j++)
+    uint8_t *neg[PFF_MAX_NODES]; /* at most lag <= N chapters ahead */
+    long neg_n[PFF_MAX_NODES];
+    int neg_chapter[PFF_MAX_NODES];
+    for (int j = c + 1; j <= c + r->lag && j < r->S && ck.nneg < PFF_MAX_NODES; j++)
         if (r->ck_neg[j]) {
             neg[ck.nneg] = r->ck_neg[j];
             neg_n[ck.nneg] = r->ck_neg_n[j];
@@ -1568,7 +1567,7 @@ int pff_train(const pff_config *cfg, const pff_dataset *train, pff_model *model,
             flops += 8.0 * cfg->widths[k] * cfg->widths[k + 1];
         flops *= (double)r->train_n * cfg->epochs;
         res->gflops = flops / res->train_seconds / 1e9;
-        for (int i = 0; i < N && i < MAX_NODES; i++) {
+        for (int i = 0; i < N && i < PFF_MAX_NODES; i++) {
             res->neg_seconds += r->nodes[i].negsec;
             res->node_busy[i] = r->nodes[i].busy;
             res->node_wait[i] = r->nodes[i].wait;
