@@ -70,7 +70,7 @@ static const pff_option train_opts[] = {
     {"seed", 1, "N        random seed (default 1)"},
     {"train-limit", 1, "N        train on the first N images only"},
     {"test-limit", 1, "N        evaluate on the first N test images only"},
-    {"preset", 1, "NAME     paper: the paper's literal settings (see README)"},
+    {"preset", 1, "NAME     paper: the paper's literal settings (see layers/README.md)"},
     {"save", 1, "FILE     write the trained model (atomically)"},
     {"trace", 1, "FILE     record every node's events: .json (Perfetto), .png, .txt or -"},
     {"log", 1, "FILE     one record per chapter: CSV, or JSON Lines for .jsonl"},
@@ -427,7 +427,7 @@ static int train_main(int argc, char **argv)
         }
         local = pff_mpi_local_ranks();
         if (cfg.schedule == PFF_SINGLE_LAYER)
-            cfg.sl_recompute = 1; /* only parameters cross between processes (see README) */
+            cfg.sl_recompute = 1; /* only parameters cross between processes (pipeline/README.md) */
         if (!resume && !pff_cli_has(&p, O, "nodes") &&
             (cfg.schedule == PFF_ALL_LAYERS || cfg.schedule == PFF_FEDERATED))
             cfg.nodes = ranks;
