@@ -333,18 +333,14 @@ static int train_main(int argc, char **argv)
         return rc;
     if ((s = pff_cli_get(&p, O, "threshold")) && (rc = pff_cli_float("threshold", s, &cfg.threshold)))
         return rc;
-    static const char *const sched[] = {"sequential", "single-layer", "all-layers", "federated"};
-    static const char *const negs[] = {"adaptive", "fixed", "random", "hard"};
-    static const char *const cls[] = {"goodness", "softmax"};
-    static const char *const shards[] = {"iid", "label-skew"};
     int ch;
     if ((s = pff_cli_get(&p, O, "schedule"))) {
-        if ((rc = pff_cli_choice("schedule", s, sched, 4, &ch)))
+        if ((rc = pff_cli_choice("schedule", s, pff_schedule_names, 4, &ch)))
             return rc;
         cfg.schedule = (pff_schedule_kind)ch;
     }
     if ((s = pff_cli_get(&p, O, "neg"))) {
-        if ((rc = pff_cli_choice("neg", s, negs, 4, &ch)))
+        if ((rc = pff_cli_choice("neg", s, pff_neg_names, 4, &ch)))
             return rc;
         cfg.neg = (pff_neg_kind)ch;
     }
@@ -358,18 +354,17 @@ static int train_main(int argc, char **argv)
         }
     }
     if ((s = pff_cli_get(&p, O, "augment"))) {
-        static const char *const augs[] = {"none", "shift"};
-        if ((rc = pff_cli_choice("augment", s, augs, 2, &ch)))
+        if ((rc = pff_cli_choice("augment", s, pff_augment_names, 2, &ch)))
             return rc;
         cfg.augment = (pff_augment_kind)ch;
     }
     if ((s = pff_cli_get(&p, O, "classifier"))) {
-        if ((rc = pff_cli_choice("classifier", s, cls, 2, &ch)))
+        if ((rc = pff_cli_choice("classifier", s, pff_classifier_names, 2, &ch)))
             return rc;
         cfg.classifier = (pff_classifier_kind)ch;
     }
     if ((s = pff_cli_get(&p, O, "shards"))) {
-        if ((rc = pff_cli_choice("shards", s, shards, 2, &ch)))
+        if ((rc = pff_cli_choice("shards", s, pff_shard_names, 2, &ch)))
             return rc;
         cfg.shards = (pff_shard_kind)ch;
     }

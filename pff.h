@@ -189,6 +189,13 @@ void pff_matmul(int trans_a, int trans_b, int m, int n, int k, float alpha, cons
                 int lda, const float *b, int ldb, float beta, float *c, int ldc);
 const char *pff_blas_name(void);
 
+/* One table of names per enum, in the enum's order (layers/model.c): the command line parses
+ * with them and every output prints them. */
+extern const char *const pff_schedule_names[4];   /* pff_schedule_kind */
+extern const char *const pff_neg_names[4];        /* pff_neg_kind */
+extern const char *const pff_classifier_names[2]; /* pff_classifier_kind */
+extern const char *const pff_shard_names[2];      /* pff_shard_kind */
+extern const char *const pff_augment_names[2];    /* pff_augment_kind */
 const char *pff_schedule_name(pff_schedule_kind s);
 const char *pff_neg_name(pff_neg_kind n);
 const char *pff_augment_name(pff_augment_kind a);

@@ -34,23 +34,25 @@
 #define MODEL_VERSION 2u /* 2: chapter records after the head */
 #define MODEL_VERSION_EXT 3u /* 3: + augment and hard_temp (written only when used) */
 
+const char *const pff_schedule_names[4] = {"sequential", "single-layer", "all-layers",
+                                            "federated"};
+const char *const pff_neg_names[4] = {"adaptive", "fixed", "random", "hard"};
+const char *const pff_classifier_names[2] = {"goodness", "softmax"};
+const char *const pff_shard_names[2] = {"iid", "label-skew"};
+const char *const pff_augment_names[2] = {"none", "shift"};
+
 const char *pff_schedule_name(pff_schedule_kind s)
 {
-    static const char *n[] = {"sequential", "single-layer", "all-layers", "federated"};
-    return (unsigned)s < 4 ? n[s] : "?";
+    return (unsigned)s < 4 ? pff_schedule_names[s] : "?";
 }
-const char *pff_neg_name(pff_neg_kind n)
-{
-    static const char *s[] = {"adaptive", "fixed", "random", "hard"};
-    return (unsigned)n < 4 ? s[n] : "?";
-}
+const char *pff_neg_name(pff_neg_kind n) { return (unsigned)n < 4 ? pff_neg_names[n] : "?"; }
 const char *pff_augment_name(pff_augment_kind a)
 {
-    return a == PFF_AUGMENT_SHIFT ? "shift" : a == PFF_AUGMENT_NONE ? "none" : "?";
+    return (unsigned)a < 2 ? pff_augment_names[a] : "?";
 }
 const char *pff_classifier_name(pff_classifier_kind c)
 {
-    return c == PFF_CLS_SOFTMAX ? "softmax" : "goodness";
+    return (unsigned)c < 2 ? pff_classifier_names[c] : "?";
 }
 
 void pff_config_default(pff_config *cfg)

@@ -30,6 +30,7 @@
 #define _POSIX_C_SOURCE 200809L
 #endif
 
+#include "../pff.h"
 #include "plan.h"
 
 #include <errno.h>
@@ -43,7 +44,11 @@
 /* ------------------------------------------------------------------------------------------ */
 /* Names                                                                                      */
 
-static const char *const sched_names[] = {"sequential", "single-layer", "all-layers", "federated"};
+/* pff_plan_sched follows pff_schedule_kind's order, so the names are pff_schedule_names. */
+#define sched_names pff_schedule_names
+_Static_assert(PFF_PLAN_SEQUENTIAL == (int)PFF_SEQUENTIAL && PFF_PLAN_SINGLE_LAYER ==
+               (int)PFF_SINGLE_LAYER && PFF_PLAN_ALL_LAYERS == (int)PFF_ALL_LAYERS &&
+               PFF_PLAN_FEDERATED == (int)PFF_FEDERATED, "the planner's schedules in pff's order");
 
 const char *pff_plan_sched_name(pff_plan_sched s)
 {
