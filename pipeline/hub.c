@@ -12,17 +12,17 @@ static int hub_publish(pff_transport *t, int ch, int chapter, void *obj)
 {
     pff_hub *h = (pff_hub *)t;
     pff_channel *c = &h->chan[ch];
-    pthread_mutex_lock(&h->mu);
+    pff_lock(&h->mu);
     while (!atomic_load(&t->failed) && c->count == c->cap)
-        pthread_cond_wait(&h->cv, &h->mu);
+        pff_wait(&h->cv, &h->mu);
     if (atomic_load(&t->failed)) {
-        pthread_mutex_unlock(&h->mu);
+        pff_unlock(&h->mu);
         return -1;
     }
     c->ring[(c->head + c->count) % c->cap] = (pff_slot){chapter, obj};
     c->count++;
-    pthread_cond_broadcast(&h->cv);
-    pthread_mutex_unlock(&h->mu);
+    pff_broadcast(&h->cv);
+    pff_unlock(&h->mu);
     return 0;
 }
 
@@ -35,9 +35,9 @@ static void *hub_get(pff_transport *t, int ch, int chapter)
     pff_hub *h = (pff_hub *)t;
     pff_channel *c = &h->chan[ch];
     void *obj = NULL;
-    pthread_mutex_lock(&h->mu);
+    pff_lock(&h->mu);
     while (!atomic_load(&t->failed) && (c->count == 0 || c->ring[c->head].chapter < chapter))
-        pthread_cond_wait(&h->cv, &h->mu);
+        pff_wait(&h->cv, &h->mu);
     if (!atomic_load(&t->failed)) {
         pff_slot s = c->ring[c->head];
         if (s.chapter != chapter) {
@@ -50,9 +50,9 @@ static void *hub_get(pff_transport *t, int ch, int chapter)
             c->head = (c->head + 1) % c->cap;
             c->count--;
         }
-        pthread_cond_broadcast(&h->cv);
+        pff_broadcast(&h->cv);
     }
-    pthread_mutex_unlock(&h->mu);
+    pff_unlock(&h->mu);
     return obj;
 }
 
@@ -61,7 +61,7 @@ static void *hub_latest(pff_transport *t, int ch, int *chapter, void (*drop)(voi
     pff_hub *h = (pff_hub *)t;
     pff_channel *c = &h->chan[ch];
     void *obj = NULL;
-    pthread_mutex_lock(&h->mu);
+    pff_lock(&h->mu);
     while (c->count > 0) {
         pff_slot s = c->ring[c->head];
         c->head = (c->head + 1) % c->cap;
@@ -71,21 +71,21 @@ static void *hub_latest(pff_transport *t, int ch, int *chapter, void (*drop)(voi
         obj = s.obj;
         *chapter = s.chapter;
     }
-    pthread_cond_broadcast(&h->cv);
-    pthread_mutex_unlock(&h->mu);
+    pff_broadcast(&h->cv);
+    pff_unlock(&h->mu);
     return obj;
 }
 
 static void hub_fail(pff_transport *t, const char *msg)
 {
     pff_hub *h = (pff_hub *)t;
-    pthread_mutex_lock(&h->mu);
+    pff_lock(&h->mu);
     if (!atomic_load(&t->failed)) {
         snprintf(t->error, PFF_ERRLEN, "%s", msg);
         atomic_store(&t->failed, 1);
     }
-    pthread_cond_broadcast(&h->cv);
-    pthread_mutex_unlock(&h->mu);
+    pff_broadcast(&h->cv);
+    pff_unlock(&h->mu);
 }
 
 int pff_hub_init(pff_hub *h, int nchan, const int *caps)
@@ -110,8 +110,17 @@ int pff_hub_init(pff_hub *h, int nchan, const int *caps)
         s += caps[i];
     }
     h->nchan = nchan;
-    pthread_mutex_init(&h->mu, NULL);
-    pthread_cond_init(&h->cv, NULL);
+    if (pthread_mutex_init(&h->mu, NULL)) {
+        free(h->chan);
+        free(h->slots);
+        return -1;
+    }
+    if (pthread_cond_init(&h->cv, NULL)) {
+        pthread_mutex_destroy(&h->mu);
+        free(h->chan);
+        free(h->slots);
+        return -1;
+    }
     h->base.publish = hub_publish;
     h->base.get = hub_get;
     h->base.latest = hub_latest;
@@ -133,4 +142,11 @@ void pff_hub_destroy(pff_hub *h, void (*drop)(void *ctx, int chan, void *obj), v
     free(h->chan);
     free(h->slots);
     memset(h, 0, sizeof *h);
+}
+
+void pff_sync_fail(const char *call, int err, const char *file, int line)
+{
+    fprintf(stderr, "pff: %s failed at %s:%d: %s (a bug in pff; please report it)\n", call, file,
+            line, strerror(err));
+    abort();
 }

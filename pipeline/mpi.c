@@ -304,26 +304,26 @@ static int transfer(mpi_transport *m, int send, int chan, int chapter, int peer,
 static void *sender_main(void *arg)
 {
     mpi_transport *m = arg;
-    pthread_mutex_lock(&m->mu);
+    pff_lock(&m->mu);
     for (;;) {
         while (!m->head && !m->stop)
-            pthread_cond_wait(&m->cv, &m->mu);
+            pff_wait(&m->cv, &m->mu);
         outgoing *o = m->head;
         if (!o)
             break;
         if (!(m->head = o->next))
             m->tail = NULL;
         m->in_flight = o->obj;
-        pthread_mutex_unlock(&m->mu);
+        pff_unlock(&m->mu);
         transfer(m, 1, o->chan, o->chapter, o->dst, o->obj);
-        pthread_mutex_lock(&m->mu);
+        pff_lock(&m->mu);
         m->in_flight = NULL;
         if (m->codec.sent)
             m->codec.sent(m->codec.ctx, o->chan, o->obj);
         free(o);
-        pthread_cond_broadcast(&m->cv);
+        pff_broadcast(&m->cv);
     }
-    pthread_mutex_unlock(&m->mu);
+    pff_unlock(&m->mu);
     return NULL;
 }
 
@@ -356,30 +356,30 @@ static int mpi_publish(pff_transport *t, int chan, int chapter, void *obj)
         return -1;
     }
     *o = (outgoing){obj, chan, chapter, dst, NULL};
-    pthread_mutex_lock(&m->mu);
+    pff_lock(&m->mu);
     if (m->tail)
         m->tail->next = o;
     else
         m->head = o;
     m->tail = o;
-    pthread_cond_broadcast(&m->cv);
-    pthread_mutex_unlock(&m->mu);
+    pff_broadcast(&m->cv);
+    pff_unlock(&m->mu);
     return 0;
 }
 
 /* Waits until obj is no longer queued or being sent. */
 static void wait_sent(mpi_transport *m, const void *obj)
 {
-    pthread_mutex_lock(&m->mu);
+    pff_lock(&m->mu);
     for (;;) {
         int busy = m->in_flight == obj;
         for (outgoing *o = m->head; o && !busy; o = o->next)
             busy = o->obj == obj;
         if (!busy || atomic_load(&m->base.failed))
             break;
-        pthread_cond_wait(&m->cv, &m->mu);
+        pff_wait(&m->cv, &m->mu);
     }
-    pthread_mutex_unlock(&m->mu);
+    pff_unlock(&m->mu);
 }
 
 static void *mpi_get(pff_transport *t, int chan, int chapter)
@@ -470,8 +470,9 @@ pff_transport *pff_mpi_transport_new(const pff_codec *codec, int nchan, int chap
     m->codec = *codec;
     m->rank = rank;
     m->chapters = chapters;
-    pthread_mutex_init(&m->mu, NULL);
-    pthread_cond_init(&m->cv, NULL);
+    /* glibc's default mutexes and conditions cannot fail to initialise */
+    pff_sync_check(pthread_mutex_init(&m->mu, NULL), "pthread_mutex_init", __FILE__, __LINE__);
+    pff_sync_check(pthread_cond_init(&m->cv, NULL), "pthread_cond_init", __FILE__, __LINE__);
     if (pthread_create(&m->sender, NULL, sender_main, m)) {
         pthread_mutex_destroy(&m->mu);
         pthread_cond_destroy(&m->cv);
@@ -500,15 +501,15 @@ void pff_mpi_transport_finish(pff_transport *t)
     long ns = 20000;
     char *sink = NULL;
     size_t sink_len = 0;
-    pthread_mutex_lock(&m->mu);
+    pff_lock(&m->mu);
     m->stop = 1; /* the sender empties its queue, then ends */
-    pthread_cond_broadcast(&m->cv);
-    pthread_mutex_unlock(&m->mu);
+    pff_broadcast(&m->cv);
+    pff_unlock(&m->mu);
     for (;;) {
         if (!entered) {
-            pthread_mutex_lock(&m->mu);
+            pff_lock(&m->mu);
             int idle = !m->head && !m->in_flight;
-            pthread_mutex_unlock(&m->mu);
+            pff_unlock(&m->mu);
             if (idle) {
                 MPI_Ibarrier(data_comm, &barrier);
                 entered = 1;
@@ -548,10 +549,10 @@ void pff_mpi_transport_free(pff_transport *t, void (*drop)(void *ctx, int chan, 
     if (!m)
         return;
     if (m->sender_started) {
-        pthread_mutex_lock(&m->mu);
+        pff_lock(&m->mu);
         m->stop = 1;
-        pthread_cond_broadcast(&m->cv);
-        pthread_mutex_unlock(&m->mu);
+        pff_broadcast(&m->cv);
+        pff_unlock(&m->mu);
         pthread_join(m->sender, NULL);
     }
     while (m->local) {

@@ -16,6 +16,24 @@
 
 #include "../pff.h"
 
+/* The pipeline's mutex and condition-variable calls, checked. With default
+ * attributes they fail only on a programming error (an object never
+ * initialised or already destroyed): that is reported with its place and the
+ * process aborts, as yarn's fail() does (hub.c). */
+void pff_sync_fail(const char *call, int err, const char *file, int line);
+static inline void pff_sync_check(int err, const char *call, const char *file, int line)
+{
+    if (err)
+        pff_sync_fail(call, err, file, line);
+}
+#define pff_lock(m) pff_sync_check(pthread_mutex_lock(m), "pthread_mutex_lock", __FILE__, __LINE__)
+#define pff_unlock(m)                                                                              \
+    pff_sync_check(pthread_mutex_unlock(m), "pthread_mutex_unlock", __FILE__, __LINE__)
+#define pff_wait(c, m) pff_sync_check(pthread_cond_wait(c, m), "pthread_cond_wait", __FILE__, __LINE__)
+#define pff_broadcast(c)                                                                           \
+    pff_sync_check(pthread_cond_broadcast(c), "pthread_cond_broadcast", __FILE__, __LINE__)
+#define pff_signal(c) pff_sync_check(pthread_cond_signal(c), "pthread_cond_signal", __FILE__, __LINE__)
+
 typedef struct pff_transport pff_transport;
 struct pff_transport {
     /* Hands obj over as (chan, chapter); blocks while the channel is full.

@@ -178,12 +178,12 @@ static int publish(node *nd, int chan, int layer, int chapter, void *obj)
 
 static void report(run *r, int c, int stage, const pff_stage_stats *st)
 {
-    pthread_mutex_lock(&r->mu);
+    pff_lock(&r->mu);
     r->stats[(size_t)c * (r->L + 1) + stage] = *st;
     if (++r->stages_done[c] == r->L + 1)
         r->done_at[c] = now() - r->t0;
-    pthread_cond_broadcast(&r->cv);
-    pthread_mutex_unlock(&r->mu);
+    pff_broadcast(&r->cv);
+    pff_unlock(&r->mu);
 }
 
 /* --checkpoint: keeps a full copy of stage k's state after chapter c. */
@@ -198,9 +198,9 @@ static int keep_state(node *nd, int c, int k, const pff_layer *l, char *err)
         return PFF_EFAIL;
     }
     pff_layer_copy(copy, l);
-    pthread_mutex_lock(&r->mu);
+    pff_lock(&r->mu);
     r->ck_layer[(size_t)c * (r->L + 1) + k] = copy;
-    pthread_mutex_unlock(&r->mu);
+    pff_unlock(&r->mu);
     return 0;
 }
 
@@ -216,11 +216,11 @@ static int keep_negatives(node *nd, int serves, const uint8_t *neg, char *err)
         return PFF_EFAIL;
     }
     memcpy(copy, neg, (size_t)nd->n);
-    pthread_mutex_lock(&r->mu);
+    pff_lock(&r->mu);
     free(r->ck_neg[serves]);
     r->ck_neg[serves] = copy;
     r->ck_neg_n[serves] = nd->n;
-    pthread_mutex_unlock(&r->mu);
+    pff_unlock(&r->mu);
     return 0;
 }
 
@@ -229,10 +229,10 @@ static int resumed_negatives(node *nd, int c, char *err)
 {
     run *r = nd->r;
     const uint8_t *neg = NULL;
-    pthread_mutex_lock(&r->mu);
+    pff_lock(&r->mu);
     if (r->ck_neg && r->ck_neg[c] && r->ck_neg_n[c] == nd->n)
         neg = r->ck_neg[c];
-    pthread_mutex_unlock(&r->mu);
+    pff_unlock(&r->mu);
     if (!neg) {
         snprintf(err, PFF_ERRLEN, "--resume: the checkpoint lacks the negatives of chapter %d",
                  c + 1);
@@ -602,10 +602,10 @@ static void *node_main(void *arg)
     if (rc > 0)
         r->tp->fail(r->tp, err[0] ? err : "node failed");
     nd->busy = now() - t0 - nd->wait;
-    pthread_mutex_lock(&r->mu);
+    pff_lock(&r->mu);
     r->nodes_done++;
-    pthread_cond_broadcast(&r->cv);
-    pthread_mutex_unlock(&r->mu);
+    pff_broadcast(&r->cv);
+    pff_unlock(&r->mu);
     return NULL;
 }
 
@@ -1244,7 +1244,7 @@ static void save_checkpoint(run *r, int c)
     for (int k = 0; k < L; k++)
         complete &= ck.layer[k] != NULL;
     char err[PFF_ERRLEN];
-    pthread_mutex_unlock(&r->mu);
+    pff_unlock(&r->mu);
     int rc = complete ? pff_checkpoint_save(&ck, r->cfg->checkpoint, err) : PFF_EFAIL;
     free(merged);
     if (!complete)
@@ -1254,7 +1254,7 @@ static void save_checkpoint(run *r, int c)
         snprintf(msg, sizeof msg, "checkpoint: %s", err);
         r->tp->fail(r->tp, msg);
     }
-    pthread_mutex_lock(&r->mu);
+    pff_lock(&r->mu);
     for (int k = 0; k <= L; k++) {
         pff_layer_free(r->ck_layer[(size_t)c * (L + 1) + k]);
         r->ck_layer[(size_t)c * (L + 1) + k] = NULL;
@@ -1275,7 +1275,7 @@ static void monitor(run *r, double t0, long total)
         pff_history h = history_of(r, c);
         log_chapter(r, &h);
     }
-    pthread_mutex_lock(&r->mu);
+    pff_lock(&r->mu);
     for (;;) {
         while (!r->mpi && next < r->S && r->stages_done[next] == r->L + 1) {
             double el = now() - t0;
@@ -1301,11 +1301,11 @@ static void monitor(run *r, double t0, long total)
             if (local_stages(r, next)) {
                 pff_bytes part;
                 make_part(r, next, &part);
-                pthread_mutex_unlock(&r->mu); /* the nodes go on while the part travels */
+                pff_unlock(&r->mu); /* the nodes go on while the part travels */
                 if (!part.ok || pff_mpi_note_send(part.p, part.n, next))
                     r->tp->fail(r->tp, "checkpoint: cannot send this rank's part to rank 0");
                 free(part.p);
-                pthread_mutex_lock(&r->mu);
+                pff_lock(&r->mu);
             }
             next++;
         }
@@ -1316,9 +1316,9 @@ static void monitor(run *r, double t0, long total)
             if (!part)
                 break;
             if (take_part(r, part, len)) {
-                pthread_mutex_unlock(&r->mu);
+                pff_unlock(&r->mu);
                 r->tp->fail(r->tp, "checkpoint: a damaged part arrived from another rank");
-                pthread_mutex_lock(&r->mu);
+                pff_lock(&r->mu);
             }
             free(part);
         }
@@ -1341,9 +1341,9 @@ static void monitor(run *r, double t0, long total)
         if (pff_stop_signal && !atomic_load(&r->tp->failed)) {
             char msg[64];
             snprintf(msg, sizeof msg, "interrupted by signal %d", (int)pff_stop_signal);
-            pthread_mutex_unlock(&r->mu);
+            pff_unlock(&r->mu);
             r->tp->fail(r->tp, msg);
-            pthread_mutex_lock(&r->mu);
+            pff_lock(&r->mu);
         }
         if (cfg->progress_bar && !cfg->quiet) {
             long done = atomic_load(&r->progress);
@@ -1353,7 +1353,7 @@ static void monitor(run *r, double t0, long total)
             bar = 1;
         }
     }
-    pthread_mutex_unlock(&r->mu);
+    pff_unlock(&r->mu);
     if (bar)
         fprintf(stderr, "\r\033[K");
 }
@@ -1495,8 +1495,9 @@ int pff_train(const pff_config *cfg, const pff_dataset *train, pff_model *model,
             goto oom;
         r->tp = &r->hub.base;
     }
-    pthread_mutex_init(&r->mu, NULL);
-    pthread_cond_init(&r->cv, NULL);
+    /* glibc's default mutexes and conditions cannot fail to initialise */
+    pff_sync_check(pthread_mutex_init(&r->mu, NULL), "pthread_mutex_init", __FILE__, __LINE__);
+    pff_sync_check(pthread_cond_init(&r->cv, NULL), "pthread_cond_init", __FILE__, __LINE__);
     if (cfg->schedule == PFF_SINGLE_LAYER && L > 1 && !cfg->sl_recompute) {
         if (!(r->links = calloc((size_t)2 * (L - 1), sizeof *r->links)))
             goto oom_hub;
@@ -1532,9 +1533,9 @@ int pff_train(const pff_config *cfg, const pff_dataset *train, pff_model *model,
         if (pthread_create(&r->nodes[first + started].thread, NULL, node_main,
                            &r->nodes[first + started])) {
             r->tp->fail(r->tp, "cannot start a node thread");
-            pthread_mutex_lock(&r->mu);
+            pff_lock(&r->mu);
             r->nodes_done += r->nlocal - started;
-            pthread_mutex_unlock(&r->mu);
+            pff_unlock(&r->mu);
             break;
         }
     monitor(r, t0, total);
