@@ -39,11 +39,11 @@ CFLAGS  = $(CFLAGS_BASE) $(OPT) $(OMP) $(BLAS_CFLAGS) $(MPI_CFLAGS)
 LDFLAGS = $(OPT) $(filter -fopenmp,$(OMP))
 LIBS    = $(BLAS_LIBS) $(LDLIBS)
 
-LIB_SRC = layers/matmul.c layers/ff.c layers/net.c layers/stage.c layers/model.c layers/checkpoint.c \
-          data/idx.c data/cli.c data/tools.c data/export.c pipeline/hub.c pipeline/mpi.c pipeline/schedule.c pipeline/plan.c pipeline/trace.c
+LIB_SRC = layers/matmul.c layers/ff.c layers/net.c layers/stage.c layers/model.c \
+          data/model_file.c data/checkpoint.c data/atomic.c data/idx.c data/cli.c data/tools.c data/export.c pipeline/hub.c pipeline/mpi.c pipeline/schedule.c pipeline/plan.c pipeline/trace.c
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
-HDRS    = pff.h data/cli.h data/tools.h data/export.h layers/layers.h layers/bytes.h pipeline/pipeline.h pipeline/plan.h pipeline/trace.h tests/check.h
-UNIT_TESTS = test_layers test_idx test_model test_plan test_trace
+HDRS    = pff.h data/cli.h data/tools.h data/export.h layers/layers.h data/bytes.h data/model_file.h data/checkpoint.h pipeline/pipeline.h pipeline/plan.h pipeline/trace.h tests/check.h
+UNIT_TESTS = test_layers test_idx test_model test_data test_plan test_trace
 PIPE_TESTS = test_pipeline
 TEST_BINS  = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS) $(PIPE_TESTS))
 TIMEOUT = timeout --foreground -k 10

@@ -161,10 +161,18 @@ int pff_evaluate(const pff_model *m, const pff_dataset *d, int threads, double *
 int pff_predict(const pff_model *m, const float *img, long n, int threads, int *good_pred,
                 int *soft_pred, float *scores, char *err);
 
-/* Writes a file atomically (temp file, fsync, rename). */
+/* The one atomic file writer (data/atomic.c): a temporary file PATH.tmp.XXXXXX
+ * in PATH's directory, fsync, rename onto PATH; on failure the temporary file
+ * is removed and PATH keeps what it held. PFF_EUSAGE when the file cannot be
+ * created there (missing directory, no permission), PFF_EFAIL for a later
+ * failure; err names PATH. pff_write_atomic writes n bytes (mode 0644). */
 int pff_write_atomic(const char *path, const void *data, size_t n, char *err);
+/* The same, for content written as it is made: emit writes it to f and returns
+ * 0, or an errno value (> 0) or -1 when it fails. Mode 0666 & ~umask. */
+int pff_write_atomic_stream(const char *path, int (*emit)(FILE *f, void *ctx), void *ctx,
+                            char *err);
 
-/* Checkpoints (layers/checkpoint.c): the whole training state after a chapter.
+/* Checkpoints (data/checkpoint.c): the whole training state after a chapter.
  * A run resumed from one ends with the same model as an uninterrupted run
  * (deterministic schedules). The checkpoint's config holds every setting. */
 typedef struct pff_checkpoint pff_checkpoint;
@@ -178,10 +186,10 @@ void pff_checkpoint_free(pff_checkpoint *ck);
  * (pff_train then fails with "interrupted"); holds the signal number. */
 extern volatile sig_atomic_t pff_stop_signal;
 
-/* Model files (layers/model.c): versioned, checksummed, written atomically. */
+/* Model files (data/model_file.c): versioned, checksummed, written atomically. */
 int pff_model_save(const pff_model *m, const char *path, char *err);
 int pff_model_load(pff_model *m, const char *path, char *err);
-void pff_model_free(pff_model *m);
+void pff_model_free(pff_model *m); /* layers/model.c */
 
 /* Matrix product choke point (layers/matmul.c), row-major, single-threaded:
  * C = alpha * op(A) * op(B) + beta * C, op(X) = X or X^T. */

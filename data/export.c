@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "export.h"
-#include "../layers/bytes.h"
+#include "bytes.h"
 #include "../layers/layers.h"
 
 /* ---- CRC-32 ------------------------------------------------------------- */

@@ -1,6 +1,9 @@
-/* layers/layers.h — the maths of pff, free of threads: FF layers, the softmax
- * head, Adam, label embedding, goodness tables and counter-based randomness.
- * The pipeline (pipeline/) calls these; they never call back into it. */
+/* layers/layers.h — layers/ owns the maths of pff (FF layers, the softmax head,
+ * Adam, label embedding, goodness tables, counter-based randomness, evaluation)
+ * and never starts threads of its own (only OpenMP inside a kernel, when built
+ * with it), prints, controls the process or reads or writes files.
+ * The pipeline (pipeline/) calls these; they never call back into it. File
+ * formats are in data/. */
 #ifndef PFF_LAYERS_H
 #define PFF_LAYERS_H
 
@@ -197,25 +200,5 @@ void pff_shift_image(const float *src, int side, int dx, int dy, float *dst);
  * positive half alone (it does not change between epochs without augment). */
 void pff_embed_inputs(const pff_config *cfg, float *a, const float *img, const uint8_t *y,
                       const uint8_t *neg, const int *index, long n, int dim, int epoch, int pos);
-
-/* The training state after chapter next-1 (layers/checkpoint.c). */
-struct pff_checkpoint {
-    pff_config cfg;          /* every setting of the run */
-    int next;                /* chapters completed */
-    long train_n;            /* training images of the run */
-    pff_layer **layer;       /* [L] parameters, Adam moments and steps */
-    pff_layer *head;         /* softmax head or NULL */
-    pff_stage_stats *stats;  /* [next][L+1] per-chapter sums (the model's records) */
-    double *acc;             /* [next] test accuracy, -1: not measured */
-    int nneg;                /* adaptive negatives already made for coming chapters */
-    uint8_t **neg;           /* [nneg] (neg_n[i]) labels */
-    long *neg_n;             /* [nneg] */
-    int *neg_chapter;        /* [nneg] the chapter each serves */
-    pff_run_record rec;      /* data set, limits, outputs (strings owned, NULL: none) */
-};
-int pff_checkpoint_save(const pff_checkpoint *ck, const char *path, char *err);
-#include "bytes.h"
-/* Magic, version, widths and the maths settings: how model and checkpoint files begin. */
-void pff_put_header(pff_bytes *b, const char *magic, uint32_t version, const pff_config *c);
 
 #endif

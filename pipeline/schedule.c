@@ -64,6 +64,8 @@
 #include <unistd.h>
 
 #include "../layers/layers.h"
+#include "../data/bytes.h"      /* moved from layers/ (file formats live in data/) */
+#include "../data/checkpoint.h" /* struct pff_checkpoint, pff_checkpoint_save */
 #include "pipeline.h"
 #include "plan.h"
 #include "../data/tools.h"

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "../layers/layers.h"
+#include "../data/bytes.h" /* pff_fnv1a (moved from layers/) */
 #include "check.h"
 
 static unsigned char *slurp(const char *path, size_t *n)

@@ -33,13 +33,14 @@ FUZZ_CFLAGS  = -std=c11 -D_POSIX_C_SOURCE=200809L -DPFF_NO_BLAS -I. -g -O1 -fno-
 # build. clang 14 does not define that macro, and its target_clones in C export
 # only `pff_adam.ifunc`, never `pff_adam`, so without it net.o fails to link.
 FUZZ_LIB_CFLAGS = $(FUZZ_CFLAGS) -D__SANITIZE_ADDRESS__ -Wno-unknown-pragmas -Wno-unused-variable
-FUZZ_HDRS    = pff.h layers/layers.h
+FUZZ_HDRS    = pff.h layers/layers.h data/bytes.h data/model_file.h data/checkpoint.h
 
 # what each target links (checked with nm: no undefined pff_* symbol is left)
 FUZZ_IDX_SRC   = tests/fuzz/fuzz_idx.c data/idx.c
-FUZZ_MODEL_SRC = tests/fuzz/fuzz_model.c layers/model.c layers/ff.c layers/net.c layers/matmul.c
-FUZZ_CHECKPOINT_SRC = tests/fuzz/fuzz_checkpoint.c layers/checkpoint.c layers/model.c layers/ff.c \
-                      layers/net.c layers/matmul.c
+FUZZ_MODEL_SRC = tests/fuzz/fuzz_model.c data/model_file.c data/atomic.c layers/model.c layers/ff.c \
+                 layers/net.c layers/matmul.c
+FUZZ_CHECKPOINT_SRC = tests/fuzz/fuzz_checkpoint.c data/checkpoint.c data/model_file.c data/atomic.c \
+                      layers/model.c layers/ff.c layers/net.c layers/matmul.c
 FUZZ_TARGETS   = idx model checkpoint
 
 .PHONY: fuzz fuzz-build fuzz-regress fuzz-seeds

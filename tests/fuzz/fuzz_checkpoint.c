@@ -46,7 +46,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 
-#include "layers/layers.h"
+#include "data/checkpoint.h" /* struct pff_checkpoint (moved from layers/layers.h) */
 #include "tests/fuzz/fuzz_common.h"
 
 #define CK_MAGIC "PFFCKPT1"

@@ -1,6 +1,7 @@
-/* layers/bytes.h — little-endian bytes for the model and checkpoint files:
- * a growing output buffer, readers of fixed-width fields, and the FNV-1a
- * checksum both formats end with. */
+/* data/bytes.h — little-endian bytes for the file formats (model, checkpoint,
+ * export) and the MPI transport's checkpoint parts: a growing output buffer,
+ * readers of fixed-width fields, and the FNV-1a checksum the model and
+ * checkpoint files end with. */
 #ifndef PFF_BYTES_H
 #define PFF_BYTES_H
 

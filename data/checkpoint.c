@@ -1,4 +1,4 @@
-/* layers/checkpoint.c — the whole training state after a chapter, so that a
+/* data/checkpoint.c — the checkpoint file: the whole training state after a chapter, so that a
  * run killed at any moment resumes to the same model, byte for byte.
  *
  * File, version 2 (3 with the extension below), little-endian, written atomically (pff_write_atomic):
@@ -31,7 +31,8 @@
 #include <string.h>
 
 #include "bytes.h"
-#include "layers.h"
+#include "checkpoint.h"
+#include "model_file.h"
 
 #define CK_MAGIC "PFFCKPT1"
 #define CK_VERSION 2u
@@ -122,7 +123,7 @@ int pff_checkpoint_save(const pff_checkpoint *ck, const char *path, char *err)
     const pff_config *c = &ck->cfg;
     const int L = c->nlayers;
     pff_bytes b = {NULL, 0, 0, 1};
-    const int ext = c->neg == PFF_NEG_HARD || c->augment != PFF_AUGMENT_NONE;
+    const int ext = pff_header_needs_ext(c);
     pff_put_header(&b, CK_MAGIC, ext ? CK_VERSION_EXT : CK_VERSION, c);
     uint32_t sched[8] = {(uint32_t)c->schedule, (uint32_t)c->nodes,      (uint32_t)c->threads,
                          (uint32_t)c->fast,     (uint32_t)c->shards,     (uint32_t)c->stale_adam,
@@ -305,8 +306,7 @@ int pff_checkpoint_load(const char *path, pff_checkpoint **out, char *err)
         c->hard_temp = rf(&b);
     }
     /* version 2 exactly when its settings are used: one state, one byte string */
-    const int ext_ok = (version == CK_VERSION_EXT) ==
-                       (c->neg == PFF_NEG_HARD || c->augment != PFF_AUGMENT_NONE);
+    const int ext_ok = (version == CK_VERSION_EXT) == pff_header_needs_ext(c);
     ck->next = (int)r32(&b);
     ck->train_n = (long)r32(&b);
     if (!b.ok || c->splits < 1 || c->epochs < 1 || c->epochs % c->splits || ck->next < 1 ||

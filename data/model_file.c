@@ -1,0 +1,273 @@
+/* data/model_file.c — the model file: pff_model_save and pff_model_load, and
+ * the header the checkpoint file shares with it (pff_put_header).
+ *
+ * Model file, version 2, little-endian:
+ *   "PFFMODEL"  u32 version  u32 L  u32 widths[L+1]  f32 threshold
+ *   u32 epochs  u32 splits  u32 batch  f32 lr  f32 softmax_lr  u32 neg
+ *   u32 classifier  u64 seed  u32 has_head
+ *   for each layer: f32 W[out*in]  f32 b[out]
+ *   when has_head:  f32 W[10*D]    f32 b[10]
+ *   u32 H, then H chapter records: u32 chapter  f32 lr  f32 test_accuracy
+ *                                  f32 loss[L]  f32 gpos[L]  f32 gneg[L]
+ *   u64 FNV-1a of every byte before it
+ * Version 3 is version 2 with two fields after the seed, u32 augment and
+ * f32 hard_temp; it is written only when a run used them (--neg hard or
+ * --augment shift), so every other model keeps its version-2 bytes. Both
+ * versions load.
+ * Only what defines the function is stored (no schedule, nodes, threads or
+ * timings), so schedules that compute the same model write the same bytes.
+ * Files are written with pff_write_atomic (data/atomic.c), so a reader never
+ * sees half a model and a failed save leaves any existing file untouched. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../layers/layers.h"
+#include "bytes.h"
+#include "model_file.h"
+
+#define MODEL_MAGIC "PFFMODEL"
+#define MODEL_VERSION 2u /* 2: chapter records after the head */
+#define MODEL_VERSION_EXT 3u /* 3: + augment and hard_temp (written only when used) */
+
+static size_t header_size(int L, uint32_t version)
+{
+    return 8 + 4 + 4 + 4 * (size_t)(L + 1) + 4 * 8 + 8 + 4 + (version >= MODEL_VERSION_EXT ? 8 : 0);
+}
+
+/* Does a configuration need the version-3 fields (model and checkpoint alike)? */
+int pff_header_needs_ext(const pff_config *c)
+{
+    return c->neg == PFF_NEG_HARD || c->augment != PFF_AUGMENT_NONE;
+}
+
+static size_t body_floats(const int *widths, int L, int head_in)
+{
+    size_t f = 0;
+    for (int k = 0; k < L; k++)
+        f += (size_t)widths[k] * widths[k + 1] + widths[k + 1];
+    if (head_in)
+        f += (size_t)head_in * PFF_CLASSES + PFF_CLASSES;
+    return f;
+}
+
+/* The start both file formats share: magic, version, widths and the maths settings. */
+void pff_put_header(pff_bytes *b, const char *magic, uint32_t version, const pff_config *c)
+{
+    pff_put(b, magic, 8);
+    pff_put32(b, version);
+    pff_put32(b, (uint32_t)c->nlayers);
+    for (int k = 0; k <= c->nlayers; k++)
+        pff_put32(b, (uint32_t)c->widths[k]);
+    pff_putf(b, c->threshold);
+    pff_put32(b, (uint32_t)c->epochs);
+    pff_put32(b, (uint32_t)c->splits);
+    pff_put32(b, (uint32_t)c->batch);
+    pff_putf(b, c->lr);
+    pff_putf(b, c->softmax_lr);
+    pff_put32(b, (uint32_t)c->neg);
+    pff_put32(b, (uint32_t)c->classifier);
+    pff_put64(b, c->seed);
+}
+
+int pff_model_save(const pff_model *m, const char *path, char *err)
+{
+    const pff_config *c = &m->cfg;
+    const int L = c->nlayers, head_in = m->head ? m->head->in : 0;
+    const uint32_t version = pff_header_needs_ext(c) ? MODEL_VERSION_EXT : MODEL_VERSION;
+    pff_bytes b = {NULL, 0, 0, 1};
+    b.cap = header_size(L, version) + 4 * body_floats(c->widths, L, head_in) + 4 +
+            (size_t)m->nhistory * (12 + 12 * (size_t)L) + 8;
+    if (!(b.p = malloc(b.cap))) {
+        snprintf(err, PFF_ERRLEN, "%s: out of memory", path);
+        return PFF_EFAIL;
+    }
+    pff_put_header(&b, MODEL_MAGIC, version, c);
+    if (version >= MODEL_VERSION_EXT) {
+        pff_put32(&b, (uint32_t)c->augment);
+        pff_putf(&b, c->hard_temp);
+    }
+    pff_put32(&b, (uint32_t)head_in);
+    for (int k = 0; k < L; k++)
+        pff_putfs(&b, m->layer[k]->slab, m->layer[k]->nparam);
+    if (m->head)
+        pff_putfs(&b, m->head->slab, m->head->nparam);
+    pff_put32(&b, (uint32_t)m->nhistory);
+    for (int i = 0; i < m->nhistory; i++) {
+        const pff_history *h = &m->history[i];
+        pff_put32(&b, (uint32_t)h->chapter);
+        pff_putf(&b, h->lr);
+        pff_putf(&b, h->test_accuracy);
+        pff_putfs(&b, h->loss, (size_t)L);
+        pff_putfs(&b, h->gpos, (size_t)L);
+        pff_putfs(&b, h->gneg, (size_t)L);
+    }
+    pff_put64(&b, pff_fnv1a(b.p, b.n));
+    int rc = b.ok ? pff_write_atomic(path, b.p, b.n, err) : PFF_EFAIL;
+    if (!b.ok)
+        snprintf(err, PFF_ERRLEN, "%s: out of memory", path);
+    free(b.p);
+    return rc;
+}
+
+static unsigned char *read_file(const char *path, size_t *n, char *err)
+{
+    struct stat st;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, PFF_ERRLEN, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, PFF_ERRLEN, "%s: not a regular file", path);
+        fclose(f);
+        return NULL;
+    }
+    unsigned char *p = malloc((size_t)st.st_size + 1);
+    if (!p || fread(p, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
+        snprintf(err, PFF_ERRLEN, "%s: cannot read %lld bytes", path, (long long)st.st_size);
+        free(p);
+        fclose(f);
+        return NULL;
+    }
+    fclose(f);
+    *n = (size_t)st.st_size;
+    return p;
+}
+
+int pff_model_load(pff_model *m, const char *path, char *err)
+{
+    memset(m, 0, sizeof *m);
+    size_t n;
+    unsigned char *p = read_file(path, &n, err);
+    if (!p)
+        return PFF_EUSAGE;
+    int rc = PFF_EUSAGE;
+    pff_config *c = &m->cfg;
+    pff_config_default(c);
+    if (n < 20 || memcmp(p, MODEL_MAGIC, 8) != 0) {
+        snprintf(err, PFF_ERRLEN, "%s: not a pff model (bad magic; expected \"%s\")", path, MODEL_MAGIC);
+        goto out;
+    }
+    uint32_t version = pff_get32(p + 8), L = pff_get32(p + 12);
+    if (version != MODEL_VERSION && version != MODEL_VERSION_EXT) {
+        snprintf(err, PFF_ERRLEN, "%s: model format version %u, this pff reads versions %u and %u%s",
+                 path, version, MODEL_VERSION, MODEL_VERSION_EXT,
+                 version > MODEL_VERSION_EXT ? " (written by a newer pff)" : "");
+        goto out;
+    }
+    if (L < 1 || L > PFF_MAX_LAYERS || n < header_size((int)L, version) + 8) {
+        snprintf(err, PFF_ERRLEN, "%s: layer count %u or size %zu bytes is invalid", path, L, n);
+        goto out;
+    }
+    const unsigned char *q = p + 16;
+    c->nlayers = (int)L;
+    for (uint32_t k = 0; k <= L; k++, q += 4) {
+        uint32_t w = pff_get32(q);
+        if (w < 1 || w > (1u << 24) || (k == 0 && w < PFF_CLASSES)) {
+            snprintf(err, PFF_ERRLEN, "%s: width %u of layer %u is invalid", path, w, k);
+            goto out;
+        }
+        c->widths[k] = (int)w;
+    }
+    c->threshold = pff_getf(q), q += 4;
+    c->epochs = (int)pff_get32(q), q += 4;
+    c->splits = (int)pff_get32(q), q += 4;
+    c->batch = (int)pff_get32(q), q += 4;
+    c->lr = pff_getf(q), q += 4;
+    c->softmax_lr = pff_getf(q), q += 4;
+    c->neg = (pff_neg_kind)pff_get32(q), q += 4;
+    c->classifier = (pff_classifier_kind)pff_get32(q), q += 4;
+    c->seed = pff_get64(q), q += 8;
+    if (version >= MODEL_VERSION_EXT) {
+        c->augment = (pff_augment_kind)pff_get32(q), q += 4;
+        c->hard_temp = pff_getf(q), q += 4;
+        /* only runs that used these settings write version 3: one model, one byte string */
+        if ((unsigned)c->augment > PFF_AUGMENT_SHIFT || !(c->hard_temp > 0 && isfinite(c->hard_temp)) ||
+            !pff_header_needs_ext(c)) {
+            snprintf(err, PFF_ERRLEN, "%s: version-3 settings are invalid (augment %u, hard_temp %g, "
+                     "negatives %u)", path, (unsigned)c->augment, (double)c->hard_temp, (unsigned)c->neg);
+            goto out;
+        }
+    } else if (pff_header_needs_ext(c)) {
+        snprintf(err, PFF_ERRLEN, "%s: version-2 model with negatives kind %u (hard), which only "
+                 "version 3 holds", path, (unsigned)c->neg);
+        goto out;
+    }
+    uint32_t head_in = pff_get32(q);
+    q += 4;
+    int fdim = 0;
+    for (uint32_t k = (L == 1 ? 0 : 1); k < L; k++)
+        fdim += c->widths[k + 1];
+    if (head_in != 0 && head_in != (uint32_t)fdim) {
+        snprintf(err, PFF_ERRLEN, "%s: softmax head of %u inputs, expected %d for these layers", path,
+                 head_in, fdim);
+        goto out;
+    }
+    size_t body = header_size((int)L, version) + 4 * body_floats(c->widths, (int)L, (int)head_in);
+    uint32_t nhist = n >= body + 4 ? pff_get32(p + body) : 0;
+    if (nhist > (uint32_t)(c->splits > 0 ? c->splits : 0)) {
+        snprintf(err, PFF_ERRLEN, "%s: %u chapter records, expected at most %d (one per chapter)",
+                 path, nhist, c->splits);
+        goto out;
+    }
+    size_t want = body + 4 + (size_t)nhist * (12 + 12 * (size_t)L) + 8;
+    if (n != want) {
+        snprintf(err, PFF_ERRLEN, "%s: %zu bytes, expected %zu for this network (file %s)", path, n,
+                 want, n < want ? "truncated" : "has trailing bytes");
+        goto out;
+    }
+    if (pff_fnv1a(p, n - 8) != pff_get64(p + n - 8)) {
+        snprintf(err, PFF_ERRLEN, "%s: checksum mismatch: the file is damaged", path);
+        goto out;
+    }
+    rc = PFF_EFAIL;
+    if (!(m->layer = calloc(L, sizeof *m->layer))) {
+        snprintf(err, PFF_ERRLEN, "%s: out of memory", path);
+        goto out;
+    }
+    for (uint32_t k = 0; k < L; k++) {
+        pff_layer *l = m->layer[k] = pff_layer_new(c->widths[k], c->widths[k + 1]);
+        if (!l) {
+            snprintf(err, PFF_ERRLEN, "%s: out of memory for layer %u", path, k + 1);
+            goto out;
+        }
+        for (size_t i = 0; i < l->nparam; i++, q += 4)
+            l->slab[i] = pff_getf(q);
+    }
+    if (head_in) {
+        if (!(m->head = pff_layer_new((int)head_in, PFF_CLASSES))) {
+            snprintf(err, PFF_ERRLEN, "%s: out of memory for the softmax head", path);
+            goto out;
+        }
+        for (size_t i = 0; i < m->head->nparam; i++, q += 4)
+            m->head->slab[i] = pff_getf(q);
+    }
+    q += 4; /* nhist, read above */
+    if (nhist && !(m->history = calloc(nhist, sizeof *m->history))) {
+        snprintf(err, PFF_ERRLEN, "%s: out of memory for %u chapter records", path, nhist);
+        goto out;
+    }
+    m->nhistory = (int)nhist;
+    for (uint32_t i = 0; i < nhist; i++) {
+        pff_history *h = &m->history[i];
+        h->chapter = (int)pff_get32(q), q += 4;
+        h->lr = pff_getf(q), q += 4;
+        h->test_accuracy = pff_getf(q), q += 4;
+        for (uint32_t k = 0; k < L; k++, q += 4)
+            h->loss[k] = pff_getf(q);
+        for (uint32_t k = 0; k < L; k++, q += 4)
+            h->gpos[k] = pff_getf(q);
+        for (uint32_t k = 0; k < L; k++, q += 4)
+            h->gneg[k] = pff_getf(q);
+    }
+    rc = PFF_OK;
+out:
+    free(p);
+    if (rc)
+        pff_model_free(m);
+    return rc;
+}

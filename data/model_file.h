@@ -1,0 +1,18 @@
+/* data/model_file.h — what the model file (data/model_file.c) shares with the
+ * checkpoint file (data/checkpoint.c): how both begin. pff_model_save and
+ * pff_model_load themselves are public (pff.h). */
+#ifndef PFF_MODEL_FILE_H
+#define PFF_MODEL_FILE_H
+
+#include <stdint.h>
+
+#include "../pff.h"
+#include "bytes.h"
+
+/* Magic, version, widths and the maths settings: how model and checkpoint files begin. */
+void pff_put_header(pff_bytes *b, const char *magic, uint32_t version, const pff_config *c);
+/* Does a configuration need the version-3 fields (augment, hard_temp)? Both
+ * formats write them exactly when it does: one state, one byte string. */
+int pff_header_needs_ext(const pff_config *c);
+
+#endif
