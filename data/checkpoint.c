@@ -218,13 +218,19 @@ static pff_layer *r_layer(rbuf *b, int in, int out)
     return l;
 }
 
-int pff_checkpoint_load(const char *path, pff_checkpoint **out, char *err)
+/* What a step of pff_checkpoint_load found: the bytes hold what they should,
+ * they do not (err says why), or memory ran out (or, with b->ok cleared, the
+ * bytes ran out before an allocation they announce). */
+typedef enum { LOAD_OK, LOAD_BAD, LOAD_OOM } load_step;
+
+/* The whole file at path; NULL with *rc and err set when it cannot be read. */
+static unsigned char *read_whole(const char *path, size_t *size, int *rc, char *err)
 {
-    *out = NULL;
     FILE *f = fopen(path, "rb");
     if (!f) {
         snprintf(err, PFF_ERRLEN, "--resume %s: cannot open: no such checkpoint", path);
-        return PFF_EUSAGE;
+        *rc = PFF_EUSAGE;
+        return NULL;
     }
     unsigned char *p = NULL;
     size_t n = 0, cap = 0, got;
@@ -236,7 +242,8 @@ int pff_checkpoint_load(const char *path, pff_checkpoint **out, char *err)
                 free(p);
                 fclose(f);
                 snprintf(err, PFF_ERRLEN, "%s: out of memory", path);
-                return PFF_EFAIL;
+                *rc = PFF_EFAIL;
+                return NULL;
             }
             p = q;
         }
@@ -244,72 +251,63 @@ int pff_checkpoint_load(const char *path, pff_checkpoint **out, char *err)
         n += got;
     } while (got > 0);
     fclose(f);
-    int rc = PFF_EUSAGE;
-    pff_checkpoint *ck = calloc(1, sizeof *ck);
-    rbuf b = {p, n, 0, 1};
-    if (!ck)
-        goto oom;
-    if (n < 20 || memcmp(p, CK_MAGIC, 8) != 0) {
-        snprintf(err, PFF_ERRLEN, "%s: not a pff checkpoint (bad magic; expected \"%s\")", path,
-                 CK_MAGIC);
-        goto bad;
-    }
-    if (pff_fnv1a(p, n - 8) != pff_get64(p + n - 8)) {
-        snprintf(err, PFF_ERRLEN, "%s: checksum mismatch: the checkpoint is damaged or truncated",
-                 path);
-        goto bad;
-    }
-    b.n = n - 8;
-    r_take(&b, 8);
-    uint32_t version = r32(&b);
+    *size = n;
+    return p;
+}
+
+/* The version, the settings, the chapters completed and the training images
+ * (b is past the magic). */
+static load_step read_settings(rbuf *b, pff_checkpoint *ck, const char *path, char *err)
+{
+    uint32_t version = r32(b);
     if (version != CK_VERSION && version != CK_VERSION_EXT) {
         snprintf(err, PFF_ERRLEN, "%s: checkpoint version %u, this pff reads versions %u and %u%s",
                  path, version, CK_VERSION, CK_VERSION_EXT,
                  version < CK_VERSION ? " (resume it with the pff that wrote it)" : "");
-        goto bad;
+        return LOAD_BAD;
     }
     pff_config *c = &ck->cfg;
     pff_config_default(c);
-    uint32_t L = r32(&b);
+    uint32_t L = r32(b);
     if (L < 1 || L > PFF_MAX_LAYERS) {
         snprintf(err, PFF_ERRLEN, "%s: %u layers, expected 1..%d", path, L, PFF_MAX_LAYERS);
-        goto bad;
+        return LOAD_BAD;
     }
     c->nlayers = (int)L;
     for (uint32_t k = 0; k <= L; k++) {
-        uint32_t w = r32(&b);
+        uint32_t w = r32(b);
         if (w < 1 || w > (1u << 24)) {
             snprintf(err, PFF_ERRLEN, "%s: width %u of layer %u is invalid", path, w, k);
-            goto bad;
+            return LOAD_BAD;
         }
         c->widths[k] = (int)w;
     }
-    c->threshold = rf(&b);
-    c->epochs = (int)r32(&b);
-    c->splits = (int)r32(&b);
-    c->batch = (int)r32(&b);
-    c->lr = rf(&b);
-    c->softmax_lr = rf(&b);
-    c->neg = (pff_neg_kind)r32(&b);
-    c->classifier = (pff_classifier_kind)r32(&b);
-    c->seed = r64(&b);
-    c->schedule = (pff_schedule_kind)r32(&b);
-    c->nodes = (int)r32(&b);
-    c->threads = (int)r32(&b);
-    c->fast = (int)r32(&b);
-    c->shards = (pff_shard_kind)r32(&b);
-    c->stale_adam = (int)r32(&b);
-    c->sl_recompute = (int)r32(&b);
-    c->eval_every = (int)r32(&b);
+    c->threshold = rf(b);
+    c->epochs = (int)r32(b);
+    c->splits = (int)r32(b);
+    c->batch = (int)r32(b);
+    c->lr = rf(b);
+    c->softmax_lr = rf(b);
+    c->neg = (pff_neg_kind)r32(b);
+    c->classifier = (pff_classifier_kind)r32(b);
+    c->seed = r64(b);
+    c->schedule = (pff_schedule_kind)r32(b);
+    c->nodes = (int)r32(b);
+    c->threads = (int)r32(b);
+    c->fast = (int)r32(b);
+    c->shards = (pff_shard_kind)r32(b);
+    c->stale_adam = (int)r32(b);
+    c->sl_recompute = (int)r32(b);
+    c->eval_every = (int)r32(b);
     if (version == CK_VERSION_EXT) {
-        c->augment = (pff_augment_kind)r32(&b);
-        c->hard_temp = rf(&b);
+        c->augment = (pff_augment_kind)r32(b);
+        c->hard_temp = rf(b);
     }
     /* version 2 exactly when its settings are used: one state, one byte string */
     const int ext_ok = (version == CK_VERSION_EXT) == pff_header_needs_ext(c);
-    ck->next = (int)r32(&b);
-    ck->train_n = (long)r32(&b);
-    if (!b.ok || c->splits < 1 || c->epochs < 1 || c->epochs % c->splits || ck->next < 1 ||
+    ck->next = (int)r32(b);
+    ck->train_n = (long)r32(b);
+    if (!b->ok || c->splits < 1 || c->epochs < 1 || c->epochs % c->splits || ck->next < 1 ||
         ck->next > c->splits || (unsigned)c->schedule > PFF_FEDERATED || c->nodes < 1 ||
         c->nodes > PFF_MAX_NODES || (unsigned)c->neg > PFF_NEG_HARD || !ext_ok ||
         (unsigned)c->augment > PFF_AUGMENT_SHIFT || !(c->hard_temp > 0 && isfinite(c->hard_temp)) ||
@@ -320,94 +318,148 @@ int pff_checkpoint_load(const char *path, pff_checkpoint **out, char *err)
         !(c->softmax_lr > 0 && isfinite(c->softmax_lr)) ||
         !(c->threshold > 0 && isfinite(c->threshold))) {
         snprintf(err, PFF_ERRLEN, "%s: the checkpoint's settings are invalid", path);
-        goto bad;
+        return LOAD_BAD;
     }
-    if (!(ck->layer = calloc(L, sizeof *ck->layer)))
-        goto oom;
-    for (uint32_t k = 0; k < L; k++)
-        if (!(ck->layer[k] = r_layer(&b, c->widths[k], c->widths[k + 1])))
-            goto oom;
-    uint32_t has_head = r32(&b);
+    return LOAD_OK;
+}
+
+/* The layers, the head, the per-chapter statistics and accuracies. */
+static load_step read_network(rbuf *b, pff_checkpoint *ck, const char *path, char *err)
+{
+    const int L = ck->cfg.nlayers;
+    if (!(ck->layer = calloc((size_t)L, sizeof *ck->layer)))
+        return LOAD_OOM;
+    for (int k = 0; k < L; k++)
+        if (!(ck->layer[k] = r_layer(b, ck->cfg.widths[k], ck->cfg.widths[k + 1])))
+            return LOAD_OOM;
+    uint32_t has_head = r32(b);
     if (has_head > 1) {
         snprintf(err, PFF_ERRLEN, "%s: head flag %u, expected 0 or 1", path, has_head);
-        goto bad;
+        return LOAD_BAD;
     }
     if (has_head) {
-        int D = pff_feature_dim(ck->layer, (int)L);
-        if (!(ck->head = r_layer(&b, D, PFF_CLASSES)))
-            goto oom;
+        int D = pff_feature_dim(ck->layer, L);
+        if (!(ck->head = r_layer(b, D, PFF_CLASSES)))
+            return LOAD_OOM;
     }
     size_t ns = (size_t)ck->next * (L + 1);
-    if (!b.ok || (b.n - b.off) / 32 < ns) { /* 32 bytes per record must follow */
+    if (!b->ok || (b->n - b->off) / 32 < ns) { /* 32 bytes per record must follow */
         snprintf(err, PFF_ERRLEN, "%s: truncated or invalid checkpoint", path);
-        goto bad;
+        return LOAD_BAD;
     }
     ck->stats = calloc(ns, sizeof *ck->stats);
     ck->acc = calloc((size_t)ck->next, sizeof *ck->acc);
     if (!ck->stats || !ck->acc)
-        goto oom;
+        return LOAD_OOM;
     for (size_t i = 0; i < ns; i++) {
-        ck->stats[i].loss = rd(&b);
-        ck->stats[i].gpos = rd(&b);
-        ck->stats[i].gneg = rd(&b);
-        ck->stats[i].batches = (long)r64(&b);
+        ck->stats[i].loss = rd(b);
+        ck->stats[i].gpos = rd(b);
+        ck->stats[i].gneg = rd(b);
+        ck->stats[i].batches = (long)r64(b);
     }
     for (int i = 0; i < ck->next; i++)
-        ck->acc[i] = rd(&b);
-    uint32_t nneg = r32(&b);
-    if (!b.ok || nneg > PFF_MAX_NODES) {
+        ck->acc[i] = rd(b);
+    return LOAD_OK;
+}
+
+/* The negatives already drawn for coming chapters. A label >= PFF_CLASSES or
+ * missing bytes clear b->ok (the caller's final check refuses the file). */
+static load_step read_negatives(rbuf *b, pff_checkpoint *ck, const char *path, char *err)
+{
+    uint32_t nneg = r32(b);
+    if (!b->ok || nneg > PFF_MAX_NODES) {
         snprintf(err, PFF_ERRLEN, "%s: truncated or invalid checkpoint", path);
-        goto bad;
+        return LOAD_BAD;
     }
     ck->neg = calloc(nneg ? nneg : 1, sizeof *ck->neg);
     ck->neg_n = calloc(nneg ? nneg : 1, sizeof *ck->neg_n);
     ck->neg_chapter = calloc(nneg ? nneg : 1, sizeof *ck->neg_chapter);
     if (!ck->neg || !ck->neg_n || !ck->neg_chapter)
-        goto oom;
+        return LOAD_OOM;
     for (uint32_t i = 0; i < nneg; i++) {
-        ck->neg_chapter[i] = (int)r32(&b);
-        ck->neg_n[i] = (long)r32(&b);
-        const unsigned char *src = r_take(&b, (size_t)ck->neg_n[i]);
+        ck->neg_chapter[i] = (int)r32(b);
+        ck->neg_n[i] = (long)r32(b);
+        const unsigned char *src = r_take(b, (size_t)ck->neg_n[i]);
         if (!src)
             break;
         if (!(ck->neg[i] = malloc((size_t)ck->neg_n[i] + 1)))
-            goto oom;
+            return LOAD_OOM;
         memcpy(ck->neg[i], src, (size_t)ck->neg_n[i]);
         for (long j = 0; j < ck->neg_n[i]; j++)
             if (ck->neg[i][j] >= PFF_CLASSES)
-                b.ok = 0;
+                b->ok = 0;
         ck->nneg = (int)i + 1;
     }
-    pff_run_record *rec = &ck->rec;
-    uint32_t tl = r32(&b), el = r32(&b);
+    return LOAD_OK;
+}
+
+/* The run record: limits, data set and outputs. */
+static load_step read_record(rbuf *b, pff_run_record *rec, const char *path, char *err)
+{
+    uint32_t tl = r32(b), el = r32(b);
     int bad = tl > 0x7fffffffu || el > 0x7fffffffu;
     rec->train_limit = (long)tl;
     rec->test_limit = (long)el;
-    rec->data_dir = r_str(&b, 0, &bad);
+    rec->data_dir = r_str(b, 0, &bad);
     for (int i = 0; i < PFF_DATA_FILES; i++) {
-        rec->data_size[i] = r64(&b);
-        rec->data_hash[i] = r64(&b);
+        rec->data_size[i] = r64(b);
+        rec->data_hash[i] = r64(b);
     }
-    rec->save = r_str(&b, 0, &bad);
-    rec->log = r_str(&b, 0, &bad);
-    rec->trace = r_str(&b, 1, &bad);
+    rec->save = r_str(b, 0, &bad);
+    rec->log = r_str(b, 0, &bad);
+    rec->trace = r_str(b, 1, &bad);
     if (bad) {
         snprintf(err, PFF_ERRLEN, "%s: the checkpoint's run record (data set, limits, outputs) is "
                  "invalid", path);
-        goto bad;
+        return LOAD_BAD;
     }
+    return LOAD_OK;
+}
+
+int pff_checkpoint_load(const char *path, pff_checkpoint **out, char *err)
+{
+    *out = NULL;
+    size_t n = 0;
+    int rc = PFF_EUSAGE;
+    unsigned char *p = read_whole(path, &n, &rc, err);
+    if (!p)
+        return rc;
+    pff_checkpoint *ck = calloc(1, sizeof *ck);
+    rbuf b = {p, n, 0, 1};
+    load_step step = LOAD_OOM;
+    if (!ck)
+        goto fail;
+    step = LOAD_BAD;
+    if (n < 20 || memcmp(p, CK_MAGIC, 8) != 0) {
+        snprintf(err, PFF_ERRLEN, "%s: not a pff checkpoint (bad magic; expected \"%s\")", path,
+                 CK_MAGIC);
+        goto fail;
+    }
+    if (pff_fnv1a(p, n - 8) != pff_get64(p + n - 8)) {
+        snprintf(err, PFF_ERRLEN, "%s: checksum mismatch: the checkpoint is damaged or truncated",
+                 path);
+        goto fail;
+    }
+    b.n = n - 8;
+    r_take(&b, 8);
+    if ((step = read_settings(&b, ck, path, err)) != LOAD_OK ||
+        (step = read_network(&b, ck, path, err)) != LOAD_OK ||
+        (step = read_negatives(&b, ck, path, err)) != LOAD_OK ||
+        (step = read_record(&b, &ck->rec, path, err)) != LOAD_OK)
+        goto fail;
     if (!b.ok || b.off != b.n) {
         snprintf(err, PFF_ERRLEN, "%s: truncated or invalid checkpoint (%zu of %zu bytes read)",
                  path, b.off, b.n);
-        goto bad;
+        step = LOAD_BAD;
+        goto fail;
     }
     free(p);
     *out = ck;
     return PFF_OK;
-oom:
-    snprintf(err, PFF_ERRLEN, "%s: out of memory (or the checkpoint is truncated)", path);
-    rc = b.ok ? PFF_EFAIL : PFF_EUSAGE;
-bad:
+fail:
+    if (step == LOAD_OOM)
+        snprintf(err, PFF_ERRLEN, "%s: out of memory (or the checkpoint is truncated)", path);
+    rc = step == LOAD_OOM && b.ok ? PFF_EFAIL : PFF_EUSAGE;
     free(p);
     pff_checkpoint_free(ck);
     return rc;

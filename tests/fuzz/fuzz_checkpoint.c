@@ -1,4 +1,4 @@
-/* tests/fuzz/fuzz_checkpoint.c — libFuzzer target for checkpoints (layers/checkpoint.c).
+/* tests/fuzz/fuzz_checkpoint.c — libFuzzer target for checkpoints (data/checkpoint.c).
  *
  * The input is a checkpoint file (`pff train --checkpoint`, read back by
  * `--resume`). It is written to a temporary path (one per process:
@@ -146,7 +146,7 @@ static void check_one(const uint8_t *data, size_t size)
 
 /* ---- seed corpus ---- */
 
-/* Byte offsets of a checkpoint's parts, as layers/checkpoint.c lays them out. */
+/* Byte offsets of a checkpoint's parts, as data/checkpoint.c lays them out. */
 typedef struct {
     size_t cfg;    /* threshold, the first field after the widths */
     size_t layers; /* the first layer's Adam step */

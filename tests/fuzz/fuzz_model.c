@@ -1,4 +1,4 @@
-/* tests/fuzz/fuzz_model.c — libFuzzer target for model files (layers/model.c).
+/* tests/fuzz/fuzz_model.c — libFuzzer target for model files (data/model_file.c).
  *
  * The input is a model file. It is written to a temporary path (one per
  * process: $PFF_FUZZ_TMPDIR, else /dev/shm when writable, else /tmp; the
