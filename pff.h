@@ -160,6 +160,10 @@ int pff_evaluate(const pff_model *m, const pff_dataset *d, int threads, double *
  * and soft_pred is not NULL, the goodness table into scores[n*10] if given. */
 int pff_predict(const pff_model *m, const float *img, long n, int threads, int *good_pred,
                 int *soft_pred, float *scores, char *err);
+/* Softmax probabilities of the head (m->head must be set) for n images: probs (n, 10).
+ * PFF_EFAIL with a message when out of memory or the head does not fit the layers. */
+int pff_head_softmax(const pff_model *m, const float *img, long n, int threads, float *probs,
+                     char *err);
 
 /* Writes a file atomically (temp file, fsync, rename). */
 int pff_write_atomic(const char *path, const void *data, size_t n, char *err);

@@ -66,7 +66,7 @@
 #include "../layers/layers.h"
 #include "pipeline.h"
 #include "plan.h"
-#include "../data/tools.h"
+#include "../data/log.h" /* pff_log_row (was in data/tools.h) */
 
 
 typedef struct run run;
