@@ -204,7 +204,8 @@ int pff_picture_curves(const pff_train_log *lg, const char *source, const char *
         chart(&c, left, y, cw, ph, "test accuracy (%)", g.chapter, g.rows, s, 1);
         y += ph + gap;
     }
-    pff_canvas_text(&c, left + cw / 2 - pff_canvas_text_width("chapter", 2) / 2, y - gap + 26, 2, TEXT, "chapter");
+    pff_canvas_text(&c, left + cw / 2 - pff_canvas_text_width("chapter", 2) / 2, y - gap + 26, 2,
+                    TEXT, "chapter");
     int rc = pff_png_write(path, c.px, W, H, 3, err);
     pff_canvas_free(&c);
     if (!rc)
@@ -263,13 +264,15 @@ int pff_picture_accuracy(const char *path, const pff_acc_curve *cv, int n, char 
             pff_canvas_fill(&c, px, top, px + 1, top + ch, m == 1 ? AXIS : GRID);
             if (m == 1 || m == 2 || m == 5) {
                 snprintf(buf, sizeof buf, "%g", v);
-                pff_canvas_text(&c, px - pff_canvas_text_width(buf, 1) / 2, top + ch + 6, 1, TEXT, buf);
+                pff_canvas_text(&c, px - pff_canvas_text_width(buf, 1) / 2, top + ch + 6, 1, TEXT,
+                                buf);
             }
         }
     pff_canvas_fill(&c, left, top + ch - 1, left + cw, top + ch, AXIS);
     pff_canvas_fill(&c, left, top, left + 1, top + ch, AXIS);
-    pff_canvas_text(&c, left + cw / 2 - pff_canvas_text_width("training seconds (log scale)", 2) / 2, top + ch + 26, 2,
-         TEXT, "training seconds (log scale)");
+    const char *xlabel = "training seconds (log scale)";
+    pff_canvas_text(&c, left + cw / 2 - pff_canvas_text_width(xlabel, 2) / 2, top + ch + 26, 2, TEXT,
+                    xlabel);
     pff_canvas_text(&c, 8, top - 16, 1, TEXT, "accuracy %");
     for (int i = 0; i < n; i++) {
         const pff_rgb col = PALETTE[i % 8];
@@ -294,7 +297,8 @@ int pff_picture_accuracy(const char *path, const pff_acc_curve *cv, int n, char 
             pff_canvas_fill(&c, left + cw + 24, ly - 1, left + cw + 35, ly + 10, col);
             pff_canvas_fill(&c, left + cw + 26, ly + 1, left + cw + 33, ly + 8, WHITE);
         } else {
-            pff_canvas_line(&c, left + cw + 16, ly + 4, left + cw + 42, ly + 4, col, cv[i].reference);
+            pff_canvas_line(&c, left + cw + 16, ly + 4, left + cw + 42, ly + 4, col,
+                            cv[i].reference);
         }
         snprintf(buf, sizeof buf, "%.30s %.2f%%", cv[i].name, cv[i].y[cv[i].n - 1]);
         pff_canvas_text(&c, left + cw + 50, ly + 1, 1, TEXT, buf);
@@ -346,7 +350,8 @@ int pff_picture_confusion(const char *png_path, long cnt[PFF_CLASSES][PFF_CLASSE
     char buf[64];
     snprintf(buf, sizeof buf, "confusion: %d images, %.2f%%", n, n ? 100.0 * right / n : 0.0);
     pff_canvas_text(&c, 10, 10, 2, BLACK, buf);
-    pff_canvas_text(&c, left + K * cell / 2 - pff_canvas_text_width("predicted", 2) / 2, 46, 2, TEXT, "predicted");
+    pff_canvas_text(&c, left + K * cell / 2 - pff_canvas_text_width("predicted", 2) / 2, 46, 2, TEXT,
+                    "predicted");
     pff_canvas_text(&c, 10, top + K * cell / 2 - 8, 2, TEXT, "true");
     for (int j = 0; j < K; j++) {
         snprintf(buf, sizeof buf, "%d", j);
@@ -365,7 +370,8 @@ int pff_picture_confusion(const char *png_path, long cnt[PFF_CLASSES][PFF_CLASSE
             int tw = pff_canvas_text_width(buf, 1);
             if (tw <= cell - 4)
                 pff_canvas_text(&c, x0 + (cell - tw) / 2, y0 + cell / 2 - 3, 1,
-                     cnt[i][j] == 0 ? (pff_rgb){190, 190, 190} : t > 0.55 ? WHITE : BLACK, buf);
+                                cnt[i][j] == 0 ? (pff_rgb){190, 190, 190} : t > 0.55 ? WHITE : BLACK,
+                                buf);
         }
     for (int i = 0; i <= K; i++) { /* cell borders */
         pff_canvas_fill(&c, left, top + i * cell, left + K * cell + 1, top + i * cell + 1, GRID);

@@ -28,6 +28,10 @@
  * Files are written by the one atomic writer, pff_write_atomic_stream (data.h): a mkstemp file in
  * the target's directory, flushed, fsync'ed and renamed over the target; on any failure the
  * temporary file is removed. Failures return PFF_EUSAGE or PFF_EFAIL (trace.h says which).
+ *
+ * Why one file of about 740 lines: the three writers share the span helpers (span_ok, clip,
+ * effective_end, span_name) and trace_ctx; splitting JSON from PNG would need a private header
+ * for them and gain no second user.
  */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
@@ -475,7 +479,8 @@ static void swatch(pff_canvas *cv, int x, int y, const char *label, pff_rgb c, i
 
 static void publish_marker(pff_canvas *cv, int x, int y)
 {
-    for (int r = 0; r < 5; r++) pff_canvas_fill(cv, x - 4 + r, y + r, x + 5 - r, y + r + 1, publish_rgb);
+    for (int r = 0; r < 5; r++)
+        pff_canvas_fill(cv, x - 4 + r, y + r, x + 5 - r, y + r + 1, publish_rgb);
 }
 
 /* Tick label i * m * 10^e without binary noise. */
@@ -521,7 +526,8 @@ static void render_png(pff_canvas *cv, const trace_ctx *c)
         const int y0 = PNG_TOP + n * R;
         pff_canvas_fill(cv, PNG_LEFT, y0, PNG_LEFT + pw, y0 + R, band_rgb[n % 2]);
         snprintf(buf, sizeof buf, "node %d", n + 1);
-        pff_canvas_text(cv, PNG_LEFT - 8 - pff_canvas_text_width(buf, 2), y0 + (R - 14) / 2, 2, text_rgb, buf);
+        pff_canvas_text(cv, PNG_LEFT - 8 - pff_canvas_text_width(buf, 2), y0 + (R - 14) / 2, 2,
+                        text_rgb, buf);
         /* pass 0: waits (thin), pass 1: work, pass 2: publish markers */
         for (int pass = 0; pass < 3; pass++) {
             for (int i = 0; i < c->nspans; i++) {
@@ -571,8 +577,9 @@ static void render_png(pff_canvas *cv, const trace_ctx *c)
                                 : pff_canvas_text_width(lab[li], 1) + 4 <= x1 - x0 ? 1
                                                                           : 0;
                     if (!scale) continue;
-                    pff_canvas_text(cv, x0 + (x1 - x0 - pff_canvas_text_width(lab[li], scale)) / 2,
-                              by0 + (by1 - by0 - 7 * scale) / 2, scale, text_on(col), lab[li]);
+                    const int tw = pff_canvas_text_width(lab[li], scale);
+                    pff_canvas_text(cv, x0 + (x1 - x0 - tw) / 2, by0 + (by1 - by0 - 7 * scale) / 2,
+                                    scale, text_on(col), lab[li]);
                     break;
                 }
             }
