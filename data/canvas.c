@@ -4,7 +4,7 @@
  * (data/trace.c) draw here. Pixels are RGB bytes, row-major; every drawing call clips to the
  * canvas. The font's capitals, digits and signs were the pictures' font, its small letters the
  * trace's; the minus is the trace's full-width bar. PNGs are encoded by stb_image_write (libstb)
- * into memory.
+ * into memory, a pff_bytes buffer.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +12,7 @@
 #include <stb/stb_image_write.h>
 
 #include "../pff.h"
+#include "../layers/bytes.h"
 #include "canvas.h"
 
 int pff_canvas_new(pff_canvas *c, int w, int h, pff_rgb bg)
@@ -164,38 +165,18 @@ void pff_canvas_text(pff_canvas *c, int x, int y, int scale, pff_rgb col, const 
 /* ------------------------------------------------------------------------ */
 /* PNG encoding                                                             */
 
-typedef struct {
-    unsigned char *p;
-    size_t n, cap;
-    int fail;
-} membuf;
-
+/* stb_image_write's sink: the bytes grow a pff_bytes buffer (layers/bytes.h). */
 static void mem_sink(void *ctx, void *data, int size)
 {
-    membuf *b = ctx;
-    if (b->fail || size <= 0)
-        return;
-    if (b->n + (size_t)size > b->cap) {
-        size_t cap = b->cap ? b->cap : 65536;
-        while (cap < b->n + (size_t)size)
-            cap *= 2;
-        unsigned char *q = realloc(b->p, cap);
-        if (!q) {
-            b->fail = 1;
-            return;
-        }
-        b->p = q;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, data, (size_t)size);
-    b->n += (size_t)size;
+    if (size > 0)
+        pff_put(ctx, data, (size_t)size);
 }
 
 int pff_png_encode(const unsigned char *px, int w, int h, int comp, unsigned char **png, size_t *n,
                    const char *name, char *err)
 {
-    membuf b = {0};
-    if (!stbi_write_png_to_func(mem_sink, &b, w, h, comp, px, w * comp) || b.fail) {
+    pff_bytes b = {NULL, 0, 0, 1};
+    if (!stbi_write_png_to_func(mem_sink, &b, w, h, comp, px, w * comp) || !b.ok) {
         snprintf(err, PFF_ERRLEN, "%s: cannot encode a %dx%d PNG (out of memory)", name, w, h);
         free(b.p);
         *png = NULL;
