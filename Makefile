@@ -40,9 +40,16 @@ LDFLAGS = $(OPT) $(filter -fopenmp,$(OMP))
 LIBS    = $(BLAS_LIBS) $(LDLIBS)
 
 LIB_SRC = layers/matmul.c layers/ff.c layers/net.c layers/stage.c layers/model.c \
-          data/model_file.c data/checkpoint.c data/atomic.c data/idx.c data/cli.c data/tools.c data/export.c pipeline/hub.c pipeline/mpi.c pipeline/schedule.c pipeline/plan.c pipeline/trace.c
+          data/model_file.c data/checkpoint.c data/atomic.c data/idx.c data/cli.c data/export.c \
+          data/canvas.c data/image.c data/log.c data/pictures.c data/trace.c data/writable.c \
+          pipeline/hub.c pipeline/mpi.c pipeline/schedule.c pipeline/plan.c
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
-HDRS    = pff.h data/cli.h data/tools.h data/export.h layers/layers.h data/bytes.h data/model_file.h data/checkpoint.h pipeline/pipeline.h pipeline/plan.h pipeline/trace.h tests/check.h
+# The command line's files beside pff.c (linked into pff only).
+CLI_SRC = cmd_predict.c cmd_show.c
+CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
+HDRS    = pff.h data/cli.h data/export.h layers/layers.h data/bytes.h data/model_file.h data/checkpoint.h \
+          pipeline/pipeline.h pipeline/plan.h tests/check.h \
+          data/data.h data/canvas.h data/image.h data/log.h data/pictures.h data/trace.h cli_tmp.h
 UNIT_TESTS = test_layers test_idx test_model test_data test_plan test_trace
 PIPE_TESTS = test_pipeline
 TEST_BINS  = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS) $(PIPE_TESTS))
@@ -55,10 +62,12 @@ $(BUILD)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+# rebuilt from scratch: ar would keep the members of files that were moved or removed
 $(BUILD)/libpff.a: $(LIB_OBJ)
+	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/pff: $(BUILD)/pff.o $(BUILD)/libpff.a
+$(BUILD)/pff: $(BUILD)/pff.o $(CLI_OBJ) $(BUILD)/libpff.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libpff.a

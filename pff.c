@@ -38,11 +38,13 @@
 #include "pff.h"
 #include "data/cli.h"
 #include "data/export.h"
-#include "data/tools.h"
+#include "cli_tmp.h"     /* pff_cmd_predict, pff_cmd_show, pff_confusion_model (were in data/tools.h) */
+#include "data/data.h"   /* pff_check_writable (was in data/tools.h) */
+#include "data/log.h"    /* pff_log_header (was in data/tools.h) */
 #include "layers/layers.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/plan.h"
-#include "pipeline/trace.h"
+#include "data/trace.h" /* moved from pipeline/ */
 
 static const pff_option train_opts[] = {
     {"data", 1, "DIR      directory of the four IDX files (default data/mnist)"},

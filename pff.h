@@ -160,12 +160,16 @@ int pff_evaluate(const pff_model *m, const pff_dataset *d, int threads, double *
  * and soft_pred is not NULL, the goodness table into scores[n*10] if given. */
 int pff_predict(const pff_model *m, const float *img, long n, int threads, int *good_pred,
                 int *soft_pred, float *scores, char *err);
+/* Softmax probabilities of the head (m->head must be set) for n images: probs (n, 10).
+ * PFF_EFAIL with a message when out of memory or the head does not fit the layers. */
+int pff_head_softmax(const pff_model *m, const float *img, long n, int threads, float *probs,
+                     char *err);
 
 /* The one atomic file writer (data/atomic.c): a temporary file PATH.tmp.XXXXXX
  * in PATH's directory, fsync, rename onto PATH; on failure the temporary file
  * is removed and PATH keeps what it held. PFF_EUSAGE when the file cannot be
- * created there (missing directory, no permission), PFF_EFAIL for a later
- * failure; err names PATH. pff_write_atomic writes n bytes (mode 0644). */
+ * created there (missing directory, no permission) or something is in the way
+ * (a directory at PATH), PFF_EFAIL for other failures; err names PATH. pff_write_atomic writes n bytes (mode 0644). */
 int pff_write_atomic(const char *path, const void *data, size_t n, char *err);
 /* The same, for content written as it is made: emit writes it to f and returns
  * 0, or an errno value (> 0) or -1 when it fails. Mode 0666 & ~umask. */

@@ -17,9 +17,10 @@
  * PATH keeps what it held before.
  *
  * Return codes: PFF_OK; PFF_EUSAGE when the temporary file cannot be created
- * (a missing directory, no permission, a read-only file system: what the user
- * fixes by choosing another path); PFF_EFAIL for everything after that (out of
- * memory, a failed write, flush, fsync or rename). err (PFF_ERRLEN bytes) then
+ * (a missing directory, no permission, a read-only file system) or cannot be
+ * renamed onto PATH (a directory in the way): what the user fixes by choosing
+ * another path; PFF_EFAIL for everything else (out of memory, a failed write,
+ * flush or fsync). err (PFF_ERRLEN bytes) then
  * names PATH. */
 #include <errno.h>
 #include <fcntl.h>
@@ -93,7 +94,7 @@ static int write_atomic(const char *path, int (*emit)(FILE *f, void *ctx), void 
     }
     (void)fchmod(fd, mode == KEEP_UMASK ? 0666 & ~current_umask() : mode);
     const char *what = "write failed";
-    int e = 0;
+    int e = 0, rc_fail = PFF_EFAIL;
     FILE *f = fdopen(fd, "wb");
     if (!f) {
         e = errno;
@@ -120,6 +121,7 @@ static int write_atomic(const char *path, int (*emit)(FILE *f, void *ctx), void 
     if (rename(tmp, path) != 0) {
         e = errno;
         what = "cannot finish writing (rename onto it)";
+        rc_fail = PFF_EUSAGE; /* something in the way at PATH, e.g. a directory */
         goto fail;
     }
     sync_dir(path);
@@ -134,7 +136,7 @@ fail:
         snprintf(err, PFF_ERRLEN, "%s: %s: %s", path, what, strerror(e));
     else
         snprintf(err, PFF_ERRLEN, "%s: %s (encoding failed)", path, what);
-    return PFF_EFAIL;
+    return rc_fail;
 }
 
 int pff_write_atomic_stream(const char *path, int (*emit)(FILE *f, void *ctx), void *ctx,

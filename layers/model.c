@@ -262,6 +262,48 @@ int pff_predict(const pff_model *m, const float *img, long n, int threads, int *
     return rc;
 }
 
+/* Softmax probabilities of the head for n images: probs (n, 10) (what pff predict prints). */
+int pff_head_softmax(const pff_model *m, const float *img, long n, int threads, float *probs,
+                     char *err)
+{
+    const pff_config *c = &m->cfg;
+    const int L = c->nlayers, D = m->head->in;
+    if (pff_feature_dim(m->layer, L) != D) {
+        snprintf(err, PFF_ERRLEN, "the softmax head takes %d features, the layers give %d", D,
+                 pff_feature_dim(m->layer, L));
+        return PFF_EFAIL;
+    }
+    int wmax = 0;
+    for (int k = 0; k <= L; k++)
+        wmax = c->widths[k] > wmax ? c->widths[k] : wmax;
+    pff_work w;
+    float *feat = malloc((size_t)n * D * sizeof(float));
+    if (!feat || pff_work_init(&w, 2, wmax, 1, threads)) {
+        free(feat);
+        snprintf(err, PFF_ERRLEN, "out of memory for the softmax of %ld images", n);
+        return PFF_EFAIL;
+    }
+    pff_features(m->layer, L, &w, img, n, c->widths[0], feat);
+    pff_matmul(0, 1, (int)n, PFF_CLASSES, D, 1.0f, feat, D, m->head->w, D, 0.0f, probs,
+               PFF_CLASSES);
+    for (long i = 0; i < n; i++) {
+        float *r = probs + (size_t)i * PFF_CLASSES;
+        float mx = -INFINITY;
+        for (int j = 0; j < PFF_CLASSES; j++) {
+            r[j] += m->head->b[j];
+            mx = r[j] > mx ? r[j] : mx;
+        }
+        double s = 0;
+        for (int j = 0; j < PFF_CLASSES; j++)
+            s += exp((double)(r[j] - mx));
+        for (int j = 0; j < PFF_CLASSES; j++)
+            r[j] = (float)(exp((double)(r[j] - mx)) / s);
+    }
+    free(feat);
+    pff_work_free(&w);
+    return PFF_OK;
+}
+
 int pff_evaluate(const pff_model *m, const pff_dataset *d, int threads, double *goodness_acc,
                  double *softmax_acc, char *err)
 {

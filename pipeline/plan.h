@@ -114,7 +114,7 @@ int pff_plan_json(FILE *f, const pff_plan *p, const char *neg_mode);
 int pff_schedule_cli(int argc, char **argv, FILE *out, FILE *err, int use_color);
 /* Entry point for `pff schedule ...` (argv[0] is "schedule"): pff_schedule_cli on stdout/stderr. */
 int pff_schedule_main(int argc, char **argv);
-/* printf into err[errlen] (nothing when err is NULL); shared by plan.c and trace.c. */
+/* printf into err[errlen] (nothing when err is NULL); shared by plan.c and data/trace.c. */
 void pff_plan_set_err(char *err, size_t errlen, const char *fmt, ...);
 
 #endif /* PFF_PLAN_H */

@@ -161,11 +161,11 @@ int main(void)
     CHECK(stat(other, &st) == 0 && st.st_size == want, "failing emitter: the old file is intact");
     CHECK(count_entries(dir) == 2 && !has_temp(dir), "failing emitter: no temporary file left");
 
-    /* the target is a directory: the rename fails, PFF_EFAIL, the temporary file is removed */
+    /* the target is a directory: the rename fails, PFF_EUSAGE (the user can move it), the temporary file is removed */
     if (mkdir(sub, 0700) == 0) {
         rc = pff_write_atomic(sub, first, sizeof first, err);
-        CHECK(rc == PFF_EFAIL && strstr(err, sub) && strstr(err, "rename"),
-              "target is a directory: PFF_EFAIL, says rename ('%s')", err);
+        CHECK(rc == PFF_EUSAGE && strstr(err, sub) && strstr(err, "rename"),
+              "target is a directory: PFF_EUSAGE, says rename ('%s')", err);
         CHECK(count_entries(dir) == 3 && !has_temp(dir) && count_entries(sub) == 0,
               "target is a directory: no temporary file left");
         rmdir(sub);

@@ -2,14 +2,15 @@
  * two-node trace. Standalone: prints one line per check, exits non-zero when any check fails.
  *
  *   gcc -std=c11 -O2 -Wall -Wextra -Werror -Wno-format-truncation -D_POSIX_C_SOURCE=200809L \
- *       -I. -o /tmp/test_trace pipeline/trace.c pipeline/plan.c tests/test_trace.c \
- *       -lstb -lm && /tmp/test_trace
+ *       -I. -o /tmp/test_trace data/trace.c data/canvas.c data/atomic.c pipeline/plan.c \
+ *       tests/test_trace.c layers/model.c ... -lstb -lm && /tmp/test_trace   (or: make, then
+ *       build/release/tests/test_trace)
  */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
 
-#include "../pipeline/trace.h"
+#include "../data/trace.h"
 
 #include <stb/stb_image.h>
 

@@ -1,4 +1,5 @@
-/* trace.h - Writing the measured spans of a real `pff train` run (--trace FILE).
+/* data/trace.h - Writing the measured spans of a real `pff train` run (--trace FILE): a file
+ * format of data/, drawn from the spans pipeline/ records (pff_span, pipeline/plan.h).
  *
  * Spans are pff_span (plan.h) with times in seconds from the start of training, 0-based indices:
  * PFF_SPAN_TRAIN (layer, chapter), PFF_SPAN_HEAD (layer = number of FF layers, chapter),
@@ -12,7 +13,7 @@
 
 #include <stddef.h>
 
-#include "plan.h"
+#include "../pipeline/plan.h"
 
 /* PNG geometry: fixed width, one PFF_TRACE_PNG_ROW-pixel row per node plus a title band above and
  * the time axis and a two-line legend below. At most PFF_TRACE_PNG_MAX_NODES nodes. */
@@ -31,10 +32,14 @@
  * Gantt chart (pff_gantt_print, 100 columns, colour when stdout is a terminal and NO_COLOR is
  * unset) on stdout, ".txt" the same without colour into the file. Extensions match case-
  * insensitively.
- * Returns 0, or 2 with a message in err (which file, what went wrong) when the extension is none of
- * these, nodes < 1, or the file cannot be written; files are written atomically (temp file in the
- * same directory + rename, mode 0666 & ~umask) and nothing is left behind on failure. err may be
- * NULL; on success err[0] is '\0'. */
+ * Returns PFF_OK, or with a message in err (which file, what went wrong):
+ *   PFF_EUSAGE  what the caller or user can fix: no path, nodes < 1, an extension that is none of
+ *               these, more than PFF_TRACE_PNG_MAX_NODES nodes for a PNG, a file that cannot be
+ *               created or renamed there (missing or read-only directory, a directory in the way);
+ *   PFF_EFAIL   anything else: out of memory, a failed write, fsync or encoding, stdout failing.
+ * Files are written atomically by pff_write_atomic_stream (data/data.h: temp file in the same
+ * directory + rename, mode 0666 & ~umask) and nothing is left behind on failure. err may be NULL;
+ * on success err[0] is '\0'. */
 int pff_trace_write(const char *path, const pff_span *spans, int nspans, int nodes, double t_end,
                     char *err, size_t errlen);
 

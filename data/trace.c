@@ -1,4 +1,5 @@
-/* trace.c - Writing the spans measured in a real run (`pff train --trace FILE`).
+/* data/trace.c - Writing the spans measured in a real run (`pff train --trace FILE`): the trace
+ * file formats below, and the per-node summary of pff_trace_summary.
  *
  * What each format holds:
  *   .json  Chrome Trace Event Format, one object {"traceEvents":[...], "displayTimeUnit":"ms",
@@ -20,20 +21,23 @@
  *          row per node ("node 1" ..), training blocks coloured by layer (8 colours, repeating)
  *          and labelled "L2c3" where they fit, head / negatives / map / eval blocks in their own
  *          colours, waits as thin light-grey bars, publishes as black markers on the row's top
- *          edge, a time axis with 1-2-5 ticks labelled in seconds, and a two-line legend. Text
- *          uses the 5x7 bitmap font below; encoded by stb_image_write (libstb).
+ *          edge, a time axis with 1-2-5 ticks labelled in seconds, and a two-line legend. Drawn
+ *          on the project's one canvas and font, encoded into memory (data/canvas.c).
  *   .txt   The terminal Gantt chart of plan.c (pff_gantt_print, 100 columns, no colour, unit s).
  *   -      The same chart on stdout, coloured when stdout is a terminal and NO_COLOR is unset.
- * Files are written to a mkstemp file in the target's directory, flushed, fsync'ed and renamed
- * over the target; on any failure the temporary file is removed.
+ * Files are written by the one atomic writer, pff_write_atomic_stream (data.h): a mkstemp file in
+ * the target's directory, flushed, fsync'ed and renamed over the target; on any failure the
+ * temporary file is removed. Failures return PFF_EUSAGE or PFF_EFAIL (trace.h says which).
+ *
+ * Why one file of about 740 lines: the three writers share the span helpers (span_ok, clip,
+ * effective_end, span_name) and trace_ctx; splitting JSON from PNG would need a private header
+ * for them and gain no second user.
  */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
 
 #include "trace.h"
-
-#include <stb/stb_image_write.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -45,6 +49,10 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "../pff.h"
+#include "canvas.h"
+#include "data.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* Common                                                                                     */
@@ -123,119 +131,16 @@ static void span_name(char *buf, size_t n, const pff_span *s)
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* Atomic file writing                                                                        */
+/* What the emitters write from                                                               */
 
 typedef struct {
     const pff_span *spans;
     int nspans, nodes;
     double T;
-    const unsigned char *pixels; /* PNG only */
-    int width, height;
+    const unsigned char *png;    /* PNG only: the encoded file */
+    size_t png_size;
     const pff_trace_info *info;  /* JSON only; may be NULL */
 } trace_ctx;
-
-typedef int (*emit_fn)(FILE *f, const trace_ctx *c); /* 0 ok; else errno or -1 */
-
-/* The process umask without changing it (umask() would race with other threads). */
-static mode_t current_umask(void)
-{
-    mode_t m = 022;
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f) return m;
-    char line[256];
-    while (fgets(line, sizeof line, f)) {
-        unsigned v;
-        if (sscanf(line, "Umask: %o", &v) == 1) {
-            m = (mode_t)(v & 0777);
-            break;
-        }
-    }
-    fclose(f);
-    return m;
-}
-
-static int write_atomic(const char *path, emit_fn emit, const trace_ctx *c, char *err,
-                        size_t errlen)
-{
-    static const char tmpl[] = ".pff-trace.XXXXXX";
-    const char *slash = strrchr(path, '/');
-    size_t dlen = slash ? (size_t)(slash - path) + 1 : 0;
-    char *tmp = malloc(dlen + sizeof tmpl);
-    if (!tmp) {
-        pff_plan_set_err(err, errlen, "%s: out of memory", path);
-        return 2;
-    }
-    memcpy(tmp, path, dlen);
-    memcpy(tmp + dlen, tmpl, sizeof tmpl);
-
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        int e = errno;
-        pff_plan_set_err(err, errlen, "%s: cannot create a temporary file in %.*s: %s", path,
-                dlen ? (int)dlen : 1, dlen ? path : ".", strerror(e));
-        free(tmp);
-        return 2;
-    }
-    (void)fchmod(fd, 0666 & ~current_umask()); /* mkstemp makes 0600 */
-    const char *what = "cannot write";
-    int e = 0;
-    FILE *f = fdopen(fd, "wb");
-    if (!f) {
-        e = errno;
-        close(fd);
-        goto fail;
-    }
-    errno = 0;
-    int rc = emit(f, c);
-    if (rc != 0 || fflush(f) != 0 || ferror(f)) {
-        e = rc > 0 ? rc : errno;
-        goto fail;
-    }
-    if (fsync(fileno(f)) != 0) {
-        e = errno;
-        goto fail;
-    }
-    if (fclose(f) != 0) {
-        f = NULL;
-        e = errno;
-        goto fail;
-    }
-    f = NULL;
-    if (rename(tmp, path) != 0) {
-        e = errno;
-        what = "cannot rename the temporary file onto it";
-        goto fail;
-    }
-    {   /* make the rename durable; best effort */
-        char *dir = malloc(dlen + 2);
-        if (dir) {
-            if (dlen) {
-                memcpy(dir, path, dlen);
-                dir[dlen] = '\0';
-            } else {
-                strcpy(dir, ".");
-            }
-            int dfd = open(dir, O_RDONLY | O_DIRECTORY);
-            if (dfd >= 0) {
-                (void)fsync(dfd);
-                close(dfd);
-            }
-            free(dir);
-        }
-    }
-    free(tmp);
-    return 0;
-
-fail:
-    if (f) fclose(f);
-    unlink(tmp);
-    free(tmp);
-    if (e > 0)
-        pff_plan_set_err(err, errlen, "%s: %s: %s", path, what, strerror(e));
-    else
-        pff_plan_set_err(err, errlen, "%s: %s (encoding failed)", path, what);
-    return 2;
-}
 
 /* ------------------------------------------------------------------------------------------ */
 /* JSON                                                                                       */
@@ -460,8 +365,9 @@ static int emit_counters(FILE *f, const trace_ctx *c, const handoff *h, int nh)
     return 0;
 }
 
-static int emit_json(FILE *f, const trace_ctx *c)
+static int emit_json(FILE *f, void *ctx)
 {
+    const trace_ctx *c = ctx;
     fputs("{\"traceEvents\":[\n", f);
     fputs("{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"tid\":0,"
           "\"args\":{\"name\":\"pff\"}}", f);
@@ -513,8 +419,9 @@ static int emit_json(FILE *f, const trace_ctx *c)
 
 #define TRACE_TEXT_COLS 100
 
-static int emit_txt(FILE *f, const trace_ctx *c)
+static int emit_txt(FILE *f, void *ctx)
 {
+    const trace_ctx *c = ctx;
     pff_gantt_print(f, c->spans, c->nspans, c->nodes, c->T, TRACE_TEXT_COLS, 0, "s");
     return 0;
 }
@@ -522,135 +429,22 @@ static int emit_txt(FILE *f, const trace_ctx *c)
 /* ------------------------------------------------------------------------------------------ */
 /* PNG                                                                                        */
 
-/* 5x7 bitmap font: 7 rows per glyph, bit 4 = leftmost column. */
-static const struct {
-    char c;
-    unsigned char rows[7];
-} font5x7[] = {
-    {' ', {0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00}},
-    {'0', {0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E}},
-    {'1', {0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E}},
-    {'2', {0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F}},
-    {'3', {0x1F, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0E}},
-    {'4', {0x02, 0x06, 0x0A, 0x12, 0x1F, 0x02, 0x02}},
-    {'5', {0x1F, 0x10, 0x1E, 0x01, 0x01, 0x11, 0x0E}},
-    {'6', {0x06, 0x08, 0x10, 0x1E, 0x11, 0x11, 0x0E}},
-    {'7', {0x1F, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08}},
-    {'8', {0x0E, 0x11, 0x11, 0x0E, 0x11, 0x11, 0x0E}},
-    {'9', {0x0E, 0x11, 0x11, 0x0F, 0x01, 0x02, 0x0C}},
-    {'a', {0x00, 0x00, 0x0E, 0x01, 0x0F, 0x11, 0x0F}},
-    {'b', {0x10, 0x10, 0x16, 0x19, 0x11, 0x11, 0x1E}},
-    {'c', {0x00, 0x00, 0x0E, 0x10, 0x10, 0x11, 0x0E}},
-    {'d', {0x01, 0x01, 0x0D, 0x13, 0x11, 0x11, 0x0F}},
-    {'e', {0x00, 0x00, 0x0E, 0x11, 0x1F, 0x10, 0x0E}},
-    {'f', {0x06, 0x09, 0x08, 0x1C, 0x08, 0x08, 0x08}},
-    {'g', {0x00, 0x0F, 0x11, 0x11, 0x0F, 0x01, 0x0E}},
-    {'h', {0x10, 0x10, 0x16, 0x19, 0x11, 0x11, 0x11}},
-    {'i', {0x04, 0x00, 0x0C, 0x04, 0x04, 0x04, 0x0E}},
-    {'j', {0x02, 0x00, 0x06, 0x02, 0x02, 0x12, 0x0C}},
-    {'k', {0x10, 0x10, 0x12, 0x14, 0x18, 0x14, 0x12}},
-    {'l', {0x0C, 0x04, 0x04, 0x04, 0x04, 0x04, 0x0E}},
-    {'m', {0x00, 0x00, 0x1A, 0x15, 0x15, 0x11, 0x11}},
-    {'n', {0x00, 0x00, 0x16, 0x19, 0x11, 0x11, 0x11}},
-    {'o', {0x00, 0x00, 0x0E, 0x11, 0x11, 0x11, 0x0E}},
-    {'p', {0x00, 0x00, 0x1E, 0x11, 0x1E, 0x10, 0x10}},
-    {'q', {0x00, 0x00, 0x0D, 0x13, 0x0F, 0x01, 0x01}},
-    {'r', {0x00, 0x00, 0x16, 0x19, 0x10, 0x10, 0x10}},
-    {'s', {0x00, 0x00, 0x0E, 0x10, 0x0E, 0x01, 0x1E}},
-    {'t', {0x08, 0x08, 0x1C, 0x08, 0x08, 0x09, 0x06}},
-    {'u', {0x00, 0x00, 0x11, 0x11, 0x11, 0x13, 0x0D}},
-    {'v', {0x00, 0x00, 0x11, 0x11, 0x11, 0x0A, 0x04}},
-    {'w', {0x00, 0x00, 0x11, 0x11, 0x15, 0x15, 0x0A}},
-    {'x', {0x00, 0x00, 0x11, 0x0A, 0x04, 0x0A, 0x11}},
-    {'y', {0x00, 0x00, 0x11, 0x11, 0x0F, 0x01, 0x0E}},
-    {'z', {0x00, 0x00, 0x1F, 0x02, 0x04, 0x08, 0x1F}},
-    {'L', {0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x1F}},
-    {'.', {0x00, 0x00, 0x00, 0x00, 0x00, 0x0C, 0x0C}},
-    {',', {0x00, 0x00, 0x00, 0x00, 0x0C, 0x04, 0x08}},
-    {':', {0x00, 0x0C, 0x0C, 0x00, 0x0C, 0x0C, 0x00}},
-    {'-', {0x00, 0x00, 0x00, 0x1F, 0x00, 0x00, 0x00}},
-    {'+', {0x00, 0x04, 0x04, 0x1F, 0x04, 0x04, 0x00}},
-    {'=', {0x00, 0x00, 0x1F, 0x00, 0x1F, 0x00, 0x00}},
-    {'/', {0x00, 0x01, 0x02, 0x04, 0x08, 0x10, 0x00}},
-    {'%', {0x18, 0x19, 0x02, 0x04, 0x08, 0x13, 0x03}},
-    {'(', {0x02, 0x04, 0x08, 0x08, 0x08, 0x04, 0x02}},
-    {')', {0x08, 0x04, 0x02, 0x02, 0x02, 0x04, 0x08}},
-};
-static const unsigned char glyph_unknown[7] = {0x1F, 0x11, 0x11, 0x11, 0x11, 0x11, 0x1F};
-
-static const unsigned char *glyph(char ch)
-{
-    for (int pass = 0; pass < 2; pass++) {
-        for (size_t i = 0; i < sizeof font5x7 / sizeof font5x7[0]; i++)
-            if (font5x7[i].c == ch) return font5x7[i].rows;
-        if (ch >= 'A' && ch <= 'Z') /* other capitals: their small letters */
-            ch = (char)(ch - 'A' + 'a');
-        else
-            break;
-    }
-    return glyph_unknown;
-}
-
-typedef struct {
-    unsigned char r, g, b;
-} rgb;
-
-typedef struct {
-    unsigned char *px;
-    int w, h;
-} canvas;
-
-static void fill_rect(canvas *cv, int x0, int y0, int x1, int y1, rgb c) /* [x0,x1) x [y0,y1) */
-{
-    if (x0 < 0) x0 = 0;
-    if (y0 < 0) y0 = 0;
-    if (x1 > cv->w) x1 = cv->w;
-    if (y1 > cv->h) y1 = cv->h;
-    for (int y = y0; y < y1; y++) {
-        unsigned char *p = cv->px + ((size_t)y * cv->w + (size_t)x0) * 3;
-        for (int x = x0; x < x1; x++, p += 3) {
-            p[0] = c.r;
-            p[1] = c.g;
-            p[2] = c.b;
-        }
-    }
-}
-
-static int text_width(const char *s, int scale)
-{
-    int n = (int)strlen(s);
-    return n ? (6 * n - 1) * scale : 0;
-}
-
-/* Draws s with its top-left corner at (x, y); glyphs are 5x7 cells of scale x scale pixels. */
-static void draw_text(canvas *cv, int x, int y, int scale, rgb c, const char *s)
-{
-    for (; *s; s++, x += 6 * scale) {
-        const unsigned char *g = glyph(*s);
-        for (int r = 0; r < 7; r++)
-            for (int col = 0; col < 5; col++)
-                if (g[r] & (0x10 >> col))
-                    fill_rect(cv, x + col * scale, y + r * scale, x + (col + 1) * scale,
-                              y + (r + 1) * scale, c);
-    }
-}
-
 #define PNG_TOP 40
 #define PNG_LEFT 124
 #define PNG_RIGHT 28
 #define PNG_BAR_PAD 4 /* bar: row top + 4 .. row bottom - 4 */
 #define PNG_LAYER_COLOURS 8
 
-static const rgb layer_rgb[PNG_LAYER_COLOURS] = {
+static const pff_rgb layer_rgb[PNG_LAYER_COLOURS] = {
     {31, 119, 180}, {255, 127, 14}, {44, 160, 44},  {214, 39, 40},
     {148, 103, 189}, {23, 190, 207}, {188, 189, 34}, {227, 119, 194},
 };
-static const rgb head_rgb = {140, 86, 75}, neg_rgb = {127, 127, 127}, map_rgb = {40, 40, 40},
+static const pff_rgb head_rgb = {140, 86, 75}, neg_rgb = {127, 127, 127}, map_rgb = {40, 40, 40},
                  wait_rgb = {200, 200, 200}, eval_rgb = {255, 215, 0}, publish_rgb = {0, 0, 0},
                  text_rgb = {20, 20, 20}, white_rgb = {255, 255, 255},
                  band_rgb[2] = {{248, 248, 248}, {236, 236, 236}};
 
-static rgb kind_rgb(const pff_span *s)
+static pff_rgb kind_rgb(const pff_span *s)
 {
     switch (s->kind) {
     case PFF_SPAN_TRAIN: return layer_rgb[(s->layer < 0 ? 0 : s->layer) % PNG_LAYER_COLOURS];
@@ -663,29 +457,30 @@ static rgb kind_rgb(const pff_span *s)
     }
 }
 
-static rgb darker(rgb c)
+static pff_rgb darker(pff_rgb c)
 {
-    rgb d = {(unsigned char)(c.r * 6 / 10), (unsigned char)(c.g * 6 / 10),
+    pff_rgb d = {(unsigned char)(c.r * 6 / 10), (unsigned char)(c.g * 6 / 10),
              (unsigned char)(c.b * 6 / 10)};
     return d;
 }
 
-static rgb text_on(rgb c)
+static pff_rgb text_on(pff_rgb c)
 {
     int lum = 299 * c.r + 587 * c.g + 114 * c.b; /* x1000 */
     return lum > 150000 ? text_rgb : white_rgb;
 }
 
-static void swatch(canvas *cv, int x, int y, const char *label, rgb c, int *next_x)
+static void swatch(pff_canvas *cv, int x, int y, const char *label, pff_rgb c, int *next_x)
 {
-    fill_rect(cv, x, y, x + 14, y + 14, c);
-    draw_text(cv, x + 20, y, 2, text_rgb, label);
-    *next_x = x + 20 + text_width(label, 2) + 20;
+    pff_canvas_fill(cv, x, y, x + 14, y + 14, c);
+    pff_canvas_text(cv, x + 20, y, 2, text_rgb, label);
+    *next_x = x + 20 + pff_canvas_text_width(label, 2) + 20;
 }
 
-static void publish_marker(canvas *cv, int x, int y)
+static void publish_marker(pff_canvas *cv, int x, int y)
 {
-    for (int r = 0; r < 5; r++) fill_rect(cv, x - 4 + r, y + r, x + 5 - r, y + r + 1, publish_rgb);
+    for (int r = 0; r < 5; r++)
+        pff_canvas_fill(cv, x - 4 + r, y + r, x + 5 - r, y + r + 1, publish_rgb);
 }
 
 /* Tick label i * m * 10^e without binary noise. */
@@ -709,16 +504,16 @@ static int time_x(double t, double T, int pw)
     return PNG_LEFT + (int)x;
 }
 
-static void render_png(canvas *cv, const trace_ctx *c)
+static void render_png(pff_canvas *cv, const trace_ctx *c)
 {
     const int W = cv->w, pw = W - PNG_LEFT - PNG_RIGHT, R = PFF_TRACE_PNG_ROW;
     const double T = c->T > 0.0 ? c->T : 1.0;
-    fill_rect(cv, 0, 0, W, cv->h, white_rgb);
+    pff_canvas_fill(cv, 0, 0, W, cv->h, white_rgb);
 
     char buf[128];
     snprintf(buf, sizeof buf, "pff trace: %d node%s, %.4g s", c->nodes, c->nodes == 1 ? "" : "s",
              c->T);
-    draw_text(cv, 8, 12, 2, text_rgb, buf);
+    pff_canvas_text(cv, 8, 12, 2, text_rgb, buf);
 
     int max_layer = 0;
     for (int i = 0; i < c->nspans; i++) {
@@ -729,9 +524,10 @@ static void render_png(canvas *cv, const trace_ctx *c)
 
     for (int n = 0; n < c->nodes; n++) {
         const int y0 = PNG_TOP + n * R;
-        fill_rect(cv, PNG_LEFT, y0, PNG_LEFT + pw, y0 + R, band_rgb[n % 2]);
+        pff_canvas_fill(cv, PNG_LEFT, y0, PNG_LEFT + pw, y0 + R, band_rgb[n % 2]);
         snprintf(buf, sizeof buf, "node %d", n + 1);
-        draw_text(cv, PNG_LEFT - 8 - text_width(buf, 2), y0 + (R - 14) / 2, 2, text_rgb, buf);
+        pff_canvas_text(cv, PNG_LEFT - 8 - pff_canvas_text_width(buf, 2), y0 + (R - 14) / 2, 2,
+                        text_rgb, buf);
         /* pass 0: waits (thin), pass 1: work, pass 2: publish markers */
         for (int pass = 0; pass < 3; pass++) {
             for (int i = 0; i < c->nspans; i++) {
@@ -751,16 +547,16 @@ static void render_png(canvas *cv, const trace_ctx *c)
                     if (x0 >= PNG_LEFT + pw) x0 = PNG_LEFT + pw - 1;
                     x1 = x0 + 1;
                 }
-                rgb col = kind_rgb(s);
+                pff_rgb col = kind_rgb(s);
                 if (pass == 0) {
-                    fill_rect(cv, x0, y0 + R / 2 - 3, x1, y0 + R / 2 + 3, col);
+                    pff_canvas_fill(cv, x0, y0 + R / 2 - 3, x1, y0 + R / 2 + 3, col);
                     continue;
                 }
                 const int by0 = y0 + PNG_BAR_PAD, by1 = y0 + R - PNG_BAR_PAD;
-                fill_rect(cv, x0, by0, x1, by1, col);
+                pff_canvas_fill(cv, x0, by0, x1, by1, col);
                 if (x1 - x0 >= 4) { /* separate adjacent blocks */
-                    fill_rect(cv, x0, by0, x0 + 1, by1, darker(col));
-                    fill_rect(cv, x1 - 1, by0, x1, by1, darker(col));
+                    pff_canvas_fill(cv, x0, by0, x0 + 1, by1, darker(col));
+                    pff_canvas_fill(cv, x1 - 1, by0, x1, by1, darker(col));
                 }
                 char lab[2][40] = {"", ""};
                 switch (s->kind) {
@@ -777,12 +573,13 @@ static void render_png(canvas *cv, const trace_ctx *c)
                 }
                 for (int li = 0; li < 2; li++) {
                     if (!lab[li][0]) continue;
-                    int scale = text_width(lab[li], 2) + 6 <= x1 - x0 ? 2
-                                : text_width(lab[li], 1) + 4 <= x1 - x0 ? 1
+                    int scale = pff_canvas_text_width(lab[li], 2) + 6 <= x1 - x0 ? 2
+                                : pff_canvas_text_width(lab[li], 1) + 4 <= x1 - x0 ? 1
                                                                           : 0;
                     if (!scale) continue;
-                    draw_text(cv, x0 + (x1 - x0 - text_width(lab[li], scale)) / 2,
-                              by0 + (by1 - by0 - 7 * scale) / 2, scale, text_on(col), lab[li]);
+                    const int tw = pff_canvas_text_width(lab[li], scale);
+                    pff_canvas_text(cv, x0 + (x1 - x0 - tw) / 2, by0 + (by1 - by0 - 7 * scale) / 2,
+                                    scale, text_on(col), lab[li]);
                     break;
                 }
             }
@@ -791,7 +588,7 @@ static void render_png(canvas *cv, const trace_ctx *c)
 
     /* Time axis: 1-2-5 steps at least 80 pixels apart and wider than their labels. */
     const int ya = PNG_TOP + c->nodes * R;
-    fill_rect(cv, PNG_LEFT, ya, PNG_LEFT + pw + 1, ya + 1, text_rgb);
+    pff_canvas_fill(cv, PNG_LEFT, ya, PNG_LEFT + pw + 1, ya + 1, text_rgb);
     int m = 1, e = 0, found = 0;
     {
         static const int ms[3] = {1, 2, 5};
@@ -800,7 +597,7 @@ static void render_png(canvas *cv, const trace_ctx *c)
             for (int mi = 0; mi < 3 && !found; mi++) {
                 double st = ms[mi] * pow(10.0, ee);
                 tick_label(buf, sizeof buf, (long)floor(T / st + 1e-9), ms[mi], ee);
-                double need = text_width(buf, 2) + 24.0;
+                double need = pff_canvas_text_width(buf, 2) + 24.0;
                 if (st * pw / T >= (need > 80.0 ? need : 80.0)) {
                     m = ms[mi];
                     e = ee;
@@ -813,55 +610,49 @@ static void render_png(canvas *cv, const trace_ctx *c)
     const long nt = found ? (long)floor(T / step + 1e-9) : 0; /* at most pw / 80 */
     for (long i = 0; i <= nt; i++) {
         int x = time_x((double)i * step, T, pw);
-        fill_rect(cv, x, ya, x + 1, ya + 7, text_rgb);
+        pff_canvas_fill(cv, x, ya, x + 1, ya + 7, text_rgb);
         tick_label(buf, sizeof buf, i, m, e);
-        int tw = text_width(buf, 2), tx = x - tw / 2;
+        int tw = pff_canvas_text_width(buf, 2), tx = x - tw / 2;
         if (tx < PNG_LEFT - 2) tx = PNG_LEFT - 2; /* clear of "time (s)" */
         if (tx + tw > W - 2) tx = W - 2 - tw;
-        draw_text(cv, tx, ya + 10, 2, text_rgb, buf);
+        pff_canvas_text(cv, tx, ya + 10, 2, text_rgb, buf);
     }
-    draw_text(cv, 8, ya + 10, 2, text_rgb, "time (s)");
+    pff_canvas_text(cv, 8, ya + 10, 2, text_rgb, "time (s)");
 
     /* Legend: layers on one line, the other kinds on the next. */
     int x = PNG_LEFT, y = ya + 44;
-    draw_text(cv, 8, y, 2, text_rgb, "layers");
-    if (max_layer == 0) draw_text(cv, x, y, 2, text_rgb, "none");
+    pff_canvas_text(cv, 8, y, 2, text_rgb, "layers");
+    if (max_layer == 0) pff_canvas_text(cv, x, y, 2, text_rgb, "none");
     for (int k = 0; k < max_layer && k < PNG_LAYER_COLOURS; k++) {
         snprintf(buf, sizeof buf, "L%d", k + 1);
         swatch(cv, x, y, buf, layer_rgb[k], &x);
     }
     if (max_layer > PNG_LAYER_COLOURS) {
         snprintf(buf, sizeof buf, "(L%d = L1 ...)", PNG_LAYER_COLOURS + 1);
-        draw_text(cv, x, y, 2, text_rgb, buf);
+        pff_canvas_text(cv, x, y, 2, text_rgb, buf);
     }
     x = PNG_LEFT;
     y += 28;
-    draw_text(cv, 8, y, 2, text_rgb, "other");
+    pff_canvas_text(cv, 8, y, 2, text_rgb, "other");
     swatch(cv, x, y, "head", head_rgb, &x);
     swatch(cv, x, y, "negatives", neg_rgb, &x);
     swatch(cv, x, y, "map", map_rgb, &x);
-    fill_rect(cv, x, y, x + 14, y + 14, band_rgb[0]);
-    fill_rect(cv, x, y + 4, x + 14, y + 10, wait_rgb);
-    draw_text(cv, x + 20, y, 2, text_rgb, "wait");
-    x += 20 + text_width("wait", 2) + 20;
+    pff_canvas_fill(cv, x, y, x + 14, y + 14, band_rgb[0]);
+    pff_canvas_fill(cv, x, y + 4, x + 14, y + 10, wait_rgb);
+    pff_canvas_text(cv, x + 20, y, 2, text_rgb, "wait");
+    x += 20 + pff_canvas_text_width("wait", 2) + 20;
     swatch(cv, x, y, "eval", eval_rgb, &x);
     publish_marker(cv, x + 7, y + 2);
-    draw_text(cv, x + 20, y, 2, text_rgb, "publish");
-    x += 20 + text_width("publish", 2) + 20;
-    fill_rect(cv, x, y, x + 14, y + 14, band_rgb[1]);
-    draw_text(cv, x + 20, y, 2, text_rgb, "idle");
+    pff_canvas_text(cv, x + 20, y, 2, text_rgb, "publish");
+    x += 20 + pff_canvas_text_width("publish", 2) + 20;
+    pff_canvas_fill(cv, x, y, x + 14, y + 14, band_rgb[1]);
+    pff_canvas_text(cv, x + 20, y, 2, text_rgb, "idle");
 }
 
-static void png_sink(void *context, void *data, int size)
+static int emit_png(FILE *f, void *ctx)
 {
-    if (size > 0) fwrite(data, 1, (size_t)size, (FILE *)context);
-}
-
-static int emit_png(FILE *f, const trace_ctx *c)
-{
-    if (!stbi_write_png_to_func(png_sink, f, c->width, c->height, 3, c->pixels, c->width * 3))
-        return -1;
-    return 0;
+    const trace_ctx *c = ctx;
+    return fwrite(c->png, 1, c->png_size, f) == c->png_size ? 0 : -1;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -873,21 +664,61 @@ int pff_trace_write(const char *path, const pff_span *spans, int nspans, int nod
     return pff_trace_write_run(path, spans, nspans, nodes, t_end, NULL, err, errlen);
 }
 
+/* pff_write_atomic_stream with its message copied into err[errlen]. */
+static int write_file(const char *path, int (*emit)(FILE *f, void *ctx), trace_ctx *c, char *err,
+                      size_t errlen)
+{
+    char msg[PFF_ERRLEN] = "";
+    int rc = pff_write_atomic_stream(path, emit, c, msg);
+    if (rc) pff_plan_set_err(err, errlen, "%s", msg);
+    return rc;
+}
+
+/* The Gantt picture, encoded, then written. */
+static int write_png(const char *path, trace_ctx *c, char *err, size_t errlen)
+{
+    if (c->nodes > PFF_TRACE_PNG_MAX_NODES) {
+        pff_plan_set_err(err, errlen, "%s: a PNG trace shows at most %d nodes, found %d (use .json)",
+                         path, PFF_TRACE_PNG_MAX_NODES, c->nodes);
+        return PFF_EUSAGE;
+    }
+    pff_canvas cv;
+    const pff_rgb white = {255, 255, 255};
+    if (pff_canvas_new(&cv, PFF_TRACE_PNG_WIDTH, PFF_TRACE_PNG_HEIGHT(c->nodes), white)) {
+        pff_plan_set_err(err, errlen, "%s: out of memory for a %dx%d picture", path,
+                         PFF_TRACE_PNG_WIDTH, PFF_TRACE_PNG_HEIGHT(c->nodes));
+        return PFF_EFAIL;
+    }
+    render_png(&cv, c);
+    unsigned char *png = NULL;
+    char msg[PFF_ERRLEN] = "";
+    int rc = pff_png_encode(cv.px, cv.w, cv.h, 3, &png, &c->png_size, path, msg);
+    pff_canvas_free(&cv);
+    if (rc) {
+        pff_plan_set_err(err, errlen, "%s", msg);
+        return rc;
+    }
+    c->png = png;
+    rc = write_file(path, emit_png, c, err, errlen);
+    free(png);
+    c->png = NULL;
+    return rc;
+}
+
 int pff_trace_write_run(const char *path, const pff_span *spans, int nspans, int nodes,
                         double t_end, const pff_trace_info *info, char *err, size_t errlen)
 {
     if (err && errlen) err[0] = '\0';
     if (!path || !*path) {
         pff_plan_set_err(err, errlen, "trace: no file name given");
-        return 2;
+        return PFF_EUSAGE;
     }
     if (nodes < 1) {
         pff_plan_set_err(err, errlen, "%s: expected at least 1 node, found %d", path, nodes);
-        return 2;
+        return PFF_EUSAGE;
     }
     if (!spans || nspans < 0) nspans = 0;
-    trace_ctx c = {spans, nspans, nodes, effective_end(spans, nspans, nodes, t_end), NULL, 0, 0,
-                   info};
+    trace_ctx c = {spans, nspans, nodes, effective_end(spans, nspans, nodes, t_end), NULL, 0, info};
 
     if (strcmp(path, "-") == 0) {
         int colour = isatty(fileno(stdout)) && getenv("NO_COLOR") == NULL;
@@ -895,37 +726,18 @@ int pff_trace_write_run(const char *path, const pff_span *spans, int nspans, int
         if (fflush(stdout) != 0 || ferror(stdout)) {
             pff_plan_set_err(err, errlen, "-: cannot write the trace to standard output: %s",
                     strerror(errno));
-            return 2;
+            return PFF_EFAIL;
         }
-        return 0;
+        return PFF_OK;
     }
 
     const char *slash = strrchr(path, '/');
     const char *base = slash ? slash + 1 : path;
     const char *dot = strrchr(base, '.');
-    if (dot && strcasecmp(dot, ".json") == 0) return write_atomic(path, emit_json, &c, err, errlen);
-    if (dot && strcasecmp(dot, ".txt") == 0) return write_atomic(path, emit_txt, &c, err, errlen);
-    if (!dot || strcasecmp(dot, ".png") != 0) {
-        pff_plan_set_err(err, errlen, "%s: unknown trace format '%s' (expected a file ending in .json, "
-                             ".png or .txt, or - for the terminal)", path, dot ? dot : "");
-        return 2;
-    }
-    if (nodes > PFF_TRACE_PNG_MAX_NODES) {
-        pff_plan_set_err(err, errlen, "%s: a PNG trace shows at most %d nodes, found %d (use .json)", path,
-                PFF_TRACE_PNG_MAX_NODES, nodes);
-        return 2;
-    }
-    canvas cv = {NULL, PFF_TRACE_PNG_WIDTH, PFF_TRACE_PNG_HEIGHT(nodes)};
-    cv.px = malloc((size_t)cv.w * (size_t)cv.h * 3);
-    if (!cv.px) {
-        pff_plan_set_err(err, errlen, "%s: out of memory for a %dx%d picture", path, cv.w, cv.h);
-        return 2;
-    }
-    render_png(&cv, &c);
-    c.pixels = cv.px;
-    c.width = cv.w;
-    c.height = cv.h;
-    int rc = write_atomic(path, emit_png, &c, err, errlen);
-    free(cv.px);
-    return rc;
+    if (dot && strcasecmp(dot, ".json") == 0) return write_file(path, emit_json, &c, err, errlen);
+    if (dot && strcasecmp(dot, ".txt") == 0) return write_file(path, emit_txt, &c, err, errlen);
+    if (dot && strcasecmp(dot, ".png") == 0) return write_png(path, &c, err, errlen);
+    pff_plan_set_err(err, errlen, "%s: unknown trace format '%s' (expected a file ending in .json, "
+                         ".png or .txt, or - for the terminal)", path, dot ? dot : "");
+    return PFF_EUSAGE;
 }

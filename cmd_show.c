@@ -1,0 +1,193 @@
+/* cmd_show.c — `pff show`: parse the command line, read what each picture needs (the model,
+ * the training log, an IDX set, the accuracy logs), draw it (data/pictures.c) and print the
+ * "wrote FILE: ..." line, or the error, for each.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "pff.h"
+#include "cli_tmp.h"
+#include "data/cli.h"
+#include "data/data.h"
+#include "data/image.h"
+#include "data/log.h"
+#include "data/pictures.h"
+
+/* --curves: from the log file when given, else from the model's chapter records. */
+static int show_curves(const char *logpath, const pff_model *m, const char *path, char *msg,
+                       char *err)
+{
+    pff_train_log g;
+    int rc = logpath ? pff_log_read(logpath, &g, err) : pff_log_from_model(m, &g, err);
+    if (rc)
+        return rc;
+    rc = pff_picture_curves(&g, logpath ? logpath : "the model's records", path, msg, err);
+    pff_log_free(&g);
+    return rc;
+}
+
+/* --accuracy: the curves of every [NAME=]LOG operand on one chart. */
+static int show_accuracy(const char *path, char **files, int nfiles, char *msg, char *err)
+{
+    pff_acc_curve cv[PFF_ACC_MAX_CURVES];
+    int n = 0, rc = 0;
+    for (int i = 0; i < nfiles && !rc; i++)
+        rc = pff_acc_read(files[i], cv, &n, err);
+    if (!rc)
+        rc = pff_picture_accuracy(path, cv, n, msg, err);
+    pff_acc_free(cv, n);
+    return rc;
+}
+
+/* --digit: test image index of the IDX set in dir. */
+static int show_digit(const char *dir, long index, const char *path, long scale,
+                      const pff_model *m, char *msg, char *err)
+{
+    char a[4096], b[4096];
+    snprintf(a, sizeof a, "%s/t10k-images-idx3-ubyte", dir);
+    snprintf(b, sizeof b, "%s/t10k-labels-idx1-ubyte", dir);
+    pff_dataset d;
+    int rc = pff_idx_load(a, b, &d, err);
+    if (rc)
+        return rc;
+    const int side = pff_square_side(d.dim);
+    if (index >= d.n) {
+        snprintf(err, PFF_ERRLEN, "--digit: %ld is out of range: %s holds images 0..%d", index, a,
+                 d.n - 1);
+        rc = PFF_EUSAGE;
+    } else if (!side) {
+        snprintf(err, PFF_ERRLEN, "%s: images of %d pixels are not square", a, d.dim);
+        rc = PFF_EUSAGE;
+    } else if (m && m->cfg.widths[0] != d.dim) {
+        snprintf(err, PFF_ERRLEN, "%s: images have %d pixels, the model expects %d", a, d.dim,
+                 m->cfg.widths[0]);
+        rc = PFF_EUSAGE;
+    }
+    if (rc) {
+        pff_dataset_free(&d);
+        return rc;
+    }
+    rc = pff_picture_digit(d.x + (size_t)index * d.dim, side, (int)scale, path, err);
+    if (!rc)
+        snprintf(msg, PFF_ERRLEN, "wrote %s: test image %ld of %s, label %d (%dx%d px)", path,
+                 index, dir, d.y[index], side * (int)scale, side * (int)scale);
+    pff_dataset_free(&d);
+    return rc;
+}
+
+static const pff_option show_opts[] = {
+    {"weights", 1, "FILE.png first-layer receptive fields as a grid of tiles (needs MODEL)"},
+    {"units", 1, "N        how many first-layer units --weights draws (default 100)"},
+    {"curves", 1, "FILE.png training curves: from the MODEL's chapter records, or --log LOG"},
+    {"log", 1, "FILE     CSV log written by pff train --log FILE"},
+    {"accuracy", 1, "FILE.png test accuracy against training seconds of the [NAME=]LOG... given"},
+    {"digit", 1, "N        write test image N (0-based) of --data as the PNG --out"},
+    {"data", 1, "DIR      directory of the IDX files (default data/mnist)"},
+    {"out", 1, "FILE.png where --digit writes the image"},
+    {"scale", 1, "K        magnify --weights tiles and --digit pixels K times (default 1)"},
+    {"help", 0, "         this text"},
+    {NULL, 0, NULL}};
+
+int pff_cmd_show(int argc, char **argv)
+{
+    const pff_option *O = show_opts;
+    pff_parsed p;
+    int rc = pff_cli_parse(argc, argv, O, "show", &p);
+    if (rc)
+        return rc;
+    if (pff_cli_has(&p, O, "help")) {
+        pff_cli_usage(stdout, "pff show [MODEL] [--weights FILE.png] [--curves FILE.png --log LOG] "
+                              "[--digit N --out FILE.png] | --accuracy FILE.png [NAME=]LOG...", O);
+        printf("\nThe log is CSV, one row per chapter, with the header\n"
+               "  chapter,epoch,lr,loss_1..loss_L,gpos_1..gpos_L,gneg_1..gneg_L,test_accuracy\n"
+               "(test_accuracy in percent, may be empty). PNGs are written atomically.\n"
+               "--accuracy reads logs with a seconds column (pff train --eval-every 1 --log) and\n"
+               "reference files with the header name,seconds,accuracy,kind (kind: line | point).\n");
+        return 0;
+    }
+    const char *weights = pff_cli_get(&p, O, "weights"), *curves = pff_cli_get(&p, O, "curves");
+    const char *logp = pff_cli_get(&p, O, "log"), *digit = pff_cli_get(&p, O, "digit");
+    const char *outp = pff_cli_get(&p, O, "out"), *s;
+    const char *dir = pff_cli_get(&p, O, "data") ? pff_cli_get(&p, O, "data") : "data/mnist";
+    long units = 100, scale = 1, index = 0;
+    const char *accuracy = pff_cli_get(&p, O, "accuracy");
+    if (accuracy) { /* its operands are logs, not a MODEL */
+        if (weights || curves || digit || logp || outp || !p.npos) {
+            fprintf(stderr, "pff show: --accuracy FILE.png takes one or more [NAME=]LOG operands "
+                            "and no other picture\n");
+            return PFF_EUSAGE;
+        }
+        if ((rc = pff_check_writable("accuracy", accuracy)))
+            return rc;
+        char err[PFF_ERRLEN], msg[PFF_ERRLEN];
+        if ((rc = show_accuracy(accuracy, (char **)p.pos, p.npos, msg, err)))
+            fprintf(stderr, "pff show: %s\n", err);
+        else
+            printf("%s\n", msg);
+        return rc;
+    }
+    if (p.npos > 1) {
+        fprintf(stderr, "pff show: unexpected argument '%s' (one MODEL at most)\n", p.pos[1]);
+        return PFF_EUSAGE;
+    }
+    if (!weights && !curves && !digit) {
+        fprintf(stderr, "pff show: nothing to show: give --weights FILE.png (with a MODEL), "
+                        "--curves FILE.png --log LOG, or --digit N --out FILE.png\n");
+        return PFF_EUSAGE;
+    }
+    if (weights && !p.npos) {
+        fprintf(stderr, "pff show: --weights needs a MODEL file: pff show MODEL --weights %s\n",
+                weights);
+        return PFF_EUSAGE;
+    }
+    if ((curves && !logp && !p.npos) || (logp && !curves)) {
+        fprintf(stderr, "pff show: %s\n", curves ? "--curves needs a MODEL (its chapter records) "
+                                                   "or --log FILE (the CSV written by pff train --log)"
+                                                 : "--log is read by --curves FILE.png only");
+        return PFF_EUSAGE;
+    }
+    if (!digit != !outp) {
+        fprintf(stderr, "pff show: %s\n", digit ? "--digit needs --out FILE.png"
+                                                : "--out is written by --digit N only");
+        return PFF_EUSAGE;
+    }
+    if ((s = pff_cli_get(&p, O, "units")) && (rc = pff_cli_long("units", s, 1, 100000, &units)))
+        return rc;
+    if ((s = pff_cli_get(&p, O, "scale")) && (rc = pff_cli_long("scale", s, 1, 16, &scale)))
+        return rc;
+    if (digit && (rc = pff_cli_long("digit", digit, 0, INT_MAX, &index)))
+        return rc;
+    if ((weights && (rc = pff_check_writable("weights", weights))) ||
+        (curves && (rc = pff_check_writable("curves", curves))) ||
+        (outp && (rc = pff_check_writable("out", outp))))
+        return rc;
+    char err[PFF_ERRLEN], msg[PFF_ERRLEN];
+    pff_model m;
+    const int have_model = p.npos == 1;
+    if (have_model && (rc = pff_model_load(&m, p.pos[0], err))) {
+        fprintf(stderr, "pff: %s\n", err);
+        return rc;
+    }
+    if (!rc && weights) {
+        if ((rc = pff_picture_weights(m.layer[0], weights, units, scale, msg, err)))
+            fprintf(stderr, "pff show: %s\n", err);
+        else
+            printf("%s\n", msg);
+    }
+    if (!rc && curves) {
+        if ((rc = show_curves(logp, have_model ? &m : NULL, curves, msg, err)))
+            fprintf(stderr, "pff show: %s\n", err);
+        else
+            printf("%s\n", msg);
+    }
+    if (!rc && digit) {
+        if ((rc = show_digit(dir, index, outp, scale, have_model ? &m : NULL, msg, err)))
+            fprintf(stderr, "pff show: %s\n", err);
+        else
+            printf("%s\n", msg);
+    }
+    if (have_model)
+        pff_model_free(&m);
+    return rc;
+}

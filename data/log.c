@@ -1,0 +1,434 @@
+/* data/log.c — the training log (log.h): the CSV writer of `pff train --log`, and its two
+ * readers, pff_log_read (`pff show --curves`) and pff_acc_read (`pff show --accuracy`), on one
+ * line reader (csv_open / csv_next / csv_close, csv_number): comment and blank lines skipped,
+ * fields split at commas in place, numbers with trailing blanks allowed, an empty field NaN.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../pff.h"
+#include "log.h"
+
+/* ------------------------------------------------------------------------ */
+/* The writer                                                               */
+
+void pff_log_header(FILE *f, int L)
+{
+    fprintf(f, "chapter,epoch,lr");
+    for (int k = 1; k <= L; k++)
+        fprintf(f, ",loss_%d", k);
+    for (int k = 1; k <= L; k++)
+        fprintf(f, ",gpos_%d", k);
+    for (int k = 1; k <= L; k++)
+        fprintf(f, ",gneg_%d", k);
+    fprintf(f, ",seconds,test_accuracy\n");
+}
+
+void pff_log_row(FILE *f, int chapter, double epoch, double lr, int L, const double *loss,
+                 const double *gpos, const double *gneg, double seconds, double test_accuracy)
+{
+    fprintf(f, "%d,%.6g,%.6g", chapter, epoch, lr);
+    for (int k = 0; k < L; k++)
+        fprintf(f, ",%.6g", loss[k]);
+    for (int k = 0; k < L; k++)
+        fprintf(f, ",%.6g", gpos[k]);
+    for (int k = 0; k < L; k++)
+        fprintf(f, ",%.6g", gneg[k]);
+    if (seconds >= 0)
+        fprintf(f, ",%.3f", seconds);
+    else
+        fprintf(f, ",");
+    if (test_accuracy >= 0)
+        fprintf(f, ",%.4f\n", test_accuracy);
+    else
+        fprintf(f, ",\n");
+}
+
+/* ------------------------------------------------------------------------ */
+/* The CSV line reader both readers share                                   */
+
+enum { CSV_MAXF = 4 + 3 * PFF_MAX_LAYERS + 16 }; /* fields kept of a line */
+
+typedef struct {
+    FILE *f;
+    char *line;
+    size_t cap;
+    int lineno;          /* 1-based number of the current line */
+    int n;               /* its field count (may exceed CSV_MAXF: only the first are kept) */
+    char *fld[CSV_MAXF]; /* pointers into line */
+} csv_reader;
+
+static int blank(const char *s)
+{
+    for (; *s; s++)
+        if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n')
+            return 0;
+    return 1;
+}
+
+/* Splits a CSV line in place at commas (no quoting); returns the field count. */
+static int csv_split(char *s, char **f, int max)
+{
+    int n = 0;
+    size_t len = strlen(s);
+    while (len && (s[len - 1] == '\n' || s[len - 1] == '\r'))
+        s[--len] = 0;
+    for (;;) {
+        if (n < max)
+            f[n] = s;
+        n++;
+        char *c = strchr(s, ',');
+        if (!c)
+            break;
+        *c = 0;
+        s = c + 1;
+    }
+    return n;
+}
+
+/* 0, or -1 with errno when the file cannot be opened. */
+static int csv_open(csv_reader *r, const char *path)
+{
+    memset(r, 0, sizeof *r);
+    r->f = fopen(path, "r");
+    return r->f ? 0 : -1;
+}
+
+/* The next line that is neither a comment nor blank, split into r->fld; 0 at the end. */
+static int csv_next(csv_reader *r)
+{
+    while (getline(&r->line, &r->cap, r->f) > 0) {
+        r->lineno++;
+        if (r->line[0] == '#' || blank(r->line))
+            continue;
+        r->n = csv_split(r->line, r->fld, CSV_MAXF);
+        return 1;
+    }
+    return 0;
+}
+
+static void csv_close(csv_reader *r)
+{
+    free(r->line);
+    fclose(r->f);
+}
+
+/* A number in field s, or NAN when it is empty; -1 when it is not a number. */
+static int csv_number(const char *s, double *v)
+{
+    if (blank(s)) {
+        *v = NAN;
+        return 0;
+    }
+    char *end;
+    *v = strtod(s, &end);
+    while (*end == ' ' || *end == '\t')
+        end++;
+    return end == s || *end ? -1 : 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* pff show --curves: the log's curves                                      */
+
+void pff_log_free(pff_train_log *g)
+{
+    free(g->chapter);
+    free(g->acc);
+    free(g->loss);
+    free(g->gpos);
+    free(g->gneg);
+}
+
+int pff_log_read(const char *path, pff_train_log *g, char *err)
+{
+    enum { MAXF = CSV_MAXF };
+    memset(g, 0, sizeof *g);
+    csv_reader in;
+    if (csv_open(&in, path)) {
+        snprintf(err, PFF_ERRLEN, "--log %s: cannot open: %s (write one with pff train --log FILE)",
+                 path, strerror(errno));
+        return PFF_EUSAGE;
+    }
+    char **fld = in.fld;
+    int col_ch = -1, col_acc = -1, col_loss[PFF_MAX_LAYERS], col_gp[PFF_MAX_LAYERS],
+        col_gn[PFF_MAX_LAYERS], nf = 0, rc = PFF_EUSAGE, have = 0;
+    for (int k = 0; k < PFF_MAX_LAYERS; k++)
+        col_loss[k] = col_gp[k] = col_gn[k] = -1;
+    while (csv_next(&in)) {
+        const int n = in.n, lineno = in.lineno;
+        if (!have) { /* the header */
+            if (n > MAXF) {
+                snprintf(err, PFF_ERRLEN, "--log %s:%d: %d columns, expected at most %d", path,
+                         lineno, n, MAXF);
+                goto fail;
+            }
+            for (int i = 0; i < n; i++) {
+                int k;
+                char rest;
+                if (!strcmp(fld[i], "chapter"))
+                    col_ch = i;
+                else if (!strcmp(fld[i], "test_accuracy"))
+                    col_acc = i;
+                else if (sscanf(fld[i], "loss_%d%c", &k, &rest) == 1 && k >= 1 && k <= PFF_MAX_LAYERS)
+                    col_loss[k - 1] = i;
+                else if (sscanf(fld[i], "gpos_%d%c", &k, &rest) == 1 && k >= 1 && k <= PFF_MAX_LAYERS)
+                    col_gp[k - 1] = i;
+                else if (sscanf(fld[i], "gneg_%d%c", &k, &rest) == 1 && k >= 1 && k <= PFF_MAX_LAYERS)
+                    col_gn[k - 1] = i;
+            }
+            while (g->L < PFF_MAX_LAYERS && col_loss[g->L] >= 0)
+                g->L++;
+            if (col_ch < 0 || g->L == 0) {
+                snprintf(err, PFF_ERRLEN, "--log %s:%d: no 'chapter' and 'loss_1' columns; expected "
+                         "the header chapter,epoch,lr,loss_1..,gpos_1..,gneg_1..,test_accuracy",
+                         path, lineno);
+                goto fail;
+            }
+            g->has_g = 1;
+            for (int k = 0; k < g->L; k++)
+                g->has_g &= col_gp[k] >= 0 && col_gn[k] >= 0;
+            nf = n;
+            have = 1;
+            continue;
+        }
+        if (n != nf) {
+            snprintf(err, PFF_ERRLEN, "--log %s:%d: %d fields, the header has %d", path, lineno, n,
+                     nf);
+            goto fail;
+        }
+        int r = g->rows, L = g->L;
+        double *ch = realloc(g->chapter, (size_t)(r + 1) * sizeof(double));
+        if (ch)
+            g->chapter = ch;
+        double *ac = realloc(g->acc, (size_t)(r + 1) * sizeof(double));
+        if (ac)
+            g->acc = ac;
+        double *lo = realloc(g->loss, (size_t)(r + 1) * L * sizeof(double));
+        if (lo)
+            g->loss = lo;
+        double *gp = realloc(g->gpos, (size_t)(r + 1) * L * sizeof(double));
+        if (gp)
+            g->gpos = gp;
+        double *gn = realloc(g->gneg, (size_t)(r + 1) * L * sizeof(double));
+        if (gn)
+            g->gneg = gn;
+        if (!ch || !ac || !lo || !gp || !gn) {
+            snprintf(err, PFF_ERRLEN, "--log %s: out of memory", path);
+            rc = PFF_EFAIL;
+            goto fail;
+        }
+        /* every field that is used must be a number, or empty (no point) */
+        struct field {
+            int col;
+            double *dst;
+        } want[2 + 3 * PFF_MAX_LAYERS];
+        int nw = 0;
+        want[nw++] = (struct field){col_ch, &g->chapter[r]};
+        want[nw++] = (struct field){col_acc, &g->acc[r]};
+        for (int k = 0; k < L; k++) {
+            want[nw++] = (struct field){col_loss[k], &g->loss[(size_t)r * L + k]};
+            want[nw++] = (struct field){g->has_g ? col_gp[k] : -1, &g->gpos[(size_t)r * L + k]};
+            want[nw++] = (struct field){g->has_g ? col_gn[k] : -1, &g->gneg[(size_t)r * L + k]};
+        }
+        for (int i = 0; i < nw; i++) {
+            *want[i].dst = NAN;
+            if (want[i].col >= 0 && csv_number(fld[want[i].col], want[i].dst)) {
+                snprintf(err, PFF_ERRLEN, "--log %s:%d: '%s' is not a number", path, lineno,
+                         fld[want[i].col]);
+                goto fail;
+            }
+        }
+        if (!isfinite(g->chapter[r])) {
+            snprintf(err, PFF_ERRLEN, "--log %s:%d: the chapter is empty", path, lineno);
+            goto fail;
+        }
+        g->has_acc |= isfinite(g->acc[r]);
+        g->rows++;
+    }
+    if (!have || g->rows == 0) {
+        snprintf(err, PFF_ERRLEN, "--log %s: no chapters; expected a CSV header and one row per "
+                 "chapter (pff train --log FILE)", path);
+        goto fail;
+    }
+    csv_close(&in);
+    return PFF_OK;
+fail:
+    csv_close(&in);
+    pff_log_free(g);
+    return rc;
+}
+
+int pff_log_from_model(const pff_model *m, pff_train_log *g, char *err)
+{
+    const int n = m->nhistory, L = m->cfg.nlayers;
+    memset(g, 0, sizeof *g);
+    if (n < 1) {
+        snprintf(err, PFF_ERRLEN, "the model holds no chapter records; pass the training log "
+                                  "with --log FILE");
+        return PFF_EUSAGE;
+    }
+    g->rows = n;
+    g->L = L;
+    g->has_g = 1;
+    g->chapter = malloc(sizeof(double) * n);
+    g->acc = malloc(sizeof(double) * n);
+    g->loss = malloc(sizeof(double) * n * L);
+    g->gpos = malloc(sizeof(double) * n * L);
+    g->gneg = malloc(sizeof(double) * n * L);
+    if (!g->chapter || !g->acc || !g->loss || !g->gpos || !g->gneg) {
+        pff_log_free(g);
+        snprintf(err, PFF_ERRLEN, "out of memory for %d chapter records", n);
+        return PFF_EFAIL;
+    }
+    for (int i = 0; i < n; i++) {
+        const pff_history *h = &m->history[i];
+        g->chapter[i] = h->chapter;
+        g->acc[i] = h->test_accuracy >= 0 ? h->test_accuracy : NAN; /* NaN: not measured */
+        g->has_acc |= h->test_accuracy >= 0;
+        for (int k = 0; k < L; k++) {
+            g->loss[i * L + k] = h->loss[k];
+            g->gpos[i * L + k] = h->gpos[k];
+            g->gneg[i * L + k] = h->gneg[k];
+        }
+    }
+    return PFF_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* pff show --accuracy: test accuracy against training seconds, several runs */
+
+void pff_acc_free(pff_acc_curve *cv, int n)
+{
+    for (int i = 0; i < n; i++) {
+        free(cv[i].x);
+        free(cv[i].y);
+    }
+}
+
+
+static int push_point(pff_acc_curve *c, double x, double y)
+{
+    double *nx = realloc(c->x, (size_t)(c->n + 1) * sizeof *nx);
+    if (nx)
+        c->x = nx;
+    double *ny = realloc(c->y, (size_t)(c->n + 1) * sizeof *ny);
+    if (ny)
+        c->y = ny;
+    if (!nx || !ny)
+        return -1;
+    c->x[c->n] = x;
+    c->y[c->n++] = y;
+    return 0;
+}
+
+int pff_acc_read(const char *arg, pff_acc_curve *cv, int *ncv, char *err)
+{
+    const char *eq = strchr(arg, '='), *path = eq ? eq + 1 : arg;
+    char given[PFF_ACC_NAME] = "";
+    if (eq)
+        snprintf(given, sizeof given, "%.*s", (int)(eq - arg) < PFF_ACC_NAME - 1 ? (int)(eq - arg) : PFF_ACC_NAME - 1, arg);
+    csv_reader in;
+    if (csv_open(&in, path)) {
+        snprintf(err, PFF_ERRLEN, "%s: cannot open: %s (a log of pff train --log FILE, or a "
+                 "reference CSV name,seconds,accuracy,kind)", path, strerror(errno));
+        return PFF_EUSAGE;
+    }
+    enum { MAXF = CSV_MAXF };
+    char **fld = in.fld;
+    int have = 0, ref = 0, col_s = -1, col_a = -1, col_name = -1, col_kind = -1, nf = 0;
+    int rc = PFF_EUSAGE, start = *ncv;
+    pff_acc_curve *cur = NULL;
+    while (csv_next(&in)) {
+        const int n = in.n, lineno = in.lineno;
+        if (n > MAXF) {
+            snprintf(err, PFF_ERRLEN, "%s:%d: %d columns, expected at most %d", path, lineno, n, MAXF);
+            goto fail;
+        }
+        if (!have) {
+            for (int i = 0; i < n; i++) {
+                if (!strcmp(fld[i], "seconds"))
+                    col_s = i;
+                else if (!strcmp(fld[i], "test_accuracy") || !strcmp(fld[i], "accuracy"))
+                    col_a = i;
+                else if (!strcmp(fld[i], "name"))
+                    col_name = i;
+                else if (!strcmp(fld[i], "kind"))
+                    col_kind = i;
+            }
+            ref = col_name >= 0;
+            if (col_s < 0 || col_a < 0 || (ref && col_kind < 0)) {
+                snprintf(err, PFF_ERRLEN, "%s:%d: expected a pff train log with the columns "
+                         "seconds and test_accuracy, or the header name,seconds,accuracy,kind",
+                         path, lineno);
+                goto fail;
+            }
+            nf = n;
+            have = 1;
+            continue;
+        }
+        if (n != nf) {
+            snprintf(err, PFF_ERRLEN, "%s:%d: %d fields, the header has %d", path, lineno, n, nf);
+            goto fail;
+        }
+        double x, y;
+        if (csv_number(fld[col_s], &x) || csv_number(fld[col_a], &y)) {
+            snprintf(err, PFF_ERRLEN, "%s:%d: seconds '%s' or accuracy '%s' is not a number", path,
+                     lineno, fld[col_s], fld[col_a]);
+            goto fail;
+        }
+        const char *name = ref ? fld[col_name] : NULL;
+        if (!cur || (ref && strcmp(cur->name, name) != 0)) {
+            if (*ncv >= PFF_ACC_MAX_CURVES) {
+                snprintf(err, PFF_ERRLEN, "%s: more than %d curves in all", path, PFF_ACC_MAX_CURVES);
+                goto fail;
+            }
+            cur = &cv[(*ncv)++];
+            memset(cur, 0, sizeof *cur);
+            cur->reference = ref;
+            if (ref) {
+                snprintf(cur->name, sizeof cur->name, "%s", name);
+                if (strcmp(fld[col_kind], "line") && strcmp(fld[col_kind], "point")) {
+                    snprintf(err, PFF_ERRLEN, "%s:%d: kind '%s', expected line or point", path,
+                             lineno, fld[col_kind]);
+                    goto fail;
+                }
+                cur->points = !strcmp(fld[col_kind], "point");
+            } else if (given[0]) {
+                snprintf(cur->name, sizeof cur->name, "%s", given);
+            } else { /* the file's base name without its extension */
+                const char *b = strrchr(path, '/');
+                b = b ? b + 1 : path;
+                const char *dot = strrchr(b, '.');
+                int len = dot && dot > b ? (int)(dot - b) : (int)strlen(b);
+                snprintf(cur->name, sizeof cur->name, "%.*s", len < PFF_ACC_NAME - 1 ? len : PFF_ACC_NAME - 1, b);
+            }
+        }
+        if (!isfinite(x) || !isfinite(y))
+            continue; /* a chapter without a test accuracy (or a time) */
+        if (x <= 0 || y < 0 || y > 100) {
+            snprintf(err, PFF_ERRLEN, "%s:%d: seconds %g must be > 0 and accuracy %g in 0..100",
+                     path, lineno, x, y);
+            goto fail;
+        }
+        if (push_point(cur, x, y)) {
+            snprintf(err, PFF_ERRLEN, "%s: out of memory", path);
+            rc = PFF_EFAIL;
+            goto fail;
+        }
+    }
+    if (!cur || cur->n == 0) {
+        snprintf(err, PFF_ERRLEN, "%s: no point with both seconds and a test accuracy (train with "
+                 "--eval-every 1 --log FILE)", path);
+        goto fail;
+    }
+    csv_close(&in);
+    return PFF_OK;
+fail:
+    csv_close(&in);
+    pff_acc_free(cv + start, *ncv - start);
+    *ncv = start;
+    return rc;
+}
