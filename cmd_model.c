@@ -37,6 +37,16 @@ void pff_json_acc(FILE *f, double a)
         fprintf(f, "%.4f", 100.0 * a);
 }
 
+/* A saved model, or the reason it cannot be read, on stderr. */
+static int load_model(pff_model *m, const char *path)
+{
+    char err[PFF_ERRLEN];
+    int rc = pff_model_load(m, path, err);
+    if (rc)
+        fprintf(stderr, "pff: %s\n", err);
+    return rc;
+}
+
 static const pff_option eval_opts[] = {
     {"data", 1, "DIR      directory of the IDX files (default data/mnist)"},
     {"test-limit", 1, "N        first N test images only"},
@@ -45,7 +55,6 @@ static const pff_option eval_opts[] = {
     {"json", 0, "         one JSON object on stdout"},
     {"help", 0, "         this text"},
     {NULL, 0, NULL}};
-
 
 int pff_cmd_eval(int argc, char **argv)
 {
@@ -65,10 +74,8 @@ int pff_cmd_eval(int argc, char **argv)
         return rc;
     char err[PFF_ERRLEN];
     pff_model m;
-    if ((rc = pff_model_load(&m, p.pos[0], err))) {
-        fprintf(stderr, "pff: %s\n", err);
+    if ((rc = load_model(&m, p.pos[0])))
         return rc;
-    }
     const char *dir = pff_cli_get(&p, O, "data") ? pff_cli_get(&p, O, "data") : "data/mnist";
     char a[4096], b[4096];
     snprintf(a, sizeof a, "%s/t10k-images-idx3-ubyte", dir);
@@ -119,12 +126,9 @@ int pff_cmd_info(int argc, char **argv)
     int rc = pff_cli_start(argc, argv, O, "pff info MODEL [options]", 1, "one MODEL file", &p);
     if (rc)
         return rc == PFF_DONE ? PFF_OK : rc;
-    char err[PFF_ERRLEN];
     pff_model m;
-    if ((rc = pff_model_load(&m, p.pos[0], err))) {
-        fprintf(stderr, "pff: %s\n", err);
+    if ((rc = load_model(&m, p.pos[0])))
         return rc;
-    }
     const pff_config *c = &m.cfg;
     long params = 0;
     for (int k = 0; k < c->nlayers; k++)
@@ -197,9 +201,7 @@ int pff_cmd_export(int argc, char **argv)
     if (!npz || !st) {
         fprintf(stderr, "pff export: out of memory\n");
         rc = PFF_EFAIL;
-    } else if ((rc = pff_model_load(&m, p.pos[0], err))) {
-        fprintf(stderr, "pff: %s\n", err);
-    } else {
+    } else if (!(rc = load_model(&m, p.pos[0]))) {
         snprintf(npz, len + 16, which == PFF_EXPORT_NPZ ? "%s" : "%s.npz", out);
         snprintf(st, len + 16, which == PFF_EXPORT_SAFETENSORS ? "%s" : "%s.safetensors", out);
         if ((rc = pff_export(&m, which, npz, st, err)))

@@ -43,8 +43,8 @@ void pff_layer_copy_params(pff_layer *dst, const pff_layer *src); /* W and b onl
 void pff_layer_copy_moments(pff_layer *dst, const pff_layer *src); /* Adam m, v and step */
 
 void pff_blas_init(void); /* one BLAS thread per caller; call once before training */
-/* (cli-move) pff_runtime_start and pff_blas_describe moved to the top-level
- * runtime.c, declared in cli.h: the command line controls the process. */
+/* Restarting the process for the kernel (pff_runtime_start) is the command
+ * line's: runtime.c, declared in cli.h. */
 
 /* The CPU's vector features (as the OS enables them) and the kernel rule. */
 typedef enum { PFF_CPU_OTHER, PFF_CPU_INTEL, PFF_CPU_AMD } pff_cpu_vendor;
