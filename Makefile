@@ -40,16 +40,16 @@ LDFLAGS = $(OPT) $(filter -fopenmp,$(OMP))
 LIBS    = $(BLAS_LIBS) $(LDLIBS)
 
 LIB_SRC = layers/matmul.c layers/ff.c layers/net.c layers/stage.c layers/model.c \
-          data/model_file.c data/checkpoint.c data/atomic.c data/idx.c data/cli.c data/export.c \
+          data/model_file.c data/checkpoint.c data/atomic.c data/idx.c data/export.c data/gantt.c \
           data/canvas.c data/image.c data/log.c data/pictures.c data/trace.c data/writable.c \
           pipeline/hub.c pipeline/mpi.c pipeline/schedule.c pipeline/plan.c
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
-# The command line's files beside pff.c (linked into pff only).
-CLI_SRC = cmd_predict.c cmd_show.c
+# The command line (not in the library): the option parser, the process start, the commands.
+CLI_SRC = cli.c runtime.c cmd_train.c cmd_model.c cmd_schedule.c cmd_predict.c cmd_show.c
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
-HDRS    = pff.h data/cli.h data/export.h layers/layers.h data/bytes.h data/model_file.h data/checkpoint.h \
-          pipeline/pipeline.h pipeline/plan.h tests/check.h \
-          data/data.h data/canvas.h data/image.h data/log.h data/pictures.h data/trace.h cli_tmp.h
+HDRS    = pff.h cli.h data/export.h data/gantt.h layers/layers.h data/bytes.h data/model_file.h \
+          data/checkpoint.h pipeline/pipeline.h pipeline/plan.h tests/check.h \
+          data/data.h data/canvas.h data/image.h data/log.h data/pictures.h data/trace.h
 UNIT_TESTS = test_layers test_idx test_model test_data test_plan test_trace
 PIPE_TESTS = test_pipeline
 TEST_BINS  = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS) $(PIPE_TESTS))
@@ -71,6 +71,10 @@ $(BUILD)/pff: $(BUILD)/pff.o $(CLI_OBJ) $(BUILD)/libpff.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libpff.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# test_plan also checks `pff schedule` itself (cmd_schedule.c, on the parser of cli.c).
+$(BUILD)/tests/test_plan: $(BUILD)/tests/test_plan.o $(BUILD)/cmd_schedule.o $(BUILD)/cli.o $(BUILD)/libpff.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # The release build is copied to the top (make MPI=1: the MPI-enabled one);
@@ -186,7 +190,7 @@ paper: all data
 accuracy: all data
 	./bench/accuracy.sh $(ACCURACY_ARGS)
 
-$(BUILD)/bench/bench: $(BUILD)/bench/bench.o $(BUILD)/libpff.a
+$(BUILD)/bench/bench: $(BUILD)/bench/bench.o $(BUILD)/runtime.o $(BUILD)/libpff.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 clean:

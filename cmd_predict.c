@@ -14,8 +14,7 @@
 #include <unistd.h>
 
 #include "pff.h"
-#include "cli_tmp.h"
-#include "data/cli.h"
+#include "cli.h"
 #include "data/image.h"
 #include "data/pictures.h"
 

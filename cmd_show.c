@@ -7,8 +7,7 @@
 #include <stdlib.h>
 
 #include "pff.h"
-#include "cli_tmp.h"
-#include "data/cli.h"
+#include "cli.h"
 #include "data/data.h"
 #include "data/image.h"
 #include "data/log.h"

@@ -122,7 +122,7 @@ typedef struct {
     int train_n, test_n;
     double node_busy[PFF_MAX_NODES], node_wait[PFF_MAX_NODES]; /* seconds per node thread */
     long node_images[PFF_MAX_NODES]; /* training images each node trained on (its shard in federated) */
-    void *spans;       /* (nspans) pff_span (pipeline/plan.h): the run's trace; free() it */
+    void *spans;       /* (nspans) pff_span (data/gantt.h): the run's trace; free() it */
     int nspans, trace_nodes;
     double trace_end;  /* seconds from the start of the node threads to the last join */
 } pff_result;

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../cli.h" /* pff_runtime_start (runtime.c) */
 #include "../layers/layers.h"
 
 #ifdef _OPENMP

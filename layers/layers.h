@@ -46,10 +46,8 @@ void pff_layer_copy_params(pff_layer *dst, const pff_layer *src); /* W and b onl
 void pff_layer_copy_moments(pff_layer *dst, const pff_layer *src); /* Adam m, v and step */
 
 void pff_blas_init(void); /* one BLAS thread per caller; call once before training */
-/* Starts the program again with OMP_WAIT_POLICY=PASSIVE and the best
- * OpenBLAS core for this CPU, unless the user set them; returns when nothing
- * was re-executed (layers/matmul.c). */
-void pff_runtime_start(char **argv);
+/* Restarting the process for the kernel (pff_runtime_start) is the command
+ * line's: runtime.c, declared in cli.h. */
 
 /* The CPU's vector features (as the OS enables them) and the kernel rule. */
 typedef enum { PFF_CPU_OTHER, PFF_CPU_INTEL, PFF_CPU_AMD } pff_cpu_vendor;
@@ -62,7 +60,6 @@ void pff_cpu_read(pff_cpu *cpu); /* CPUID; all zero off x86 */
  * ("current") already uses the best vector features the CPU has. */
 const char *pff_blas_choose_core(const pff_cpu *cpu, const char *current);
 int pff_blas_check(void); /* 0 when the BLAS product agrees with the reference */
-const char *pff_blas_describe(void); /* core name, and who chose it */
 void pff_matmul_reference(int ta, int tb, int m, int n, int k, float alpha, const float *a,
                           int lda, const float *b, int ldb, float beta, float *c, int ldc);
 

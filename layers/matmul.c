@@ -6,14 +6,18 @@
  * from pff's own OpenMP loops over disjoint output tiles, so that node threads
  * of a pipeline never share a BLAS thread pool and a product's bits depend
  * only on its shapes (DESIGN.md §2.4). Built with NO_BLAS=1 it is a plain C
- * loop nest, the reference for tests and sanitizer builds. */
+ * loop nest, the reference for tests and sanitizer builds.
+ *
+ * Also here: the pure rule that picks the OpenBLAS kernel for a CPU
+ * (pff_blas_choose_core), the CPUID reader and the check of a kernel against
+ * the reference. Acting on them (starting the program again) is the command
+ * line's: runtime.c. */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
@@ -84,8 +88,9 @@ const char *pff_blas_name(void)
  * for models they do not know, although the CPU may have AVX-512: a third or
  * less of the speed. pff_blas_choose_core is the pure rule that picks the
  * best core the CPU's features allow when OpenBLAS's own pick is below them;
- * pff_runtime_start (below) applies it by starting the program again with
- * OPENBLAS_CORETYPE set, since OpenBLAS reads it only while loading. */
+ * the command line's pff_runtime_start (runtime.c) applies it by starting the
+ * program again with OPENBLAS_CORETYPE set, since OpenBLAS reads it only while
+ * loading. */
 
 /* 3: AVX-512 kernels, 2: AVX2 + FMA, 1: AVX, 0: older or unknown. */
 static int core_level(const char *core)
@@ -178,66 +183,4 @@ int pff_blas_check(void)
                 return 1;
     }
     return getenv("PFF_TEST_BLAS_CHECK_FAILS") != NULL; /* tests reach the fallback with it */
-}
-
-/* Starts the program again, once, when the runtime it needs can only be set
- * before the libraries load:
- * - OpenMP threads that spin while they wait starve everything else on a busy
- *   machine (measured: a run sharing 2 cores with one other busy process went
- *   from 4 s to 69 s), and the node threads of a pipeline are often busy
- *   elsewhere; libgomp reads OMP_WAIT_POLICY before main(), so pff asks for
- *   passive waits unless the user set a policy;
- * - the OpenBLAS core, chosen as above unless the user set OPENBLAS_CORETYPE
- *   (always honoured). PFF_BLAS_CHOSEN marks pff's own choice; the started
- *   program checks that kernel and, if it fails, starts once more with
- *   OpenBLAS's own pick and says so. */
-void pff_runtime_start(char **argv)
-{
-#ifndef PFF_NO_BLAS
-    const char *user = getenv("OPENBLAS_CORETYPE"), *chosen = getenv("PFF_BLAS_CHOSEN");
-    int ours = user && chosen && !strcmp(user, chosen);
-    if (ours && pff_blas_check()) {
-        fprintf(stderr, "pff: the OpenBLAS %s kernel failed its check against the reference "
-                        "product; using OpenBLAS's own choice\n", chosen);
-        unsetenv("OPENBLAS_CORETYPE");
-        setenv("PFF_BLAS_CHOSEN", "", 1); /* never choose again in this process tree */
-        execv("/proc/self/exe", argv);
-        exit(PFF_EFAIL);
-    }
-#endif
-    int again = 0;
-#ifdef _OPENMP
-    if (!getenv("OMP_WAIT_POLICY")) {
-        setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-        again = 1;
-    }
-#endif
-#ifndef PFF_NO_BLAS
-    if ((!user || !*user) && !chosen) {
-        pff_cpu cpu;
-        pff_cpu_read(&cpu);
-        const char *best = pff_blas_choose_core(&cpu, openblas_get_corename());
-        if (best) {
-            setenv("PFF_BLAS_FROM", openblas_get_corename(), 1);
-            setenv("OPENBLAS_CORETYPE", best, 1);
-            setenv("PFF_BLAS_CHOSEN", best, 1);
-            again = 1;
-        }
-    }
-#endif
-    if (again)
-        execv("/proc/self/exe", argv); /* returns only on failure: then run as we are */
-}
-
-/* "SkylakeX", or "SkylakeX (chosen by pff; OpenBLAS picked Prescott)". */
-const char *pff_blas_describe(void)
-{
-    static char d[128];
-    const char *from = getenv("PFF_BLAS_FROM"), *chosen = getenv("PFF_BLAS_CHOSEN");
-    const char *user = getenv("OPENBLAS_CORETYPE");
-    if (from && chosen && *chosen && user && !strcmp(user, chosen))
-        snprintf(d, sizeof d, "%s (chosen by pff; OpenBLAS picked %s)", pff_blas_name(), from);
-    else
-        snprintf(d, sizeof d, "%s", pff_blas_name());
-    return d;
 }

@@ -68,7 +68,7 @@
 #include "../data/checkpoint.h" /* struct pff_checkpoint, pff_checkpoint_save */
 #include "pipeline.h"
 #include "plan.h"
-#include "../data/log.h" /* pff_log_row (was in data/tools.h) */
+#include "../data/log.h" /* pff_log_row */
 
 
 typedef struct run run;

@@ -1,0 +1,218 @@
+/* cmd_model.c — the commands that read a saved model: `pff eval` (its accuracy on the test set,
+ * with --confusion the confusion matrix), `pff info` (what the file holds) and `pff export`
+ * (NumPy .npz and .safetensors, data/export.c). Each parses its options with the one parser
+ * (cli.c), calls the library and prints the result, as text or one JSON object (--json).
+ * Also the small output helpers the commands share (pff_cores, pff_json_acc, pff_json_widths). */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pff.h"
+#include "cli.h"
+#include "data/export.h"
+#include "data/data.h" /* pff_check_writable */
+#include "layers/layers.h"
+
+int pff_cores(void)
+{
+    long c = sysconf(_SC_NPROCESSORS_ONLN);
+    return c > 0 ? (int)c : 1;
+}
+
+void pff_json_widths(FILE *f, const int *widths, int nlayers)
+{
+    fprintf(f, "[");
+    for (int k = 0; k <= nlayers; k++)
+        fprintf(f, "%s%d", k ? "," : "", widths[k]);
+    fprintf(f, "]");
+}
+
+void pff_json_acc(FILE *f, double a)
+{
+    if (a < 0)
+        fprintf(f, "null");
+    else
+        fprintf(f, "%.4f", 100.0 * a);
+}
+
+/* A saved model, or the reason it cannot be read, on stderr. */
+static int load_model(pff_model *m, const char *path)
+{
+    char err[PFF_ERRLEN];
+    int rc = pff_model_load(m, path, err);
+    if (rc)
+        fprintf(stderr, "pff: %s\n", err);
+    return rc;
+}
+
+static const pff_option eval_opts[] = {
+    {"data", 1, "DIR      directory of the IDX files (default data/mnist)"},
+    {"test-limit", 1, "N        first N test images only"},
+    {"threads", 1, "T        worker threads (default: all cores)"},
+    {"confusion", 1, "FILE.png confusion matrix: table on stdout (stderr with --json), heat map PNG"},
+    {"json", 0, "         one JSON object on stdout"},
+    {"help", 0, "         this text"},
+    {NULL, 0, NULL}};
+
+int pff_cmd_eval(int argc, char **argv)
+{
+    const pff_option *O = eval_opts;
+    pff_parsed p;
+    int rc = pff_cli_start(argc, argv, O, "pff eval MODEL [options]", 1, "one MODEL file", &p);
+    if (rc)
+        return rc == PFF_DONE ? PFF_OK : rc;
+    long threads = pff_cores(), limit = 0;
+    const char *s;
+    if ((s = pff_cli_get(&p, O, "threads")) && (rc = pff_cli_long("threads", s, 1, 256, &threads)))
+        return rc;
+    if ((s = pff_cli_get(&p, O, "test-limit")) && (rc = pff_cli_long("test-limit", s, 1, INT_MAX, &limit)))
+        return rc;
+    const char *confusion = pff_cli_get(&p, O, "confusion");
+    if (confusion && (rc = pff_check_writable("confusion", confusion)))
+        return rc;
+    char err[PFF_ERRLEN];
+    pff_model m;
+    if ((rc = load_model(&m, p.pos[0])))
+        return rc;
+    const char *dir = pff_cli_get(&p, O, "data") ? pff_cli_get(&p, O, "data") : "data/mnist";
+    char a[4096], b[4096];
+    snprintf(a, sizeof a, "%s/t10k-images-idx3-ubyte", dir);
+    snprintf(b, sizeof b, "%s/t10k-labels-idx1-ubyte", dir);
+    pff_dataset test;
+    if ((rc = pff_idx_load(a, b, &test, err))) {
+        fprintf(stderr, "pff: %s\n", err);
+        pff_model_free(&m);
+        return rc;
+    }
+    pff_dataset_truncate(&test, (int)limit);
+    double ga, sa;
+    if (test.dim != m.cfg.widths[0]) {
+        fprintf(stderr, "pff: %s: images have %d pixels, the model expects %d\n", a, test.dim,
+                m.cfg.widths[0]);
+        rc = PFF_EUSAGE;
+    } else if ((rc = pff_evaluate(&m, &test, (int)threads, &ga, &sa, err))) {
+        fprintf(stderr, "pff: %s\n", err);
+    } else if (pff_cli_has(&p, O, "json")) {
+        printf("{\"model\":\"%s\",\"test_n\":%d,\"goodness_accuracy\":", p.pos[0], test.n);
+        pff_json_acc(stdout, ga);
+        printf(",\"softmax_accuracy\":");
+        pff_json_acc(stdout, sa);
+        printf("}\n");
+    } else {
+        printf("%s: %.2f%% (goodness)", p.pos[0], 100 * ga);
+        if (sa >= 0)
+            printf(", %.2f%% (softmax)", 100 * sa);
+        printf(" on %d test images\n", test.n);
+    }
+    if (!rc && confusion &&
+        (rc = pff_confusion_model(&m, &test, (int)threads, confusion,
+                                  pff_cli_has(&p, O, "json") ? stderr : stdout, err)))
+        fprintf(stderr, "pff: %s\n", err);
+    pff_dataset_free(&test);
+    pff_model_free(&m);
+    return rc;
+}
+
+static const pff_option info_opts[] = {{"json", 0, "         one JSON object on stdout"},
+                                   {"help", 0, "         this text"},
+                                   {NULL, 0, NULL}};
+
+int pff_cmd_info(int argc, char **argv)
+{
+    const pff_option *O = info_opts;
+    pff_parsed p;
+    int rc = pff_cli_start(argc, argv, O, "pff info MODEL [options]", 1, "one MODEL file", &p);
+    if (rc)
+        return rc == PFF_DONE ? PFF_OK : rc;
+    pff_model m;
+    if ((rc = load_model(&m, p.pos[0])))
+        return rc;
+    const pff_config *c = &m.cfg;
+    long params = 0;
+    for (int k = 0; k < c->nlayers; k++)
+        params += (long)c->widths[k] * c->widths[k + 1] + c->widths[k + 1];
+    long head = m.head ? (long)m.head->in * PFF_CLASSES + PFF_CLASSES : 0;
+    if (pff_cli_has(&p, O, "json")) {
+        printf("{\"model\":\"%s\",\"layers\":", p.pos[0]);
+        pff_json_widths(stdout, c->widths, c->nlayers);
+        printf(",\"parameters\":%ld,\"softmax_parameters\":%ld,\"epochs\":%d,\"splits\":%d,"
+               "\"batch\":%d,\"lr\":%g,\"softmax_lr\":%g,\"threshold\":%g,\"neg\":\"%s\","
+               "\"classifier\":\"%s\",\"seed\":%llu,\"augment\":\"%s\",\"hard_temp\":%g}\n",
+               params, head, c->epochs, c->splits, c->batch, (double)c->lr, (double)c->softmax_lr,
+               (double)c->threshold, pff_neg_name(c->neg), pff_classifier_name(c->classifier),
+               (unsigned long long)c->seed, pff_augment_name(c->augment), (double)c->hard_temp);
+    } else {
+        printf("model      %s\nlayers     %d", p.pos[0], c->widths[0]);
+        for (int k = 1; k <= c->nlayers; k++)
+            printf(",%d", c->widths[k]);
+        printf("\nparameters %ld FF", params);
+        if (head)
+            printf(" + %ld softmax head", head);
+        printf("\ntrained    %d epochs in %d chapters, batch %d, lr %g, softmax lr %g\n"
+               "           threshold %g per unit, %s negatives, %s classifier, seed %llu\n",
+               c->epochs, c->splits, c->batch, (double)c->lr, (double)c->softmax_lr,
+               (double)c->threshold, pff_neg_name(c->neg), pff_classifier_name(c->classifier),
+               (unsigned long long)c->seed);
+        if (c->neg == PFF_NEG_HARD)
+            printf("           hard negatives at temperature %g\n", (double)c->hard_temp);
+        if (c->augment != PFF_AUGMENT_NONE)
+            printf("           augment    %s (each image moved by up to %d px per epoch)\n",
+                   pff_augment_name(c->augment), PFF_SHIFT_MAX);
+    }
+    pff_model_free(&m);
+    return 0;
+}
+
+static const pff_option export_opts[] = {{"help", 0, "         this text"}, {NULL, 0, NULL}};
+
+/* pff export MODEL OUT: OUT ending in .npz or .safetensors names one file of
+ * that format; any other OUT is a stem for both, OUT.npz and OUT.safetensors. */
+int pff_cmd_export(int argc, char **argv)
+{
+    pff_parsed p;
+    int rc = pff_cli_start(argc, argv, export_opts, "pff export MODEL OUT", 2,
+                           "a MODEL file and OUT", &p);
+    if (rc == PFF_DONE) {
+        printf("\nOUT.npz (NumPy: numpy.load) and OUT.safetensors; an OUT ending in .npz or\n"
+               ".safetensors writes that file only. Arrays layerK.weight (out, in), layerK.bias,\n"
+               "head.weight, head.bias (softmax head), float32; the configuration as JSON in\n"
+               "config (npz) and __metadata__ (safetensors). See tests/example.py.\n");
+        return PFF_OK;
+    }
+    if (rc)
+        return rc;
+    const char *out = p.pos[1], *dot = strrchr(out, '.');
+    const size_t len = strlen(out);
+    int which = PFF_EXPORT_NPZ | PFF_EXPORT_SAFETENSORS;
+    if (dot && !strcmp(dot, ".npz"))
+        which = PFF_EXPORT_NPZ;
+    else if (dot && !strcmp(dot, ".safetensors"))
+        which = PFF_EXPORT_SAFETENSORS;
+    if (!len || out[len - 1] == '/') {
+        fprintf(stderr, "pff export: OUT '%s' names a directory; expected a file name such as "
+                        "model or model.npz\n", out);
+        return PFF_EUSAGE;
+    }
+    char *npz = malloc(len + 16), *st = malloc(len + 16);
+    char err[PFF_ERRLEN];
+    pff_model m;
+    if (!npz || !st) {
+        fprintf(stderr, "pff export: out of memory\n");
+        rc = PFF_EFAIL;
+    } else if (!(rc = load_model(&m, p.pos[0]))) {
+        snprintf(npz, len + 16, which == PFF_EXPORT_NPZ ? "%s" : "%s.npz", out);
+        snprintf(st, len + 16, which == PFF_EXPORT_SAFETENSORS ? "%s" : "%s.safetensors", out);
+        if ((rc = pff_export(&m, which, npz, st, err)))
+            fprintf(stderr, "pff export: %s\n", err);
+        else
+            fprintf(stderr, "pff export: wrote%s%s%s%s\n", which & PFF_EXPORT_NPZ ? " " : "",
+                    which & PFF_EXPORT_NPZ ? npz : "", which & PFF_EXPORT_SAFETENSORS ? " " : "",
+                    which & PFF_EXPORT_SAFETENSORS ? st : "");
+        pff_model_free(&m);
+    }
+    free(npz);
+    free(st);
+    return rc;
+}

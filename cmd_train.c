@@ -1,0 +1,803 @@
+/* cmd_train.c — `pff train`: flags to a configuration, a run of pff_train, and what is printed
+ * and written after it. The steps, each one function, in the order train_main calls them:
+ *
+ *   parse     the flags into a pff_config (parse_settings; --resume allows only output flags)
+ *   resolve   --resume (every setting, the data set and the limits from the checkpoint), the
+ *             threads policy (threads_policy: --nodes and --threads defaults from the core count,
+ *             the MPI ranks, when oversubscribing is allowed), the data directory (--data,
+ *             --dataset) and the outputs, checked before anything is trained
+ *   load      the IDX files, the run record of a checkpointing run, pff_config_check, the
+ *             federated shard of an MPI rank
+ *   run       the one place that fills how the run reports (start_reporting), then pff_train
+ *             under SIGINT/SIGTERM handlers (a stopped run says how to resume)
+ *   report    test accuracy, --save, --trace, the text line or the --json object
+ *
+ * Under --transport mpi every rank runs all of this; rank 0 alone prints and writes.
+ *
+ * About 800 lines, above the ~700 of the rule, on purpose: the 35 options' table and the five
+ * steps of one command, each step a function of at most ~80 lines, read top to bottom here; cut
+ * further, a reader of `pff train` would follow one run across files. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pff.h"
+#include "cli.h"
+#include "data/data.h" /* pff_check_writable */
+#include "data/log.h"  /* pff_log_header */
+#include "layers/layers.h"
+#include "pipeline/pipeline.h"
+#include "pipeline/plan.h"
+#include "data/trace.h"
+
+static const pff_option train_opts[] = {
+    {"data", 1, "DIR      directory of the four IDX files (default data/mnist)"},
+    {"dataset", 1, "NAME     mnist (data/mnist) | fashion (data/fashion-mnist)"},
+    {"layers", 1, "W0,W1,.. widths, input first (default 784,500,500,500)"},
+    {"epochs", 1, "E        total epochs (default 10)"},
+    {"splits", 1, "S        chapters; E must be a multiple of S (default 5)"},
+    {"batch", 1, "B        images per batch (default 64)"},
+    {"schedule", 1, "NAME     sequential | single-layer | all-layers | federated"},
+    {"nodes", 1, "N        pipeline node threads (single-layer: number of layers)"},
+    {"threads", 1, "T        worker threads per node (default cores / nodes)"},
+    {"oversubscribe", 0, "         allow nodes x threads above the core count"},
+    {"fast", 0, "         single-layer: take adaptive negatives as they arrive (paper)"},
+    {"recompute", 0, "         single-layer: recompute lower layers instead of receiving activations"},
+    {"handoff", 1, "WHAT     all-layers: full (weights + Adam state) | weights (paper's sockets)"},
+    {"shards", 1, "KIND     federated shards: iid | label-skew (default iid)"},
+    {"transport", 1, "KIND     threads (one process) | mpi (one rank per node, under mpirun)"},
+    {"neg", 1, "KIND     negatives: adaptive | fixed | random | hard (default adaptive)"},
+    {"hard-temp", 1, "T        --neg hard: wrong label j drawn with P ~ exp(G_j / T) (default 1)"},
+    {"augment", 1, "KIND     none | shift: move each image by a keyed +-2 px each epoch (default none)"},
+    {"classifier", 1, "KIND     goodness | softmax (default goodness)"},
+    {"lr", 1, "X        Adam learning rate of the FF layers (default 0.001)"},
+    {"softmax-lr", 1, "X        Adam learning rate of the softmax head (default 0.001)"},
+    {"threshold", 1, "X        goodness threshold per unit: theta = X * width (default 1)"},
+    {"seed", 1, "N        random seed (default 1)"},
+    {"train-limit", 1, "N        train on the first N images only"},
+    {"test-limit", 1, "N        evaluate on the first N test images only"},
+    {"preset", 1, "NAME     paper: the paper's literal settings (see layers/README.md)"},
+    {"save", 1, "FILE     write the trained model (atomically)"},
+    {"trace", 1, "FILE     record every node's events: .json (Perfetto), .png, .txt or -"},
+    {"log", 1, "FILE     one record per chapter: CSV, or JSON Lines for .jsonl"},
+    {"checkpoint", 1, "FILE     save the whole training state after every chapter (atomically)"},
+    {"resume", 1, "FILE     continue a run from its checkpoint (settings come from it)"},
+    {"eval-every", 1, "K        test accuracy every K chapters (in the log and the model)"},
+    {"json", 0, "         print one JSON object with the results on stdout"},
+    {"quiet", 0, "         no progress on stderr"},
+    {"help", 0, "         this text"},
+    {NULL, 0, NULL}};
+
+static int parse_layers(const char *s, pff_config *cfg)
+{
+    int n = 0;
+    const char *p = s;
+    while (*p) {
+        char *end;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        /* an empty item (784,,10 or a trailing comma) is an error, not skipped */
+        if (errno || end == p || v < 1 || v > INT_MAX || (*end && *end != ',') ||
+            (*end == ',' && end[1] == 0) || n > PFF_MAX_LAYERS) {
+            fprintf(stderr,
+                    "pff: --layers: '%s' is not a list of 2..%d positive widths like 784,500,500\n",
+                    s, PFF_MAX_LAYERS + 1);
+            return PFF_EUSAGE;
+        }
+        cfg->widths[n++] = (int)v;
+        p = *end ? end + 1 : end;
+    }
+    if (n < 2) {
+        fprintf(stderr, "pff: --layers: '%s' has %d width(s), expected the input width and at "
+                        "least one layer\n", s, n);
+        return PFF_EUSAGE;
+    }
+    cfg->nlayers = n - 1;
+    return PFF_OK;
+}
+
+/* An output flag's value, or what the checkpoint recorded for it. */
+static const char *output_path(const pff_parsed *p, const char *flag, const char *recorded)
+{
+    const char *v = pff_cli_get(p, train_opts, flag);
+    return v ? v : recorded;
+}
+
+/* Every output of a run, checked before anything is trained: a known trace
+ * format, and a place where a file can be created (no directory). */
+static int check_outputs(const char *save, const char *trace, const char *log,
+                         const char *checkpoint)
+{
+    int rc;
+    if (save && (rc = pff_check_writable("save", save)))
+        return rc;
+    if (trace) {
+        const char *dot = strrchr(trace, '.');
+        int ok = !strcmp(trace, "-") || (dot && (!strcmp(dot, ".json") || !strcmp(dot, ".png") ||
+                                                 !strcmp(dot, ".txt")));
+        if (!ok) {
+            fprintf(stderr, "pff: --trace %s: expected a file ending in .json, .png or .txt, or -\n",
+                    trace);
+            return PFF_EUSAGE;
+        }
+        if (strcmp(trace, "-") && (rc = pff_check_writable("trace", trace)))
+            return rc;
+    }
+    if (log && (rc = pff_check_writable("log", log)))
+        return rc;
+    if (checkpoint && (rc = pff_check_writable("checkpoint", checkpoint)))
+        return rc;
+    return PFF_OK;
+}
+
+/* path made absolute against the working directory, without resolving links
+ * ("-" stays "-"); malloc'd, NULL for NULL or when out of memory. */
+static char *absolute_path(const char *path)
+{
+    if (!path)
+        return NULL;
+    if (path[0] == '/' || !strcmp(path, "-"))
+        return strdup(path);
+    char cwd[4096];
+    if (!getcwd(cwd, sizeof cwd))
+        return NULL;
+    while (path[0] == '.' && path[1] == '/')
+        path += 2;
+    size_t n = strlen(cwd) + strlen(path) + 2;
+    char *out = malloc(n);
+    if (out)
+        snprintf(out, n, "%s%s%s", cwd, strcmp(cwd, "/") ? "/" : "", path);
+    return out;
+}
+
+/* The run record of a run that writes checkpoints: the data directory and
+ * outputs made absolute, the limits, a fingerprint of each IDX file. When
+ * resuming (was: the checkpoint's record), the files must still match it. */
+static int make_record(pff_run_record *r, const char *dir, long train_limit, long test_limit,
+                       const char *save, const char *log, const char *trace,
+                       const pff_run_record *was, char *err)
+{
+    r->train_limit = train_limit;
+    r->test_limit = test_limit;
+    r->data_dir = absolute_path(dir);
+    r->save = absolute_path(save);
+    r->log = absolute_path(log);
+    r->trace = absolute_path(trace);
+    if (!r->data_dir || (save && !r->save) || (log && !r->log) || (trace && !r->trace)) {
+        snprintf(err, PFF_ERRLEN, "cannot make the data and output paths absolute: %s",
+                 strerror(errno));
+        return PFF_EFAIL;
+    }
+    int rc = pff_data_fingerprint(dir, r->data_size, r->data_hash, err);
+    if (rc)
+        return rc;
+    for (int i = 0; was && i < PFF_DATA_FILES; i++)
+        if (r->data_size[i] != was->data_size[i] || r->data_hash[i] != was->data_hash[i]) {
+            snprintf(err, PFF_ERRLEN,
+                     "%s/%s changed since the checkpoint was made (now %llu bytes, FNV-1a "
+                     "%016llx; the checkpoint recorded %llu bytes, %016llx): a run resumes on "
+                     "the data set it started with",
+                     dir, pff_data_files[i], (unsigned long long)r->data_size[i],
+                     (unsigned long long)r->data_hash[i], (unsigned long long)was->data_size[i],
+                     (unsigned long long)was->data_hash[i]);
+            return PFF_EUSAGE;
+        }
+    return PFF_OK;
+}
+
+/* Everything one `pff train` holds between its steps. */
+typedef struct {
+    int argc;                   /* the command line (MPI_Init may take its own arguments out) */
+    char **argv;
+    pff_parsed p;
+    pff_config cfg;
+    const char *resume;         /* --resume FILE, or NULL */
+    pff_checkpoint *ck;         /* the checkpoint it resumes from */
+    const pff_run_record *rec;  /* what that checkpoint recorded */
+    long train_limit, test_limit;
+    int mpi, ranks, local;      /* --transport mpi: ranks in the job, ranks on this machine */
+    int N;                      /* nodes that run */
+    int sharers;                /* threads share this machine's cores: N nodes, or local ranks */
+    int over;                   /* nodes x threads may exceed the cores */
+    int quiet, json;
+    const char *dir;            /* the data directory */
+    const char *save, *trace, *logpath;
+    pff_dataset train, test;
+    pff_run_record record;      /* what every checkpoint of this run records */
+    char err[PFF_ERRLEN];
+} train_job;
+
+/* --resume takes every setting from the checkpoint: only outputs (and how the job runs) may be
+ * named with it. */
+static int check_resume_flags(const pff_parsed *p)
+{
+    static const char *const outputs[] = {"resume", "save",  "log",       "trace",
+                                          "checkpoint", "json", "quiet", "transport", NULL};
+    const pff_option *O = train_opts;
+    for (int i = 0; O[i].name; i++) {
+        int allowed = 0;
+        for (int j = 0; outputs[j]; j++)
+            allowed |= !strcmp(O[i].name, outputs[j]);
+        if (!allowed && pff_cli_has(p, O, O[i].name)) {
+            fprintf(stderr, "pff: --resume takes every training setting, the data set and the "
+                            "limits from the checkpoint (only --save, --log, --trace, "
+                            "--checkpoint, --json and --quiet may go with it); drop --%s\n",
+                    O[i].name);
+            return PFF_EUSAGE;
+        }
+    }
+    return PFF_OK;
+}
+
+/* --preset, --layers and the numbers. */
+static int parse_numbers(train_job *t)
+{
+    const pff_parsed *p = &t->p;
+    const pff_option *O = train_opts;
+    pff_config *cfg = &t->cfg;
+    const char *s;
+    long v;
+    int rc;
+    if ((s = pff_cli_get(p, O, "preset"))) {
+        if (strcmp(s, "paper") != 0) {
+            fprintf(stderr, "pff: --preset: '%s' is not one of paper\n", s);
+            return PFF_EUSAGE;
+        }
+        cfg->nlayers = 4;
+        cfg->widths[0] = 784;
+        for (int k = 1; k <= 4; k++)
+            cfg->widths[k] = 2000;
+        cfg->epochs = cfg->splits = 100;
+        cfg->lr = 0.01f;
+        cfg->softmax_lr = 1e-4f;
+        cfg->threshold = 0.01f;
+        cfg->neg = PFF_NEG_ADAPTIVE;
+    }
+    if ((s = pff_cli_get(p, O, "layers")) && (rc = parse_layers(s, cfg)))
+        return rc;
+    static const struct {
+        const char *name;
+        long lo, hi;
+        size_t field; /* offset of an int in pff_config */
+    } ints[] = {{"epochs", 1, 1000000, offsetof(pff_config, epochs)},
+                {"splits", 1, 1000000, offsetof(pff_config, splits)},
+                {"batch", 1, 4096, offsetof(pff_config, batch)},
+                {"nodes", 1, PFF_MAX_NODES, offsetof(pff_config, nodes)},
+                {"threads", 1, 256, offsetof(pff_config, threads)}};
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
+        if ((s = pff_cli_get(p, O, ints[i].name))) {
+            if ((rc = pff_cli_long(ints[i].name, s, ints[i].lo, ints[i].hi, &v)))
+                return rc;
+            *(int *)((char *)cfg + ints[i].field) = (int)v;
+        }
+    if ((s = pff_cli_get(p, O, "train-limit")) &&
+        (rc = pff_cli_long("train-limit", s, 1, INT_MAX, &t->train_limit)))
+        return rc;
+    if ((s = pff_cli_get(p, O, "test-limit")) &&
+        (rc = pff_cli_long("test-limit", s, 1, INT_MAX, &t->test_limit)))
+        return rc;
+    if ((s = pff_cli_get(p, O, "seed"))) {
+        char *end;
+        errno = 0;
+        unsigned long long sd = strtoull(s, &end, 10);
+        if (errno || end == s || *end || s[0] == '-') {
+            fprintf(stderr, "pff: --seed: '%s' is not a non-negative integer\n", s);
+            return PFF_EUSAGE;
+        }
+        cfg->seed = sd;
+    }
+    if ((s = pff_cli_get(p, O, "lr")) && (rc = pff_cli_float("lr", s, &cfg->lr)))
+        return rc;
+    if ((s = pff_cli_get(p, O, "softmax-lr")) &&
+        (rc = pff_cli_float("softmax-lr", s, &cfg->softmax_lr)))
+        return rc;
+    if ((s = pff_cli_get(p, O, "threshold")) &&
+        (rc = pff_cli_float("threshold", s, &cfg->threshold)))
+        return rc;
+    return PFF_OK;
+}
+
+/* A --flag NAME among names, into *out; absent: *out unchanged. */
+static int choice(const pff_parsed *p, const char *flag, const char *const *names, int n, int *out)
+{
+    const char *s = pff_cli_get(p, train_opts, flag);
+    return s ? pff_cli_choice(flag, s, names, n, out) : PFF_OK;
+}
+
+/* The kinds: schedule, negatives, augmentation, classifier, shards, hand-off, transport. */
+static int parse_kinds(train_job *t)
+{
+    const pff_parsed *p = &t->p;
+    const pff_option *O = train_opts;
+    pff_config *cfg = &t->cfg;
+    static const char *const hand[] = {"full", "weights"}, *const tps[] = {"threads", "mpi"};
+    int rc, sched = cfg->schedule, neg = cfg->neg, aug = cfg->augment, cls = cfg->classifier,
+            shards = cfg->shards, transport = cfg->transport;
+    const char *s;
+    if ((rc = choice(p, "schedule", pff_schedule_names, 4, &sched)))
+        return rc;
+    cfg->schedule = (pff_schedule_kind)sched;
+    if ((rc = choice(p, "neg", pff_neg_names, 4, &neg)))
+        return rc;
+    cfg->neg = (pff_neg_kind)neg;
+    if ((s = pff_cli_get(p, O, "hard-temp"))) {
+        if ((rc = pff_cli_float("hard-temp", s, &cfg->hard_temp)))
+            return rc;
+        if (cfg->neg != PFF_NEG_HARD) {
+            fprintf(stderr, "pff: --hard-temp applies to --neg hard only (now --neg %s)\n",
+                    pff_neg_name(cfg->neg));
+            return PFF_EUSAGE;
+        }
+    }
+    if ((rc = choice(p, "augment", pff_augment_names, 2, &aug)))
+        return rc;
+    cfg->augment = (pff_augment_kind)aug;
+    if ((rc = choice(p, "classifier", pff_classifier_names, 2, &cls)))
+        return rc;
+    cfg->classifier = (pff_classifier_kind)cls;
+    if ((rc = choice(p, "shards", pff_shard_names, 2, &shards)))
+        return rc;
+    cfg->shards = (pff_shard_kind)shards;
+    if (pff_cli_has(p, O, "shards") && cfg->schedule != PFF_FEDERATED) {
+        fprintf(stderr, "pff: --shards applies to --schedule federated only\n");
+        return PFF_EUSAGE;
+    }
+    cfg->fast = pff_cli_has(p, O, "fast");
+    cfg->sl_recompute = pff_cli_has(p, O, "recompute");
+    if ((rc = choice(p, "handoff", hand, 2, &cfg->stale_adam)))
+        return rc;
+    if ((rc = choice(p, "transport", tps, 2, &transport)))
+        return rc;
+    cfg->transport = (pff_transport_kind)transport;
+    return PFF_OK;
+}
+
+/* parse: the flags into t->cfg (from the defaults). */
+static int parse_settings(train_job *t)
+{
+    int rc;
+    pff_config_default(&t->cfg);
+    t->resume = pff_cli_get(&t->p, train_opts, "resume");
+    if (t->resume && (rc = check_resume_flags(&t->p)))
+        return rc;
+    if ((rc = parse_numbers(t)) || (rc = parse_kinds(t)))
+        return rc;
+    t->mpi = t->cfg.transport == PFF_TRANSPORT_MPI;
+    t->quiet = pff_cli_has(&t->p, train_opts, "quiet");
+    t->json = pff_cli_has(&t->p, train_opts, "json");
+    return PFF_OK;
+}
+
+/* resolve --resume: a resumed run takes every setting, its data set, limits and outputs from the
+ * checkpoint (over MPI every rank reads it: the schedule fixes the ranks). */
+static int load_resume(train_job *t)
+{
+    int rc;
+    if ((rc = pff_checkpoint_load(t->resume, &t->ck, t->err))) {
+        fprintf(stderr, "pff: %s\n", t->err);
+        return rc;
+    }
+    t->rec = pff_checkpoint_record(t->ck);
+    if (!t->rec->data_dir) {
+        fprintf(stderr, "pff: --resume %s: the checkpoint records no data set (it was not "
+                        "written by pff train)\n", t->resume);
+        return PFF_EUSAGE;
+    }
+    t->train_limit = t->rec->train_limit;
+    t->test_limit = t->rec->test_limit;
+    t->cfg = *pff_checkpoint_config(t->ck);
+    t->cfg.transport = t->mpi ? PFF_TRANSPORT_MPI : PFF_TRANSPORT_THREADS;
+    t->cfg.resume = t->ck;
+    return PFF_OK;
+}
+
+static int start_mpi(train_job *t)
+{
+    int rc;
+    if ((rc = pff_mpi_init(&t->argc, &t->argv, &t->cfg.rank, &t->ranks, t->err))) {
+        fprintf(stderr, "pff: %s\n", t->err);
+        return rc;
+    }
+    t->local = pff_mpi_local_ranks();
+    if (t->cfg.schedule == PFF_SINGLE_LAYER)
+        t->cfg.sl_recompute = 1; /* only parameters cross between processes (pipeline/README.md) */
+    return PFF_OK;
+}
+
+/* resolve the threads policy: how many nodes run, --nodes and --threads defaults from the core
+ * count (the nodes, or the MPI ranks started on this machine, share its cores), and whether
+ * nodes x threads may exceed the cores. The limits themselves are checked by pff_config_check. */
+static int threads_policy(train_job *t)
+{
+    pff_config *cfg = &t->cfg;
+    const int given_nodes = pff_cli_has(&t->p, train_opts, "nodes");
+    const int given_threads = pff_cli_has(&t->p, train_opts, "threads");
+    const int cores = pff_cores();
+    if (t->mpi && !t->resume && !given_nodes &&
+        (cfg->schedule == PFF_ALL_LAYERS || cfg->schedule == PFF_FEDERATED))
+        cfg->nodes = t->ranks;
+    if (!t->resume && !given_nodes && !(t->mpi && cfg->schedule >= PFF_ALL_LAYERS))
+        cfg->nodes = cfg->schedule == PFF_SINGLE_LAYER ? cfg->nlayers
+                     : cfg->schedule == PFF_SEQUENTIAL ? 1 : 2;
+    t->N = cfg->schedule == PFF_SEQUENTIAL ? 1 : cfg->nodes;
+    t->sharers = t->mpi ? t->local : t->N;
+    if (!t->resume && !given_threads)
+        cfg->threads = cores / t->sharers > 0 ? cores / t->sharers : 1;
+    /* a resumed run was accepted when it started */
+    t->over = t->resume || pff_cli_has(&t->p, train_opts, "oversubscribe");
+    if (t->mpi) {
+        if (t->N != t->ranks) {
+            if (cfg->rank == 0)
+                fprintf(stderr,
+                        "pff: --transport mpi: the %s schedule runs %d node(s), one per rank, but "
+                        "this job has %d rank(s): start it with mpirun -np %d\n",
+                        pff_schedule_name(cfg->schedule), t->N, t->ranks, t->N);
+            return PFF_EUSAGE;
+        }
+        if (!t->over && (long)t->local * cfg->threads > cores) {
+            if (cfg->rank == 0)
+                fprintf(stderr,
+                        "pff: --transport mpi: %d rank(s) on this machine x --threads %d = %d "
+                        "threads on %d cores; lower --threads, or add --oversubscribe\n",
+                        t->local, cfg->threads, t->local * cfg->threads, cores);
+            return PFF_EUSAGE;
+        }
+        t->over = 1; /* checked above, per machine */
+    }
+    if (!given_threads && cfg->schedule == PFF_SINGLE_LAYER && t->N > cores)
+        t->over = 1; /* single-layer needs one node per layer; they share the cores */
+    return PFF_OK;
+}
+
+/* resolve where the run reads and writes: the data directory, --eval-every, the outputs (or what
+ * the checkpoint recorded for them), all checked before anything is trained. */
+static int resolve_paths(train_job *t)
+{
+    const pff_parsed *p = &t->p;
+    const pff_option *O = train_opts;
+    const char *s;
+    int rc, ch;
+    t->dir = pff_cli_get(p, O, "data") ? pff_cli_get(p, O, "data") : "data/mnist";
+    if ((s = pff_cli_get(p, O, "dataset"))) {
+        static const char *const sets[] = {"mnist", "fashion"};
+        if ((rc = pff_cli_choice("dataset", s, sets, 2, &ch)))
+            return rc;
+        if (pff_cli_has(p, O, "data")) {
+            fprintf(stderr, "pff: --dataset and --data both name the data; give one\n");
+            return PFF_EUSAGE;
+        }
+        t->dir = ch ? "data/fashion-mnist" : "data/mnist";
+    }
+    long eval_every = 0;
+    if ((s = pff_cli_get(p, O, "eval-every")) &&
+        (rc = pff_cli_long("eval-every", s, 1, 1000000, &eval_every)))
+        return rc;
+    if (eval_every)
+        t->cfg.eval_every = (int)eval_every;
+    const pff_run_record *rec = t->rec;
+    if (rec)
+        t->dir = rec->data_dir;
+    t->save = output_path(p, "save", rec ? rec->save : NULL);
+    t->trace = output_path(p, "trace", rec ? rec->trace : NULL);
+    t->logpath = output_path(p, "log", rec ? rec->log : NULL);
+    t->cfg.checkpoint = pff_cli_get(p, O, "checkpoint") ? pff_cli_get(p, O, "checkpoint") : t->resume;
+    if ((rc = check_outputs(t->save, t->trace, t->logpath, t->cfg.checkpoint)))
+        return rc;
+    if (t->cfg.checkpoint && t->cfg.stale_adam) {
+        fprintf(stderr, "pff: --checkpoint cannot hold --handoff weights runs (each node's own "
+                        "Adam moments are not part of the saved state)\n");
+        return PFF_EUSAGE;
+    }
+    return PFF_OK;
+}
+
+/* load the data, make the run record, check the configuration against the data; over MPI the
+ * ranks agree on the outcome, and ranks other than 0 go quiet. */
+static int load_data(train_job *t)
+{
+    pff_config *cfg = &t->cfg;
+    const int mpi = t->mpi;
+    int rc;
+    if ((rc = pff_data_load(t->dir, &t->train, &t->test, t->err))) {
+        if (mpi)
+            fprintf(stderr, "pff: rank %d: %s\n", cfg->rank, t->err);
+        else
+            fprintf(stderr, "pff: %s\n", t->err);
+        if (mpi)
+            pff_mpi_agree(rc);
+        return rc;
+    }
+    pff_dataset_truncate(&t->train, (int)t->train_limit);
+    pff_dataset_truncate(&t->test, (int)t->test_limit);
+    /* what every checkpoint of this run records; a resumed run's data must match it */
+    if (cfg->checkpoint) {
+        if ((rc = make_record(&t->record, t->dir, t->train_limit, t->test_limit, t->save,
+                              t->logpath, t->trace, t->rec, t->err))) {
+            if (t->resume)
+                fprintf(stderr, "pff: --resume %s: %s\n", t->resume, t->err);
+            else
+                fprintf(stderr, "pff: --checkpoint: %s\n", t->err);
+            if (mpi) /* the other ranks must not wait for this one */
+                pff_mpi_agree(rc);
+            return rc;
+        }
+        cfg->record = &t->record;
+    }
+    if (t->resume && !t->quiet && (!mpi || cfg->rank == 0))
+        fprintf(stderr, "pff: resuming %s after chapter %d of %d (data %s)\n", t->resume,
+                pff_checkpoint_chapters(t->ck), cfg->splits, t->dir);
+    if ((rc = pff_config_check(cfg, t->train.dim, t->train.n, pff_cores(), t->over, t->err))) {
+        if (t->resume)
+            fprintf(stderr, "pff: --resume %s: ", t->resume);
+        if (!mpi || cfg->rank == 0)
+            fprintf(stderr, "pff: %s\n", t->err);
+    }
+    if (!rc && mpi && cfg->schedule == PFF_FEDERATED &&
+        (rc = pff_federated_keep_shard(cfg, &t->train, cfg->rank, t->err)) && cfg->rank == 0)
+        fprintf(stderr, "pff: %s\n", t->err); /* each rank keeps its own shard, drops the rest */
+    if (mpi) {
+        /* a rank whose data did not load must not leave the others waiting */
+        rc = pff_mpi_agree(rc);
+        if (cfg->rank != 0) { /* rank 0 writes every output */
+            t->quiet = 1;
+            t->json = 0;
+            t->save = t->trace = t->logpath = NULL;
+        }
+    }
+    return rc;
+}
+
+/* The line that opens a run on stderr (unless --quiet). */
+static void print_header(const train_job *t)
+{
+    const pff_config *cfg = &t->cfg;
+    if (t->quiet)
+        return;
+    fprintf(stderr, "pff: %s%s, %d %s x %d thread(s), layers %d", pff_schedule_name(cfg->schedule),
+            t->mpi ? " over MPI" : "", t->N, t->mpi ? "rank(s)" : "node(s)", cfg->threads,
+            cfg->widths[0]);
+    for (int k = 1; k <= cfg->nlayers; k++)
+        fprintf(stderr, ",%d", cfg->widths[k]);
+    fprintf(stderr, ", %d epochs in %d chapters, %s negatives%s, %s classifier, %d images; "
+                    "BLAS %s\n",
+            cfg->epochs, cfg->splits, pff_neg_name(cfg->neg),
+            cfg->augment == PFF_AUGMENT_SHIFT ? ", shifted images" : "",
+            pff_classifier_name(cfg->classifier), t->train.index ? t->train.total : t->train.n,
+            pff_blas_describe());
+}
+
+/* How the run reports while it trains, filled in this one place: progress on stderr (unless
+ * --quiet), the live bar when stderr is a terminal, the --log file (CSV, or JSON Lines for
+ * .jsonl) with its header. */
+static int start_reporting(train_job *t)
+{
+    pff_config *cfg = &t->cfg;
+    cfg->quiet = t->quiet;
+    cfg->progress_bar = isatty(2) && !t->mpi;
+    if (t->logpath) {
+        if (!(cfg->log = fopen(t->logpath, "w"))) {
+            fprintf(stderr, "pff: --log %s: cannot open: %s\n", t->logpath, strerror(errno));
+            return PFF_EUSAGE;
+        }
+        const char *dot = strrchr(t->logpath, '.');
+        cfg->log_jsonl = dot && !strcmp(dot, ".jsonl");
+        if (!cfg->log_jsonl)
+            pff_log_header(cfg->log, cfg->nlayers);
+    }
+    return PFF_OK;
+}
+
+static void on_signal(int sig) { pff_stop_signal = sig; }
+
+/* run: pff_train under SIGINT/SIGTERM handlers; a stopped run says whether and how it resumes. */
+static int run_training(train_job *t, pff_model *model, pff_result *res)
+{
+    pff_config *cfg = &t->cfg;
+    struct sigaction act;
+    memset(&act, 0, sizeof act);
+    act.sa_handler = on_signal;
+    sigemptyset(&act.sa_mask);
+    sigaction(SIGINT, &act, NULL);
+    sigaction(SIGTERM, &act, NULL);
+    int rc = pff_train(cfg, &t->train, model, res, t->err);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    if (cfg->log && fclose(cfg->log) != 0 && !rc) {
+        fprintf(stderr, "pff: --log %s: write failed\n", t->logpath);
+        rc = PFF_EFAIL;
+    }
+    if (rc && pff_stop_signal) {
+        int sig = (int)pff_stop_signal;
+        if (cfg->checkpoint && !access(cfg->checkpoint, F_OK))
+            fprintf(stderr, "pff: interrupted by %s; the last finished chapter is saved in %s: "
+                            "continue with\n  pff train --resume %s\n",
+                    sig == SIGINT ? "SIGINT" : "SIGTERM", cfg->checkpoint, cfg->checkpoint);
+        else
+            fprintf(stderr, "pff: interrupted by %s before any chapter was saved%s\n",
+                    sig == SIGINT ? "SIGINT" : "SIGTERM",
+                    cfg->checkpoint ? "" : " (--checkpoint FILE keeps a run resumable)");
+        return 128 + sig;
+    }
+    if (rc) {
+        if (!t->mpi)
+            fprintf(stderr, "pff: training failed: %s\n", t->err);
+        else if (strcmp(t->err, "another rank could not set up"))
+            fprintf(stderr, "pff: rank %d: training failed: %s\n", cfg->rank, t->err);
+    }
+    return rc;
+}
+
+/* The trace of a run: the nodes' spans plus the final evaluation on node 1, its summary per node
+ * (for --json) and, with --trace, the file. Takes res->spans. */
+static int write_trace(train_job *t, const pff_model *model, pff_result *res, double *busy,
+                       double *wait, double *util)
+{
+    const pff_config *cfg = &t->cfg;
+    const int N = t->N;
+    pff_span *spans = res->spans;
+    int nspans = res->nspans, rc = PFF_OK;
+    double t_end = res->trace_end + res->eval_seconds;
+    res->spans = NULL;
+    if (spans) {
+        pff_span *grown = realloc(spans, (size_t)(nspans + 1) * sizeof *spans);
+        if (grown) {
+            spans = grown;
+            spans[nspans++] = (pff_span){0, -1, -1, PFF_SPAN_EVAL, res->trace_end, t_end};
+        }
+    }
+    if (spans)
+        pff_trace_summary(spans, nspans, N < PFF_MAX_NODES ? N : PFF_MAX_NODES, t_end, busy, wait,
+                          util);
+    pff_trace_info tinfo = {cfg->schedule != PFF_SINGLE_LAYER, cfg->nlayers, cfg->widths,
+                            model->head ? model->head->in : 0, cfg->epochs / cfg->splits,
+                            N <= PFF_MAX_NODES ? res->node_images : NULL,
+                            pff_schedule_name(cfg->schedule)};
+    if (t->trace && spans &&
+        (rc = pff_trace_write_run(t->trace, spans, nspans, N, t_end, &tinfo, t->err,
+                                  sizeof t->err)))
+        fprintf(stderr, "pff: %s\n", t->err);
+    free(spans);
+    return rc;
+}
+
+static void print_list(const char *key, const double *v, int n, const char *fmt)
+{
+    printf("%s[", key);
+    for (int i = 0; i < n && i < PFF_MAX_NODES; i++) {
+        printf("%s", i ? "," : "");
+        printf(fmt, v[i]);
+    }
+    printf("]");
+}
+
+/* --json: one object with the settings and the results on stdout. */
+static void print_json(const train_job *t, const pff_result *res, double ga, double sa,
+                       const double *busy, const double *wait, const double *util)
+{
+    const pff_config *cfg = &t->cfg;
+    const pff_dataset *train = &t->train;
+    printf("{\"schedule\":\"%s\",\"transport\":\"%s\",\"nodes\":%d,\"threads\":%d,"
+           "\"blas_core\":\"%s\",\"layers\":",
+           pff_schedule_name(cfg->schedule), t->mpi ? "mpi" : "threads", t->N, cfg->threads,
+           pff_blas_name());
+    pff_json_widths(stdout, cfg->widths, cfg->nlayers);
+    printf(",\"epochs\":%d,\"splits\":%d,\"batch\":%d,\"neg\":\"%s\",\"classifier\":\"%s\","
+           "\"seed\":%llu,\"lr\":%g,\"softmax_lr\":%g,\"threshold\":%g,\"fast\":%s,"
+           "\"augment\":\"%s\",\"hard_temp\":%g,\"train_n\":%d,\"test_n\":%d,\"train_seconds\":%.3f,"
+           "\"neg_seconds\":%.3f,\"eval_seconds\":%.3f,\"goodness_accuracy\":",
+           cfg->epochs, cfg->splits, cfg->batch, pff_neg_name(cfg->neg),
+           pff_classifier_name(cfg->classifier), (unsigned long long)cfg->seed, (double)cfg->lr,
+           (double)cfg->softmax_lr, (double)cfg->threshold, cfg->fast ? "true" : "false",
+           pff_augment_name(cfg->augment), (double)cfg->hard_temp,
+           train->index ? train->total : train->n, t->test.n, res->train_seconds,
+           res->neg_seconds, res->eval_seconds);
+    pff_json_acc(stdout, ga);
+    printf(",\"softmax_accuracy\":");
+    pff_json_acc(stdout, sa);
+    printf(",\"test_accuracy\":");
+    pff_json_acc(stdout, cfg->classifier == PFF_CLS_SOFTMAX ? sa : ga);
+    printf(",\"gflops\":%.2f,\"peak_rss_mb\":%.1f,", res->gflops, res->peak_rss_mb);
+    print_list("\"node_busy_seconds\":", busy, t->N, "%.3f");
+    print_list(",\"node_wait_seconds\":", wait, t->N, "%.3f");
+    print_list(",\"node_utilisation\":", util, t->N, "%.4f");
+    printf("}\n");
+}
+
+/* report: test accuracy (timed, into the trace), --save, --trace, the text line, --json. */
+static int report_results(train_job *t, pff_model *model, pff_result *res)
+{
+    const pff_config *cfg = &t->cfg;
+    double ga = 0, sa = -1;
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    int rc = pff_evaluate(model, &t->test, cfg->threads * t->sharers, &ga, &sa, t->err);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    res->eval_seconds = (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) * 1e-9;
+    if (rc) {
+        fprintf(stderr, "pff: evaluation failed: %s\n", t->err);
+        return rc;
+    }
+    if (t->save && (rc = pff_model_save(model, t->save, t->err))) {
+        fprintf(stderr, "pff: %s\n", t->err);
+        return rc;
+    }
+    double busy[PFF_MAX_NODES] = {0}, wait[PFF_MAX_NODES] = {0}, util[PFF_MAX_NODES] = {0};
+    if ((rc = write_trace(t, model, res, busy, wait, util)))
+        return rc;
+    if (!t->quiet || !t->json) {
+        FILE *f = t->json ? stderr : stdout;
+        fprintf(f, "test accuracy: %.2f%% (goodness)", 100 * ga);
+        if (sa >= 0)
+            fprintf(f, ", %.2f%% (softmax)", 100 * sa);
+        fprintf(f, " on %d images; trained in %.1f s (%.1f GFLOP/s)\n", t->test.n,
+                res->train_seconds, res->gflops);
+    }
+    if (t->json)
+        print_json(t, res, ga, sa, busy, wait, util);
+    return PFF_OK;
+}
+
+static void free_job(train_job *t)
+{
+    pff_dataset_free(&t->train);
+    pff_dataset_free(&t->test);
+    pff_checkpoint_free(t->ck);
+    free(t->record.data_dir);
+    free(t->record.save);
+    free(t->record.log);
+    free(t->record.trace);
+}
+
+/* parse, resolve, load, run, report (see the top of the file). */
+static int train_main(train_job *t)
+{
+    const pff_option *O = train_opts;
+    int rc = pff_cli_start(t->argc, t->argv, O, "pff train [options]", 0, NULL, &t->p);
+    if (rc == PFF_DONE)
+        return PFF_OK;
+    if (rc)
+        return rc;
+    if ((rc = parse_settings(t)) || (t->resume && (rc = load_resume(t))) ||
+        (t->mpi && (rc = start_mpi(t))) || (rc = threads_policy(t)) ||
+        (rc = resolve_paths(t)) || (rc = load_data(t)))
+        return rc;
+    print_header(t);
+    pff_model model;
+    pff_result res;
+    memset(&res, 0, sizeof res);
+    t->cfg.eval_set = &t->test;
+    if ((rc = start_reporting(t)) || (rc = run_training(t, &model, &res)))
+        return rc;
+    if (t->mpi && t->cfg.rank != 0) { /* every rank holds the model; rank 0 reports it */
+        free(res.spans);
+        pff_model_free(&model);
+        return PFF_OK;
+    }
+    rc = report_results(t, &model, &res);
+    free(res.spans);
+    pff_model_free(&model);
+    return rc;
+}
+
+/* pff train; under --transport mpi every rank runs this, and MPI ends here. */
+int pff_cmd_train(int argc, char **argv)
+{
+    train_job *t = calloc(1, sizeof *t);
+    if (!t) {
+        fprintf(stderr, "pff train: out of memory\n");
+        return PFF_EFAIL;
+    }
+    t->argc = argc;
+    t->argv = argv;
+    int rc = train_main(t);
+    free_job(t);
+    free(t);
+    pff_mpi_finalize();
+    return rc;
+}
