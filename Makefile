@@ -40,9 +40,11 @@ LDFLAGS = $(OPT) $(filter -fopenmp,$(OMP))
 LIBS    = $(BLAS_LIBS) $(LDLIBS)
 
 LIB_SRC = layers/matmul.c layers/ff.c layers/net.c layers/stage.c layers/model.c layers/checkpoint.c \
-          data/idx.c data/cli.c data/tools.c data/export.c pipeline/hub.c pipeline/mpi.c pipeline/schedule.c pipeline/plan.c pipeline/trace.c
+          data/idx.c data/cli.c data/tools.c data/export.c pipeline/hub.c pipeline/mpi.c pipeline/schedule.c pipeline/plan.c pipeline/trace.c \
+          pipeline/train.c pipeline/chapter_state.c pipeline/shards.c pipeline/node_alloc.c pipeline/mpi_codec.c
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
-HDRS    = pff.h data/cli.h data/tools.h data/export.h layers/layers.h layers/bytes.h pipeline/pipeline.h pipeline/plan.h pipeline/trace.h tests/check.h
+HDRS    = pff.h data/cli.h data/tools.h data/export.h layers/layers.h layers/bytes.h pipeline/pipeline.h pipeline/plan.h pipeline/trace.h tests/check.h \
+          pipeline/run.h report.h
 UNIT_TESTS = test_layers test_idx test_model test_plan test_trace
 PIPE_TESTS = test_pipeline
 TEST_BINS  = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS) $(PIPE_TESTS))
@@ -58,7 +60,7 @@ $(BUILD)/%.o: %.c $(HDRS)
 $(BUILD)/libpff.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
-$(BUILD)/pff: $(BUILD)/pff.o $(BUILD)/libpff.a
+$(BUILD)/pff: $(BUILD)/pff.o $(BUILD)/report.o $(BUILD)/libpff.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libpff.a

@@ -43,6 +43,7 @@
 #include "pipeline/pipeline.h"
 #include "pipeline/plan.h"
 #include "pipeline/trace.h"
+#include "report.h"
 
 static const pff_option train_opts[] = {
     {"data", 1, "DIR      directory of the four IDX files (default data/mnist)"},
@@ -580,6 +581,8 @@ static int train_main(int argc, char **argv)
     sigemptyset(&act.sa_mask);
     sigaction(SIGINT, &act, NULL);
     sigaction(SIGTERM, &act, NULL);
+    pff_terminal term; /* report.c: the chapter lines, the bar and the --log rows */
+    cfg.report = pff_terminal_reporter(&term, &cfg);
     rc = pff_train(&cfg, &train, &model, &res, err);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);

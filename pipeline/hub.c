@@ -17,7 +17,7 @@ static int hub_publish(pff_transport *t, int ch, int chapter, void *obj)
         pff_wait(&h->cv, &h->mu);
     if (atomic_load(&t->failed)) {
         pff_unlock(&h->mu);
-        return -1;
+        return PFF_ABORTED;
     }
     c->ring[(c->head + c->count) % c->cap] = (pff_slot){chapter, obj};
     c->count++;
@@ -92,7 +92,7 @@ int pff_hub_init(pff_hub *h, int nchan, const int *caps)
 {
     memset(h, 0, sizeof *h);
     if (nchan < 1)
-        return -1;
+        return PFF_EFAIL;
     size_t total = 0;
     for (int i = 0; i < nchan; i++)
         total += (size_t)caps[i];
@@ -101,7 +101,7 @@ int pff_hub_init(pff_hub *h, int nchan, const int *caps)
     if (!h->chan || !h->slots) {
         free(h->chan);
         free(h->slots);
-        return -1;
+        return PFF_EFAIL;
     }
     pff_slot *s = h->slots;
     for (int i = 0; i < nchan; i++) {
@@ -113,13 +113,13 @@ int pff_hub_init(pff_hub *h, int nchan, const int *caps)
     if (pthread_mutex_init(&h->mu, NULL)) {
         free(h->chan);
         free(h->slots);
-        return -1;
+        return PFF_EFAIL;
     }
     if (pthread_cond_init(&h->cv, NULL)) {
         pthread_mutex_destroy(&h->mu);
         free(h->chan);
         free(h->slots);
-        return -1;
+        return PFF_EFAIL;
     }
     h->base.publish = hub_publish;
     h->base.get = hub_get;
