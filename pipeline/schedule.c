@@ -330,74 +330,139 @@ static void free_net(pff_layer **net, int n)
     }
 }
 
-static int single_layer_node(node *nd, char *err)
+/* Single Layer, node k's input of chapter c into *in: embedded here (node 0,
+ * and every node when recomputing: then mapped through the snapshots of the
+ * layers below, kept in net[0..k-1]), or the activations node k-1 mapped. */
+static int single_layer_input(node *nd, int c, pff_layer **net, const float **in, char *err)
 {
     run *r = nd->r;
     const pff_config *cfg = r->cfg;
-    const int L = r->L, S = r->S, k = nd->id, recompute = cfg->sl_recompute;
+    const int L = r->L, k = nd->id, recompute = cfg->sl_recompute;
     const long n = nd->n;
-    pff_layer *l = r->layers[k];
-    const int adaptive = pff_neg_from_net(cfg->neg), C = cfg->epochs / S;
-    const int embeds = k == 0 || recompute;
-    pff_layer *net[PFF_MAX_LAYERS] = {0}; /* snapshots of layers 0..k-1 (or L-2) of chapter c */
-    for (int c = r->start; c < S; c++) {
-        const float *in;
-        int rc;
-        if (embeds) {
-            if ((rc = single_layer_negatives(nd, c, err)))
-                return rc;
-            const int per_epoch = pff_inputs_per_epoch(cfg); /* then train_layer maps */
-            if (!per_epoch)
-                pff_embed_inputs(cfg, nd->a0, nd->img, nd->y, nd->neg, nd->index, n, r->dim,
-                                 c * C, c == r->start || cfg->augment);
-            in = nd->a0;
-            /* recompute: map the data through the layers below, from their snapshots */
-            for (int j = 0; recompute && j < k; j++) {
-                if (!(net[j] = get(nd, ch(r, CH_RSNAP, 0) + j * L + k, j, c))) {
-                    free_net(net, j);
-                    return PFF_ABORTED;
-                }
-                if (per_epoch)
-                    continue;
-                float *out = in == nd->act[0] ? nd->act[1] : nd->act[0];
-                double t0 = pff_now();
-                pff_ff_map(net[j], &nd->work, in, 2 * n, out);
-                span(nd, PFF_SPAN_MAP, j, c, t0, pff_now());
-                in = out;
-            }
-        } else if (!(in = get(nd, ch(r, CH_ACT, k), k, c))) {
+    const int C = cfg->epochs / r->S;
+    if (!(k == 0 || recompute))
+        return (*in = get(nd, ch(r, CH_ACT, k), k, c)) ? PFF_OK : PFF_ABORTED;
+    int rc;
+    if ((rc = single_layer_negatives(nd, c, err)))
+        return rc;
+    const int per_epoch = pff_inputs_per_epoch(cfg); /* then train_layer maps */
+    if (!per_epoch)
+        pff_embed_inputs(cfg, nd->a0, nd->img, nd->y, nd->neg, nd->index, n, r->dim, c * C,
+                         c == r->start || cfg->augment);
+    *in = nd->a0;
+    /* recompute: map the data through the layers below, from their snapshots */
+    for (int j = 0; recompute && j < k; j++) {
+        if (!(net[j] = get(nd, ch(r, CH_RSNAP, 0) + j * L + k, j, c)))
+            return PFF_ABORTED;
+        if (per_epoch)
+            continue;
+        float *out = *in == nd->act[0] ? nd->act[1] : nd->act[0];
+        double t0 = pff_now();
+        pff_ff_map(net[j], &nd->work, *in, 2 * n, out);
+        span(nd, PFF_SPAN_MAP, j, c, t0, pff_now());
+        *in = out;
+    }
+    return PFF_OK;
+}
+
+/* Single Layer, node k below the last after training layer l in chapter c:
+ * the mapped activations to node k+1 (unless recomputing), and parameter
+ * snapshots to every node above (recompute) or to the last node. */
+static int single_layer_hand_on(node *nd, int c, const pff_layer *l, const float *in, char *err)
+{
+    run *r = nd->r;
+    const int L = r->L, k = nd->id, recompute = r->cfg->sl_recompute;
+    if (!recompute) {
+        float *out = get(nd, ch(r, CH_FREE, k), k, c);
+        if (!out)
+            return PFF_ABORTED;
+        double t0 = pff_now();
+        pff_ff_map(l, &nd->work, in, 2 * nd->n, out);
+        span(nd, PFF_SPAN_MAP, k, c, t0, pff_now());
+        if (publish(nd, ch(r, CH_ACT, k + 1), k + 1, c, out))
+            return PFF_ABORTED;
+    }
+    for (int m = recompute ? k + 1 : L - 1; m < L; m++) {
+        if (!recompute && !tail_needs_net(r, c))
+            break;
+        pff_layer *s = snapshot(l, k, c, err);
+        int chan = recompute ? ch(r, CH_RSNAP, 0) + k * L + m : ch(r, CH_SNAP, k);
+        if (!s)
+            return PFF_EFAIL;
+        if (publish(nd, chan, k, c, s)) {
+            pff_layer_free(s);
             return PFF_ABORTED;
         }
+    }
+    return PFF_OK;
+}
+
+/* Single Layer, the last node: the chapter tail of chapter c on the network
+ * of chapter c (net[0..L-2]: snapshots of the layers below, l: its own), and
+ * the new negatives to node 0, or to every node when each embeds its own. */
+static int single_layer_tail(node *nd, int c, pff_layer **net, pff_layer *l, pff_stage_stats *tst,
+                             char *err)
+{
+    run *r = nd->r;
+    const pff_config *cfg = r->cfg;
+    const int L = r->L, S = r->S, recompute = cfg->sl_recompute;
+    const long n = nd->n;
+    int rc = PFF_OK;
+    for (int j = 0; !recompute && j + 1 < L; j++)
+        if (!(net[j] = get(nd, ch(r, CH_SNAP, j), j, c)))
+            return PFF_ABORTED;
+    net[L - 1] = l;
+    uint8_t *neg = NULL;
+    if (pff_neg_from_net(cfg->neg) && c + 1 < S && !(neg = malloc((size_t)n))) {
+        snprintf(err, PFF_ERRLEN, "chapter %d: out of memory for negatives", c + 1);
+        rc = PFF_EFAIL;
+    }
+    if (!rc)
+        rc = chapter_tail(nd, c, net, r->head, neg, c + 1, tst, err);
+    if (!rc && r->head)
+        rc = pff_keep_state(nd, c, L, r->head, err);
+    if (!rc && neg)
+        rc = pff_keep_negatives(nd, c + 1, neg, err);
+    net[L - 1] = NULL;
+    for (int m = 0; !rc && neg && m < (recompute ? L : 1); m++) {
+        uint8_t *copy = m + 1 < (recompute ? L : 1) ? malloc((size_t)n) : neg;
+        if (!copy) {
+            snprintf(err, PFF_ERRLEN, "chapter %d: out of memory for negatives", c + 1);
+            rc = PFF_EFAIL;
+            break;
+        }
+        if (copy != neg)
+            memcpy(copy, neg, (size_t)n);
+        if (publish(nd, ch(r, CH_NEG, m), -1, c + 1, copy)) {
+            free(copy);
+            rc = PFF_ABORTED;
+        }
+        if (copy == neg)
+            neg = NULL;
+    }
+    free(neg);
+    return rc;
+}
+
+static int single_layer_node(node *nd, char *err)
+{
+    run *r = nd->r;
+    const int L = r->L, S = r->S, k = nd->id, recompute = r->cfg->sl_recompute;
+    pff_layer *l = r->layers[k];
+    pff_layer *net[PFF_MAX_LAYERS] = {0}; /* snapshots of layers 0..k-1 (or L-2) of chapter c */
+    for (int c = r->start; c < S; c++) {
+        const float *in = NULL;
         pff_stage_stats st = {0};
-        rc = train_layer(nd, l, k, c, in, net, &st, err);
-        if (rc || (rc = pff_keep_state(nd, c, k, l, err))) {
+        int rc = single_layer_input(nd, c, net, &in, err);
+        if (!rc)
+            rc = train_layer(nd, l, k, c, in, net, &st, err);
+        if (!rc)
+            rc = pff_keep_state(nd, c, k, l, err);
+        if (!rc && k + 1 < L)
+            rc = single_layer_hand_on(nd, c, l, in, err);
+        if (rc) {
             free_net(net, k);
             return rc;
-        }
-        if (k + 1 < L) {
-            if (!recompute) {
-                float *out = get(nd, ch(r, CH_FREE, k), k, c);
-                if (!out)
-                    return PFF_ABORTED;
-                double t0 = pff_now();
-                pff_ff_map(l, &nd->work, in, 2 * n, out);
-                span(nd, PFF_SPAN_MAP, k, c, t0, pff_now());
-                if (publish(nd, ch(r, CH_ACT, k + 1), k + 1, c, out))
-                    return PFF_ABORTED;
-            }
-            /* parameter snapshots: to every node above (recompute), or to the last node */
-            for (int m = recompute ? k + 1 : L - 1; m < L; m++) {
-                if (!recompute && !tail_needs_net(r, c))
-                    break;
-                pff_layer *s = snapshot(l, k, c, err);
-                int chan = recompute ? ch(r, CH_RSNAP, 0) + k * L + m : ch(r, CH_SNAP, k);
-                if (!s)
-                    return PFF_EFAIL;
-                if (publish(nd, chan, k, c, s)) {
-                    pff_layer_free(s);
-                    return PFF_ABORTED;
-                }
-            }
         }
         if (!recompute && k > 0 && publish(nd, ch(r, CH_FREE, k - 1), k - 1, c + 2, (void *)in))
             return PFF_ABORTED;
@@ -406,52 +471,15 @@ static int single_layer_node(node *nd, char *err)
             free_net(net, k);
             continue;
         }
-        /* the last node: chapter tail on the network of chapter c */
         pff_stage_stats tst = {0};
-        if (tail_needs_net(r, c)) {
-            for (int j = 0; !recompute && j + 1 < L; j++)
-                if (!(net[j] = get(nd, ch(r, CH_SNAP, j), j, c))) {
-                    free_net(net, j);
-                    return PFF_ABORTED;
-                }
-            net[L - 1] = l;
-            uint8_t *neg = NULL;
-            if (adaptive && c + 1 < S && !(neg = malloc((size_t)n))) {
-                snprintf(err, PFF_ERRLEN, "chapter %d: out of memory for negatives", c + 1);
-                rc = PFF_EFAIL;
-            }
-            if (!rc)
-                rc = chapter_tail(nd, c, net, r->head, neg, c + 1, &tst, err);
-            if (!rc && r->head)
-                rc = pff_keep_state(nd, c, L, r->head, err);
-            if (!rc && neg)
-                rc = pff_keep_negatives(nd, c + 1, neg, err);
-            net[L - 1] = NULL;
-            /* the new negatives go to node 0, or to every node when each embeds its own */
-            for (int m = 0; !rc && neg && m < (recompute ? L : 1); m++) {
-                uint8_t *copy = m + 1 < (recompute ? L : 1) ? malloc((size_t)n) : neg;
-                if (!copy) {
-                    snprintf(err, PFF_ERRLEN, "chapter %d: out of memory for negatives", c + 1);
-                    rc = PFF_EFAIL;
-                    break;
-                }
-                if (copy != neg)
-                    memcpy(copy, neg, (size_t)n);
-                if (publish(nd, ch(r, CH_NEG, m), -1, c + 1, copy)) {
-                    free(copy);
-                    rc = PFF_ABORTED;
-                }
-                if (copy == neg)
-                    neg = NULL;
-            }
-            free(neg);
-        }
+        if (tail_needs_net(r, c))
+            rc = single_layer_tail(nd, c, net, l, &tst, err);
         free_net(net, L - 1);
         if (rc)
             return rc;
         stage_finished(r, c, L, &tst);
     }
-    return 0;
+    return PFF_OK;
 }
 
 void *pff_node_main(void *arg)
