@@ -187,7 +187,8 @@ void pff_dataset_truncate(pff_dataset *d, int n);
  * frees the rest. PFF_EUSAGE when a shard is smaller than a batch. */
 int pff_federated_keep_shard(const pff_config *cfg, pff_dataset *train, int shard, char *err);
 
-/* Training (pipeline/schedule.c): runs cfg->schedule, fills model and result. */
+/* Training (pipeline/train.c): runs cfg->schedule, fills model and result; tells
+ * cfg->report what it does (nothing printed). */
 int pff_train(const pff_config *cfg, const pff_dataset *train, pff_model *model, pff_result *res,
               char *err);
 /* Accuracy of the goodness classifier (and of the head when present) on d. */

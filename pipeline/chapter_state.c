@@ -22,7 +22,7 @@ int pff_keep_state(node *nd, int c, int k, const pff_layer *l, char *err)
 {
     run *r = nd->r;
     if (!r->cfg->checkpoint)
-        return 0;
+        return PFF_OK;
     pff_layer *copy = pff_layer_new(l->in, l->out);
     if (!copy) {
         snprintf(err, PFF_ERRLEN, "chapter %d: out of memory for the checkpoint", c + 1);
@@ -32,7 +32,7 @@ int pff_keep_state(node *nd, int c, int k, const pff_layer *l, char *err)
     pff_lock(&r->mu);
     r->ck_layer[(size_t)c * (r->L + 1) + k] = copy;
     pff_unlock(&r->mu);
-    return 0;
+    return PFF_OK;
 }
 
 /* --checkpoint: keeps the adaptive negatives made for chapter `serves`. */
@@ -40,7 +40,7 @@ int pff_keep_negatives(node *nd, int serves, const uint8_t *neg, char *err)
 {
     run *r = nd->r;
     if (!r->cfg->checkpoint || serves >= r->S)
-        return 0;
+        return PFF_OK;
     uint8_t *copy = malloc((size_t)nd->n + 1);
     if (!copy) {
         snprintf(err, PFF_ERRLEN, "out of memory for the checkpoint's negatives");
@@ -52,7 +52,7 @@ int pff_keep_negatives(node *nd, int serves, const uint8_t *neg, char *err)
     r->ck_neg[serves] = copy;
     r->ck_neg_n[serves] = nd->n;
     pff_unlock(&r->mu);
-    return 0;
+    return PFF_OK;
 }
 
 /* Resumed run: the adaptive negatives the checkpoint holds for chapter c. */
@@ -70,7 +70,7 @@ int pff_resumed_negatives(node *nd, int c, char *err)
         return PFF_EUSAGE;
     }
     memcpy(nd->neg, neg, (size_t)nd->n);
-    return 0;
+    return PFF_OK;
 }
 
 /* ---- checkpoints over MPI ----
@@ -197,7 +197,7 @@ static int take_part(run *r, const unsigned char *p, size_t len)
     }
 #undef NEED
     r->stages_done[c] += (int)n;
-    return 0;
+    return PFF_OK;
 }
 
 /* Writes the checkpoint of chapter c (called with r->mu held; unlocks it while

@@ -23,7 +23,7 @@ static int hub_publish(pff_transport *t, int ch, int chapter, void *obj)
     c->count++;
     pff_broadcast(&h->cv);
     pff_unlock(&h->mu);
-    return 0;
+    return PFF_OK;
 }
 
 /* Several nodes may wait on one channel for different chapters (the All
@@ -126,7 +126,7 @@ int pff_hub_init(pff_hub *h, int nchan, const int *caps)
     h->base.latest = hub_latest;
     h->base.fail = hub_fail;
     atomic_init(&h->base.failed, 0);
-    return 0;
+    return PFF_OK;
 }
 
 void pff_hub_destroy(pff_hub *h, void (*drop)(void *ctx, int chan, void *obj), void *ctx)

@@ -70,7 +70,7 @@ int pff_mpi_init(int *argc, char ***argv, int *rank, int *size, char *err)
                  provided);
         return PFF_EFAIL;
     }
-    return 0;
+    return PFF_OK;
 }
 
 void pff_mpi_finalize(void)
@@ -252,7 +252,7 @@ static int wait_for(mpi_transport *m, MPI_Request *req, long cap)
         int done = 0;
         MPI_Test(req, &done, MPI_STATUS_IGNORE);
         if (done)
-            return 0;
+            return PFF_OK;
         if (atomic_load(&m->base.failed)) {
             MPI_Cancel(req);
             MPI_Request_free(req);
@@ -270,7 +270,7 @@ static int wait_arrival(mpi_transport *m, int peer, int tag)
         int flag = 0;
         MPI_Iprobe(peer, tag, data_comm, &flag, MPI_STATUS_IGNORE);
         if (flag)
-            return 0;
+            return PFF_OK;
         if (atomic_load(&m->base.failed))
             return PFF_ABORTED;
         backoff(&ns, IDLE_POLL_NS);
@@ -299,7 +299,7 @@ static int transfer(mpi_transport *m, int send, int chan, int chapter, int peer,
             if (wait_for(m, &req, send ? SENDER_POLL_NS : MOVING_POLL_NS))
                 return PFF_ABORTED;
         }
-    return 0;
+    return PFF_OK;
 }
 
 static void *sender_main(void *arg)
@@ -337,7 +337,7 @@ static int mpi_publish(pff_transport *t, int chan, int chapter, void *obj)
     if (dst < 0) { /* nobody takes it: the run's last chapter */
         if (m->codec.sent)
             m->codec.sent(m->codec.ctx, chan, obj);
-        return 0;
+        return PFF_OK;
     }
     if (dst == m->rank) {
         local_item *it = malloc(sizeof *it), **end = &m->local;
@@ -349,7 +349,7 @@ static int mpi_publish(pff_transport *t, int chan, int chapter, void *obj)
         while (*end)
             end = &(*end)->next;
         *end = it;
-        return 0;
+        return PFF_OK;
     }
     outgoing *o = malloc(sizeof *o);
     if (!o) {
@@ -365,7 +365,7 @@ static int mpi_publish(pff_transport *t, int chan, int chapter, void *obj)
     m->tail = o;
     pff_broadcast(&m->cv);
     pff_unlock(&m->mu);
-    return 0;
+    return PFF_OK;
 }
 
 /* Waits until obj is no longer queued or being sent. */

@@ -136,5 +136,5 @@ int pff_mpi_merge(run *r, pff_span **spans, int *nspans)
     pff_span *all = pff_mpi_gather(nd->spans, (size_t)nd->nspans * sizeof *nd->spans, &total);
     *spans = all;
     *nspans = all ? (int)(total / sizeof *all) : 0;
-    return 0;
+    return PFF_OK;
 }

@@ -3,14 +3,14 @@
  * and negatives between nodes; it never does maths (layers/), never prints to
  * the terminal (it tells a pff_reporter) and never reads the command line.
  *
- * Hand-offs between node threads: the schedules (schedule.c) only ever talk to each other through a
- * pff_transport: publish a (channel, chapter) item, get the item of a given
- * chapter (blocking), or take the newest one without waiting. A channel is a
- * bounded FIFO in chapter order; a channel per layer carries that layer's
- * snapshots, others carry activations, free buffers and negatives. The
- * thread transport below hands pointers over without copying; a transport
- * between processes would serialise the same items and leave the schedules
- * untouched. */
+ * Hand-offs between nodes: the schedules (schedule.c) only ever talk to each
+ * other through a pff_transport: publish a (channel, chapter) item, get the
+ * item of a given chapter (blocking), or take the newest one without waiting.
+ * A channel is a bounded FIFO in chapter order; a channel per layer carries
+ * that layer's snapshots, others carry activations, free buffers and
+ * negatives. The thread transport below hands pointers over without copying;
+ * the MPI transport (below, mpi.c) serialises the same items and leaves the
+ * schedules untouched. */
 #ifndef PFF_PIPELINE_H
 #define PFF_PIPELINE_H
 

@@ -161,7 +161,7 @@ static int chapter_tail(node *nd, int c, pff_layer *const *net, pff_layer *head,
         r->eval_sec[c] = t1 - t0;
         span(nd, PFF_SPAN_EVAL, -1, c, t0, t1);
     }
-    return 0;
+    return PFF_OK;
 }
 
 /* --augment shift with several epochs per chapter: layer k's input of global
@@ -207,7 +207,7 @@ static int train_layer(node *nd, pff_layer *l, int k, int c, const float *in,
         if (rc)
             return rc;
     }
-    return 0;
+    return PFF_OK;
 }
 
 /* ---- All Layers (and Sequential, and Federated) ---- */
@@ -283,7 +283,7 @@ static int all_layers_node(node *nd, char *err)
             return PFF_ABORTED;
         stage_finished(r, c, L, &st);
     }
-    return 0;
+    return PFF_OK;
 }
 
 /* ---- Single Layer ---- */
@@ -309,7 +309,7 @@ static int single_layer_negatives(node *nd, int c, char *err)
     if (!pff_neg_from_net(cfg->neg) || c == 0) {
         if (cfg->neg != PFF_NEG_FIXED || c == r->start)
             draw_negatives(nd, c);
-        return 0;
+        return PFF_OK;
     }
     if (c == r->start) /* resumed: made before the checkpoint */
         return pff_resumed_negatives(nd, c, err);
@@ -319,7 +319,7 @@ static int single_layer_negatives(node *nd, int c, char *err)
         return cfg->fast ? PFF_OK : PFF_ABORTED; /* fast: nothing new arrived, keep the current ones */
     memcpy(nd->neg, neg, (size_t)nd->n);
     free(neg);
-    return 0;
+    return PFF_OK;
 }
 
 static void free_net(pff_layer **net, int n)
@@ -490,7 +490,7 @@ void *pff_node_main(void *arg)
     double t0 = pff_now();
     int rc = r->cfg->schedule == PFF_SINGLE_LAYER ? single_layer_node(nd, err)
                                                    : all_layers_node(nd, err);
-    if (rc > 0)
+    if (rc != PFF_OK && rc != PFF_ABORTED) /* a failure of its own: tell everyone */
         r->tp->fail(r->tp, err[0] ? err : "node failed");
     nd->busy = pff_now() - t0 - nd->wait;
     pff_lock(&r->mu);

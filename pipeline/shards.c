@@ -50,7 +50,7 @@ static int assign_shards(const pff_config *cfg, int N, const pff_dataset *d, int
         }
     *shard_out = shard;
     *count_out = count;
-    return 0;
+    return PFF_OK;
 }
 
 int pff_make_shards(run *r, const pff_dataset *d, char *err)
@@ -84,7 +84,7 @@ int pff_make_shards(run *r, const pff_dataset *d, char *err)
         r->nodes[s].index = r->nodes[s].own_index;
     }
     free(count), free(shard);
-    return 0;
+    return PFF_OK;
 }
 
 int pff_federated_keep_shard(const pff_config *cfg, pff_dataset *d, int which, char *err)
@@ -114,5 +114,5 @@ int pff_federated_keep_shard(const pff_config *cfg, pff_dataset *d, int which, c
     d->n = m;
     d->index = index;
     free(count), free(shard);
-    return 0;
+    return PFF_OK;
 }
