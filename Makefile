@@ -42,13 +42,15 @@ LIBS    = $(BLAS_LIBS) $(LDLIBS)
 LIB_SRC = layers/matmul.c layers/ff.c layers/net.c layers/stage.c layers/model.c \
           data/model_file.c data/checkpoint.c data/atomic.c data/idx.c data/export.c data/gantt.c \
           data/canvas.c data/image.c data/log.c data/pictures.c data/trace.c data/writable.c \
-          pipeline/hub.c pipeline/mpi.c pipeline/schedule.c pipeline/plan.c
+          pipeline/hub.c pipeline/mpi.c pipeline/schedule.c pipeline/plan.c \
+          pipeline/train.c pipeline/chapter_state.c pipeline/shards.c pipeline/node_alloc.c pipeline/mpi_codec.c
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
-# The command line (not in the library): the option parser, the process start, the commands.
-CLI_SRC = cli.c runtime.c cmd_train.c cmd_model.c cmd_schedule.c cmd_predict.c cmd_show.c
+# The command line (not in the library): the option parser, the process start, the commands,
+# what pff train prints while it runs.
+CLI_SRC = cli.c runtime.c report.c cmd_train.c cmd_model.c cmd_schedule.c cmd_predict.c cmd_show.c
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
-HDRS    = pff.h cli.h data/export.h data/gantt.h layers/layers.h data/bytes.h data/model_file.h \
-          data/checkpoint.h pipeline/pipeline.h pipeline/plan.h tests/check.h \
+HDRS    = pff.h cli.h report.h data/export.h data/gantt.h layers/layers.h data/bytes.h data/model_file.h \
+          data/checkpoint.h pipeline/pipeline.h pipeline/run.h pipeline/plan.h tests/check.h \
           data/data.h data/canvas.h data/image.h data/log.h data/pictures.h data/trace.h
 UNIT_TESTS = test_layers test_idx test_model test_data test_plan test_trace
 PIPE_TESTS = test_pipeline

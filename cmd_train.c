@@ -29,6 +29,7 @@
 
 #include "pff.h"
 #include "cli.h"
+#include "report.h"
 #include "data/data.h" /* pff_check_writable */
 #include "data/log.h"  /* pff_log_header */
 #include "layers/layers.h"
@@ -605,6 +606,8 @@ static int run_training(train_job *t, pff_model *model, pff_result *res)
     sigemptyset(&act.sa_mask);
     sigaction(SIGINT, &act, NULL);
     sigaction(SIGTERM, &act, NULL);
+    pff_terminal term; /* report.c: the chapter lines, the bar and the --log rows */
+    cfg->report = pff_terminal_reporter(&term, cfg);
     int rc = pff_train(cfg, &t->train, model, res, t->err);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);

@@ -14,7 +14,7 @@
  *
  *   IDX files ──data/idx.c──▶ pff_dataset (floats in [0,1], labels)
  *        │
- *        ▼  pipeline/schedule.c: pff_train starts N node threads
+ *        ▼  pipeline/train.c: pff_train starts N node threads (schedule.c)
  *   node: embed labels (positive: true label, negative: a wrong one) into the
  *         first 10 pixels, RMS-normalise; --augment shift first moves each
  *         image by its keyed offset of the epoch        (layers/stage.c)

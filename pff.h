@@ -49,6 +49,8 @@ typedef struct {
     char *save, *log, *trace;              /* absolute output paths (NULL: none; trace may be "-") */
 } pff_run_record;
 
+typedef struct pff_reporter pff_reporter; /* below */
+
 typedef struct {
     /* the model (DESIGN.md §1) */
     int nlayers;                     /* FF layers L, 1..PFF_MAX_LAYERS */
@@ -82,6 +84,7 @@ typedef struct {
     int log_jsonl;                   /* the log as JSON Lines instead of CSV */
     int quiet;                       /* no progress on stderr */
     int progress_bar;                /* live bar within a chapter (stderr is a terminal) */
+    const pff_reporter *report;      /* what the run tells while it trains (NULL: silent) */
 } pff_config;
 
 /* Images as floats in [0,1], one row of `dim` per image, labels 0..9. */
@@ -104,6 +107,42 @@ typedef struct {
     float gpos[PFF_MAX_LAYERS];    /* mean goodness of positives per layer */
     float gneg[PFF_MAX_LAYERS];    /* mean goodness of negatives per layer */
 } pff_history;
+
+/* What pff_train tells its reporter about a finished chapter, beside the
+ * chapter's pff_history (whose figures are floats, as the model keeps them):
+ * the same figures unrounded, and the clocks. */
+typedef struct {
+    int chapters;                  /* chapters in the run (S) */
+    int nlayers;                   /* FF layers L */
+    int log_only;                  /* 1: a chapter the resumed checkpoint holds, replayed for
+                                      the log only (the run that made it showed its line) */
+    double loss[PFF_MAX_LAYERS];   /* mean local loss per layer */
+    double gpos[PFF_MAX_LAYERS];   /* mean goodness of positives per layer */
+    double gneg[PFF_MAX_LAYERS];   /* mean goodness of negatives per layer */
+    double head_loss;              /* mean cross-entropy of the softmax head; -1: none trained */
+    double test_accuracy;          /* percent; -1: not measured (--eval-every) */
+    double seconds;                /* training seconds when the chapter was complete, without
+                                      --eval-every time (the log's `seconds`); -1: unknown */
+    double elapsed, eta;           /* seconds since the nodes started, and left; elapsed -1:
+                                      not timed (MPI: told once the ranks' results are merged) */
+} pff_chapter_note;
+
+/* How a run reports while it trains (pff_config.report; NULL: silent).
+ * pipeline/ calls these and never prints; the command line's terminal
+ * reporter (report.c) prints them. on_chapter, on_progress and on_nodes_done
+ * come from the thread that called pff_train, chapters in order; on_abort
+ * from whichever thread ends an MPI job. Any callback may be NULL. */
+struct pff_reporter {
+    void *ctx;
+    /* chapter h->chapter is complete */
+    void (*on_chapter)(void *ctx, const pff_history *h, const pff_chapter_note *note);
+    /* batches trained so far of the run's total, a few times a second while nodes run */
+    void (*on_progress)(void *ctx, long done, long total);
+    /* the node threads have finished: live progress, if any, ends */
+    void (*on_nodes_done)(void *ctx);
+    /* MPI: this rank failed with msg and is about to end the whole job (MPI_Abort) */
+    void (*on_abort)(void *ctx, int rank, const char *msg);
+};
 
 /* A trained network: L FF layers and, when trained, the softmax head. */
 typedef struct {
@@ -148,7 +187,8 @@ void pff_dataset_truncate(pff_dataset *d, int n);
  * frees the rest. PFF_EUSAGE when a shard is smaller than a batch. */
 int pff_federated_keep_shard(const pff_config *cfg, pff_dataset *train, int shard, char *err);
 
-/* Training (pipeline/schedule.c): runs cfg->schedule, fills model and result. */
+/* Training (pipeline/train.c): runs cfg->schedule, fills model and result; tells
+ * cfg->report what it does (nothing printed). */
 int pff_train(const pff_config *cfg, const pff_dataset *train, pff_model *model, pff_result *res,
               char *err);
 /* Accuracy of the goodness classifier (and of the head when present) on d. */

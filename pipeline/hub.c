@@ -17,13 +17,13 @@ static int hub_publish(pff_transport *t, int ch, int chapter, void *obj)
         pff_wait(&h->cv, &h->mu);
     if (atomic_load(&t->failed)) {
         pff_unlock(&h->mu);
-        return -1;
+        return PFF_ABORTED;
     }
     c->ring[(c->head + c->count) % c->cap] = (pff_slot){chapter, obj};
     c->count++;
     pff_broadcast(&h->cv);
     pff_unlock(&h->mu);
-    return 0;
+    return PFF_OK;
 }
 
 /* Several nodes may wait on one channel for different chapters (the All
@@ -92,7 +92,7 @@ int pff_hub_init(pff_hub *h, int nchan, const int *caps)
 {
     memset(h, 0, sizeof *h);
     if (nchan < 1)
-        return -1;
+        return PFF_EFAIL;
     size_t total = 0;
     for (int i = 0; i < nchan; i++)
         total += (size_t)caps[i];
@@ -101,7 +101,7 @@ int pff_hub_init(pff_hub *h, int nchan, const int *caps)
     if (!h->chan || !h->slots) {
         free(h->chan);
         free(h->slots);
-        return -1;
+        return PFF_EFAIL;
     }
     pff_slot *s = h->slots;
     for (int i = 0; i < nchan; i++) {
@@ -113,20 +113,20 @@ int pff_hub_init(pff_hub *h, int nchan, const int *caps)
     if (pthread_mutex_init(&h->mu, NULL)) {
         free(h->chan);
         free(h->slots);
-        return -1;
+        return PFF_EFAIL;
     }
     if (pthread_cond_init(&h->cv, NULL)) {
         pthread_mutex_destroy(&h->mu);
         free(h->chan);
         free(h->slots);
-        return -1;
+        return PFF_EFAIL;
     }
     h->base.publish = hub_publish;
     h->base.get = hub_get;
     h->base.latest = hub_latest;
     h->base.fail = hub_fail;
     atomic_init(&h->base.failed, 0);
-    return 0;
+    return PFF_OK;
 }
 
 void pff_hub_destroy(pff_hub *h, void (*drop)(void *ctx, int chan, void *obj), void *ctx)

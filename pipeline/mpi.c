@@ -21,8 +21,8 @@
  * local failure while it waits.
  *
  * Failure: there is no way to wake a rank of another process that waits for
- * a message the failed rank will never send, so fail() prints the message
- * with the rank and calls MPI_Abort: mpirun then ends every rank and exits
+ * a message the failed rank will never send, so fail() tells the reporter
+ * (the command line prints the message with the rank) and calls MPI_Abort: mpirun then ends every rank and exits
  * non-zero. A rank killed from outside is noticed by mpirun, which ends the
  * job the same way. No rank writes a model, log or trace before training has
  * finished, so an aborted job leaves no partial files; with --checkpoint,
@@ -70,7 +70,7 @@ int pff_mpi_init(int *argc, char ***argv, int *rank, int *size, char *err)
                  provided);
         return PFF_EFAIL;
     }
-    return 0;
+    return PFF_OK;
 }
 
 void pff_mpi_finalize(void)
@@ -206,6 +206,7 @@ typedef struct local_item {
 typedef struct {
     pff_transport base;
     pff_codec codec;
+    const pff_reporter *report; /* hears the last words of fail() (may be NULL) */
     int rank, chapters;
     /* sends: queued by publish(), made by the sender thread, which keeps
      * calling into MPI until each is through (MPI moves a large message only
@@ -251,11 +252,11 @@ static int wait_for(mpi_transport *m, MPI_Request *req, long cap)
         int done = 0;
         MPI_Test(req, &done, MPI_STATUS_IGNORE);
         if (done)
-            return 0;
+            return PFF_OK;
         if (atomic_load(&m->base.failed)) {
             MPI_Cancel(req);
             MPI_Request_free(req);
-            return -1;
+            return PFF_ABORTED;
         }
         backoff(&ns, cap);
     }
@@ -269,9 +270,9 @@ static int wait_arrival(mpi_transport *m, int peer, int tag)
         int flag = 0;
         MPI_Iprobe(peer, tag, data_comm, &flag, MPI_STATUS_IGNORE);
         if (flag)
-            return 0;
+            return PFF_OK;
         if (atomic_load(&m->base.failed))
-            return -1;
+            return PFF_ABORTED;
         backoff(&ns, IDLE_POLL_NS);
     }
 }
@@ -292,13 +293,13 @@ static int transfer(mpi_transport *m, int send, int chan, int chapter, int peer,
             if (send)
                 MPI_Isend((char *)ptr[i] + at, (int)n, MPI_BYTE, peer, tag, data_comm, &req);
             else if (wait_arrival(m, peer, tag))
-                return -1;
+                return PFF_ABORTED;
             else
                 MPI_Irecv((char *)ptr[i] + at, (int)n, MPI_BYTE, peer, tag, data_comm, &req);
             if (wait_for(m, &req, send ? SENDER_POLL_NS : MOVING_POLL_NS))
-                return -1;
+                return PFF_ABORTED;
         }
-    return 0;
+    return PFF_OK;
 }
 
 static void *sender_main(void *arg)
@@ -331,29 +332,29 @@ static int mpi_publish(pff_transport *t, int chan, int chapter, void *obj)
 {
     mpi_transport *m = (mpi_transport *)t;
     if (atomic_load(&t->failed))
-        return -1;
+        return PFF_ABORTED;
     int dst = m->codec.dst(m->codec.ctx, chan, chapter);
     if (dst < 0) { /* nobody takes it: the run's last chapter */
         if (m->codec.sent)
             m->codec.sent(m->codec.ctx, chan, obj);
-        return 0;
+        return PFF_OK;
     }
     if (dst == m->rank) {
         local_item *it = malloc(sizeof *it), **end = &m->local;
         if (!it) {
             t->fail(t, "out of memory queueing an item");
-            return -1;
+            return PFF_ABORTED;
         }
         *it = (local_item){chan, chapter, obj, NULL};
         while (*end)
             end = &(*end)->next;
         *end = it;
-        return 0;
+        return PFF_OK;
     }
     outgoing *o = malloc(sizeof *o);
     if (!o) {
         t->fail(t, "out of memory queueing a send");
-        return -1;
+        return PFF_ABORTED;
     }
     *o = (outgoing){obj, chan, chapter, dst, NULL};
     pff_lock(&m->mu);
@@ -364,7 +365,7 @@ static int mpi_publish(pff_transport *t, int chan, int chapter, void *obj)
     m->tail = o;
     pff_broadcast(&m->cv);
     pff_unlock(&m->mu);
-    return 0;
+    return PFF_OK;
 }
 
 /* Waits until obj is no longer queued or being sent. */
@@ -444,12 +445,14 @@ static void mpi_fail(pff_transport *t, const char *msg)
     if (atomic_exchange(&t->failed, 1))
         return;
     snprintf(t->error, PFF_ERRLEN, "%s", msg);
-    fprintf(stderr, "pff: rank %d: %s; ending the MPI job\n", m->rank, msg);
+    if (m->report && m->report->on_abort) /* the process ends here: its last words */
+        m->report->on_abort(m->report->ctx, m->rank, msg);
     int code = pff_stop_signal ? 128 + (int)pff_stop_signal : PFF_EFAIL;
     pff_mpi_abort(code);
 }
 
-pff_transport *pff_mpi_transport_new(const pff_codec *codec, int nchan, int chapters, char *err)
+pff_transport *pff_mpi_transport_new(const pff_codec *codec, int nchan, int chapters,
+                                     const pff_reporter *report, char *err)
 {
     int rank, *ub = NULL, flag = 0;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -468,6 +471,7 @@ pff_transport *pff_mpi_transport_new(const pff_codec *codec, int nchan, int chap
         return NULL;
     }
     m->codec = *codec;
+    m->report = report;
     m->rank = rank;
     m->chapters = chapters;
     /* glibc's default mutexes and conditions cannot fail to initialise */
@@ -609,9 +613,10 @@ void *pff_mpi_gather(const void *mine, size_t len, size_t *total)
     *total = len;
     return all;
 }
-pff_transport *pff_mpi_transport_new(const pff_codec *codec, int nchan, int chapters, char *err)
+pff_transport *pff_mpi_transport_new(const pff_codec *codec, int nchan, int chapters,
+                                     const pff_reporter *report, char *err)
 {
-    (void)codec, (void)nchan, (void)chapters;
+    (void)codec, (void)nchan, (void)chapters, (void)report;
     snprintf(err, PFF_ERRLEN, "%s", no_mpi);
     return NULL;
 }

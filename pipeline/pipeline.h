@@ -1,13 +1,16 @@
-/* pipeline/pipeline.h — hand-offs between node threads.
+/* pipeline/pipeline.h — pipeline/ owns the schedules (which node trains which
+ * layer of which chapter) and the transports that hand layers, activations
+ * and negatives between nodes; it never does maths (layers/), never prints to
+ * the terminal (it tells a pff_reporter) and never reads the command line.
  *
- * The schedules (schedule.c) only ever talk to each other through a
- * pff_transport: publish a (channel, chapter) item, get the item of a given
- * chapter (blocking), or take the newest one without waiting. A channel is a
- * bounded FIFO in chapter order; a channel per layer carries that layer's
- * snapshots, others carry activations, free buffers and negatives. The
- * thread transport below hands pointers over without copying; a transport
- * between processes would serialise the same items and leave the schedules
- * untouched. */
+ * Hand-offs between nodes: the schedules (schedule.c) only ever talk to each
+ * other through a pff_transport: publish a (channel, chapter) item, get the
+ * item of a given chapter (blocking), or take the newest one without waiting.
+ * A channel is a bounded FIFO in chapter order; a channel per layer carries
+ * that layer's snapshots, others carry activations, free buffers and
+ * negatives. The thread transport below hands pointers over without copying;
+ * the MPI transport (below, mpi.c) serialises the same items and leaves the
+ * schedules untouched. */
 #ifndef PFF_PIPELINE_H
 #define PFF_PIPELINE_H
 
@@ -34,10 +37,16 @@ static inline void pff_sync_check(int err, const char *call, const char *file, i
     pff_sync_check(pthread_cond_broadcast(c), "pthread_cond_broadcast", __FILE__, __LINE__)
 #define pff_signal(c) pff_sync_check(pthread_cond_signal(c), "pthread_cond_signal", __FILE__, __LINE__)
 
+/* What a transport call returns when the run has already failed (its message
+ * is in pff_transport.error): the caller gives up and passes it on. Node
+ * bodies return it too; any other non-zero code (PFF_EFAIL, PFF_EUSAGE) is a
+ * failure of their own, with a message, that they report to the transport. */
+enum { PFF_ABORTED = -1 };
+
 typedef struct pff_transport pff_transport;
 struct pff_transport {
     /* Hands obj over as (chan, chapter); blocks while the channel is full.
-     * Returns -1 (and keeps obj) when the run has failed. */
+     * Returns PFF_ABORTED (and keeps obj) when the run has failed. */
     int (*publish)(pff_transport *t, int chan, int chapter, void *obj);
     /* Waits for the item (chan, chapter), which must be the oldest one in the
      * channel, and takes it. NULL when the run has failed. */
@@ -73,7 +82,7 @@ typedef struct {
     pff_slot *slots;   /* backing store of every ring, one allocation */
 } pff_hub;
 
-/* caps[i] is channel i's capacity (>= 1). Returns -1 when out of memory. */
+/* caps[i] is channel i's capacity (>= 1). Returns PFF_EFAIL when out of memory. */
 int pff_hub_init(pff_hub *h, int nchan, const int *caps);
 /* Frees the hub; items still queued are passed to drop(ctx, chan, obj)
  * (drop may be NULL). */
@@ -114,7 +123,9 @@ void *pff_mpi_gather(const void *mine, size_t len, size_t *total);
  * send), and rank 0's poll for one that has arrived (malloc'd; NULL: none). */
 int pff_mpi_note_send(const void *buf, size_t len, int tag);
 void *pff_mpi_note_poll(size_t *len, int *tag);
-pff_transport *pff_mpi_transport_new(const pff_codec *codec, int nchan, int chapters, char *err);
+/* report (may be NULL) hears a failing rank's last words before MPI_Abort. */
+pff_transport *pff_mpi_transport_new(const pff_codec *codec, int nchan, int chapters,
+                                     const pff_reporter *report, char *err);
 void pff_mpi_transport_finish(pff_transport *t); /* collective: all sends done, strays dropped */
 void pff_mpi_transport_free(pff_transport *t, void (*drop)(void *ctx, int chan, void *obj),
                             void *ctx);

@@ -1,0 +1,108 @@
+/* report.c — what `pff train` prints while it runs (the terminal reporter).
+ *
+ * pff_train (pipeline/) never prints: it tells a pff_reporter (pff.h) when a
+ * chapter is complete, how far the batches have got, when its node threads
+ * are done and, over MPI, when a failing rank is about to end the job. This
+ * file turns that into the chapter lines and the live bar on stderr and the
+ * rows of the --log file (CSV through pff_log_row, or JSON Lines). It is the
+ * only reader of the config's quiet, progress_bar, log and log_jsonl. */
+#include <stdio.h>
+
+#include "report.h"
+#include "data/log.h" /* pff_log_row */
+
+/* One row of --log FILE. */
+static void log_chapter(const pff_config *cfg, const pff_history *h, const pff_chapter_note *n)
+{
+    const int L = n->nlayers, C = cfg->epochs / cfg->splits;
+    const double secs = n->seconds;
+    if (!cfg->log_jsonl) {
+        double loss[PFF_MAX_LAYERS], gp[PFF_MAX_LAYERS], gn[PFF_MAX_LAYERS];
+        for (int k = 0; k < L; k++)
+            loss[k] = h->loss[k], gp[k] = h->gpos[k], gn[k] = h->gneg[k];
+        pff_log_row(cfg->log, h->chapter, (double)h->chapter * C, h->lr, L, loss, gp, gn, secs,
+                    h->test_accuracy);
+    } else {
+        fprintf(cfg->log, "{\"chapter\":%d,\"epoch\":%d,\"lr\":%g,", h->chapter,
+                h->chapter * C, (double)h->lr);
+        if (secs >= 0)
+            fprintf(cfg->log, "\"seconds\":%.3f,\"loss\":[", secs);
+        else
+            fprintf(cfg->log, "\"seconds\":null,\"loss\":[");
+        for (int k = 0; k < L; k++)
+            fprintf(cfg->log, "%s%.6g", k ? "," : "", (double)h->loss[k]);
+        fprintf(cfg->log, "],\"gpos\":[");
+        for (int k = 0; k < L; k++)
+            fprintf(cfg->log, "%s%.6g", k ? "," : "", (double)h->gpos[k]);
+        fprintf(cfg->log, "],\"gneg\":[");
+        for (int k = 0; k < L; k++)
+            fprintf(cfg->log, "%s%.6g", k ? "," : "", (double)h->gneg[k]);
+        if (h->test_accuracy >= 0)
+            fprintf(cfg->log, "],\"test_accuracy\":%.4f}\n", (double)h->test_accuracy);
+        else
+            fprintf(cfg->log, "],\"test_accuracy\":null}\n");
+    }
+    fflush(cfg->log);
+}
+
+/* The chapter line on stderr. */
+static void print_chapter(int chapter, const pff_chapter_note *n)
+{
+    fprintf(stderr, "chapter %d/%d", chapter, n->chapters);
+    for (int k = 0; k < n->nlayers; k++)
+        fprintf(stderr, " | L%d loss %.4f G+ %.1f G- %.1f", k + 1, n->loss[k], n->gpos[k],
+                n->gneg[k]);
+    if (n->head_loss >= 0)
+        fprintf(stderr, " | head CE %.4f", n->head_loss);
+    if (n->test_accuracy >= 0)
+        fprintf(stderr, " | test %.2f%%", n->test_accuracy);
+    if (n->elapsed >= 0)
+        fprintf(stderr, " | %.1fs, ETA %.0fs\n", n->elapsed, n->eta);
+    else
+        fputc('\n', stderr);
+}
+
+static void clear_bar(pff_terminal *t)
+{
+    if (t->bar)
+        fprintf(stderr, "\r\033[K");
+    t->bar = 0;
+}
+
+static void on_chapter(void *ctx, const pff_history *h, const pff_chapter_note *n)
+{
+    pff_terminal *t = ctx;
+    if (!n->log_only && !t->cfg->quiet) {
+        clear_bar(t);
+        print_chapter(h->chapter, n);
+    }
+    if (t->cfg->log)
+        log_chapter(t->cfg, h, n);
+}
+
+static void on_progress(void *ctx, long done, long total)
+{
+    pff_terminal *t = ctx;
+    if (!t->cfg->progress_bar || t->cfg->quiet)
+        return;
+    int w = 30, f = total > 0 ? (int)(w * done / total) : 0;
+    fprintf(stderr, "\r[%.*s%*s] %5.1f%%", f, "==============================", w - f, "",
+            total > 0 ? 100.0 * done / total : 0.0);
+    t->bar = 1;
+}
+
+static void on_nodes_done(void *ctx) { clear_bar(ctx); }
+
+static void on_abort(void *ctx, int rank, const char *msg)
+{
+    (void)ctx;
+    fprintf(stderr, "pff: rank %d: %s; ending the MPI job\n", rank, msg);
+}
+
+const pff_reporter *pff_terminal_reporter(pff_terminal *t, const pff_config *cfg)
+{
+    t->base = (pff_reporter){t, on_chapter, on_progress, on_nodes_done, on_abort};
+    t->cfg = cfg;
+    t->bar = 0;
+    return &t->base;
+}
