@@ -95,6 +95,8 @@ static int publish(node *nd, int chan, int layer, int chapter, void *obj)
     return rc;
 }
 
+/* Stage `stage` of chapter c is done: its statistics go to the main thread
+ * (monitor, train.c), which tells the reporter once all L+1 stages are in. */
 static void stage_finished(run *r, int c, int stage, const pff_stage_stats *st)
 {
     pff_lock(&r->mu);
