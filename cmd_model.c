@@ -129,7 +129,7 @@ int pff_cmd_info(int argc, char **argv)
     pff_model m;
     if ((rc = load_model(&m, p.pos[0])))
         return rc;
-    const pff_config *c = &m.cfg;
+    const pff_model_config *c = &m.cfg;
     long params = 0;
     for (int k = 0; k < c->nlayers; k++)
         params += (long)c->widths[k] * c->widths[k + 1] + c->widths[k + 1];

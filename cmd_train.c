@@ -91,7 +91,7 @@ static int parse_layers(const char *s, pff_config *cfg)
                     s, PFF_MAX_LAYERS + 1);
             return PFF_EUSAGE;
         }
-        cfg->widths[n++] = (int)v;
+        cfg->model.widths[n++] = (int)v;
         p = *end ? end + 1 : end;
     }
     if (n < 2) {
@@ -99,7 +99,7 @@ static int parse_layers(const char *s, pff_config *cfg)
                         "least one layer\n", s, n);
         return PFF_EUSAGE;
     }
-    cfg->nlayers = n - 1;
+    cfg->model.nlayers = n - 1;
     return PFF_OK;
 }
 
@@ -250,15 +250,15 @@ static int parse_numbers(train_job *t)
             fprintf(stderr, "pff: --preset: '%s' is not one of paper\n", s);
             return PFF_EUSAGE;
         }
-        cfg->nlayers = 4;
-        cfg->widths[0] = 784;
+        cfg->model.nlayers = 4;
+        cfg->model.widths[0] = 784;
         for (int k = 1; k <= 4; k++)
-            cfg->widths[k] = 2000;
-        cfg->epochs = cfg->splits = 100;
-        cfg->lr = 0.01f;
-        cfg->softmax_lr = 1e-4f;
-        cfg->threshold = 0.01f;
-        cfg->neg = PFF_NEG_ADAPTIVE;
+            cfg->model.widths[k] = 2000;
+        cfg->model.epochs = cfg->model.splits = 100;
+        cfg->model.lr = 0.01f;
+        cfg->model.softmax_lr = 1e-4f;
+        cfg->model.threshold = 0.01f;
+        cfg->model.neg = PFF_NEG_ADAPTIVE;
     }
     if ((s = pff_cli_get(p, O, "layers")) && (rc = parse_layers(s, cfg)))
         return rc;
@@ -266,11 +266,11 @@ static int parse_numbers(train_job *t)
         const char *name;
         long lo, hi;
         size_t field; /* offset of an int in pff_config */
-    } ints[] = {{"epochs", 1, 1000000, offsetof(pff_config, epochs)},
-                {"splits", 1, 1000000, offsetof(pff_config, splits)},
-                {"batch", 1, 4096, offsetof(pff_config, batch)},
-                {"nodes", 1, PFF_MAX_NODES, offsetof(pff_config, nodes)},
-                {"threads", 1, 256, offsetof(pff_config, threads)}};
+    } ints[] = {{"epochs", 1, 1000000, offsetof(pff_config, model.epochs)},
+                {"splits", 1, 1000000, offsetof(pff_config, model.splits)},
+                {"batch", 1, 4096, offsetof(pff_config, model.batch)},
+                {"nodes", 1, PFF_MAX_NODES, offsetof(pff_config, run.nodes)},
+                {"threads", 1, 256, offsetof(pff_config, run.threads)}};
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
         if ((s = pff_cli_get(p, O, ints[i].name))) {
             if ((rc = pff_cli_long(ints[i].name, s, ints[i].lo, ints[i].hi, &v)))
@@ -291,15 +291,15 @@ static int parse_numbers(train_job *t)
             fprintf(stderr, "pff: --seed: '%s' is not a non-negative integer\n", s);
             return PFF_EUSAGE;
         }
-        cfg->seed = sd;
+        cfg->model.seed = sd;
     }
-    if ((s = pff_cli_get(p, O, "lr")) && (rc = pff_cli_float("lr", s, &cfg->lr)))
+    if ((s = pff_cli_get(p, O, "lr")) && (rc = pff_cli_float("lr", s, &cfg->model.lr)))
         return rc;
     if ((s = pff_cli_get(p, O, "softmax-lr")) &&
-        (rc = pff_cli_float("softmax-lr", s, &cfg->softmax_lr)))
+        (rc = pff_cli_float("softmax-lr", s, &cfg->model.softmax_lr)))
         return rc;
     if ((s = pff_cli_get(p, O, "threshold")) &&
-        (rc = pff_cli_float("threshold", s, &cfg->threshold)))
+        (rc = pff_cli_float("threshold", s, &cfg->model.threshold)))
         return rc;
     return PFF_OK;
 }
@@ -318,44 +318,44 @@ static int parse_kinds(train_job *t)
     const pff_option *O = train_opts;
     pff_config *cfg = &t->cfg;
     static const char *const hand[] = {"full", "weights"}, *const tps[] = {"threads", "mpi"};
-    int rc, sched = cfg->schedule, neg = cfg->neg, aug = cfg->augment, cls = cfg->classifier,
-            shards = cfg->shards, transport = cfg->transport;
+    int rc, sched = cfg->run.schedule, neg = cfg->model.neg, aug = cfg->model.augment, cls = cfg->model.classifier,
+            shards = cfg->run.shards, transport = cfg->run.transport;
     const char *s;
     if ((rc = choice(p, "schedule", pff_schedule_names, 4, &sched)))
         return rc;
-    cfg->schedule = (pff_schedule_kind)sched;
+    cfg->run.schedule = (pff_schedule_kind)sched;
     if ((rc = choice(p, "neg", pff_neg_names, 4, &neg)))
         return rc;
-    cfg->neg = (pff_neg_kind)neg;
+    cfg->model.neg = (pff_neg_kind)neg;
     if ((s = pff_cli_get(p, O, "hard-temp"))) {
-        if ((rc = pff_cli_float("hard-temp", s, &cfg->hard_temp)))
+        if ((rc = pff_cli_float("hard-temp", s, &cfg->model.hard_temp)))
             return rc;
-        if (cfg->neg != PFF_NEG_HARD) {
+        if (cfg->model.neg != PFF_NEG_HARD) {
             fprintf(stderr, "pff: --hard-temp applies to --neg hard only (now --neg %s)\n",
-                    pff_neg_name(cfg->neg));
+                    pff_neg_name(cfg->model.neg));
             return PFF_EUSAGE;
         }
     }
     if ((rc = choice(p, "augment", pff_augment_names, 2, &aug)))
         return rc;
-    cfg->augment = (pff_augment_kind)aug;
+    cfg->model.augment = (pff_augment_kind)aug;
     if ((rc = choice(p, "classifier", pff_classifier_names, 2, &cls)))
         return rc;
-    cfg->classifier = (pff_classifier_kind)cls;
+    cfg->model.classifier = (pff_classifier_kind)cls;
     if ((rc = choice(p, "shards", pff_shard_names, 2, &shards)))
         return rc;
-    cfg->shards = (pff_shard_kind)shards;
-    if (pff_cli_has(p, O, "shards") && cfg->schedule != PFF_FEDERATED) {
+    cfg->run.shards = (pff_shard_kind)shards;
+    if (pff_cli_has(p, O, "shards") && cfg->run.schedule != PFF_FEDERATED) {
         fprintf(stderr, "pff: --shards applies to --schedule federated only\n");
         return PFF_EUSAGE;
     }
-    cfg->fast = pff_cli_has(p, O, "fast");
-    cfg->sl_recompute = pff_cli_has(p, O, "recompute");
-    if ((rc = choice(p, "handoff", hand, 2, &cfg->stale_adam)))
+    cfg->run.fast = pff_cli_has(p, O, "fast");
+    cfg->run.sl_recompute = pff_cli_has(p, O, "recompute");
+    if ((rc = choice(p, "handoff", hand, 2, &cfg->run.stale_adam)))
         return rc;
     if ((rc = choice(p, "transport", tps, 2, &transport)))
         return rc;
-    cfg->transport = (pff_transport_kind)transport;
+    cfg->run.transport = (pff_transport_kind)transport;
     return PFF_OK;
 }
 
@@ -363,13 +363,13 @@ static int parse_kinds(train_job *t)
 static int parse_settings(train_job *t)
 {
     int rc;
-    pff_config_default(&t->cfg);
+    pff_model_config_default(&t->cfg.model);
     t->resume = pff_cli_get(&t->p, train_opts, "resume");
     if (t->resume && (rc = check_resume_flags(&t->p)))
         return rc;
     if ((rc = parse_numbers(t)) || (rc = parse_kinds(t)))
         return rc;
-    t->mpi = t->cfg.transport == PFF_TRANSPORT_MPI;
+    t->mpi = t->cfg.run.transport == PFF_TRANSPORT_MPI;
     t->quiet = pff_cli_has(&t->p, train_opts, "quiet");
     t->json = pff_cli_has(&t->p, train_opts, "json");
     return PFF_OK;
@@ -393,21 +393,21 @@ static int load_resume(train_job *t)
     t->train_limit = t->rec->train_limit;
     t->test_limit = t->rec->test_limit;
     t->cfg = *pff_checkpoint_config(t->ck);
-    t->cfg.transport = t->mpi ? PFF_TRANSPORT_MPI : PFF_TRANSPORT_THREADS;
-    t->cfg.resume = t->ck;
+    t->cfg.run.transport = t->mpi ? PFF_TRANSPORT_MPI : PFF_TRANSPORT_THREADS;
+    t->cfg.run.resume = t->ck;
     return PFF_OK;
 }
 
 static int start_mpi(train_job *t)
 {
     int rc;
-    if ((rc = pff_mpi_init(&t->argc, &t->argv, &t->cfg.rank, &t->ranks, t->err))) {
+    if ((rc = pff_mpi_init(&t->argc, &t->argv, &t->cfg.run.rank, &t->ranks, t->err))) {
         fprintf(stderr, "pff: %s\n", t->err);
         return rc;
     }
     t->local = pff_mpi_local_ranks();
-    if (t->cfg.schedule == PFF_SINGLE_LAYER)
-        t->cfg.sl_recompute = 1; /* only parameters cross between processes (pipeline/README.md) */
+    if (t->cfg.run.schedule == PFF_SINGLE_LAYER)
+        t->cfg.run.sl_recompute = 1; /* only parameters cross between processes (pipeline/README.md) */
     return PFF_OK;
 }
 
@@ -421,37 +421,37 @@ static int threads_policy(train_job *t)
     const int given_threads = pff_cli_has(&t->p, train_opts, "threads");
     const int cores = pff_cores();
     if (t->mpi && !t->resume && !given_nodes &&
-        (cfg->schedule == PFF_ALL_LAYERS || cfg->schedule == PFF_FEDERATED))
-        cfg->nodes = t->ranks;
-    if (!t->resume && !given_nodes && !(t->mpi && cfg->schedule >= PFF_ALL_LAYERS))
-        cfg->nodes = cfg->schedule == PFF_SINGLE_LAYER ? cfg->nlayers
-                     : cfg->schedule == PFF_SEQUENTIAL ? 1 : 2;
-    t->N = cfg->schedule == PFF_SEQUENTIAL ? 1 : cfg->nodes;
+        (cfg->run.schedule == PFF_ALL_LAYERS || cfg->run.schedule == PFF_FEDERATED))
+        cfg->run.nodes = t->ranks;
+    if (!t->resume && !given_nodes && !(t->mpi && cfg->run.schedule >= PFF_ALL_LAYERS))
+        cfg->run.nodes = cfg->run.schedule == PFF_SINGLE_LAYER ? cfg->model.nlayers
+                     : cfg->run.schedule == PFF_SEQUENTIAL ? 1 : 2;
+    t->N = cfg->run.schedule == PFF_SEQUENTIAL ? 1 : cfg->run.nodes;
     t->sharers = t->mpi ? t->local : t->N;
     if (!t->resume && !given_threads)
-        cfg->threads = cores / t->sharers > 0 ? cores / t->sharers : 1;
+        cfg->run.threads = cores / t->sharers > 0 ? cores / t->sharers : 1;
     /* a resumed run was accepted when it started */
     t->over = t->resume || pff_cli_has(&t->p, train_opts, "oversubscribe");
     if (t->mpi) {
         if (t->N != t->ranks) {
-            if (cfg->rank == 0)
+            if (cfg->run.rank == 0)
                 fprintf(stderr,
                         "pff: --transport mpi: the %s schedule runs %d node(s), one per rank, but "
                         "this job has %d rank(s): start it with mpirun -np %d\n",
-                        pff_schedule_name(cfg->schedule), t->N, t->ranks, t->N);
+                        pff_schedule_name(cfg->run.schedule), t->N, t->ranks, t->N);
             return PFF_EUSAGE;
         }
-        if (!t->over && (long)t->local * cfg->threads > cores) {
-            if (cfg->rank == 0)
+        if (!t->over && (long)t->local * cfg->run.threads > cores) {
+            if (cfg->run.rank == 0)
                 fprintf(stderr,
                         "pff: --transport mpi: %d rank(s) on this machine x --threads %d = %d "
                         "threads on %d cores; lower --threads, or add --oversubscribe\n",
-                        t->local, cfg->threads, t->local * cfg->threads, cores);
+                        t->local, cfg->run.threads, t->local * cfg->run.threads, cores);
             return PFF_EUSAGE;
         }
         t->over = 1; /* checked above, per machine */
     }
-    if (!given_threads && cfg->schedule == PFF_SINGLE_LAYER && t->N > cores)
+    if (!given_threads && cfg->run.schedule == PFF_SINGLE_LAYER && t->N > cores)
         t->over = 1; /* single-layer needs one node per layer; they share the cores */
     return PFF_OK;
 }
@@ -480,17 +480,17 @@ static int resolve_paths(train_job *t)
         (rc = pff_cli_long("eval-every", s, 1, 1000000, &eval_every)))
         return rc;
     if (eval_every)
-        t->cfg.eval_every = (int)eval_every;
+        t->cfg.run.eval_every = (int)eval_every;
     const pff_run_record *rec = t->rec;
     if (rec)
         t->dir = rec->data_dir;
     t->save = output_path(p, "save", rec ? rec->save : NULL);
     t->trace = output_path(p, "trace", rec ? rec->trace : NULL);
     t->logpath = output_path(p, "log", rec ? rec->log : NULL);
-    t->cfg.checkpoint = pff_cli_get(p, O, "checkpoint") ? pff_cli_get(p, O, "checkpoint") : t->resume;
-    if ((rc = check_outputs(t->save, t->trace, t->logpath, t->cfg.checkpoint)))
+    t->cfg.run.checkpoint = pff_cli_get(p, O, "checkpoint") ? pff_cli_get(p, O, "checkpoint") : t->resume;
+    if ((rc = check_outputs(t->save, t->trace, t->logpath, t->cfg.run.checkpoint)))
         return rc;
-    if (t->cfg.checkpoint && t->cfg.stale_adam) {
+    if (t->cfg.run.checkpoint && t->cfg.run.stale_adam) {
         fprintf(stderr, "pff: --checkpoint cannot hold --handoff weights runs (each node's own "
                         "Adam moments are not part of the saved state)\n");
         return PFF_EUSAGE;
@@ -507,7 +507,7 @@ static int load_data(train_job *t)
     int rc;
     if ((rc = pff_data_load(t->dir, &t->train, &t->test, t->err))) {
         if (mpi)
-            fprintf(stderr, "pff: rank %d: %s\n", cfg->rank, t->err);
+            fprintf(stderr, "pff: rank %d: %s\n", cfg->run.rank, t->err);
         else
             fprintf(stderr, "pff: %s\n", t->err);
         if (mpi)
@@ -517,7 +517,7 @@ static int load_data(train_job *t)
     pff_dataset_truncate(&t->train, (int)t->train_limit);
     pff_dataset_truncate(&t->test, (int)t->test_limit);
     /* what every checkpoint of this run records; a resumed run's data must match it */
-    if (cfg->checkpoint) {
+    if (cfg->run.checkpoint) {
         if ((rc = make_record(&t->record, t->dir, t->train_limit, t->test_limit, t->save,
                               t->logpath, t->trace, t->rec, t->err))) {
             if (t->resume)
@@ -528,24 +528,24 @@ static int load_data(train_job *t)
                 pff_mpi_agree(rc);
             return rc;
         }
-        cfg->record = &t->record;
+        cfg->run.record = &t->record;
     }
-    if (t->resume && !t->quiet && (!mpi || cfg->rank == 0))
+    if (t->resume && !t->quiet && (!mpi || cfg->run.rank == 0))
         fprintf(stderr, "pff: resuming %s after chapter %d of %d (data %s)\n", t->resume,
-                pff_checkpoint_chapters(t->ck), cfg->splits, t->dir);
+                pff_checkpoint_chapters(t->ck), cfg->model.splits, t->dir);
     if ((rc = pff_config_check(cfg, t->train.dim, t->train.n, pff_cores(), t->over, t->err))) {
         if (t->resume)
             fprintf(stderr, "pff: --resume %s: ", t->resume);
-        if (!mpi || cfg->rank == 0)
+        if (!mpi || cfg->run.rank == 0)
             fprintf(stderr, "pff: %s\n", t->err);
     }
-    if (!rc && mpi && cfg->schedule == PFF_FEDERATED &&
-        (rc = pff_federated_keep_shard(cfg, &t->train, cfg->rank, t->err)) && cfg->rank == 0)
+    if (!rc && mpi && cfg->run.schedule == PFF_FEDERATED &&
+        (rc = pff_federated_keep_shard(cfg, &t->train, cfg->run.rank, t->err)) && cfg->run.rank == 0)
         fprintf(stderr, "pff: %s\n", t->err); /* each rank keeps its own shard, drops the rest */
     if (mpi) {
         /* a rank whose data did not load must not leave the others waiting */
         rc = pff_mpi_agree(rc);
-        if (cfg->rank != 0) { /* rank 0 writes every output */
+        if (cfg->run.rank != 0) { /* rank 0 writes every output */
             t->quiet = 1;
             t->json = 0;
             t->save = t->trace = t->logpath = NULL;
@@ -560,16 +560,16 @@ static void print_header(const train_job *t)
     const pff_config *cfg = &t->cfg;
     if (t->quiet)
         return;
-    fprintf(stderr, "pff: %s%s, %d %s x %d thread(s), layers %d", pff_schedule_name(cfg->schedule),
-            t->mpi ? " over MPI" : "", t->N, t->mpi ? "rank(s)" : "node(s)", cfg->threads,
-            cfg->widths[0]);
-    for (int k = 1; k <= cfg->nlayers; k++)
-        fprintf(stderr, ",%d", cfg->widths[k]);
+    fprintf(stderr, "pff: %s%s, %d %s x %d thread(s), layers %d", pff_schedule_name(cfg->run.schedule),
+            t->mpi ? " over MPI" : "", t->N, t->mpi ? "rank(s)" : "node(s)", cfg->run.threads,
+            cfg->model.widths[0]);
+    for (int k = 1; k <= cfg->model.nlayers; k++)
+        fprintf(stderr, ",%d", cfg->model.widths[k]);
     fprintf(stderr, ", %d epochs in %d chapters, %s negatives%s, %s classifier, %d images; "
                     "BLAS %s\n",
-            cfg->epochs, cfg->splits, pff_neg_name(cfg->neg),
-            cfg->augment == PFF_AUGMENT_SHIFT ? ", shifted images" : "",
-            pff_classifier_name(cfg->classifier), t->train.index ? t->train.total : t->train.n,
+            cfg->model.epochs, cfg->model.splits, pff_neg_name(cfg->model.neg),
+            cfg->model.augment == PFF_AUGMENT_SHIFT ? ", shifted images" : "",
+            pff_classifier_name(cfg->model.classifier), t->train.index ? t->train.total : t->train.n,
             pff_blas_describe());
 }
 
@@ -579,17 +579,17 @@ static void print_header(const train_job *t)
 static int start_reporting(train_job *t)
 {
     pff_config *cfg = &t->cfg;
-    cfg->quiet = t->quiet;
-    cfg->progress_bar = isatty(2) && !t->mpi;
+    cfg->report.quiet = t->quiet;
+    cfg->report.progress_bar = isatty(2) && !t->mpi;
     if (t->logpath) {
-        if (!(cfg->log = fopen(t->logpath, "w"))) {
+        if (!(cfg->report.log = fopen(t->logpath, "w"))) {
             fprintf(stderr, "pff: --log %s: cannot open: %s\n", t->logpath, strerror(errno));
             return PFF_EUSAGE;
         }
         const char *dot = strrchr(t->logpath, '.');
-        cfg->log_jsonl = dot && !strcmp(dot, ".jsonl");
-        if (!cfg->log_jsonl)
-            pff_log_header(cfg->log, cfg->nlayers);
+        cfg->report.log_jsonl = dot && !strcmp(dot, ".jsonl");
+        if (!cfg->report.log_jsonl)
+            pff_log_header(cfg->report.log, cfg->model.nlayers);
     }
     return PFF_OK;
 }
@@ -607,31 +607,31 @@ static int run_training(train_job *t, pff_model *model, pff_result *res)
     sigaction(SIGINT, &act, NULL);
     sigaction(SIGTERM, &act, NULL);
     pff_terminal term; /* report.c: the chapter lines, the bar and the --log rows */
-    cfg->report = pff_terminal_reporter(&term, cfg);
+    cfg->report.reporter = pff_terminal_reporter(&term, cfg);
     int rc = pff_train(cfg, &t->train, model, res, t->err);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
-    if (cfg->log && fclose(cfg->log) != 0 && !rc) {
+    if (cfg->report.log && fclose(cfg->report.log) != 0 && !rc) {
         fprintf(stderr, "pff: --log %s: write failed\n", t->logpath);
         rc = PFF_EFAIL;
     }
     if (rc && pff_stop_signal) {
         int sig = (int)pff_stop_signal;
-        if (cfg->checkpoint && !access(cfg->checkpoint, F_OK))
+        if (cfg->run.checkpoint && !access(cfg->run.checkpoint, F_OK))
             fprintf(stderr, "pff: interrupted by %s; the last finished chapter is saved in %s: "
                             "continue with\n  pff train --resume %s\n",
-                    sig == SIGINT ? "SIGINT" : "SIGTERM", cfg->checkpoint, cfg->checkpoint);
+                    sig == SIGINT ? "SIGINT" : "SIGTERM", cfg->run.checkpoint, cfg->run.checkpoint);
         else
             fprintf(stderr, "pff: interrupted by %s before any chapter was saved%s\n",
                     sig == SIGINT ? "SIGINT" : "SIGTERM",
-                    cfg->checkpoint ? "" : " (--checkpoint FILE keeps a run resumable)");
+                    cfg->run.checkpoint ? "" : " (--checkpoint FILE keeps a run resumable)");
         return 128 + sig;
     }
     if (rc) {
         if (!t->mpi)
             fprintf(stderr, "pff: training failed: %s\n", t->err);
         else if (strcmp(t->err, "another rank could not set up"))
-            fprintf(stderr, "pff: rank %d: training failed: %s\n", cfg->rank, t->err);
+            fprintf(stderr, "pff: rank %d: training failed: %s\n", cfg->run.rank, t->err);
     }
     return rc;
 }
@@ -657,10 +657,10 @@ static int write_trace(train_job *t, const pff_model *model, pff_result *res, do
     if (spans)
         pff_trace_summary(spans, nspans, N < PFF_MAX_NODES ? N : PFF_MAX_NODES, t_end, busy, wait,
                           util);
-    pff_trace_info tinfo = {cfg->schedule != PFF_SINGLE_LAYER, cfg->nlayers, cfg->widths,
-                            model->head ? model->head->in : 0, cfg->epochs / cfg->splits,
+    pff_trace_info tinfo = {cfg->run.schedule != PFF_SINGLE_LAYER, cfg->model.nlayers, cfg->model.widths,
+                            model->head ? model->head->in : 0, cfg->model.epochs / cfg->model.splits,
                             N <= PFF_MAX_NODES ? res->node_images : NULL,
-                            pff_schedule_name(cfg->schedule)};
+                            pff_schedule_name(cfg->run.schedule)};
     if (t->trace && spans &&
         (rc = pff_trace_write_run(t->trace, spans, nspans, N, t_end, &tinfo, t->err,
                                   sizeof t->err)))
@@ -687,24 +687,24 @@ static void print_json(const train_job *t, const pff_result *res, double ga, dou
     const pff_dataset *train = &t->train;
     printf("{\"schedule\":\"%s\",\"transport\":\"%s\",\"nodes\":%d,\"threads\":%d,"
            "\"blas_core\":\"%s\",\"layers\":",
-           pff_schedule_name(cfg->schedule), t->mpi ? "mpi" : "threads", t->N, cfg->threads,
+           pff_schedule_name(cfg->run.schedule), t->mpi ? "mpi" : "threads", t->N, cfg->run.threads,
            pff_blas_name());
-    pff_json_widths(stdout, cfg->widths, cfg->nlayers);
+    pff_json_widths(stdout, cfg->model.widths, cfg->model.nlayers);
     printf(",\"epochs\":%d,\"splits\":%d,\"batch\":%d,\"neg\":\"%s\",\"classifier\":\"%s\","
            "\"seed\":%llu,\"lr\":%g,\"softmax_lr\":%g,\"threshold\":%g,\"fast\":%s,"
            "\"augment\":\"%s\",\"hard_temp\":%g,\"train_n\":%d,\"test_n\":%d,\"train_seconds\":%.3f,"
            "\"neg_seconds\":%.3f,\"eval_seconds\":%.3f,\"goodness_accuracy\":",
-           cfg->epochs, cfg->splits, cfg->batch, pff_neg_name(cfg->neg),
-           pff_classifier_name(cfg->classifier), (unsigned long long)cfg->seed, (double)cfg->lr,
-           (double)cfg->softmax_lr, (double)cfg->threshold, cfg->fast ? "true" : "false",
-           pff_augment_name(cfg->augment), (double)cfg->hard_temp,
+           cfg->model.epochs, cfg->model.splits, cfg->model.batch, pff_neg_name(cfg->model.neg),
+           pff_classifier_name(cfg->model.classifier), (unsigned long long)cfg->model.seed, (double)cfg->model.lr,
+           (double)cfg->model.softmax_lr, (double)cfg->model.threshold, cfg->run.fast ? "true" : "false",
+           pff_augment_name(cfg->model.augment), (double)cfg->model.hard_temp,
            train->index ? train->total : train->n, t->test.n, res->train_seconds,
            res->neg_seconds, res->eval_seconds);
     pff_json_acc(stdout, ga);
     printf(",\"softmax_accuracy\":");
     pff_json_acc(stdout, sa);
     printf(",\"test_accuracy\":");
-    pff_json_acc(stdout, cfg->classifier == PFF_CLS_SOFTMAX ? sa : ga);
+    pff_json_acc(stdout, cfg->model.classifier == PFF_CLS_SOFTMAX ? sa : ga);
     printf(",\"gflops\":%.2f,\"peak_rss_mb\":%.1f,", res->gflops, res->peak_rss_mb);
     print_list("\"node_busy_seconds\":", busy, t->N, "%.3f");
     print_list(",\"node_wait_seconds\":", wait, t->N, "%.3f");
@@ -719,7 +719,7 @@ static int report_results(train_job *t, pff_model *model, pff_result *res)
     double ga = 0, sa = -1;
     struct timespec a, b;
     clock_gettime(CLOCK_MONOTONIC, &a);
-    int rc = pff_evaluate(model, &t->test, cfg->threads * t->sharers, &ga, &sa, t->err);
+    int rc = pff_evaluate(model, &t->test, cfg->run.threads * t->sharers, &ga, &sa, t->err);
     clock_gettime(CLOCK_MONOTONIC, &b);
     res->eval_seconds = (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) * 1e-9;
     if (rc) {
@@ -774,10 +774,10 @@ static int train_main(train_job *t)
     pff_model model;
     pff_result res;
     memset(&res, 0, sizeof res);
-    t->cfg.eval_set = &t->test;
+    t->cfg.run.eval_set = &t->test;
     if ((rc = start_reporting(t)) || (rc = run_training(t, &model, &res)))
         return rc;
-    if (t->mpi && t->cfg.rank != 0) { /* every rank holds the model; rank 0 reports it */
+    if (t->mpi && t->cfg.run.rank != 0) { /* every rank holds the model; rank 0 reports it */
         free(res.spans);
         pff_model_free(&model);
         return PFF_OK;

@@ -51,12 +51,11 @@ typedef struct {
 
 typedef struct pff_reporter pff_reporter; /* below */
 
+/* What a model file records (DESIGN.md §1): the network and the maths of its training. */
 typedef struct {
-    /* the model (DESIGN.md §1) */
     int nlayers;                     /* FF layers L, 1..PFF_MAX_LAYERS */
     int widths[PFF_MAX_LAYERS + 1];  /* widths[0] = input size, widths[k] = layer k */
     float threshold;                 /* per-unit coefficient: theta_k = threshold * widths[k] */
-    /* training */
     int epochs, splits, batch;       /* E, S (E % S == 0), images per batch */
     float lr, softmax_lr;            /* Adam learning rates: FF layers, softmax head */
     pff_neg_kind neg;
@@ -64,7 +63,10 @@ typedef struct {
     pff_augment_kind augment;        /* shift: each epoch moves every image by a keyed (dx, dy) */
     pff_classifier_kind classifier;
     uint64_t seed;
-    /* schedule (never changes the maths, DESIGN.md §2) */
+} pff_model_config;
+
+/* How a run is scheduled (never changes the maths, DESIGN.md §2), and what it measures and keeps. */
+typedef struct {
     pff_schedule_kind schedule;
     int nodes;                       /* pipeline node threads N */
     int threads;                     /* worker threads per node T */
@@ -77,14 +79,25 @@ typedef struct {
     int rank;                        /* mpi: this process's node (its MPI rank) */
     int eval_every;                  /* test accuracy every K chapters and after the last (0: never) */
     const struct pff_dataset *eval_set; /* the images eval_every measures (the test set) */
-    FILE *log;                       /* one record per chapter (NULL: none) */
     const char *checkpoint;          /* write the training state here after every chapter */
     const struct pff_checkpoint *resume; /* continue from this state (pff_checkpoint_load) */
     const pff_run_record *record;    /* written into every checkpoint (NULL: nothing) */
+} pff_run_config;
+
+/* How a run reports while it trains. */
+typedef struct {
+    FILE *log;                       /* one record per chapter (NULL: none) */
     int log_jsonl;                   /* the log as JSON Lines instead of CSV */
     int quiet;                       /* no progress on stderr */
     int progress_bar;                /* live bar within a chapter (stderr is a terminal) */
-    const pff_reporter *report;      /* what the run tells while it trains (NULL: silent) */
+    const pff_reporter *reporter;    /* what the run tells while it trains (NULL: silent) */
+} pff_report_config;
+
+/* Everything pff_train needs, in three parts: only `model` goes into a model file. */
+typedef struct {
+    pff_model_config model;
+    pff_run_config run;
+    pff_report_config report;
 } pff_config;
 
 /* Images as floats in [0,1], one row of `dim` per image, labels 0..9. */
@@ -127,7 +140,7 @@ typedef struct {
                                       not timed (MPI: told once the ranks' results are merged) */
 } pff_chapter_note;
 
-/* How a run reports while it trains (pff_config.report; NULL: silent).
+/* How a run reports while it trains (pff_config.report.reporter; NULL: silent).
  * pipeline/ calls these and never prints; the command line's terminal
  * reporter (report.c) prints them. on_chapter, on_progress and on_nodes_done
  * come from the thread that called pff_train, chapters in order; on_abort
@@ -146,7 +159,7 @@ struct pff_reporter {
 
 /* A trained network: L FF layers and, when trained, the softmax head. */
 typedef struct {
-    pff_config cfg;   /* the configuration it was trained with */
+    pff_model_config cfg; /* the settings it was trained with (what its file records) */
     pff_layer **layer; /* [cfg.nlayers] */
     pff_layer *head;  /* softmax head (NULL when the goodness classifier was used) */
     int nhistory;
@@ -167,6 +180,7 @@ typedef struct {
 } pff_result;
 
 void pff_config_default(pff_config *cfg);
+void pff_model_config_default(pff_model_config *m); /* the model part of pff_config_default */
 /* Checks a configuration against the data width; PFF_EUSAGE with a message. */
 int pff_config_check(const pff_config *cfg, int input_dim, long train_n, int cores,
                      int oversubscribe, char *err);
@@ -187,8 +201,8 @@ void pff_dataset_truncate(pff_dataset *d, int n);
  * frees the rest. PFF_EUSAGE when a shard is smaller than a batch. */
 int pff_federated_keep_shard(const pff_config *cfg, pff_dataset *train, int shard, char *err);
 
-/* Training (pipeline/train.c): runs cfg->schedule, fills model and result; tells
- * cfg->report what it does (nothing printed). */
+/* Training (pipeline/train.c): runs cfg->run.schedule, fills model and result; tells
+ * cfg->report.reporter what it does (nothing printed). */
 int pff_train(const pff_config *cfg, const pff_dataset *train, pff_model *model, pff_result *res,
               char *err);
 /* Accuracy of the goodness classifier (and of the head when present) on d. */

@@ -14,35 +14,35 @@
 /* One row of --log FILE. */
 static void log_chapter(const pff_config *cfg, const pff_history *h, const pff_chapter_note *n)
 {
-    const int L = n->nlayers, C = cfg->epochs / cfg->splits;
+    const int L = n->nlayers, C = cfg->model.epochs / cfg->model.splits;
     const double secs = n->seconds;
-    if (!cfg->log_jsonl) {
+    if (!cfg->report.log_jsonl) {
         double loss[PFF_MAX_LAYERS], gp[PFF_MAX_LAYERS], gn[PFF_MAX_LAYERS];
         for (int k = 0; k < L; k++)
             loss[k] = h->loss[k], gp[k] = h->gpos[k], gn[k] = h->gneg[k];
-        pff_log_row(cfg->log, h->chapter, (double)h->chapter * C, h->lr, L, loss, gp, gn, secs,
+        pff_log_row(cfg->report.log, h->chapter, (double)h->chapter * C, h->lr, L, loss, gp, gn, secs,
                     h->test_accuracy);
     } else {
-        fprintf(cfg->log, "{\"chapter\":%d,\"epoch\":%d,\"lr\":%g,", h->chapter,
+        fprintf(cfg->report.log, "{\"chapter\":%d,\"epoch\":%d,\"lr\":%g,", h->chapter,
                 h->chapter * C, (double)h->lr);
         if (secs >= 0)
-            fprintf(cfg->log, "\"seconds\":%.3f,\"loss\":[", secs);
+            fprintf(cfg->report.log, "\"seconds\":%.3f,\"loss\":[", secs);
         else
-            fprintf(cfg->log, "\"seconds\":null,\"loss\":[");
+            fprintf(cfg->report.log, "\"seconds\":null,\"loss\":[");
         for (int k = 0; k < L; k++)
-            fprintf(cfg->log, "%s%.6g", k ? "," : "", (double)h->loss[k]);
-        fprintf(cfg->log, "],\"gpos\":[");
+            fprintf(cfg->report.log, "%s%.6g", k ? "," : "", (double)h->loss[k]);
+        fprintf(cfg->report.log, "],\"gpos\":[");
         for (int k = 0; k < L; k++)
-            fprintf(cfg->log, "%s%.6g", k ? "," : "", (double)h->gpos[k]);
-        fprintf(cfg->log, "],\"gneg\":[");
+            fprintf(cfg->report.log, "%s%.6g", k ? "," : "", (double)h->gpos[k]);
+        fprintf(cfg->report.log, "],\"gneg\":[");
         for (int k = 0; k < L; k++)
-            fprintf(cfg->log, "%s%.6g", k ? "," : "", (double)h->gneg[k]);
+            fprintf(cfg->report.log, "%s%.6g", k ? "," : "", (double)h->gneg[k]);
         if (h->test_accuracy >= 0)
-            fprintf(cfg->log, "],\"test_accuracy\":%.4f}\n", (double)h->test_accuracy);
+            fprintf(cfg->report.log, "],\"test_accuracy\":%.4f}\n", (double)h->test_accuracy);
         else
-            fprintf(cfg->log, "],\"test_accuracy\":null}\n");
+            fprintf(cfg->report.log, "],\"test_accuracy\":null}\n");
     }
-    fflush(cfg->log);
+    fflush(cfg->report.log);
 }
 
 /* The chapter line on stderr. */
@@ -72,18 +72,18 @@ static void clear_bar(pff_terminal *t)
 static void on_chapter(void *ctx, const pff_history *h, const pff_chapter_note *n)
 {
     pff_terminal *t = ctx;
-    if (!n->log_only && !t->cfg->quiet) {
+    if (!n->log_only && !t->cfg->report.quiet) {
         clear_bar(t);
         print_chapter(h->chapter, n);
     }
-    if (t->cfg->log)
+    if (t->cfg->report.log)
         log_chapter(t->cfg, h, n);
 }
 
 static void on_progress(void *ctx, long done, long total)
 {
     pff_terminal *t = ctx;
-    if (!t->cfg->progress_bar || t->cfg->quiet)
+    if (!t->cfg->report.progress_bar || t->cfg->report.quiet)
         return;
     int w = 30, f = total > 0 ? (int)(w * done / total) : 0;
     fprintf(stderr, "\r[%.*s%*s] %5.1f%%", f, "==============================", w - f, "",

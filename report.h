@@ -1,5 +1,5 @@
 /* report.h — what `pff train` prints while it runs: the terminal reporter
- * (report.c) that pff_train tells through pff_config.report. */
+ * (report.c) that pff_train tells through pff_config.report.reporter. */
 #ifndef PFF_REPORT_H
 #define PFF_REPORT_H
 
@@ -12,7 +12,7 @@ typedef struct {
 } pff_terminal;
 
 /* Sets t up to print for the run of cfg (which must outlive the run) and
- * returns the reporter to put into cfg->report:
+ * returns the reporter to put into cfg->report.reporter:
  *   - a line per finished chapter on stderr (unless quiet): per layer loss and
  *     goodness, the head's cross-entropy, the test accuracy, time and ETA;
  *   - a live bar within a chapter on stderr (progress_bar, unless quiet);

@@ -121,18 +121,18 @@ static void w_layer(pff_bytes *b, const pff_layer *l)
 int pff_checkpoint_save(const pff_checkpoint *ck, const char *path, char *err)
 {
     const pff_config *c = &ck->cfg;
-    const int L = c->nlayers;
+    const int L = c->model.nlayers;
     pff_bytes b = {NULL, 0, 0, 1};
-    const int ext = pff_header_needs_ext(c);
-    pff_put_header(&b, CK_MAGIC, ext ? CK_VERSION_EXT : CK_VERSION, c);
-    uint32_t sched[8] = {(uint32_t)c->schedule, (uint32_t)c->nodes,      (uint32_t)c->threads,
-                         (uint32_t)c->fast,     (uint32_t)c->shards,     (uint32_t)c->stale_adam,
-                         (uint32_t)c->sl_recompute, (uint32_t)c->eval_every};
+    const int ext = pff_header_needs_ext(&c->model);
+    pff_put_header(&b, CK_MAGIC, ext ? CK_VERSION_EXT : CK_VERSION, &c->model);
+    uint32_t sched[8] = {(uint32_t)c->run.schedule, (uint32_t)c->run.nodes,      (uint32_t)c->run.threads,
+                         (uint32_t)c->run.fast,     (uint32_t)c->run.shards,     (uint32_t)c->run.stale_adam,
+                         (uint32_t)c->run.sl_recompute, (uint32_t)c->run.eval_every};
     for (int i = 0; i < 8; i++)
         pff_put32(&b, sched[i]);
     if (ext) {
-        pff_put32(&b, (uint32_t)c->augment);
-        pff_putf(&b, c->hard_temp);
+        pff_put32(&b, (uint32_t)c->model.augment);
+        pff_putf(&b, c->model.hard_temp);
     }
     pff_put32(&b, (uint32_t)ck->next);
     pff_put32(&b, (uint32_t)ck->train_n);
@@ -183,7 +183,7 @@ void pff_checkpoint_free(pff_checkpoint *ck)
     if (!ck)
         return;
     if (ck->layer)
-        for (int k = 0; k < ck->cfg.nlayers; k++)
+        for (int k = 0; k < ck->cfg.model.nlayers; k++)
             pff_layer_free(ck->layer[k]);
     free(ck->layer);
     pff_layer_free(ck->head);
@@ -273,50 +273,50 @@ static load_step read_settings(rbuf *b, pff_checkpoint *ck, const char *path, ch
         snprintf(err, PFF_ERRLEN, "%s: %u layers, expected 1..%d", path, L, PFF_MAX_LAYERS);
         return LOAD_BAD;
     }
-    c->nlayers = (int)L;
+    c->model.nlayers = (int)L;
     for (uint32_t k = 0; k <= L; k++) {
         uint32_t w = r32(b);
         if (w < 1 || w > (1u << 24)) {
             snprintf(err, PFF_ERRLEN, "%s: width %u of layer %u is invalid", path, w, k);
             return LOAD_BAD;
         }
-        c->widths[k] = (int)w;
+        c->model.widths[k] = (int)w;
     }
-    c->threshold = rf(b);
-    c->epochs = (int)r32(b);
-    c->splits = (int)r32(b);
-    c->batch = (int)r32(b);
-    c->lr = rf(b);
-    c->softmax_lr = rf(b);
-    c->neg = (pff_neg_kind)r32(b);
-    c->classifier = (pff_classifier_kind)r32(b);
-    c->seed = r64(b);
-    c->schedule = (pff_schedule_kind)r32(b);
-    c->nodes = (int)r32(b);
-    c->threads = (int)r32(b);
-    c->fast = (int)r32(b);
-    c->shards = (pff_shard_kind)r32(b);
-    c->stale_adam = (int)r32(b);
-    c->sl_recompute = (int)r32(b);
-    c->eval_every = (int)r32(b);
+    c->model.threshold = rf(b);
+    c->model.epochs = (int)r32(b);
+    c->model.splits = (int)r32(b);
+    c->model.batch = (int)r32(b);
+    c->model.lr = rf(b);
+    c->model.softmax_lr = rf(b);
+    c->model.neg = (pff_neg_kind)r32(b);
+    c->model.classifier = (pff_classifier_kind)r32(b);
+    c->model.seed = r64(b);
+    c->run.schedule = (pff_schedule_kind)r32(b);
+    c->run.nodes = (int)r32(b);
+    c->run.threads = (int)r32(b);
+    c->run.fast = (int)r32(b);
+    c->run.shards = (pff_shard_kind)r32(b);
+    c->run.stale_adam = (int)r32(b);
+    c->run.sl_recompute = (int)r32(b);
+    c->run.eval_every = (int)r32(b);
     if (version == CK_VERSION_EXT) {
-        c->augment = (pff_augment_kind)r32(b);
-        c->hard_temp = rf(b);
+        c->model.augment = (pff_augment_kind)r32(b);
+        c->model.hard_temp = rf(b);
     }
     /* version 2 exactly when its settings are used: one state, one byte string */
-    const int ext_ok = (version == CK_VERSION_EXT) == pff_header_needs_ext(c);
+    const int ext_ok = (version == CK_VERSION_EXT) == pff_header_needs_ext(&c->model);
     ck->next = (int)r32(b);
     ck->train_n = (long)r32(b);
-    if (!b->ok || c->splits < 1 || c->epochs < 1 || c->epochs % c->splits || ck->next < 1 ||
-        ck->next > c->splits || (unsigned)c->schedule > PFF_FEDERATED || c->nodes < 1 ||
-        c->nodes > PFF_MAX_NODES || (unsigned)c->neg > PFF_NEG_HARD || !ext_ok ||
-        (unsigned)c->augment > PFF_AUGMENT_SHIFT || !(c->hard_temp > 0 && isfinite(c->hard_temp)) ||
-        (unsigned)c->classifier > PFF_CLS_SOFTMAX || (unsigned)c->shards > PFF_SHARDS_LABEL_SKEW ||
-        (unsigned)c->fast > 1 || (unsigned)c->stale_adam > 1 || (unsigned)c->sl_recompute > 1 ||
-        c->threads < 1 || c->threads > 256 || c->batch < 1 || c->batch > 4096 ||
-        c->eval_every < 0 || !(c->lr > 0 && isfinite(c->lr)) ||
-        !(c->softmax_lr > 0 && isfinite(c->softmax_lr)) ||
-        !(c->threshold > 0 && isfinite(c->threshold))) {
+    if (!b->ok || c->model.splits < 1 || c->model.epochs < 1 || c->model.epochs % c->model.splits || ck->next < 1 ||
+        ck->next > c->model.splits || (unsigned)c->run.schedule > PFF_FEDERATED || c->run.nodes < 1 ||
+        c->run.nodes > PFF_MAX_NODES || (unsigned)c->model.neg > PFF_NEG_HARD || !ext_ok ||
+        (unsigned)c->model.augment > PFF_AUGMENT_SHIFT || !(c->model.hard_temp > 0 && isfinite(c->model.hard_temp)) ||
+        (unsigned)c->model.classifier > PFF_CLS_SOFTMAX || (unsigned)c->run.shards > PFF_SHARDS_LABEL_SKEW ||
+        (unsigned)c->run.fast > 1 || (unsigned)c->run.stale_adam > 1 || (unsigned)c->run.sl_recompute > 1 ||
+        c->run.threads < 1 || c->run.threads > 256 || c->model.batch < 1 || c->model.batch > 4096 ||
+        c->run.eval_every < 0 || !(c->model.lr > 0 && isfinite(c->model.lr)) ||
+        !(c->model.softmax_lr > 0 && isfinite(c->model.softmax_lr)) ||
+        !(c->model.threshold > 0 && isfinite(c->model.threshold))) {
         snprintf(err, PFF_ERRLEN, "%s: the checkpoint's settings are invalid", path);
         return LOAD_BAD;
     }
@@ -326,11 +326,11 @@ static load_step read_settings(rbuf *b, pff_checkpoint *ck, const char *path, ch
 /* The layers, the head, the per-chapter statistics and accuracies. */
 static load_step read_network(rbuf *b, pff_checkpoint *ck, const char *path, char *err)
 {
-    const int L = ck->cfg.nlayers;
+    const int L = ck->cfg.model.nlayers;
     if (!(ck->layer = calloc((size_t)L, sizeof *ck->layer)))
         return LOAD_OOM;
     for (int k = 0; k < L; k++)
-        if (!(ck->layer[k] = r_layer(b, ck->cfg.widths[k], ck->cfg.widths[k + 1])))
+        if (!(ck->layer[k] = r_layer(b, ck->cfg.model.widths[k], ck->cfg.model.widths[k + 1])))
             return LOAD_OOM;
     uint32_t has_head = r32(b);
     if (has_head > 1) {

@@ -147,7 +147,7 @@ static void int_list(char *buf, size_t n, const int *v, int count)
 
 static int config_entries(const pff_model *m, cfg_entry *e)
 {
-    const pff_config *c = &m->cfg;
+    const pff_model_config *c = &m->cfg;
     const int L = c->nlayers;
     int n = 0, glayers[PFF_MAX_LAYERS], ng = 0;
     for (int k = L == 1 ? 1 : 2; k <= L; k++)

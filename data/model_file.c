@@ -39,7 +39,7 @@ static size_t header_size(int L, uint32_t version)
 }
 
 /* Does a configuration need the version-3 fields (model and checkpoint alike)? */
-int pff_header_needs_ext(const pff_config *c)
+int pff_header_needs_ext(const pff_model_config *c)
 {
     return c->neg == PFF_NEG_HARD || c->augment != PFF_AUGMENT_NONE;
 }
@@ -55,7 +55,7 @@ static size_t body_floats(const int *widths, int L, int head_in)
 }
 
 /* The start both file formats share: magic, version, widths and the maths settings. */
-void pff_put_header(pff_bytes *b, const char *magic, uint32_t version, const pff_config *c)
+void pff_put_header(pff_bytes *b, const char *magic, uint32_t version, const pff_model_config *c)
 {
     pff_put(b, magic, 8);
     pff_put32(b, version);
@@ -75,7 +75,7 @@ void pff_put_header(pff_bytes *b, const char *magic, uint32_t version, const pff
 
 int pff_model_save(const pff_model *m, const char *path, char *err)
 {
-    const pff_config *c = &m->cfg;
+    const pff_model_config *c = &m->cfg;
     const int L = c->nlayers, head_in = m->head ? m->head->in : 0;
     const uint32_t version = pff_header_needs_ext(c) ? MODEL_VERSION_EXT : MODEL_VERSION;
     pff_bytes b = {NULL, 0, 0, 1};
@@ -146,8 +146,8 @@ int pff_model_load(pff_model *m, const char *path, char *err)
     if (!p)
         return PFF_EUSAGE;
     int rc = PFF_EUSAGE;
-    pff_config *c = &m->cfg;
-    pff_config_default(c);
+    pff_model_config *c = &m->cfg;
+    pff_model_config_default(c);
     if (n < 20 || memcmp(p, MODEL_MAGIC, 8) != 0) {
         snprintf(err, PFF_ERRLEN, "%s: not a pff model (bad magic; expected \"%s\")", path, MODEL_MAGIC);
         goto out;

@@ -10,9 +10,9 @@
 #include "bytes.h"
 
 /* Magic, version, widths and the maths settings: how model and checkpoint files begin. */
-void pff_put_header(pff_bytes *b, const char *magic, uint32_t version, const pff_config *c);
+void pff_put_header(pff_bytes *b, const char *magic, uint32_t version, const pff_model_config *c);
 /* Does a configuration need the version-3 fields (augment, hard_temp)? Both
  * formats write them exactly when it does: one state, one byte string. */
-int pff_header_needs_ext(const pff_config *c);
+int pff_header_needs_ext(const pff_model_config *c);
 
 #endif

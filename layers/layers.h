@@ -143,23 +143,23 @@ void pff_negatives_random(uint8_t *neg, const uint8_t *y, const int *index, long
  * abort is polled once per batch (returns -1 when set); progress counts
  * batches. Returns PFF_EFAIL with a message naming layer and chapter when the
  * loss stops being finite. */
-int pff_stage_ff(const pff_config *cfg, pff_layer *l, int k, int chapter, pff_work *w,
+int pff_stage_ff(const pff_model_config *cfg, pff_layer *l, int k, int chapter, pff_work *w,
                  const float *a, long n, const atomic_int *abort, atomic_long *progress,
                  pff_stage_stats *st, char *err);
 /* Epochs j0..j1-1 (0-based within the chapter) of the same stage: what
  * pff_stage_ff does for j = 0..C-1, when each epoch has inputs of its own
  * (--augment shift with several epochs per chapter). */
-int pff_stage_ff_epochs(const pff_config *cfg, pff_layer *l, int k, int chapter, int j0, int j1,
+int pff_stage_ff_epochs(const pff_model_config *cfg, pff_layer *l, int k, int chapter, int j0, int j1,
                         pff_work *w, const float *a, long n, const atomic_int *abort,
                         atomic_long *progress, pff_stage_stats *st, char *err);
 /* Does every epoch have its own layer-1 inputs, so that layer k's input must be
  * mapped through the layers below once per epoch, not once per chapter? */
-static inline int pff_inputs_per_epoch(const pff_config *cfg)
+static inline int pff_inputs_per_epoch(const pff_model_config *cfg)
 {
     return cfg->augment != PFF_AUGMENT_NONE && cfg->epochs != cfg->splits;
 }
 /* C epochs of the softmax head on feat (n, D); fbuf holds one batch (B, D). */
-int pff_stage_softmax(const pff_config *cfg, pff_layer *h, int stage, int chapter, pff_work *w,
+int pff_stage_softmax(const pff_model_config *cfg, pff_layer *h, int stage, int chapter, pff_work *w,
                       const float *feat, const uint8_t *y, long n, float *fbuf,
                       const atomic_int *abort, atomic_long *progress, pff_stage_stats *st,
                       char *err);
@@ -167,7 +167,7 @@ int pff_stage_softmax(const pff_config *cfg, pff_layer *h, int stage, int chapte
 void pff_embed_rows(float *out, const float *img, const uint8_t *labels, long n, int dim);
 /* Negatives of chapter c that do not depend on the network (fixed: always the
  * chapter-0 draw; random, and adaptive before a network exists: chapter c's). */
-void pff_negatives_draw(const pff_config *cfg, uint8_t *neg, const uint8_t *y, const int *index,
+void pff_negatives_draw(const pff_model_config *cfg, uint8_t *neg, const uint8_t *y, const int *index,
                         long n, int chapter);
 /* Most-predicted wrong label of each row of a goodness table. */
 void pff_negatives_adaptive(uint8_t *neg, const float *table, const uint8_t *y, long n);
@@ -180,7 +180,7 @@ void pff_negatives_hard(uint8_t *neg, const float *table, const uint8_t *y, cons
                         long n, uint64_t seed, int chapter, float temp);
 /* The negatives of chapter `serves` from the goodness table of the network
  * (cfg->neg adaptive or hard). */
-void pff_negatives_from_table(const pff_config *cfg, uint8_t *neg, const float *table,
+void pff_negatives_from_table(const pff_model_config *cfg, uint8_t *neg, const float *table,
                               const uint8_t *y, const int *index, long n, int serves);
 
 /* --augment shift (DESIGN.md §1): image id moves by (dx, dy) in
@@ -195,7 +195,7 @@ void pff_shift_image(const float *src, int side, int dx, int dy, float *dst);
  * normalised; with cfg->augment each image is first shifted for epoch e
  * (the same shift for its positive and its negative). pos == 0 leaves the
  * positive half alone (it does not change between epochs without augment). */
-void pff_embed_inputs(const pff_config *cfg, float *a, const float *img, const uint8_t *y,
+void pff_embed_inputs(const pff_model_config *cfg, float *a, const float *img, const uint8_t *y,
                       const uint8_t *neg, const int *index, long n, int dim, int epoch, int pos);
 
 #endif

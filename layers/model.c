@@ -32,90 +32,96 @@ const char *pff_classifier_name(pff_classifier_kind c)
     return (unsigned)c < 2 ? pff_classifier_names[c] : "?";
 }
 
+void pff_model_config_default(pff_model_config *m)
+{
+    memset(m, 0, sizeof *m);
+    m->nlayers = 3;
+    m->widths[0] = 784;
+    m->widths[1] = m->widths[2] = m->widths[3] = 500;
+    m->threshold = 1.0f;
+    m->epochs = 10;
+    m->splits = 5;
+    m->batch = 64;
+    m->lr = 0.001f;
+    m->softmax_lr = 0.001f;
+    m->neg = PFF_NEG_ADAPTIVE;
+    m->hard_temp = 1.0f;
+    m->classifier = PFF_CLS_GOODNESS;
+    m->seed = 1;
+}
+
 void pff_config_default(pff_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
-    cfg->nlayers = 3;
-    cfg->widths[0] = 784;
-    cfg->widths[1] = cfg->widths[2] = cfg->widths[3] = 500;
-    cfg->threshold = 1.0f;
-    cfg->epochs = 10;
-    cfg->splits = 5;
-    cfg->batch = 64;
-    cfg->lr = 0.001f;
-    cfg->softmax_lr = 0.001f;
-    cfg->neg = PFF_NEG_ADAPTIVE;
-    cfg->hard_temp = 1.0f;
-    cfg->classifier = PFF_CLS_GOODNESS;
-    cfg->seed = 1;
-    cfg->schedule = PFF_SEQUENTIAL;
-    cfg->nodes = 1;
-    cfg->threads = 1;
+    pff_model_config_default(&cfg->model);
+    cfg->run.schedule = PFF_SEQUENTIAL;
+    cfg->run.nodes = 1;
+    cfg->run.threads = 1;
 }
 
 double pff_memory_estimate(const pff_config *cfg, long n)
 {
-    double params = 0, wmax = cfg->widths[0], fdim = 0;
-    for (int k = 0; k < cfg->nlayers; k++) {
-        params += (double)cfg->widths[k] * cfg->widths[k + 1] + cfg->widths[k + 1];
-        if (cfg->widths[k + 1] > wmax)
-            wmax = cfg->widths[k + 1];
-        if (k > 0 || cfg->nlayers == 1)
-            fdim += cfg->widths[k + 1];
+    double params = 0, wmax = cfg->model.widths[0], fdim = 0;
+    for (int k = 0; k < cfg->model.nlayers; k++) {
+        params += (double)cfg->model.widths[k] * cfg->model.widths[k + 1] + cfg->model.widths[k + 1];
+        if (cfg->model.widths[k + 1] > wmax)
+            wmax = cfg->model.widths[k + 1];
+        if (k > 0 || cfg->model.nlayers == 1)
+            fdim += cfg->model.widths[k + 1];
     }
-    int N = cfg->schedule == PFF_SEQUENTIAL ? 1 : cfg->nodes;
-    double per_node = 2.0 * n * (cfg->widths[0] + 2 * wmax) * 4 + params * 4 +
-                      (cfg->classifier == PFF_CLS_SOFTMAX ? n * fdim * 4 : 0);
+    int N = cfg->run.schedule == PFF_SEQUENTIAL ? 1 : cfg->run.nodes;
+    double per_node = 2.0 * n * (cfg->model.widths[0] + 2 * wmax) * 4 + params * 4 +
+                      (cfg->model.classifier == PFF_CLS_SOFTMAX ? n * fdim * 4 : 0);
     return params * 12 + N * per_node;
 }
 
 int pff_config_check(const pff_config *cfg, int input_dim, long train_n, int cores,
                      int oversubscribe, char *err)
 {
-    const int L = cfg->nlayers;
+    const int L = cfg->model.nlayers;
     if (L < 1 || L > PFF_MAX_LAYERS) {
         snprintf(err, PFF_ERRLEN, "--layers: %d layers, expected 1..%d after the input width", L,
                  PFF_MAX_LAYERS);
         return PFF_EUSAGE;
     }
-    if (cfg->widths[0] != input_dim) {
+    if (cfg->model.widths[0] != input_dim) {
         snprintf(err, PFF_ERRLEN,
                  "--layers: input width %d, but the images have %d pixels (expected --layers %d,...)",
-                 cfg->widths[0], input_dim, input_dim);
+                 cfg->model.widths[0], input_dim, input_dim);
         return PFF_EUSAGE;
     }
     for (int k = 1; k <= L; k++)
-        if (cfg->widths[k] < 1) {
+        if (cfg->model.widths[k] < 1) {
             snprintf(err, PFF_ERRLEN, "--layers: width %d of layer %d, expected at least 1",
-                     cfg->widths[k], k);
+                     cfg->model.widths[k], k);
             return PFF_EUSAGE;
         }
-    if (cfg->epochs < 1 || cfg->splits < 1 || cfg->epochs % cfg->splits) {
+    if (cfg->model.epochs < 1 || cfg->model.splits < 1 || cfg->model.epochs % cfg->model.splits) {
         snprintf(err, PFF_ERRLEN,
                  "--epochs %d --splits %d: epochs must be a positive multiple of splits "
                  "(each chapter trains epochs/splits whole epochs)",
-                 cfg->epochs, cfg->splits);
+                 cfg->model.epochs, cfg->model.splits);
         return PFF_EUSAGE;
     }
-    if (cfg->batch < 1 || cfg->batch > 4096) {
-        snprintf(err, PFF_ERRLEN, "--batch %d: expected 1..4096", cfg->batch);
+    if (cfg->model.batch < 1 || cfg->model.batch > 4096) {
+        snprintf(err, PFF_ERRLEN, "--batch %d: expected 1..4096", cfg->model.batch);
         return PFF_EUSAGE;
     }
-    if (!(cfg->lr > 0 && isfinite(cfg->lr)) || !(cfg->softmax_lr > 0 && isfinite(cfg->softmax_lr)) ||
-        !(cfg->threshold > 0 && isfinite(cfg->threshold))) {
+    if (!(cfg->model.lr > 0 && isfinite(cfg->model.lr)) || !(cfg->model.softmax_lr > 0 && isfinite(cfg->model.softmax_lr)) ||
+        !(cfg->model.threshold > 0 && isfinite(cfg->model.threshold))) {
         snprintf(err, PFF_ERRLEN, "--lr, --softmax-lr and --threshold must be positive numbers");
         return PFF_EUSAGE;
     }
-    if (!(cfg->hard_temp > 0 && isfinite(cfg->hard_temp))) {
-        snprintf(err, PFF_ERRLEN, "--hard-temp %g: expected a positive number", (double)cfg->hard_temp);
+    if (!(cfg->model.hard_temp > 0 && isfinite(cfg->model.hard_temp))) {
+        snprintf(err, PFF_ERRLEN, "--hard-temp %g: expected a positive number", (double)cfg->model.hard_temp);
         return PFF_EUSAGE;
     }
-    if ((unsigned)cfg->neg > PFF_NEG_HARD || (unsigned)cfg->augment > PFF_AUGMENT_SHIFT) {
-        snprintf(err, PFF_ERRLEN, "--neg or --augment: unknown kind (%d, %d)", (int)cfg->neg,
-                 (int)cfg->augment);
+    if ((unsigned)cfg->model.neg > PFF_NEG_HARD || (unsigned)cfg->model.augment > PFF_AUGMENT_SHIFT) {
+        snprintf(err, PFF_ERRLEN, "--neg or --augment: unknown kind (%d, %d)", (int)cfg->model.neg,
+                 (int)cfg->model.augment);
         return PFF_EUSAGE;
     }
-    if (cfg->augment == PFF_AUGMENT_SHIFT) {
+    if (cfg->model.augment == PFF_AUGMENT_SHIFT) {
         int side = (int)lround(sqrt((double)input_dim));
         if (side * side != input_dim || side <= 2 * PFF_SHIFT_MAX) {
             snprintf(err, PFF_ERRLEN,
@@ -128,22 +134,22 @@ int pff_config_check(const pff_config *cfg, int input_dim, long train_n, int cor
          * (DESIGN.md §2); with several epochs per chapter a node maps them once per epoch
          * through the chapter's layers below, which a single-layer node can only do from
          * parameter snapshots */
-        if (pff_inputs_per_epoch(cfg) && cfg->schedule == PFF_SINGLE_LAYER && !cfg->sl_recompute) {
+        if (pff_inputs_per_epoch(&cfg->model) && cfg->run.schedule == PFF_SINGLE_LAYER && !cfg->run.sl_recompute) {
             snprintf(err, PFF_ERRLEN,
                      "--augment shift with %d epochs per chapter on --schedule single-layer: "
                      "each epoch's shifted images must be mapped through the layers below, "
                      "which a node does from parameter snapshots: add --recompute (or give one "
                      "epoch per chapter, --splits %d)",
-                     cfg->splits > 0 ? cfg->epochs / cfg->splits : 0, cfg->epochs);
+                     cfg->model.splits > 0 ? cfg->model.epochs / cfg->model.splits : 0, cfg->model.epochs);
             return PFF_EUSAGE;
         }
     }
-    int N = cfg->nodes;
-    if (cfg->schedule == PFF_SEQUENTIAL && N != 1) {
+    int N = cfg->run.nodes;
+    if (cfg->run.schedule == PFF_SEQUENTIAL && N != 1) {
         snprintf(err, PFF_ERRLEN, "--nodes %d: the sequential schedule runs on 1 node", N);
         return PFF_EUSAGE;
     }
-    if (cfg->schedule == PFF_SINGLE_LAYER && N != L) {
+    if (cfg->run.schedule == PFF_SINGLE_LAYER && N != L) {
         snprintf(err, PFF_ERRLEN,
                  "--nodes %d: single-layer runs one node per FF layer; --layers has %d layers, so "
                  "use --nodes %d",
@@ -154,32 +160,32 @@ int pff_config_check(const pff_config *cfg, int input_dim, long train_n, int cor
         snprintf(err, PFF_ERRLEN, "--nodes %d: expected 1..%d", N, PFF_MAX_NODES);
         return PFF_EUSAGE;
     }
-    if (cfg->fast && cfg->schedule != PFF_SINGLE_LAYER) {
+    if (cfg->run.fast && cfg->run.schedule != PFF_SINGLE_LAYER) {
         snprintf(err, PFF_ERRLEN, "--fast applies to --schedule single-layer only");
         return PFF_EUSAGE;
     }
-    if (cfg->sl_recompute && cfg->schedule != PFF_SINGLE_LAYER) {
+    if (cfg->run.sl_recompute && cfg->run.schedule != PFF_SINGLE_LAYER) {
         snprintf(err, PFF_ERRLEN, "--recompute applies to --schedule single-layer only");
         return PFF_EUSAGE;
     }
-    if (cfg->stale_adam && cfg->schedule != PFF_ALL_LAYERS && cfg->schedule != PFF_FEDERATED) {
+    if (cfg->run.stale_adam && cfg->run.schedule != PFF_ALL_LAYERS && cfg->run.schedule != PFF_FEDERATED) {
         snprintf(err, PFF_ERRLEN,
                  "--handoff weights applies to --schedule all-layers or federated only (layers "
                  "do not travel in the others)");
         return PFF_EUSAGE;
     }
-    if (cfg->threads < 1 || cfg->threads > 256) {
-        snprintf(err, PFF_ERRLEN, "--threads %d: expected 1..256", cfg->threads);
+    if (cfg->run.threads < 1 || cfg->run.threads > 256) {
+        snprintf(err, PFF_ERRLEN, "--threads %d: expected 1..256", cfg->run.threads);
         return PFF_EUSAGE;
     }
-    if (!oversubscribe && (long)N * cfg->threads > cores) {
+    if (!oversubscribe && (long)N * cfg->run.threads > cores) {
         snprintf(err, PFF_ERRLEN,
                  "--nodes %d x --threads %d = %d threads on %d cores; lower them, or add "
                  "--oversubscribe to run anyway",
-                 N, cfg->threads, N * cfg->threads, cores);
+                 N, cfg->run.threads, N * cfg->run.threads, cores);
         return PFF_EUSAGE;
     }
-    if (train_n < (long)N * cfg->batch && cfg->schedule == PFF_FEDERATED) {
+    if (train_n < (long)N * cfg->model.batch && cfg->run.schedule == PFF_FEDERATED) {
         snprintf(err, PFF_ERRLEN, "--nodes %d: %ld training images cannot feed %d shards of a batch",
                  N, train_n, N);
         return PFF_EUSAGE;
@@ -214,7 +220,7 @@ void pff_model_free(pff_model *m)
 int pff_predict(const pff_model *m, const float *img, long n, int threads, int *good_pred,
                 int *soft_pred, float *scores, char *err)
 {
-    const pff_config *c = &m->cfg;
+    const pff_model_config *c = &m->cfg;
     const int L = c->nlayers;
     int wmax = 0;
     size_t maxp = 0;
@@ -266,7 +272,7 @@ int pff_predict(const pff_model *m, const float *img, long n, int threads, int *
 int pff_head_softmax(const pff_model *m, const float *img, long n, int threads, float *probs,
                      char *err)
 {
-    const pff_config *c = &m->cfg;
+    const pff_model_config *c = &m->cfg;
     const int L = c->nlayers, D = m->head->in;
     if (pff_feature_dim(m->layer, L) != D) {
         snprintf(err, PFF_ERRLEN, "the softmax head takes %d features, the layers give %d", D,

@@ -35,7 +35,7 @@ typedef enum {
 
 /* Epochs j0..j1-1 of a stage in chapter `chapter`: cooldown, keyed
  * permutation, batches. */
-static epochs_rc run_epochs(const pff_config *cfg, int stage, int chapter, int j0, int j1,
+static epochs_rc run_epochs(const pff_model_config *cfg, int stage, int chapter, int j0, int j1,
                             float lr0, long n, const atomic_int *abort, atomic_long *progress,
                             batch_fn batch, void *ctx, double *bad, int *bad_epoch)
 {
@@ -88,7 +88,7 @@ static double ff_batch(void *p, const int *perm, int rows, float lr)
     return pff_ff_batch(c->l, c->w, c->w->x, rows, c->theta, lr, c->st);
 }
 
-int pff_stage_ff(const pff_config *cfg, pff_layer *l, int k, int chapter, pff_work *w,
+int pff_stage_ff(const pff_model_config *cfg, pff_layer *l, int k, int chapter, pff_work *w,
                  const float *a, long n, const atomic_int *abort, atomic_long *progress,
                  pff_stage_stats *st, char *err)
 {
@@ -96,7 +96,7 @@ int pff_stage_ff(const pff_config *cfg, pff_layer *l, int k, int chapter, pff_wo
                                progress, st, err);
 }
 
-int pff_stage_ff_epochs(const pff_config *cfg, pff_layer *l, int k, int chapter, int j0, int j1,
+int pff_stage_ff_epochs(const pff_model_config *cfg, pff_layer *l, int k, int chapter, int j0, int j1,
                         pff_work *w, const float *a, long n, const atomic_int *abort,
                         atomic_long *progress, pff_stage_stats *st, char *err)
 {
@@ -157,7 +157,7 @@ static double head_batch(void *p, const int *perm, int rows, float lr)
     return loss;
 }
 
-int pff_stage_softmax(const pff_config *cfg, pff_layer *h, int stage, int chapter, pff_work *w,
+int pff_stage_softmax(const pff_model_config *cfg, pff_layer *h, int stage, int chapter, pff_work *w,
                       const float *feat, const uint8_t *y, long n, float *fbuf,
                       const atomic_int *abort, atomic_long *progress, pff_stage_stats *st,
                       char *err)
@@ -199,7 +199,7 @@ void pff_embed_rows(float *out, const float *img, const uint8_t *labels, long n,
     }
 }
 
-void pff_negatives_draw(const pff_config *cfg, uint8_t *neg, const uint8_t *y, const int *index,
+void pff_negatives_draw(const pff_model_config *cfg, uint8_t *neg, const uint8_t *y, const int *index,
                         long n, int chapter)
 {
     /* fixed: the chapter-0 draw forever; random and adaptive's first chapters: keyed by chapter */
@@ -212,7 +212,7 @@ void pff_negatives_adaptive(uint8_t *neg, const float *table, const uint8_t *y, 
         neg[i] = (uint8_t)pff_table_argmax(table + (size_t)i * PFF_CLASSES, y[i]);
 }
 
-void pff_negatives_from_table(const pff_config *cfg, uint8_t *neg, const float *table,
+void pff_negatives_from_table(const pff_model_config *cfg, uint8_t *neg, const float *table,
                               const uint8_t *y, const int *index, long n, int serves)
 {
     if (cfg->neg == PFF_NEG_HARD)
@@ -243,7 +243,7 @@ void pff_shift_image(const float *src, int side, int dx, int dy, float *dst)
     }
 }
 
-void pff_embed_inputs(const pff_config *cfg, float *a, const float *img, const uint8_t *y,
+void pff_embed_inputs(const pff_model_config *cfg, float *a, const float *img, const uint8_t *y,
                       const uint8_t *neg, const int *index, long n, int dim, int epoch, int pos)
 {
     if (cfg->augment != PFF_AUGMENT_SHIFT) {

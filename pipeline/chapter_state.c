@@ -21,7 +21,7 @@
 int pff_keep_state(node *nd, int c, int k, const pff_layer *l, char *err)
 {
     run *r = nd->r;
-    if (!r->cfg->checkpoint)
+    if (!r->cfg->run.checkpoint)
         return PFF_OK;
     pff_layer *copy = pff_layer_new(l->in, l->out);
     if (!copy) {
@@ -39,7 +39,7 @@ int pff_keep_state(node *nd, int c, int k, const pff_layer *l, char *err)
 int pff_keep_negatives(node *nd, int serves, const uint8_t *neg, char *err)
 {
     run *r = nd->r;
-    if (!r->cfg->checkpoint || serves >= r->S)
+    if (!r->cfg->run.checkpoint || serves >= r->S)
         return PFF_OK;
     uint8_t *copy = malloc((size_t)nd->n + 1);
     if (!copy) {
@@ -87,7 +87,7 @@ int pff_resumed_negatives(node *nd, int c, char *err)
 /* Stages of chapter c this process trains. */
 static int local_stages(const run *r, int c)
 {
-    if (r->cfg->schedule == PFF_SINGLE_LAYER)
+    if (r->cfg->run.schedule == PFF_SINGLE_LAYER)
         return r->me == r->L - 1 ? 2 : 1;
     return c % r->N == r->me ? r->L + 1 : 0;
 }
@@ -97,7 +97,7 @@ static int local_stages(const run *r, int c)
 static void make_part(run *r, int c, pff_bytes *out)
 {
     const int L = r->L;
-    const int first = r->cfg->schedule == PFF_SINGLE_LAYER ? r->me : 0;
+    const int first = r->cfg->run.schedule == PFF_SINGLE_LAYER ? r->me : 0;
     const int n = local_stages(r, c);
     pff_bytes b = {NULL, 0, 0, 1};
     pff_put32(&b, (uint32_t)c);
@@ -121,7 +121,7 @@ static void make_part(run *r, int c, pff_bytes *out)
     pff_putd(&b, r->acc[c]);
     int serves = c + r->lag;
     int has_neg = n > 0 && serves < r->S && r->ck_neg[serves] &&
-                  (r->cfg->schedule != PFF_SINGLE_LAYER || r->me == L - 1);
+                  (r->cfg->run.schedule != PFF_SINGLE_LAYER || r->me == L - 1);
     pff_put32(&b, has_neg ? (uint32_t)serves : 0xffffffffu);
     pff_put32(&b, has_neg ? (uint32_t)r->ck_neg_n[serves] : 0);
     if (has_neg)
@@ -210,8 +210,8 @@ void pff_save_checkpoint(run *r, int c)
     ck.cfg = *r->cfg;
     ck.next = c + 1;
     ck.train_n = r->train_n;
-    if (r->cfg->record)
-        ck.rec = *r->cfg->record; /* borrowed: ck is never freed */
+    if (r->cfg->run.record)
+        ck.rec = *r->cfg->run.record; /* borrowed: ck is never freed */
     ck.layer = &r->ck_layer[(size_t)c * (L + 1)];
     ck.head = r->head ? r->ck_layer[(size_t)c * (L + 1) + L] : NULL;
     ck.stats = r->stats;
@@ -248,7 +248,7 @@ void pff_save_checkpoint(run *r, int c)
         complete &= ck.layer[k] != NULL;
     char err[PFF_ERRLEN];
     pff_unlock(&r->mu);
-    int rc = complete ? pff_checkpoint_save(&ck, r->cfg->checkpoint, err) : PFF_EFAIL;
+    int rc = complete ? pff_checkpoint_save(&ck, r->cfg->run.checkpoint, err) : PFF_EFAIL;
     free(merged);
     if (!complete)
         snprintf(err, PFF_ERRLEN, "internal error: chapter %d's state is incomplete", c + 1);

@@ -49,7 +49,7 @@ static int codec_pieces(void *ctx, int chan, void *obj, void *ptr[2], size_t len
         return 1;
     }
     pff_layer *l = obj;
-    int moments = chan_kind(r, chan) == CH_LAYER && !r->cfg->stale_adam;
+    int moments = chan_kind(r, chan) == CH_LAYER && !r->cfg->run.stale_adam;
     ptr[0] = l->slab;
     len[0] = (moments ? 3 : 1) * l->nparam * sizeof(float);
     ptr[1] = &l->step;
@@ -69,7 +69,7 @@ static void *codec_receiver(void *ctx, int chan, int chapter)
     }
     default: {
         int j = (chan - ch(r, CH_RSNAP, 0)) / r->L;
-        return pff_layer_new(r->cfg->widths[j], r->cfg->widths[j + 1]);
+        return pff_layer_new(r->cfg->model.widths[j], r->cfg->model.widths[j + 1]);
     }
     }
 }
@@ -128,7 +128,7 @@ int pff_mpi_merge(run *r, pff_span **spans, int *nspans)
         pff_layer *l = k < L ? r->layers[k] : r->head;
         if (!l)
             continue;
-        int root = r->cfg->schedule == PFF_SINGLE_LAYER ? (k < L ? k : L - 1) : (S - 1) % N;
+        int root = r->cfg->run.schedule == PFF_SINGLE_LAYER ? (k < L ? k : L - 1) : (S - 1) % N;
         pff_mpi_bcast(l->slab, 3 * l->nparam * sizeof(float), root);
         pff_mpi_bcast(&l->step, sizeof l->step, root);
     }

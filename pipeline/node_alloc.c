@@ -30,7 +30,7 @@ static void *xmalloc(size_t n, int *ok)
 int pff_node_alloc(run *r, node *nd)
 {
     const pff_config *cfg = r->cfg;
-    const int L = r->L, single = cfg->schedule == PFF_SINGLE_LAYER;
+    const int L = r->L, single = cfg->run.schedule == PFF_SINGLE_LAYER;
     const long n = nd->n;
     int ok = 1;
     size_t maxp = 0;
@@ -39,15 +39,15 @@ int pff_node_alloc(run *r, node *nd)
             maxp = r->layers[k]->nparam;
     if (r->head && r->head->nparam > maxp)
         maxp = r->head->nparam;
-    if (pff_work_init(&nd->work, 2 * cfg->batch, r->wmax, maxp, cfg->threads))
+    if (pff_work_init(&nd->work, 2 * cfg->model.batch, r->wmax, maxp, cfg->run.threads))
         return PFF_EFAIL;
-    int first = !single || nd->id == 0 || cfg->sl_recompute, last = !single || nd->id == L - 1;
+    int first = !single || nd->id == 0 || cfg->run.sl_recompute, last = !single || nd->id == L - 1;
     nd->neg = xmalloc((size_t)n, &ok);
     nd->neg_next = xmalloc((size_t)n, &ok);
     if (first)
         nd->a0 = xmalloc((size_t)2 * n * r->dim * sizeof(float), &ok);
     /* ping-pong buffers for mapping: All Layers, and recomputing Single Layer nodes above 0 */
-    int maps = single ? (cfg->sl_recompute ? nd->id : 0) : L - 1;
+    int maps = single ? (cfg->run.sl_recompute ? nd->id : 0) : L - 1;
     if (maps >= 1)
         nd->act[0] = xmalloc((size_t)2 * n * r->wmax * sizeof(float), &ok);
     if (maps >= 2)
@@ -59,7 +59,7 @@ int pff_node_alloc(run *r, node *nd)
         for (int k = 0; k < L; k++)
             if (!(nd->shadow[k] = pff_layer_new(r->layers[k]->in, r->layers[k]->out)))
                 return PFF_EFAIL;
-        if (cfg->stale_adam) {
+        if (cfg->run.stale_adam) {
             if (!(nd->stale = calloc((size_t)L + 1, sizeof *nd->stale)))
                 return PFF_EFAIL;
             for (int k = 0; k <= L; k++) {
@@ -71,17 +71,17 @@ int pff_node_alloc(run *r, node *nd)
     }
     if (last && r->head) {
         nd->feat = xmalloc((size_t)n * r->fdim * sizeof(float), &ok);
-        nd->fbuf = xmalloc((size_t)cfg->batch * r->fdim * sizeof(float), &ok);
+        nd->fbuf = xmalloc((size_t)cfg->model.batch * r->fdim * sizeof(float), &ok);
     }
-    if (last && pff_neg_from_net(cfg->neg))
+    if (last && pff_neg_from_net(cfg->model.neg))
         nd->table = xmalloc((size_t)n * PFF_CLASSES * sizeof(float), &ok);
-    if (last && cfg->eval_every > 0 && cfg->eval_set)
-        nd->etable = xmalloc((size_t)cfg->eval_set->n * PFF_CLASSES * sizeof(float), &ok);
+    if (last && cfg->run.eval_every > 0 && cfg->run.eval_set)
+        nd->etable = xmalloc((size_t)cfg->run.eval_set->n * PFF_CLASSES * sizeof(float), &ok);
     /* spans per chapter: per layer wait, train, map, publish (+ a blocked publish), and the tail */
     int chapters = single ? r->S : (r->S + r->N - 1) / r->N;
     nd->cap = chapters * (6 * L + 12) + 16;
-    if (pff_inputs_per_epoch(cfg)) /* a train span per epoch, and its maps */
-        nd->cap += chapters * (cfg->epochs / r->S) * L * (L + 1);
+    if (pff_inputs_per_epoch(&cfg->model)) /* a train span per epoch, and its maps */
+        nd->cap += chapters * (cfg->model.epochs / r->S) * L * (L + 1);
     nd->spans = xmalloc((size_t)nd->cap * sizeof *nd->spans, &ok);
     return ok ? PFF_OK : PFF_EFAIL;
 }

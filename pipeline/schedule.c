@@ -110,20 +110,20 @@ static void stage_finished(run *r, int c, int stage, const pff_stage_stats *st)
 /* Negatives of chapter c that do not depend on the network. */
 static void draw_negatives(node *nd, int c)
 {
-    pff_negatives_draw(nd->r->cfg, nd->neg, nd->y, nd->index, nd->n, c);
+    pff_negatives_draw(&nd->r->cfg->model, nd->neg, nd->y, nd->index, nd->n, c);
 }
 
 /* Is the test accuracy measured after chapter c (--eval-every)? */
 static int eval_at(const pff_config *cfg, int c)
 {
-    return cfg->eval_every > 0 && cfg->eval_set &&
-           ((c + 1) % cfg->eval_every == 0 || c + 1 == cfg->splits);
+    return cfg->run.eval_every > 0 && cfg->run.eval_set &&
+           ((c + 1) % cfg->run.eval_every == 0 || c + 1 == cfg->model.splits);
 }
 
 /* Does the chapter tail of chapter c need the whole network? */
 static int tail_needs_net(const run *r, int c)
 {
-    return r->head != NULL || pff_neg_from_net(r->cfg->neg) || eval_at(r->cfg, c);
+    return r->head != NULL || pff_neg_from_net(r->cfg->model.neg) || eval_at(r->cfg, c);
 }
 
 /* The chapter tail on a whole network: softmax head, then the adaptive or
@@ -137,7 +137,7 @@ static int chapter_tail(node *nd, int c, pff_layer *const *net, pff_layer *head,
     if (head) {
         double t0 = pff_now();
         pff_features(net, r->L, &nd->work, nd->img, nd->n, r->dim, nd->feat);
-        int rc = pff_stage_softmax(cfg, head, r->L, c, &nd->work, nd->feat, nd->y, nd->n, nd->fbuf,
+        int rc = pff_stage_softmax(&cfg->model, head, r->L, c, &nd->work, nd->feat, nd->y, nd->n, nd->fbuf,
                                    &r->tp->failed, &r->progress, st, err);
         span(nd, PFF_SPAN_HEAD, r->L, c, t0, pff_now());
         if (rc)
@@ -146,13 +146,13 @@ static int chapter_tail(node *nd, int c, pff_layer *const *net, pff_layer *head,
     if (neg_out) {
         double t0 = pff_now();
         pff_goodness_table(net, r->L, &nd->work, nd->img, nd->n, r->dim, nd->y, nd->table);
-        pff_negatives_from_table(cfg, neg_out, nd->table, nd->y, nd->index, nd->n, serves);
+        pff_negatives_from_table(&cfg->model, neg_out, nd->table, nd->y, nd->index, nd->n, serves);
         double t1 = pff_now();
         nd->negsec += t1 - t0;
         span(nd, PFF_SPAN_NEGATIVES, -1, c, t0, t1);
     }
     if (eval_at(cfg, c)) {
-        const pff_dataset *e = cfg->eval_set;
+        const pff_dataset *e = cfg->run.eval_set;
         double t0 = pff_now();
         pff_goodness_table(net, r->L, &nd->work, e->x, e->n, r->dim, NULL, nd->etable);
         long right = 0;
@@ -173,7 +173,7 @@ static int chapter_tail(node *nd, int c, pff_layer *const *net, pff_layer *head,
 static const float *epoch_input(node *nd, pff_layer *const *net, int k, int c, int e)
 {
     run *r = nd->r;
-    pff_embed_inputs(r->cfg, nd->a0, nd->img, nd->y, nd->neg, nd->index, nd->n, r->dim, e, 1);
+    pff_embed_inputs(&r->cfg->model, nd->a0, nd->img, nd->y, nd->neg, nd->index, nd->n, r->dim, e, 1);
     const float *in = nd->a0;
     for (int j = 0; j < k; j++) {
         float *out = in == nd->act[0] ? nd->act[1] : nd->act[0];
@@ -192,10 +192,10 @@ static int train_layer(node *nd, pff_layer *l, int k, int c, const float *in,
 {
     run *r = nd->r;
     const pff_config *cfg = r->cfg;
-    const int C = cfg->epochs / cfg->splits;
-    if (!pff_inputs_per_epoch(cfg)) {
+    const int C = cfg->model.epochs / cfg->model.splits;
+    if (!pff_inputs_per_epoch(&cfg->model)) {
         double t0 = pff_now();
-        int rc = pff_stage_ff(cfg, l, k, c, &nd->work, in, nd->n, &r->tp->failed, &r->progress,
+        int rc = pff_stage_ff(&cfg->model, l, k, c, &nd->work, in, nd->n, &r->tp->failed, &r->progress,
                               st, err);
         span(nd, PFF_SPAN_TRAIN, k, c, t0, pff_now());
         return rc;
@@ -203,7 +203,7 @@ static int train_layer(node *nd, pff_layer *l, int k, int c, const float *in,
     for (int j = 0; j < C; j++) {
         const float *a = epoch_input(nd, net, k, c, c * C + j);
         double t0 = pff_now();
-        int rc = pff_stage_ff_epochs(cfg, l, k, c, j, j + 1, &nd->work, a, nd->n, &r->tp->failed,
+        int rc = pff_stage_ff_epochs(&cfg->model, l, k, c, j, j + 1, &nd->work, a, nd->n, &r->tp->failed,
                                      &r->progress, st, err);
         span(nd, PFF_SPAN_TRAIN, k, c, t0, pff_now());
         if (rc)
@@ -219,11 +219,11 @@ static int all_layers_node(node *nd, char *err)
     const pff_config *cfg = r->cfg;
     const int L = r->L, N = r->N, S = r->S;
     const long n = nd->n;
-    const int C = cfg->epochs / S;
+    const int C = cfg->model.epochs / S;
     int c0 = r->start + ((nd->id - r->start % N) + N) % N; /* this node's first chapter */
     for (int c = c0; c < S; c += N) {
         int rc;
-        if (pff_neg_from_net(cfg->neg) && c >= N) {
+        if (pff_neg_from_net(cfg->model.neg) && c >= N) {
             if (c == c0) { /* resumed: made before the checkpoint */
                 if ((rc = pff_resumed_negatives(nd, c, err)))
                     return rc;
@@ -232,14 +232,14 @@ static int all_layers_node(node *nd, char *err)
                 nd->neg = nd->neg_next;
                 nd->neg_next = t;
             }
-        } else if (cfg->neg != PFF_NEG_FIXED || c == c0) {
+        } else if (cfg->model.neg != PFF_NEG_FIXED || c == c0) {
             draw_negatives(nd, c);
         }
         /* the chapter's inputs (of its one epoch, when shifts change every epoch) */
-        const int per_epoch = pff_inputs_per_epoch(cfg);
+        const int per_epoch = pff_inputs_per_epoch(&cfg->model);
         if (!per_epoch)
-            pff_embed_inputs(cfg, nd->a0, nd->img, nd->y, nd->neg, nd->index, n, r->dim, c * C,
-                             c == c0 || cfg->augment);
+            pff_embed_inputs(&cfg->model, nd->a0, nd->img, nd->y, nd->neg, nd->index, n, r->dim, c * C,
+                             c == c0 || cfg->model.augment);
         const float *in = nd->a0;
         for (int k = 0; k < L; k++) {
             pff_layer *l = c == r->start ? r->layers[k] : get(nd, ch(r, CH_LAYER, k), k, c - 1);
@@ -269,7 +269,7 @@ static int all_layers_node(node *nd, char *err)
         pff_layer *head = NULL;
         if (r->head && !(head = c == r->start ? r->head : get(nd, ch(r, CH_LAYER, L), L, c - 1)))
             return PFF_ABORTED;
-        int want_neg = pff_neg_from_net(cfg->neg) && c + N < S;
+        int want_neg = pff_neg_from_net(cfg->model.neg) && c + N < S;
         if (head && nd->stale)
             pff_layer_copy_moments(head, nd->stale[L]);
         rc = chapter_tail(nd, c, nd->shadow, head, want_neg ? nd->neg_next : NULL, c + N, &st, err);
@@ -308,17 +308,17 @@ static int single_layer_negatives(node *nd, int c, char *err)
     run *r = nd->r;
     const pff_config *cfg = r->cfg;
     const int chan = ch(r, CH_NEG, nd->id);
-    if (!pff_neg_from_net(cfg->neg) || c == 0) {
-        if (cfg->neg != PFF_NEG_FIXED || c == r->start)
+    if (!pff_neg_from_net(cfg->model.neg) || c == 0) {
+        if (cfg->model.neg != PFF_NEG_FIXED || c == r->start)
             draw_negatives(nd, c);
         return PFF_OK;
     }
     if (c == r->start) /* resumed: made before the checkpoint */
         return pff_resumed_negatives(nd, c, err);
     int got;
-    uint8_t *neg = cfg->fast ? r->tp->latest(r->tp, chan, &got, free) : get(nd, chan, -1, c);
+    uint8_t *neg = cfg->run.fast ? r->tp->latest(r->tp, chan, &got, free) : get(nd, chan, -1, c);
     if (!neg)
-        return cfg->fast ? PFF_OK : PFF_ABORTED; /* fast: nothing new arrived, keep the current ones */
+        return cfg->run.fast ? PFF_OK : PFF_ABORTED; /* fast: nothing new arrived, keep the current ones */
     memcpy(nd->neg, neg, (size_t)nd->n);
     free(neg);
     return PFF_OK;
@@ -339,18 +339,18 @@ static int single_layer_input(node *nd, int c, pff_layer **net, const float **in
 {
     run *r = nd->r;
     const pff_config *cfg = r->cfg;
-    const int L = r->L, k = nd->id, recompute = cfg->sl_recompute;
+    const int L = r->L, k = nd->id, recompute = cfg->run.sl_recompute;
     const long n = nd->n;
-    const int C = cfg->epochs / r->S;
+    const int C = cfg->model.epochs / r->S;
     if (!(k == 0 || recompute))
         return (*in = get(nd, ch(r, CH_ACT, k), k, c)) ? PFF_OK : PFF_ABORTED;
     int rc;
     if ((rc = single_layer_negatives(nd, c, err)))
         return rc;
-    const int per_epoch = pff_inputs_per_epoch(cfg); /* then train_layer maps */
+    const int per_epoch = pff_inputs_per_epoch(&cfg->model); /* then train_layer maps */
     if (!per_epoch)
-        pff_embed_inputs(cfg, nd->a0, nd->img, nd->y, nd->neg, nd->index, n, r->dim, c * C,
-                         c == r->start || cfg->augment);
+        pff_embed_inputs(&cfg->model, nd->a0, nd->img, nd->y, nd->neg, nd->index, n, r->dim, c * C,
+                         c == r->start || cfg->model.augment);
     *in = nd->a0;
     /* recompute: map the data through the layers below, from their snapshots */
     for (int j = 0; recompute && j < k; j++) {
@@ -373,7 +373,7 @@ static int single_layer_input(node *nd, int c, pff_layer **net, const float **in
 static int single_layer_hand_on(node *nd, int c, const pff_layer *l, const float *in, char *err)
 {
     run *r = nd->r;
-    const int L = r->L, k = nd->id, recompute = r->cfg->sl_recompute;
+    const int L = r->L, k = nd->id, recompute = r->cfg->run.sl_recompute;
     if (!recompute) {
         float *out = get(nd, ch(r, CH_FREE, k), k, c);
         if (!out)
@@ -407,7 +407,7 @@ static int single_layer_tail(node *nd, int c, pff_layer **net, pff_layer *l, pff
 {
     run *r = nd->r;
     const pff_config *cfg = r->cfg;
-    const int L = r->L, S = r->S, recompute = cfg->sl_recompute;
+    const int L = r->L, S = r->S, recompute = cfg->run.sl_recompute;
     const long n = nd->n;
     int rc = PFF_OK;
     for (int j = 0; !recompute && j + 1 < L; j++)
@@ -415,7 +415,7 @@ static int single_layer_tail(node *nd, int c, pff_layer **net, pff_layer *l, pff
             return PFF_ABORTED;
     net[L - 1] = l;
     uint8_t *neg = NULL;
-    if (pff_neg_from_net(cfg->neg) && c + 1 < S && !(neg = malloc((size_t)n))) {
+    if (pff_neg_from_net(cfg->model.neg) && c + 1 < S && !(neg = malloc((size_t)n))) {
         snprintf(err, PFF_ERRLEN, "chapter %d: out of memory for negatives", c + 1);
         rc = PFF_EFAIL;
     }
@@ -449,7 +449,7 @@ static int single_layer_tail(node *nd, int c, pff_layer **net, pff_layer *l, pff
 static int single_layer_node(node *nd, char *err)
 {
     run *r = nd->r;
-    const int L = r->L, S = r->S, k = nd->id, recompute = r->cfg->sl_recompute;
+    const int L = r->L, S = r->S, k = nd->id, recompute = r->cfg->run.sl_recompute;
     pff_layer *l = r->layers[k];
     pff_layer *net[PFF_MAX_LAYERS] = {0}; /* snapshots of layers 0..k-1 (or L-2) of chapter c */
     for (int c = r->start; c < S; c++) {
@@ -490,7 +490,7 @@ void *pff_node_main(void *arg)
     run *r = nd->r;
     char err[PFF_ERRLEN] = "";
     double t0 = pff_now();
-    int rc = r->cfg->schedule == PFF_SINGLE_LAYER ? single_layer_node(nd, err)
+    int rc = r->cfg->run.schedule == PFF_SINGLE_LAYER ? single_layer_node(nd, err)
                                                    : all_layers_node(nd, err);
     if (rc != PFF_OK && rc != PFF_ABORTED) /* a failure of its own: tell everyone */
         r->tp->fail(r->tp, err[0] ? err : "node failed");

@@ -12,9 +12,9 @@
  * probability 0.8, otherwise to a node drawn uniformly. */
 static int label_skew_shard(const pff_config *cfg, int N, int i, int y)
 {
-    if (pff_uniform(pff_hash(cfg->seed, PFF_RNG_SHARD, 0, 0, (uint64_t)i)) < 0.8f)
+    if (pff_uniform(pff_hash(cfg->model.seed, PFF_RNG_SHARD, 0, 0, (uint64_t)i)) < 0.8f)
         return y % N;
-    return (int)(pff_hash(cfg->seed, PFF_RNG_SHARD, 1, 0, (uint64_t)i) % (uint64_t)N);
+    return (int)(pff_hash(cfg->model.seed, PFF_RNG_SHARD, 1, 0, (uint64_t)i) % (uint64_t)N);
 }
 
 /* Which shard each image of d goes to (*shard_out, n) and how many each gets
@@ -30,21 +30,21 @@ static int assign_shards(const pff_config *cfg, int N, const pff_dataset *d, int
         snprintf(err, PFF_ERRLEN, "out of memory while cutting %d shards", N);
         return PFF_EFAIL;
     }
-    pff_permutation(perm, d->n, cfg->seed, PFF_RNG_SHARD, 2, 0);
+    pff_permutation(perm, d->n, cfg->model.seed, PFF_RNG_SHARD, 2, 0);
     for (int i = 0; i < d->n; i++)
         pos[perm[i]] = i;
     for (int i = 0; i < d->n; i++) {
         /* iid: position in the permutation decides the shard */
-        shard[i] = cfg->shards == PFF_SHARDS_IID ? (int)((long)pos[i] * N / d->n)
+        shard[i] = cfg->run.shards == PFF_SHARDS_IID ? (int)((long)pos[i] * N / d->n)
                                                  : label_skew_shard(cfg, N, i, d->y[i]);
         count[shard[i]]++;
     }
     free(perm), free(pos);
     for (int s = 0; s < N; s++)
-        if (count[s] < cfg->batch) {
+        if (count[s] < cfg->model.batch) {
             snprintf(err, PFF_ERRLEN,
                      "--nodes %d: shard %d holds %d images, fewer than one batch (%d)", N, s + 1,
-                     count[s], cfg->batch);
+                     count[s], cfg->model.batch);
             free(count), free(shard);
             return PFF_EUSAGE;
         }
@@ -89,7 +89,7 @@ int pff_make_shards(run *r, const pff_dataset *d, char *err)
 
 int pff_federated_keep_shard(const pff_config *cfg, pff_dataset *d, int which, char *err)
 {
-    const int N = cfg->nodes, dim = d->dim;
+    const int N = cfg->run.nodes, dim = d->dim;
     int *count, *shard, rc = assign_shards(cfg, N, d, &shard, &count, err);
     if (rc)
         return rc;

@@ -10,7 +10,7 @@
  * join them, merge the ranks over MPI, and collect the model and the result.
  * Whatever was set up is torn down in reverse (close_channels, free_run).
  *
- * The run tells what it does through cfg->report (pff_reporter in pff.h) and
+ * The run tells what it does through cfg->report.reporter (pff_reporter in pff.h) and
  * never prints: the command line decides what a chapter looks like. */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -28,11 +28,11 @@ volatile sig_atomic_t pff_stop_signal;
 static pff_history history_of(const run *r, int c)
 {
     const pff_config *cfg = r->cfg;
-    const int C = cfg->epochs / cfg->splits;
+    const int C = cfg->model.epochs / cfg->model.splits;
     pff_history h;
     memset(&h, 0, sizeof h);
     h.chapter = c + 1;
-    h.lr = pff_cooldown(cfg->lr, (c + 1) * C - 1, cfg->epochs);
+    h.lr = pff_cooldown(cfg->model.lr, (c + 1) * C - 1, cfg->model.epochs);
     h.test_accuracy = (float)r->acc[c];
     for (int k = 0; k < r->L; k++) {
         const pff_stage_stats *s = &r->stats[(size_t)c * (r->L + 1) + k];
@@ -62,7 +62,7 @@ static double log_seconds(const run *r, int c)
 /* Tells the reporter that chapter c is complete (elapsed -1: not timed). */
 static void tell_chapter(const run *r, int c, int log_only, double elapsed, double eta)
 {
-    const pff_reporter *rep = r->cfg->report;
+    const pff_reporter *rep = r->cfg->report.reporter;
     if (!rep || !rep->on_chapter)
         return;
     const int L = r->L;
@@ -99,7 +99,7 @@ static int finished_chapters(run *r, int next)
         long done = atomic_load(&r->progress);
         double eta = done > 0 ? el * (double)(r->total - done) / (double)done : 0.0;
         tell_chapter(r, next, 0, el, eta > 0 ? eta : 0);
-        if (r->cfg->checkpoint && !atomic_load(&r->tp->failed))
+        if (r->cfg->run.checkpoint && !atomic_load(&r->tp->failed))
             pff_save_checkpoint(r, next);
         next++;
     }
@@ -124,7 +124,7 @@ static void nap(run *r)
  * for one. */
 static void monitor(run *r)
 {
-    const pff_reporter *rep = r->cfg->report;
+    const pff_reporter *rep = r->cfg->report.reporter;
     int next = r->start;
     /* a resumed run's log starts with the chapters the checkpoint holds, so it
      * ends as the log of an uninterrupted run */
@@ -162,25 +162,25 @@ static void monitor(run *r)
 static int resolve(run *r, const pff_config *cfg, const pff_dataset *train, char *err)
 {
     r->cfg = cfg;
-    r->L = cfg->nlayers;
-    r->S = cfg->splits;
-    r->N = cfg->schedule == PFF_SEQUENTIAL ? 1 : cfg->schedule == PFF_SINGLE_LAYER ? r->L : cfg->nodes;
+    r->L = cfg->model.nlayers;
+    r->S = cfg->model.splits;
+    r->N = cfg->run.schedule == PFF_SEQUENTIAL ? 1 : cfg->run.schedule == PFF_SINGLE_LAYER ? r->L : cfg->run.nodes;
     r->dim = train->dim;
     r->train_n = train->index ? train->total : train->n;
-    r->mpi = cfg->transport == PFF_TRANSPORT_MPI;
-    r->me = r->mpi ? cfg->rank : -1;
+    r->mpi = cfg->run.transport == PFF_TRANSPORT_MPI;
+    r->me = r->mpi ? cfg->run.rank : -1;
     r->nlocal = r->mpi ? 1 : r->N;
-    r->lag = cfg->schedule == PFF_SINGLE_LAYER ? 1 : r->N;
+    r->lag = cfg->run.schedule == PFF_SINGLE_LAYER ? 1 : r->N;
     for (int k = 0; k <= r->L; k++)
-        if (cfg->widths[k] > r->wmax)
-            r->wmax = cfg->widths[k];
-    if (r->mpi && ((cfg->schedule == PFF_SINGLE_LAYER && !cfg->sl_recompute) || r->me < 0 ||
+        if (cfg->model.widths[k] > r->wmax)
+            r->wmax = cfg->model.widths[k];
+    if (r->mpi && ((cfg->run.schedule == PFF_SINGLE_LAYER && !cfg->run.sl_recompute) || r->me < 0 ||
                    r->me >= r->N)) {
         snprintf(err, PFF_ERRLEN, "--transport mpi: needs rank < nodes, and --recompute for "
                                   "single-layer");
         return PFF_EUSAGE;
     }
-    if (pff_inputs_per_epoch(cfg) && cfg->schedule == PFF_SINGLE_LAYER && !cfg->sl_recompute) {
+    if (pff_inputs_per_epoch(&cfg->model) && cfg->run.schedule == PFF_SINGLE_LAYER && !cfg->run.sl_recompute) {
         snprintf(err, PFF_ERRLEN, "--augment shift with several epochs per chapter needs "
                                   "--recompute on single-layer (see pff_config_check)");
         return PFF_EUSAGE;
@@ -215,24 +215,24 @@ static int set_up(run *r, const pff_dataset *train, char *err)
     for (int c = 0; c < S; c++)
         r->acc[c] = r->done_at[c] = -1.0;
     for (int k = 0; k < L; k++) {
-        if (!(r->layers[k] = pff_layer_new(cfg->widths[k], cfg->widths[k + 1])))
+        if (!(r->layers[k] = pff_layer_new(cfg->model.widths[k], cfg->model.widths[k + 1])))
             return out_of_memory(r, train, err);
-        pff_layer_init(r->layers[k], cfg->seed, k);
+        pff_layer_init(r->layers[k], cfg->model.seed, k);
     }
     r->fdim = pff_feature_dim(r->layers, L);
-    if (cfg->classifier == PFF_CLS_SOFTMAX) {
+    if (cfg->model.classifier == PFF_CLS_SOFTMAX) {
         if (!(r->head = pff_layer_new(r->fdim, PFF_CLASSES)))
             return out_of_memory(r, train, err);
-        pff_layer_init(r->head, cfg->seed, L);
+        pff_layer_init(r->head, cfg->model.seed, L);
         memset(r->head->w, 0, (size_t)r->fdim * PFF_CLASSES * sizeof(float));
     }
-    if (cfg->checkpoint || cfg->resume) {
+    if (cfg->run.checkpoint || cfg->run.resume) {
         r->ck_layer = calloc((size_t)S * (L + 1), sizeof *r->ck_layer);
         r->ck_neg = calloc((size_t)S, sizeof *r->ck_neg);
         r->ck_neg_n = calloc((size_t)S, sizeof *r->ck_neg_n);
         if (!r->ck_layer || !r->ck_neg || !r->ck_neg_n)
             return out_of_memory(r, train, err);
-        r->ck_mpi = r->mpi && cfg->checkpoint;
+        r->ck_mpi = r->mpi && cfg->run.checkpoint;
         if (r->ck_mpi && r->me == 0 && !(r->ck_stats = calloc((size_t)S * (L + 1), sizeof *r->ck_stats)))
             return out_of_memory(r, train, err);
     }
@@ -242,7 +242,7 @@ static int set_up(run *r, const pff_dataset *train, char *err)
 /* --resume: the state after chapter start-1, as the checkpoint holds it. */
 static int resume(run *r, char *err)
 {
-    const pff_checkpoint *ck = r->cfg->resume;
+    const pff_checkpoint *ck = r->cfg->run.resume;
     const int L = r->L, S = r->S;
     r->start = ck->next;
     /* start == S: every chapter was trained (the run died before saving its model);
@@ -285,7 +285,7 @@ static int place_data(run *r, const pff_dataset *train, char *err)
         nd->img = train->x;
         nd->y = train->y;
     }
-    if (train->index && !(r->mpi && r->cfg->schedule == PFF_FEDERATED)) {
+    if (train->index && !(r->mpi && r->cfg->run.schedule == PFF_FEDERATED)) {
         snprintf(err, PFF_ERRLEN, "a training set cut to one shard needs --schedule federated "
                                   "--transport mpi");
         return PFF_EUSAGE;
@@ -293,7 +293,7 @@ static int place_data(run *r, const pff_dataset *train, char *err)
     int rc;
     if (train->index) /* MPI Federated: this process holds its node's shard only */
         r->nodes[r->me].index = train->index;
-    else if (r->cfg->schedule == PFF_FEDERATED && (rc = pff_make_shards(r, train, err)))
+    else if (r->cfg->run.schedule == PFF_FEDERATED && (rc = pff_make_shards(r, train, err)))
         return rc;
     for (int i = 0; i < r->N; i++)
         if ((!r->mpi || i == r->me) && pff_node_alloc(r, &r->nodes[i]))
@@ -314,7 +314,7 @@ static int open_channels(run *r, const pff_dataset *train, int *open, char *err)
         caps[i] = i < L + 1 ? 1 : (i / (L + 1) == CH_NEG ? S + 1 : 2);
     if (r->mpi) {
         pff_codec codec = pff_run_codec(r);
-        if (!(r->tp = pff_mpi_transport_new(&codec, nchan, S, cfg->report, err)))
+        if (!(r->tp = pff_mpi_transport_new(&codec, nchan, S, cfg->report.reporter, err)))
             return PFF_EFAIL;
     } else {
         if (pff_hub_init(&r->hub, nchan, caps))
@@ -325,12 +325,12 @@ static int open_channels(run *r, const pff_dataset *train, int *open, char *err)
     pff_sync_check(pthread_mutex_init(&r->mu, NULL), "pthread_mutex_init", __FILE__, __LINE__);
     pff_sync_check(pthread_cond_init(&r->cv, NULL), "pthread_cond_init", __FILE__, __LINE__);
     *open = 1;
-    if (cfg->schedule == PFF_SINGLE_LAYER && L > 1 && !cfg->sl_recompute) {
+    if (cfg->run.schedule == PFF_SINGLE_LAYER && L > 1 && !cfg->run.sl_recompute) {
         if (!(r->links = calloc((size_t)2 * (L - 1), sizeof *r->links)))
             goto oom;
         for (int k = 0; k + 1 < L; k++)
             for (int b = 0; b < 2; b++) {
-                float *p = malloc((size_t)2 * train->n * cfg->widths[k + 1] * sizeof(float));
+                float *p = malloc((size_t)2 * train->n * cfg->model.widths[k + 1] * sizeof(float));
                 if (!p)
                     goto oom;
                 r->links[2 * k + b] = p;
@@ -340,7 +340,7 @@ static int open_channels(run *r, const pff_dataset *train, int *open, char *err)
     return PFF_OK;
 oom:
     snprintf(err, PFF_ERRLEN, "out of memory setting up the %s schedule",
-             pff_schedule_name(cfg->schedule));
+             pff_schedule_name(cfg->run.schedule));
     return PFF_EFAIL;
 }
 
@@ -350,8 +350,8 @@ static long total_batches(const run *r)
     const pff_config *cfg = r->cfg;
     long total = 0;
     for (int c = r->start; c < r->S; c++) {
-        long nb = (r->nodes[c % r->N].n + cfg->batch - 1) / cfg->batch;
-        total += (long)(r->L + (r->head != NULL)) * (cfg->epochs / r->S) * nb;
+        long nb = (r->nodes[c % r->N].n + cfg->model.batch - 1) / cfg->model.batch;
+        total += (long)(r->L + (r->head != NULL)) * (cfg->model.epochs / r->S) * nb;
     }
     return total;
 }
@@ -395,8 +395,8 @@ static void collect(run *r, pff_model *model, pff_result *res, double seconds, p
     res->neg_seconds = 0;
     double flops = 0;
     for (int k = 0; k < L; k++)
-        flops += 8.0 * cfg->widths[k] * cfg->widths[k + 1];
-    flops *= (double)r->train_n * cfg->epochs;
+        flops += 8.0 * cfg->model.widths[k] * cfg->model.widths[k + 1];
+    flops *= (double)r->train_n * cfg->model.epochs;
     res->gflops = flops / res->train_seconds / 1e9;
     for (int i = 0; i < N && i < PFF_MAX_NODES; i++) {
         res->neg_seconds += r->nodes[i].negsec;
@@ -413,7 +413,7 @@ static void collect(run *r, pff_model *model, pff_result *res, double seconds, p
     if (r->mpi) {
         res->spans = mpi_spans;
         res->nspans = mpi_nspans;
-        for (int c = 0; cfg->rank == 0 && c < S; c++) /* rank 0 tells, once the stats are merged */
+        for (int c = 0; cfg->run.rank == 0 && c < S; c++) /* rank 0 tells, once the stats are merged */
             tell_chapter(r, c, 0, -1, 0);
     } else if (all) {
         for (int i = 0, at = 0; i < N; i++) {
@@ -425,11 +425,7 @@ static void collect(run *r, pff_model *model, pff_result *res, double seconds, p
     }
     res->trace_nodes = N;
     res->trace_end = seconds;
-    model->cfg = *cfg;
-    model->cfg.eval_set = NULL;
-    model->cfg.log = NULL;
-    model->cfg.record = NULL; /* the caller's, for checkpoints only */
-    model->cfg.report = NULL; /* the caller's, for this run only */
+    model->cfg = cfg->model;
     if ((model->history = malloc((size_t)S * sizeof *model->history))) {
         model->nhistory = S;
         for (int c = 0; c < S; c++)
@@ -528,7 +524,7 @@ int pff_train(const pff_config *cfg, const pff_dataset *train, pff_model *model,
     int open = 0, agreed = 0;
     double rss_sum = -1;
     rc = set_up(r, train, err);
-    if (!rc && cfg->resume)
+    if (!rc && cfg->run.resume)
         rc = resume(r, err);
     if (!rc)
         rc = place_data(r, train, err);

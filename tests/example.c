@@ -28,11 +28,11 @@ int main(int argc, char **argv)
 
     pff_config cfg;
     pff_config_default(&cfg);
-    cfg.nlayers = 2; /* 784 -> 200 -> 200 */
-    cfg.widths[1] = cfg.widths[2] = 200;
-    cfg.epochs = cfg.splits = 2;
-    cfg.lr = 0.003f;
-    cfg.quiet = 1;
+    cfg.model.nlayers = 2; /* 784 -> 200 -> 200 */
+    cfg.model.widths[1] = cfg.model.widths[2] = 200;
+    cfg.model.epochs = cfg.model.splits = 2;
+    cfg.model.lr = 0.003f;
+    cfg.report.quiet = 1;
 
     pff_model model;
     pff_result res;
@@ -49,7 +49,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "example: %s\n", err);
     else
         printf("test accuracy %.2f%% on %d images after %d epochs on %d (%.1f s)\n",
-               100 * goodness, test.n, cfg.epochs, train.n, res.train_seconds);
+               100 * goodness, test.n, cfg.model.epochs, train.n, res.train_seconds);
     free(res.spans);
     pff_dataset_free(&train);
     pff_dataset_free(&test);

@@ -328,11 +328,11 @@ static void test_random_negatives(void)
         y[i] = (uint8_t)(i % 10);
     pff_config cfg;
     pff_config_default(&cfg);
-    cfg.neg = PFF_NEG_FIXED;
-    pff_negatives_draw(&cfg, a, y, NULL, n, 0);
-    pff_negatives_draw(&cfg, b, y, NULL, n, 7);
-    cfg.neg = PFF_NEG_RANDOM;
-    pff_negatives_draw(&cfg, c, y, NULL, n, 7);
+    cfg.model.neg = PFF_NEG_FIXED;
+    pff_negatives_draw(&cfg.model, a, y, NULL, n, 0);
+    pff_negatives_draw(&cfg.model, b, y, NULL, n, 7);
+    cfg.model.neg = PFF_NEG_RANDOM;
+    pff_negatives_draw(&cfg.model, c, y, NULL, n, 7);
     int never_true = 1, fixed_same = 1, differ = 0, hist[10] = {0};
     for (int i = 0; i < n; i++) {
         never_true &= a[i] != y[i] && c[i] != y[i] && a[i] < 10 && c[i] < 10;
@@ -513,9 +513,9 @@ static void test_shift(void)
         img[i] = pff_uniform(pff_hash(1, 2, 3, 4, (uint64_t)i));
     pff_config cfg;
     pff_config_default(&cfg);
-    cfg.seed = 11;
-    cfg.augment = PFF_AUGMENT_SHIFT;
-    pff_embed_inputs(&cfg, a, img, yy, nn, NULL, n, D, 6, 1);
+    cfg.model.seed = 11;
+    cfg.model.augment = PFF_AUGMENT_SHIFT;
+    pff_embed_inputs(&cfg.model, a, img, yy, nn, NULL, n, D, 6, 1);
     int inputs_ok = 1;
     for (int i = 0; i < n; i++) {
         int dx, dy;
@@ -532,12 +532,12 @@ static void test_shift(void)
     CHECK(inputs_ok, "pff_embed_inputs: shifted image of epoch 6, label embedded, normalised");
     /* only square pictures can be shifted */
     char err[PFF_ERRLEN] = "";
-    cfg.widths[0] = 10;
-    cfg.nlayers = 1;
-    cfg.widths[1] = 5;
+    cfg.model.widths[0] = 10;
+    cfg.model.nlayers = 1;
+    cfg.model.widths[1] = 5;
     CHECK(pff_config_check(&cfg, 10, 100, 1, 0, err) == PFF_EUSAGE && strstr(err, "square"),
           "--augment shift on 10-pixel inputs is refused: '%s'", err);
-    cfg.widths[0] = 64;
+    cfg.model.widths[0] = 64;
     CHECK(pff_config_check(&cfg, 64, 100, 1, 0, err) == PFF_OK, "8x8 pictures shift: '%s'", err);
 }
 

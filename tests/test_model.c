@@ -56,7 +56,7 @@ int main(void)
     snprintf(d, sizeof d, "%s/d.pff", dir);
     pff_model m;
     memset(&m, 0, sizeof m);
-    pff_config_default(&m.cfg);
+    pff_model_config_default(&m.cfg);
     m.cfg.nlayers = 2;
     m.cfg.widths[0] = 20, m.cfg.widths[1] = 8, m.cfg.widths[2] = 6;
     m.cfg.classifier = PFF_CLS_SOFTMAX;

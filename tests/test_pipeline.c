@@ -155,14 +155,14 @@ static void make_data(void)
 static void base_config(pff_config *c)
 {
     pff_config_default(c);
-    c->nlayers = 3;
-    c->widths[0] = 64, c->widths[1] = 32, c->widths[2] = 24, c->widths[3] = 16;
-    c->epochs = 4;
-    c->splits = 4;
-    c->batch = 32;
-    c->threads = 1;
-    c->quiet = 1;
-    c->seed = 42;
+    c->model.nlayers = 3;
+    c->model.widths[0] = 64, c->model.widths[1] = 32, c->model.widths[2] = 24, c->model.widths[3] = 16;
+    c->model.epochs = 4;
+    c->model.splits = 4;
+    c->model.batch = 32;
+    c->run.threads = 1;
+    c->report.quiet = 1;
+    c->model.seed = 42;
 }
 
 static atomic_int tmp_id;
@@ -200,10 +200,10 @@ static unsigned char *train_bytes(const pff_config *cfg, size_t *n, char *err)
 static const char *describe(const pff_config *c)
 {
     static char s[128];
-    snprintf(s, sizeof s, "%s N=%d %s %s%s%s%s%s", pff_schedule_name(c->schedule), c->nodes,
-             pff_neg_name(c->neg), pff_classifier_name(c->classifier), c->fast ? " fast" : "",
-             c->sl_recompute ? " recompute" : "", c->stale_adam ? " stale-adam" : "",
-             c->augment ? " shift" : "");
+    snprintf(s, sizeof s, "%s N=%d %s %s%s%s%s%s", pff_schedule_name(c->run.schedule), c->run.nodes,
+             pff_neg_name(c->model.neg), pff_classifier_name(c->model.classifier), c->run.fast ? " fast" : "",
+             c->run.sl_recompute ? " recompute" : "", c->run.stale_adam ? " stale-adam" : "",
+             c->model.augment ? " shift" : "");
     return s;
 }
 
@@ -232,18 +232,18 @@ static void test_equivalence(void)
         for (int j = 0; j < 2; j++) {
             pff_config seq, o;
             base_config(&seq);
-            seq.neg = negs[i];
-            seq.classifier = cls[j];
+            seq.model.neg = negs[i];
+            seq.model.classifier = cls[j];
             o = seq;
-            o.schedule = PFF_SINGLE_LAYER;
-            o.nodes = 3;
+            o.run.schedule = PFF_SINGLE_LAYER;
+            o.run.nodes = 3;
             expect_same(&seq, &o);
-            o.sl_recompute = 1;
+            o.run.sl_recompute = 1;
             expect_same(&seq, &o);
             for (int n = 2; n <= 4; n++) {
                 o = seq;
-                o.schedule = PFF_ALL_LAYERS;
-                o.nodes = n;
+                o.run.schedule = PFF_ALL_LAYERS;
+                o.run.nodes = n;
                 expect_same(&seq, &o);
             }
         }
@@ -251,43 +251,43 @@ static void test_equivalence(void)
     {
         pff_config e;
         base_config(&e);
-        e.neg = PFF_NEG_RANDOM;
-        e.eval_every = 2;
-        e.eval_set = &data;
+        e.model.neg = PFF_NEG_RANDOM;
+        e.run.eval_every = 2;
+        e.run.eval_set = &data;
         pff_config o = e;
-        o.schedule = PFF_SINGLE_LAYER;
-        o.nodes = 3;
+        o.run.schedule = PFF_SINGLE_LAYER;
+        o.run.nodes = 3;
         expect_same(&e, &o);
         o = e;
-        o.schedule = PFF_ALL_LAYERS;
-        o.nodes = 3;
+        o.run.schedule = PFF_ALL_LAYERS;
+        o.run.nodes = 3;
         expect_same(&e, &o);
     }
     /* adaptive: single-layer in waiting mode is sequential; all-layers is reproducible */
     pff_config seq, o;
     base_config(&seq);
-    seq.neg = PFF_NEG_ADAPTIVE;
-    seq.classifier = PFF_CLS_SOFTMAX;
+    seq.model.neg = PFF_NEG_ADAPTIVE;
+    seq.model.classifier = PFF_CLS_SOFTMAX;
     o = seq;
-    o.schedule = PFF_SINGLE_LAYER;
-    o.nodes = 3;
+    o.run.schedule = PFF_SINGLE_LAYER;
+    o.run.nodes = 3;
     expect_same(&seq, &o);
-    o.sl_recompute = 1;
+    o.run.sl_recompute = 1;
     expect_same(&seq, &o);
     o = seq;
-    o.schedule = PFF_ALL_LAYERS;
-    o.nodes = 2;
+    o.run.schedule = PFF_ALL_LAYERS;
+    o.run.nodes = 2;
     expect_same(&o, &o);
-    o.nodes = 1;
+    o.run.nodes = 1;
     expect_same(&seq, &o);
     /* --handoff weights: with one node it is the full hand-off; with two it differs, reproducibly */
-    o.stale_adam = 1;
+    o.run.stale_adam = 1;
     expect_same(&seq, &o);
-    o.nodes = 2;
+    o.run.nodes = 2;
     expect_same(&o, &o);
     {
         pff_config full = o;
-        full.stale_adam = 0;
+        full.run.stale_adam = 0;
         char err[PFF_ERRLEN] = "";
         size_t na = 0, nb = 0;
         unsigned char *a = train_bytes(&full, &na, err), *b = train_bytes(&o, &nb, err);
@@ -297,17 +297,17 @@ static void test_equivalence(void)
         free(b);
     }
     o = seq;
-    o.schedule = PFF_FEDERATED;
-    o.nodes = 2;
+    o.run.schedule = PFF_FEDERATED;
+    o.run.nodes = 2;
     expect_same(&o, &o);
-    o.shards = PFF_SHARDS_LABEL_SKEW;
-    o.nodes = 3;
+    o.run.shards = PFF_SHARDS_LABEL_SKEW;
+    o.run.nodes = 3;
     expect_same(&o, &o);
     /* fast mode completes (its bytes may differ from run to run) */
     o = seq;
-    o.schedule = PFF_SINGLE_LAYER;
-    o.nodes = 3;
-    o.fast = 1;
+    o.run.schedule = PFF_SINGLE_LAYER;
+    o.run.nodes = 3;
+    o.run.fast = 1;
     char err[PFF_ERRLEN] = "";
     size_t n;
     unsigned char *p = train_bytes(&o, &n, err);
@@ -333,36 +333,36 @@ static void test_equivalence_new_options(void)
     pff_config seq, o;
     /* shifts with random negatives: every schedule writes the same bytes */
     base_config(&seq);
-    seq.widths[0] = 64; /* 8 x 8 pictures */
-    seq.neg = PFF_NEG_RANDOM;
-    seq.augment = PFF_AUGMENT_SHIFT;
+    seq.model.widths[0] = 64; /* 8 x 8 pictures */
+    seq.model.neg = PFF_NEG_RANDOM;
+    seq.model.augment = PFF_AUGMENT_SHIFT;
     o = seq;
-    o.augment = PFF_AUGMENT_NONE;
+    o.model.augment = PFF_AUGMENT_NONE;
     expect_differ(&o, &seq, "--augment shift");
     o = seq;
-    o.schedule = PFF_SINGLE_LAYER;
-    o.nodes = 3;
+    o.run.schedule = PFF_SINGLE_LAYER;
+    o.run.nodes = 3;
     expect_same(&seq, &o);
-    o.sl_recompute = 1;
+    o.run.sl_recompute = 1;
     expect_same(&seq, &o);
     for (int n = 2; n <= 3; n++) {
         o = seq;
-        o.schedule = PFF_ALL_LAYERS;
-        o.nodes = n;
+        o.run.schedule = PFF_ALL_LAYERS;
+        o.run.nodes = n;
         expect_same(&seq, &o);
     }
     /* several epochs per chapter: each epoch's shifted images are mapped again */
-    seq.epochs = 4;
-    seq.splits = 2;
+    seq.model.epochs = 4;
+    seq.model.splits = 2;
     o = seq;
-    o.schedule = PFF_SINGLE_LAYER;
-    o.nodes = 3;
-    o.sl_recompute = 1;
+    o.run.schedule = PFF_SINGLE_LAYER;
+    o.run.nodes = 3;
+    o.run.sl_recompute = 1;
     expect_same(&seq, &o);
     for (int n = 2; n <= 3; n++) {
         o = seq;
-        o.schedule = PFF_ALL_LAYERS;
-        o.nodes = n;
+        o.run.schedule = PFF_ALL_LAYERS;
+        o.run.nodes = n;
         expect_same(&seq, &o);
     }
     {
@@ -370,40 +370,40 @@ static void test_equivalence_new_options(void)
         pff_model m;
         pff_result res;
         o = seq;
-        o.schedule = PFF_SINGLE_LAYER;
-        o.nodes = 3;
+        o.run.schedule = PFF_SINGLE_LAYER;
+        o.run.nodes = 3;
         CHECK(pff_train(&o, &data, &m, &res, err) == PFF_EUSAGE && strstr(err, "--recompute"),
               "single-layer hand-over refuses per-epoch inputs: '%s'", err);
     }
-    seq.epochs = seq.splits = 4;
+    seq.model.epochs = seq.model.splits = 4;
     /* hard negatives (with shifts, and a softmax head): single-layer waiting mode is
      * sequential, all-layers with one node is sequential; with more it is reproducible */
-    seq.neg = PFF_NEG_HARD;
-    seq.hard_temp = 20.0f;
-    seq.classifier = PFF_CLS_SOFTMAX;
+    seq.model.neg = PFF_NEG_HARD;
+    seq.model.hard_temp = 20.0f;
+    seq.model.classifier = PFF_CLS_SOFTMAX;
     o = seq;
-    o.neg = PFF_NEG_ADAPTIVE;
+    o.model.neg = PFF_NEG_ADAPTIVE;
     expect_differ(&o, &seq, "--neg hard (against adaptive)");
     o = seq;
-    o.hard_temp = 40.0f;
+    o.model.hard_temp = 40.0f;
     expect_differ(&o, &seq, "--hard-temp");
     for (int aug = 0; aug < 2; aug++) {
-        seq.augment = aug ? PFF_AUGMENT_SHIFT : PFF_AUGMENT_NONE;
+        seq.model.augment = aug ? PFF_AUGMENT_SHIFT : PFF_AUGMENT_NONE;
         o = seq;
-        o.schedule = PFF_SINGLE_LAYER;
-        o.nodes = 3;
+        o.run.schedule = PFF_SINGLE_LAYER;
+        o.run.nodes = 3;
         expect_same(&seq, &o);
-        o.sl_recompute = 1;
+        o.run.sl_recompute = 1;
         expect_same(&seq, &o);
         o = seq;
-        o.schedule = PFF_ALL_LAYERS;
-        o.nodes = 1;
+        o.run.schedule = PFF_ALL_LAYERS;
+        o.run.nodes = 1;
         expect_same(&seq, &o);
-        o.nodes = 2;
+        o.run.nodes = 2;
         expect_same(&o, &o);
         o = seq;
-        o.schedule = PFF_FEDERATED;
-        o.nodes = 2;
+        o.run.schedule = PFF_FEDERATED;
+        o.run.nodes = 2;
         expect_same(&o, &o);
     }
 }
@@ -416,11 +416,11 @@ static void test_shift_dataflow(void)
 {
     pff_config cfg;
     base_config(&cfg);
-    cfg.nlayers = 2;
-    cfg.epochs = 3;
-    cfg.splits = 1;
-    cfg.neg = PFF_NEG_FIXED;
-    cfg.augment = PFF_AUGMENT_SHIFT;
+    cfg.model.nlayers = 2;
+    cfg.model.epochs = 3;
+    cfg.model.splits = 1;
+    cfg.model.neg = PFF_NEG_FIXED;
+    cfg.model.augment = PFF_AUGMENT_SHIFT;
     char err[PFF_ERRLEN] = "";
     pff_model m;
     pff_result res;
@@ -431,24 +431,24 @@ static void test_shift_dataflow(void)
         return;
     free(res.spans);
     const long n = data.n;
-    const int dim = data.dim, C = cfg.epochs;
-    pff_layer *l1 = pff_layer_new(dim, cfg.widths[1]), *l2 = pff_layer_new(cfg.widths[1], cfg.widths[2]);
-    pff_layer_init(l1, cfg.seed, 0);
-    pff_layer_init(l2, cfg.seed, 1);
+    const int dim = data.dim, C = cfg.model.epochs;
+    pff_layer *l1 = pff_layer_new(dim, cfg.model.widths[1]), *l2 = pff_layer_new(cfg.model.widths[1], cfg.model.widths[2]);
+    pff_layer_init(l1, cfg.model.seed, 0);
+    pff_layer_init(l2, cfg.model.seed, 1);
     pff_work w;
-    pff_work_init(&w, 2 * cfg.batch, dim, l1->nparam, 1);
+    pff_work_init(&w, 2 * cfg.model.batch, dim, l1->nparam, 1);
     float *a = malloc(sizeof(float) * 2 * n * dim), *h = malloc(sizeof(float) * 2 * n * dim);
     uint8_t *neg = malloc((size_t)n);
-    pff_negatives_draw(&cfg, neg, data.y, NULL, n, 0);
+    pff_negatives_draw(&cfg.model, neg, data.y, NULL, n, 0);
     pff_stage_stats st = {0};
     for (int e = 0; e < C; e++) {
-        pff_embed_inputs(&cfg, a, data.x, data.y, neg, NULL, n, dim, e, 1);
-        rc |= pff_stage_ff_epochs(&cfg, l1, 0, 0, e, e + 1, &w, a, n, NULL, NULL, &st, err);
+        pff_embed_inputs(&cfg.model, a, data.x, data.y, neg, NULL, n, dim, e, 1);
+        rc |= pff_stage_ff_epochs(&cfg.model, l1, 0, 0, e, e + 1, &w, a, n, NULL, NULL, &st, err);
     }
     for (int e = 0; e < C; e++) {
-        pff_embed_inputs(&cfg, a, data.x, data.y, neg, NULL, n, dim, e, 1);
+        pff_embed_inputs(&cfg.model, a, data.x, data.y, neg, NULL, n, dim, e, 1);
         pff_ff_map(l1, &w, a, 2 * n, h);
-        rc |= pff_stage_ff_epochs(&cfg, l2, 1, 0, e, e + 1, &w, h, n, NULL, NULL, &st, err);
+        rc |= pff_stage_ff_epochs(&cfg.model, l2, 1, 0, e, e + 1, &w, h, n, NULL, NULL, &st, err);
     }
     CHECK(rc == 0, "reference stages: %s", err);
     CHECK(memcmp(m.layer[0]->slab, l1->slab, l1->nparam * sizeof(float)) == 0,
@@ -457,14 +457,14 @@ static void test_shift_dataflow(void)
           "layer 2 trained epoch e on epoch e's shifted images mapped through the final layer 1");
     /* and not on the unshifted images: the same reference without shifts differs */
     pff_config plain = cfg;
-    plain.augment = PFF_AUGMENT_NONE;
-    pff_embed_inputs(&plain, a, data.x, data.y, neg, NULL, n, dim, 0, 1);
+    plain.model.augment = PFF_AUGMENT_NONE;
+    pff_embed_inputs(&plain.model, a, data.x, data.y, neg, NULL, n, dim, 0, 1);
     pff_ff_map(l1, &w, a, 2 * n, h);
-    pff_layer_init(l2, cfg.seed, 1);
+    pff_layer_init(l2, cfg.model.seed, 1);
     memset(l2->m, 0, 2 * l2->nparam * sizeof(float));
     l2->step = 0;
     for (int e = 0; e < C; e++)
-        pff_stage_ff_epochs(&cfg, l2, 1, 0, e, e + 1, &w, h, n, NULL, NULL, &st, err);
+        pff_stage_ff_epochs(&cfg.model, l2, 1, 0, e, e + 1, &w, h, n, NULL, NULL, &st, err);
     CHECK(memcmp(m.layer[1]->slab, l2->slab, l2->nparam * sizeof(float)) != 0,
           "the check can fail: unshifted inputs give another layer 2");
     printf("  --augment shift, 3 epochs in 1 chapter: both layers equal a stage-by-stage reference\n");
@@ -492,11 +492,11 @@ static void test_fault(void)
         for (int cls = 0; cls < 2; cls++) {
             pff_config c;
             base_config(&c);
-            c.schedule = s[i];
-            c.nodes = nodes[i];
-            c.classifier = cls ? PFF_CLS_SOFTMAX : PFF_CLS_GOODNESS;
-            c.neg = PFF_NEG_ADAPTIVE;
-            c.lr = 1e36f;
+            c.run.schedule = s[i];
+            c.run.nodes = nodes[i];
+            c.model.classifier = cls ? PFF_CLS_SOFTMAX : PFF_CLS_GOODNESS;
+            c.model.neg = PFF_NEG_ADAPTIVE;
+            c.model.lr = 1e36f;
             char err[PFF_ERRLEN] = "";
             pff_model m;
             pff_result res;
@@ -533,10 +533,10 @@ static void test_two_runs_at_once(void)
 {
     concurrent_run a, b;
     base_config(&a.cfg);
-    a.cfg.schedule = PFF_ALL_LAYERS, a.cfg.nodes = 2, a.cfg.neg = PFF_NEG_ADAPTIVE;
+    a.cfg.run.schedule = PFF_ALL_LAYERS, a.cfg.run.nodes = 2, a.cfg.model.neg = PFF_NEG_ADAPTIVE;
     base_config(&b.cfg);
-    b.cfg.schedule = PFF_SINGLE_LAYER, b.cfg.nodes = 3, b.cfg.neg = PFF_NEG_RANDOM;
-    b.cfg.classifier = PFF_CLS_SOFTMAX, b.cfg.seed = 7;
+    b.cfg.run.schedule = PFF_SINGLE_LAYER, b.cfg.run.nodes = 3, b.cfg.model.neg = PFF_NEG_RANDOM;
+    b.cfg.model.classifier = PFF_CLS_SOFTMAX, b.cfg.model.seed = 7;
     size_t na = 0, nb = 0;
     char err[PFF_ERRLEN];
     unsigned char *alone_a = train_bytes(&a.cfg, &na, err);

@@ -73,26 +73,26 @@ static void check_loaded(const pff_checkpoint *ck, const uint8_t *data, size_t s
               fnv1a(data, size - 8) == get64(data + size - 8),
           "loaded a file without the magic or with a wrong checksum");
     const pff_config *c = &ck->cfg;
-    const int L = c->nlayers;
+    const int L = c->model.nlayers;
     CHECK(L >= 1 && L <= PFF_MAX_LAYERS && ck->layer, "layer count");
     for (int k = 0; k <= L; k++)
-        CHECK(c->widths[k] >= 1 && c->widths[k] <= (1 << 24), "width out of 1..2^24");
-    CHECK(c->splits >= 1 && c->epochs >= 1 && c->epochs % c->splits == 0, "epochs / splits");
-    CHECK(ck->next >= 1 && ck->next <= c->splits, "next out of 1..splits");
-    CHECK(c->nodes >= 1 && c->nodes <= 64 && (unsigned)c->schedule <= PFF_FEDERATED &&
-              (unsigned)c->neg <= PFF_NEG_HARD && (unsigned)c->augment <= PFF_AUGMENT_SHIFT,
+        CHECK(c->model.widths[k] >= 1 && c->model.widths[k] <= (1 << 24), "width out of 1..2^24");
+    CHECK(c->model.splits >= 1 && c->model.epochs >= 1 && c->model.epochs % c->model.splits == 0, "epochs / splits");
+    CHECK(ck->next >= 1 && ck->next <= c->model.splits, "next out of 1..splits");
+    CHECK(c->run.nodes >= 1 && c->run.nodes <= 64 && (unsigned)c->run.schedule <= PFF_FEDERATED &&
+              (unsigned)c->model.neg <= PFF_NEG_HARD && (unsigned)c->model.augment <= PFF_AUGMENT_SHIFT,
           "nodes / schedule / negatives kind");
-    CHECK((unsigned)c->classifier <= PFF_CLS_SOFTMAX && (unsigned)c->shards <= PFF_SHARDS_LABEL_SKEW &&
-              (unsigned)c->fast <= 1 && (unsigned)c->stale_adam <= 1 &&
-              (unsigned)c->sl_recompute <= 1 && c->threads >= 1 && c->threads <= 256 &&
-              c->batch >= 1 && c->batch <= 4096 && c->eval_every >= 0,
+    CHECK((unsigned)c->model.classifier <= PFF_CLS_SOFTMAX && (unsigned)c->run.shards <= PFF_SHARDS_LABEL_SKEW &&
+              (unsigned)c->run.fast <= 1 && (unsigned)c->run.stale_adam <= 1 &&
+              (unsigned)c->run.sl_recompute <= 1 && c->run.threads >= 1 && c->run.threads <= 256 &&
+              c->model.batch >= 1 && c->model.batch <= 4096 && c->run.eval_every >= 0,
           "classifier / shards / flags / threads / batch / eval_every");
-    CHECK(c->lr > 0 && isfinite(c->lr) && c->softmax_lr > 0 && isfinite(c->softmax_lr) &&
-              c->threshold > 0 && isfinite(c->threshold),
+    CHECK(c->model.lr > 0 && isfinite(c->model.lr) && c->model.softmax_lr > 0 && isfinite(c->model.softmax_lr) &&
+              c->model.threshold > 0 && isfinite(c->model.threshold),
           "learning rates / threshold not positive and finite");
     for (int k = 0; k < L; k++) {
         const pff_layer *l = ck->layer[k];
-        CHECK(l && l->in == c->widths[k] && l->out == c->widths[k + 1] &&
+        CHECK(l && l->in == c->model.widths[k] && l->out == c->model.widths[k + 1] &&
                   l->nparam == (size_t)l->out * l->in + l->out && l->slab,
               "layer shape differs from the widths");
     }
@@ -158,11 +158,11 @@ typedef struct {
 
 static layout layout_of(const pff_checkpoint *ck)
 {
-    const int L = ck->cfg.nlayers;
+    const int L = ck->cfg.model.nlayers;
     layout o;
     o.cfg = 16 + 4 * (size_t)(L + 1);
     /* version 3 (--neg hard or --augment shift) adds augment and hard_temp to the settings */
-    const int ext = ck->cfg.neg == PFF_NEG_HARD || ck->cfg.augment != PFF_AUGMENT_NONE;
+    const int ext = ck->cfg.model.neg == PFF_NEG_HARD || ck->cfg.model.augment != PFF_AUGMENT_NONE;
     o.layers = o.cfg + 80 + (ext ? 8 : 0);
     size_t q = o.layers;
     for (int k = 0; k < L; k++)
@@ -207,23 +207,23 @@ static pff_checkpoint *seed_build(const seed_spec *s)
     pff_config *c = &ck->cfg;
     pff_config_default(c);
     const int L = s->L;
-    c->nlayers = L;
+    c->model.nlayers = L;
     for (int k = 0; k <= L; k++)
-        c->widths[k] = s->w[k];
-    c->epochs = s->epochs, c->splits = s->splits, c->batch = 8;
-    c->classifier = s->head ? PFF_CLS_SOFTMAX : PFF_CLS_GOODNESS;
-    c->neg = (pff_neg_kind)(s->seed % 3);
+        c->model.widths[k] = s->w[k];
+    c->model.epochs = s->epochs, c->model.splits = s->splits, c->model.batch = 8;
+    c->model.classifier = s->head ? PFF_CLS_SOFTMAX : PFF_CLS_GOODNESS;
+    c->model.neg = (pff_neg_kind)(s->seed % 3);
     if (s->ext) {
-        c->neg = PFF_NEG_HARD;
-        c->augment = PFF_AUGMENT_SHIFT;
-        c->hard_temp = 2.5f;
+        c->model.neg = PFF_NEG_HARD;
+        c->model.augment = PFF_AUGMENT_SHIFT;
+        c->model.hard_temp = 2.5f;
     }
-    c->seed = s->seed;
-    c->schedule = s->schedule;
-    c->nodes = s->nodes;
-    c->threads = 2;
-    c->shards = s->schedule == PFF_FEDERATED ? PFF_SHARDS_LABEL_SKEW : PFF_SHARDS_IID;
-    c->eval_every = 1;
+    c->model.seed = s->seed;
+    c->run.schedule = s->schedule;
+    c->run.nodes = s->nodes;
+    c->run.threads = 2;
+    c->run.shards = s->schedule == PFF_FEDERATED ? PFF_SHARDS_LABEL_SKEW : PFF_SHARDS_IID;
+    c->run.eval_every = 1;
     ck->next = s->next;
     ck->train_n = 50 + (long)s->seed;
     if (!(ck->layer = calloc((size_t)L, sizeof *ck->layer)))
@@ -290,7 +290,7 @@ static pff_checkpoint *seed_build(const seed_spec *s)
         p[3] = -0.0f, p[4] = 1e-45f;
         ck->layer[0]->v[0] = __builtin_nanf("");
         ck->layer[0]->step = 0x7fffffffffffffffll;
-        c->threshold = 0.01f, c->lr = 0.01f;
+        c->model.threshold = 0.01f, c->model.lr = 0.01f;
         ck->stats[0].loss = __builtin_nan(""), ck->stats[0].batches = -1;
         ck->acc[0] = -__builtin_inf();
         ck->train_n = 0xffffffffl;

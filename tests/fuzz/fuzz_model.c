@@ -45,7 +45,7 @@ static void init_paths(void)
 
 static void check_shapes(const pff_model *m)
 {
-    const pff_config *c = &m->cfg;
+    const pff_model_config *c = &m->cfg;
     const int L = c->nlayers;
     if (L < 1 || L > PFF_MAX_LAYERS || c->widths[0] < PFF_CLASSES || !m->layer)
         __builtin_trap();
@@ -62,7 +62,7 @@ static void check_shapes(const pff_model *m)
 
 static void check_same(const pff_model *a, const pff_model *b)
 {
-    const pff_config *x = &a->cfg, *y = &b->cfg;
+    const pff_model_config *x = &a->cfg, *y = &b->cfg;
     if (x->nlayers != y->nlayers || memcmp(x->widths, y->widths, sizeof x->widths) != 0 ||
         memcmp(&x->threshold, &y->threshold, sizeof x->threshold) != 0 ||
         x->epochs != y->epochs || x->splits != y->splits || x->batch != y->batch ||
@@ -141,7 +141,7 @@ static void seed_model(const char *dir, const char *name, int L, const int *w, i
 {
     pff_model m;
     memset(&m, 0, sizeof m);
-    pff_config_default(&m.cfg);
+    pff_model_config_default(&m.cfg);
     m.cfg.nlayers = L;
     for (int k = 0; k <= L; k++)
         m.cfg.widths[k] = w[k];
