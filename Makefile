@@ -144,6 +144,9 @@ test: test-deps data
 	@$(TIMEOUT) 300 ./tests/test_tools.sh ./pff
 	@$(TIMEOUT) 300 ./tests/test_export.sh ./pff
 	@$(TIMEOUT) 120 ./tests/test_trace_run.sh ./pff build/release/tests/test_trace
+	@echo "== tests/test_layout.py (the README's Layout against the tree)"
+	@$(TIMEOUT) 60 python3 tests/test_layout.py . >/dev/null || \
+	  { python3 tests/test_layout.py . | grep -v '^ok'; echo "FAILED: tests/test_layout.py"; exit 1; }
 	@$(TIMEOUT) 600 ./tests/test_resume.sh ./pff
 	@$(MAKE) --no-print-directory fuzz-regress
 	@$(MAKE) --no-print-directory test-mpi
