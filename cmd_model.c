@@ -65,7 +65,7 @@ int pff_cmd_eval(int argc, char **argv)
         return rc == PFF_DONE ? PFF_OK : rc;
     long threads = pff_cores(), limit = 0;
     const char *s;
-    if ((s = pff_cli_get(&p, O, "threads")) && (rc = pff_cli_long("threads", s, 1, 256, &threads)))
+    if ((s = pff_cli_get(&p, O, "threads")) && (rc = pff_cli_long("threads", s, 1, PFF_MAX_THREADS, &threads)))
         return rc;
     if ((s = pff_cli_get(&p, O, "test-limit")) && (rc = pff_cli_long("test-limit", s, 1, INT_MAX, &limit)))
         return rc;

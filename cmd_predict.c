@@ -171,7 +171,7 @@ int pff_cmd_predict(int argc, char **argv)
         rc = PFF_EUSAGE;
     }
     if (!rc && (s = pff_cli_get(&p, O, "threads")))
-        rc = pff_cli_long("threads", s, 1, 256, &threads);
+        rc = pff_cli_long("threads", s, 1, PFF_MAX_THREADS, &threads);
     if (rc)
         goto out;
     const int json = pff_cli_has(&p, O, "json"), invert = pff_cli_has(&p, O, "invert");

@@ -268,9 +268,9 @@ static int parse_numbers(train_job *t)
         size_t field; /* offset of an int in pff_config */
     } ints[] = {{"epochs", 1, 1000000, offsetof(pff_config, model.epochs)},
                 {"splits", 1, 1000000, offsetof(pff_config, model.splits)},
-                {"batch", 1, 4096, offsetof(pff_config, model.batch)},
+                {"batch", 1, PFF_MAX_BATCH, offsetof(pff_config, model.batch)},
                 {"nodes", 1, PFF_MAX_NODES, offsetof(pff_config, run.nodes)},
-                {"threads", 1, 256, offsetof(pff_config, run.threads)}};
+                {"threads", 1, PFF_MAX_THREADS, offsetof(pff_config, run.threads)}};
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
         if ((s = pff_cli_get(p, O, ints[i].name))) {
             if ((rc = pff_cli_long(ints[i].name, s, ints[i].lo, ints[i].hi, &v)))
@@ -413,7 +413,8 @@ static int start_mpi(train_job *t)
 
 /* resolve the threads policy: how many nodes run, --nodes and --threads defaults from the core
  * count (the nodes, or the MPI ranks started on this machine, share its cores), and whether
- * nodes x threads may exceed the cores. The limits themselves are checked by pff_config_check. */
+ * nodes x threads may exceed the cores (refused here unless --oversubscribe). The limits
+ * themselves are checked by pff_config_check. */
 static int threads_policy(train_job *t)
 {
     pff_config *cfg = &t->cfg;
@@ -453,6 +454,13 @@ static int threads_policy(train_job *t)
     }
     if (!given_threads && cfg->run.schedule == PFF_SINGLE_LAYER && t->N > cores)
         t->over = 1; /* single-layer needs one node per layer; they share the cores */
+    if (!t->over && (long)t->N * cfg->run.threads > cores) {
+        fprintf(stderr,
+                "pff: --nodes %d x --threads %d = %d threads on %d cores; lower them, or add "
+                "--oversubscribe to run anyway\n",
+                t->N, cfg->run.threads, t->N * cfg->run.threads, cores);
+        return PFF_EUSAGE;
+    }
     return PFF_OK;
 }
 
@@ -533,7 +541,7 @@ static int load_data(train_job *t)
     if (t->resume && !t->quiet && (!mpi || cfg->run.rank == 0))
         fprintf(stderr, "pff: resuming %s after chapter %d of %d (data %s)\n", t->resume,
                 pff_checkpoint_chapters(t->ck), cfg->model.splits, t->dir);
-    if ((rc = pff_config_check(cfg, t->train.dim, t->train.n, pff_cores(), t->over, t->err))) {
+    if ((rc = pff_config_check(cfg, t->train.dim, t->train.n, t->err))) {
         if (t->resume)
             fprintf(stderr, "pff: --resume %s: ", t->resume);
         if (!mpi || cfg->run.rank == 0)

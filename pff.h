@@ -18,6 +18,8 @@
 #define PFF_VERSION "0.1.0"
 #define PFF_MAX_LAYERS 16 /* FF layers in one network */
 #define PFF_MAX_NODES 64  /* pipeline nodes (threads, or MPI ranks) in one run */
+#define PFF_MAX_THREADS 256 /* worker threads of one node */
+#define PFF_MAX_BATCH 4096  /* images per batch */
 #define PFF_CLASSES 10    /* labels embedded into the first PFF_CLASSES inputs */
 #define PFF_ERRLEN 512
 
@@ -181,9 +183,9 @@ typedef struct {
 
 void pff_config_default(pff_config *cfg);
 void pff_model_config_default(pff_model_config *m); /* the model part of pff_config_default */
-/* Checks a configuration against the data width; PFF_EUSAGE with a message. */
-int pff_config_check(const pff_config *cfg, int input_dim, long train_n, int cores,
-                     int oversubscribe, char *err);
+/* Checks a configuration against the data width and size; PFF_EUSAGE with a message. How many
+ * threads a machine should run is the caller's policy (pff train: cmd_train.c). */
+int pff_config_check(const pff_config *cfg, int input_dim, long train_n, char *err);
 /* Bytes a run of cfg on n training images will allocate, roughly. */
 double pff_memory_estimate(const pff_config *cfg, long n);
 

@@ -313,7 +313,8 @@ static load_step read_settings(rbuf *b, pff_checkpoint *ck, const char *path, ch
         (unsigned)c->model.augment > PFF_AUGMENT_SHIFT || !(c->model.hard_temp > 0 && isfinite(c->model.hard_temp)) ||
         (unsigned)c->model.classifier > PFF_CLS_SOFTMAX || (unsigned)c->run.shards > PFF_SHARDS_LABEL_SKEW ||
         (unsigned)c->run.fast > 1 || (unsigned)c->run.stale_adam > 1 || (unsigned)c->run.sl_recompute > 1 ||
-        c->run.threads < 1 || c->run.threads > 256 || c->model.batch < 1 || c->model.batch > 4096 ||
+        c->run.threads < 1 || c->run.threads > PFF_MAX_THREADS || c->model.batch < 1 ||
+        c->model.batch > PFF_MAX_BATCH ||
         c->run.eval_every < 0 || !(c->model.lr > 0 && isfinite(c->model.lr)) ||
         !(c->model.softmax_lr > 0 && isfinite(c->model.softmax_lr)) ||
         !(c->model.threshold > 0 && isfinite(c->model.threshold))) {

@@ -75,8 +75,7 @@ double pff_memory_estimate(const pff_config *cfg, long n)
     return params * 12 + N * per_node;
 }
 
-int pff_config_check(const pff_config *cfg, int input_dim, long train_n, int cores,
-                     int oversubscribe, char *err)
+int pff_config_check(const pff_config *cfg, int input_dim, long train_n, char *err)
 {
     const int L = cfg->model.nlayers;
     if (L < 1 || L > PFF_MAX_LAYERS) {
@@ -103,8 +102,8 @@ int pff_config_check(const pff_config *cfg, int input_dim, long train_n, int cor
                  cfg->model.epochs, cfg->model.splits);
         return PFF_EUSAGE;
     }
-    if (cfg->model.batch < 1 || cfg->model.batch > 4096) {
-        snprintf(err, PFF_ERRLEN, "--batch %d: expected 1..4096", cfg->model.batch);
+    if (cfg->model.batch < 1 || cfg->model.batch > PFF_MAX_BATCH) {
+        snprintf(err, PFF_ERRLEN, "--batch %d: expected 1..%d", cfg->model.batch, PFF_MAX_BATCH);
         return PFF_EUSAGE;
     }
     if (!(cfg->model.lr > 0 && isfinite(cfg->model.lr)) || !(cfg->model.softmax_lr > 0 && isfinite(cfg->model.softmax_lr)) ||
@@ -174,15 +173,8 @@ int pff_config_check(const pff_config *cfg, int input_dim, long train_n, int cor
                  "do not travel in the others)");
         return PFF_EUSAGE;
     }
-    if (cfg->run.threads < 1 || cfg->run.threads > 256) {
-        snprintf(err, PFF_ERRLEN, "--threads %d: expected 1..256", cfg->run.threads);
-        return PFF_EUSAGE;
-    }
-    if (!oversubscribe && (long)N * cfg->run.threads > cores) {
-        snprintf(err, PFF_ERRLEN,
-                 "--nodes %d x --threads %d = %d threads on %d cores; lower them, or add "
-                 "--oversubscribe to run anyway",
-                 N, cfg->run.threads, N * cfg->run.threads, cores);
+    if (cfg->run.threads < 1 || cfg->run.threads > PFF_MAX_THREADS) {
+        snprintf(err, PFF_ERRLEN, "--threads %d: expected 1..%d", cfg->run.threads, PFF_MAX_THREADS);
         return PFF_EUSAGE;
     }
     if (train_n < (long)N * cfg->model.batch && cfg->run.schedule == PFF_FEDERATED) {

@@ -38,7 +38,7 @@ int main(int argc, char **argv)
     pff_result res;
     memset(&res, 0, sizeof res);
     double goodness, softmax;
-    int rc = pff_config_check(&cfg, train.dim, train.n, 1, 0, err);
+    int rc = pff_config_check(&cfg, train.dim, train.n, err);
     if (!rc)
         rc = pff_train(&cfg, &train, &model, &res, err);
     if (!rc) {

@@ -535,10 +535,10 @@ static void test_shift(void)
     cfg.model.widths[0] = 10;
     cfg.model.nlayers = 1;
     cfg.model.widths[1] = 5;
-    CHECK(pff_config_check(&cfg, 10, 100, 1, 0, err) == PFF_EUSAGE && strstr(err, "square"),
+    CHECK(pff_config_check(&cfg, 10, 100, err) == PFF_EUSAGE && strstr(err, "square"),
           "--augment shift on 10-pixel inputs is refused: '%s'", err);
     cfg.model.widths[0] = 64;
-    CHECK(pff_config_check(&cfg, 64, 100, 1, 0, err) == PFF_OK, "8x8 pictures shift: '%s'", err);
+    CHECK(pff_config_check(&cfg, 64, 100, err) == PFF_OK, "8x8 pictures shift: '%s'", err);
 }
 
 int main(void)
