@@ -224,6 +224,25 @@ static void expect_same(const pff_config *ref, const pff_config *other)
     free(b);
 }
 
+/* Negatives that depend on the model (adaptive, hard): single-layer in waiting mode, with and
+ * without --recompute, and all-layers on one node are Sequential; all-layers on two nodes
+ * reproduces itself. */
+static void expect_model_led_schedules(const pff_config *seq)
+{
+    pff_config o = *seq;
+    o.run.schedule = PFF_SINGLE_LAYER;
+    o.run.nodes = 3;
+    expect_same(seq, &o);
+    o.run.sl_recompute = 1;
+    expect_same(seq, &o);
+    o = *seq;
+    o.run.schedule = PFF_ALL_LAYERS;
+    o.run.nodes = 1;
+    expect_same(seq, &o);
+    o.run.nodes = 2;
+    expect_same(&o, &o);
+}
+
 static void test_equivalence(void)
 {
     pff_neg_kind negs[2] = {PFF_NEG_FIXED, PFF_NEG_RANDOM};
@@ -268,18 +287,10 @@ static void test_equivalence(void)
     base_config(&seq);
     seq.model.neg = PFF_NEG_ADAPTIVE;
     seq.model.classifier = PFF_CLS_SOFTMAX;
-    o = seq;
-    o.run.schedule = PFF_SINGLE_LAYER;
-    o.run.nodes = 3;
-    expect_same(&seq, &o);
-    o.run.sl_recompute = 1;
-    expect_same(&seq, &o);
+    expect_model_led_schedules(&seq);
     o = seq;
     o.run.schedule = PFF_ALL_LAYERS;
-    o.run.nodes = 2;
-    expect_same(&o, &o);
     o.run.nodes = 1;
-    expect_same(&seq, &o);
     /* --handoff weights: with one node it is the full hand-off; with two it differs, reproducibly */
     o.run.stale_adam = 1;
     expect_same(&seq, &o);
@@ -389,18 +400,7 @@ static void test_equivalence_new_options(void)
     expect_differ(&o, &seq, "--hard-temp");
     for (int aug = 0; aug < 2; aug++) {
         seq.model.augment = aug ? PFF_AUGMENT_SHIFT : PFF_AUGMENT_NONE;
-        o = seq;
-        o.run.schedule = PFF_SINGLE_LAYER;
-        o.run.nodes = 3;
-        expect_same(&seq, &o);
-        o.run.sl_recompute = 1;
-        expect_same(&seq, &o);
-        o = seq;
-        o.run.schedule = PFF_ALL_LAYERS;
-        o.run.nodes = 1;
-        expect_same(&seq, &o);
-        o.run.nodes = 2;
-        expect_same(&o, &o);
+        expect_model_led_schedules(&seq);
         o = seq;
         o.run.schedule = PFF_FEDERATED;
         o.run.nodes = 2;
