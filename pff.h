@@ -23,7 +23,9 @@
 #define PFF_CLASSES 10    /* labels embedded into the first PFF_CLASSES inputs */
 #define PFF_ERRLEN 512
 
-enum { PFF_OK = 0, PFF_EFAIL = 1, PFF_EUSAGE = 2 };
+/* PFF_ABORTED: the run already failed elsewhere (another node, a signal); whoever gets it gives up
+ * and passes it on, the message is the first failure's. */
+enum { PFF_OK = 0, PFF_EFAIL = 1, PFF_EUSAGE = 2, PFF_ABORTED = -1 };
 
 typedef enum { PFF_SEQUENTIAL, PFF_SINGLE_LAYER, PFF_ALL_LAYERS, PFF_FEDERATED } pff_schedule_kind;
 /* hard: sampled in proportion to the model's preference (softmax of the goodness

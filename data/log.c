@@ -318,7 +318,7 @@ static int push_point(pff_acc_curve *c, double x, double y)
     if (ny)
         c->y = ny;
     if (!nx || !ny)
-        return -1;
+        return PFF_EFAIL; /* out of memory */
     c->x[c->n] = x;
     c->y[c->n++] = y;
     return 0;

@@ -221,9 +221,9 @@ int pff_work_init(pff_work *w, int rows, int wmax, size_t max_param, int threads
     w->dscale = malloc((size_t)rows * sizeof(float));
     if (!w->x || !w->z || !w->g || !w->scratch || !w->rowstat || !w->dscale) {
         pff_work_free(w);
-        return -1;
+        return PFF_EFAIL; /* out of memory */
     }
-    return 0;
+    return PFF_OK;
 }
 
 void pff_work_free(pff_work *w)

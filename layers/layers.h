@@ -93,7 +93,7 @@ typedef struct {
     double *rowstat; /* (rows) goodness per row, then dL/dG */
     float *dscale;   /* (rows) 2 dL/dG: the factor from activities to dL/dz */
 } pff_work;
-int pff_work_init(pff_work *w, int rows, int wmax, size_t max_param, int threads);
+int pff_work_init(pff_work *w, int rows, int wmax, size_t max_param, int threads); /* PFF_EFAIL: no memory */
 void pff_work_free(pff_work *w);
 float *pff_work_scratch(pff_work *w, int t); /* thread t's chunk buffer */
 

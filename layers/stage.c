@@ -109,7 +109,7 @@ int pff_stage_ff_epochs(const pff_model_config *cfg, pff_layer *l, int k, int ch
     case EPOCHS_DONE:
         break;
     case EPOCHS_ABORTED:
-        return -1;
+        return PFF_ABORTED;
     case EPOCHS_NONFINITE:
         snprintf(err, PFF_ERRLEN,
                  "layer %d, chapter %d, epoch %d: loss is not finite (%g); try a smaller --lr "
@@ -176,7 +176,7 @@ int pff_stage_softmax(const pff_model_config *cfg, pff_layer *h, int stage, int 
     case EPOCHS_DONE:
         return PFF_OK;
     case EPOCHS_ABORTED:
-        return -1;
+        return PFF_ABORTED;
     case EPOCHS_NONFINITE:
         snprintf(err, PFF_ERRLEN,
                  "softmax head (the stage after layer %d), chapter %d, epoch %d: loss is not "

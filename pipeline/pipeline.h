@@ -37,11 +37,10 @@ static inline void pff_sync_check(int err, const char *call, const char *file, i
     pff_sync_check(pthread_cond_broadcast(c), "pthread_cond_broadcast", __FILE__, __LINE__)
 #define pff_signal(c) pff_sync_check(pthread_cond_signal(c), "pthread_cond_signal", __FILE__, __LINE__)
 
-/* What a transport call returns when the run has already failed (its message
- * is in pff_transport.error): the caller gives up and passes it on. Node
- * bodies return it too; any other non-zero code (PFF_EFAIL, PFF_EUSAGE) is a
- * failure of their own, with a message, that they report to the transport. */
-enum { PFF_ABORTED = -1 };
+/* PFF_ABORTED (pff.h) is what a transport call returns when the run has already failed (its
+ * message is in pff_transport.error): the caller gives up and passes it on. Node bodies return
+ * it too; any other non-zero code (PFF_EFAIL, PFF_EUSAGE) is a failure of their own, with a
+ * message, that they report to the transport. */
 
 typedef struct pff_transport pff_transport;
 struct pff_transport {
