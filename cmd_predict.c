@@ -18,12 +18,6 @@
 #include "data/image.h"
 #include "data/pictures.h"
 
-static int cores(void)
-{
-    long c = sysconf(_SC_NPROCESSORS_ONLN);
-    return c > 0 ? (int)c : 1;
-}
-
 /* A JSON string: quotes, backslashes and control characters escaped. */
 static void json_str(FILE *f, const char *s)
 {
@@ -154,7 +148,7 @@ int pff_cmd_predict(int argc, char **argv)
     split_args(argc, argv, O, oargv, &oargc, files, &nfiles);
     pff_parsed p;
     int rc = pff_cli_parse(oargc, oargv, O, "predict", &p);
-    long threads = cores();
+    long threads = pff_cores();
     const char *s;
     if (!rc && pff_cli_has(&p, O, "help")) {
         pff_cli_usage(stdout, "pff predict MODEL IMAGE... [options]", O);

@@ -25,7 +25,7 @@
  *          on the project's one canvas and font, encoded into memory (data/canvas.c).
  *   .txt   The terminal Gantt chart of plan.c (pff_gantt_print, 100 columns, no colour, unit s).
  *   -      The same chart on stdout, coloured when stdout is a terminal and NO_COLOR is unset.
- * Files are written by the one atomic writer, pff_write_atomic_stream (data.h): a mkstemp file in
+ * Files are written by the one atomic writer, pff_write_atomic_stream (pff.h, data/atomic.c): a mkstemp file in
  * the target's directory, flushed, fsync'ed and renamed over the target; on any failure the
  * temporary file is removed. Failures return PFF_EUSAGE or PFF_EFAIL (trace.h says which).
  *
