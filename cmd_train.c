@@ -10,11 +10,12 @@
  *             federated shard of an MPI rank
  *   run       the one place that fills how the run reports (start_reporting), then pff_train
  *             under SIGINT/SIGTERM handlers (a stopped run says how to resume)
- *   report    test accuracy, --save, --trace, the text line or the --json object
+ *   report    test accuracy, --save, --trace, the text line or the --json object (the lines
+ *             themselves, and the opening one, are report.c's)
  *
  * Under --transport mpi every rank runs all of this; rank 0 alone prints and writes.
  *
- * About 800 lines, above the ~700 of the rule, on purpose: the 35 options' table and the five
+ * About 750 lines, above the ~700 of the rule, on purpose: the 35 options' table and the five
  * steps of one command, each step a function of at most ~80 lines, read top to bottom here; cut
  * further, a reader of `pff train` would follow one run across files. */
 #define _GNU_SOURCE
@@ -562,25 +563,6 @@ static int load_data(train_job *t)
     return rc;
 }
 
-/* The line that opens a run on stderr (unless --quiet). */
-static void print_header(const train_job *t)
-{
-    const pff_config *cfg = &t->cfg;
-    if (t->quiet)
-        return;
-    fprintf(stderr, "pff: %s%s, %d %s x %d thread(s), layers %d", pff_schedule_name(cfg->run.schedule),
-            t->mpi ? " over MPI" : "", t->N, t->mpi ? "rank(s)" : "node(s)", cfg->run.threads,
-            cfg->model.widths[0]);
-    for (int k = 1; k <= cfg->model.nlayers; k++)
-        fprintf(stderr, ",%d", cfg->model.widths[k]);
-    fprintf(stderr, ", %d epochs in %d chapters, %s negatives%s, %s classifier, %d images; "
-                    "BLAS %s\n",
-            cfg->model.epochs, cfg->model.splits, pff_neg_name(cfg->model.neg),
-            cfg->model.augment == PFF_AUGMENT_SHIFT ? ", shifted images" : "",
-            pff_classifier_name(cfg->model.classifier), t->train.index ? t->train.total : t->train.n,
-            pff_blas_describe());
-}
-
 /* How the run reports while it trains, filled in this one place: progress on stderr (unless
  * --quiet), the live bar when stderr is a terminal, the --log file (CSV, or JSON Lines for
  * .jsonl) with its header. */
@@ -677,47 +659,11 @@ static int write_trace(train_job *t, const pff_model *model, pff_result *res, do
     return rc;
 }
 
-static void print_list(const char *key, const double *v, int n, const char *fmt)
+/* What report.c needs to know of the run for its opening and closing lines. */
+static pff_run_view run_view(const train_job *t)
 {
-    printf("%s[", key);
-    for (int i = 0; i < n && i < PFF_MAX_NODES; i++) {
-        printf("%s", i ? "," : "");
-        printf(fmt, v[i]);
-    }
-    printf("]");
-}
-
-/* --json: one object with the settings and the results on stdout. */
-static void print_json(const train_job *t, const pff_result *res, double ga, double sa,
-                       const double *busy, const double *wait, const double *util)
-{
-    const pff_config *cfg = &t->cfg;
-    const pff_dataset *train = &t->train;
-    printf("{\"schedule\":\"%s\",\"transport\":\"%s\",\"nodes\":%d,\"threads\":%d,"
-           "\"blas_core\":\"%s\",\"layers\":",
-           pff_schedule_name(cfg->run.schedule), t->mpi ? "mpi" : "threads", t->N, cfg->run.threads,
-           pff_blas_name());
-    pff_json_widths(stdout, cfg->model.widths, cfg->model.nlayers);
-    printf(",\"epochs\":%d,\"splits\":%d,\"batch\":%d,\"neg\":\"%s\",\"classifier\":\"%s\","
-           "\"seed\":%llu,\"lr\":%g,\"softmax_lr\":%g,\"threshold\":%g,\"fast\":%s,"
-           "\"augment\":\"%s\",\"hard_temp\":%g,\"train_n\":%d,\"test_n\":%d,\"train_seconds\":%.3f,"
-           "\"neg_seconds\":%.3f,\"eval_seconds\":%.3f,\"goodness_accuracy\":",
-           cfg->model.epochs, cfg->model.splits, cfg->model.batch, pff_neg_name(cfg->model.neg),
-           pff_classifier_name(cfg->model.classifier), (unsigned long long)cfg->model.seed, (double)cfg->model.lr,
-           (double)cfg->model.softmax_lr, (double)cfg->model.threshold, cfg->run.fast ? "true" : "false",
-           pff_augment_name(cfg->model.augment), (double)cfg->model.hard_temp,
-           train->index ? train->total : train->n, t->test.n, res->train_seconds,
-           res->neg_seconds, res->eval_seconds);
-    pff_json_acc(stdout, ga);
-    printf(",\"softmax_accuracy\":");
-    pff_json_acc(stdout, sa);
-    printf(",\"test_accuracy\":");
-    pff_json_acc(stdout, cfg->model.classifier == PFF_CLS_SOFTMAX ? sa : ga);
-    printf(",\"gflops\":%.2f,\"peak_rss_mb\":%.1f,", res->gflops, res->peak_rss_mb);
-    print_list("\"node_busy_seconds\":", busy, t->N, "%.3f");
-    print_list(",\"node_wait_seconds\":", wait, t->N, "%.3f");
-    print_list(",\"node_utilisation\":", util, t->N, "%.4f");
-    printf("}\n");
+    return (pff_run_view){&t->cfg, t->N, t->mpi, t->train.index ? t->train.total : t->train.n,
+                          t->test.n};
 }
 
 /* report: test accuracy (timed, into the trace), --save, --trace, the text line, --json. */
@@ -741,16 +687,11 @@ static int report_results(train_job *t, pff_model *model, pff_result *res)
     double busy[PFF_MAX_NODES] = {0}, wait[PFF_MAX_NODES] = {0}, util[PFF_MAX_NODES] = {0};
     if ((rc = write_trace(t, model, res, busy, wait, util)))
         return rc;
-    if (!t->quiet || !t->json) {
-        FILE *f = t->json ? stderr : stdout;
-        fprintf(f, "test accuracy: %.2f%% (goodness)", 100 * ga);
-        if (sa >= 0)
-            fprintf(f, ", %.2f%% (softmax)", 100 * sa);
-        fprintf(f, " on %d images; trained in %.1f s (%.1f GFLOP/s)\n", t->test.n,
-                res->train_seconds, res->gflops);
-    }
+    const pff_run_view view = run_view(t);
+    if (!t->quiet || !t->json)
+        pff_print_result(t->json ? stderr : stdout, &view, res, ga, sa);
     if (t->json)
-        print_json(t, res, ga, sa, busy, wait, util);
+        pff_print_json(&view, res, ga, sa, busy, wait, util);
     return PFF_OK;
 }
 
@@ -778,7 +719,10 @@ static int train_main(train_job *t)
         (t->mpi && (rc = start_mpi(t))) || (rc = threads_policy(t)) ||
         (rc = resolve_paths(t)) || (rc = load_data(t)))
         return rc;
-    print_header(t);
+    if (!t->quiet) {
+        const pff_run_view view = run_view(t);
+        pff_print_header(&view);
+    }
     pff_model model;
     pff_result res;
     memset(&res, 0, sizeof res);

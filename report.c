@@ -1,4 +1,5 @@
-/* report.c — what `pff train` prints while it runs (the terminal reporter).
+/* report.c — what `pff train` prints: the line that opens a run, the terminal
+ * reporter while it runs, and the result (the text line or the --json object).
  *
  * pff_train (pipeline/) never prints: it tells a pff_reporter (pff.h) when a
  * chapter is complete, how far the batches have got, when its node threads
@@ -9,6 +10,7 @@
 #include <stdio.h>
 
 #include "report.h"
+#include "cli.h"      /* pff_blas_describe, pff_json_acc, pff_json_widths */
 #include "data/log.h" /* pff_log_row */
 
 /* One row of --log FILE. */
@@ -105,4 +107,73 @@ const pff_reporter *pff_terminal_reporter(pff_terminal *t, const pff_config *cfg
     t->cfg = cfg;
     t->bar = 0;
     return &t->base;
+}
+
+/* ---- before and after the run ---- */
+
+void pff_print_header(const pff_run_view *v)
+{
+    const pff_config *cfg = v->cfg;
+    fprintf(stderr, "pff: %s%s, %d %s x %d thread(s), layers %d", pff_schedule_name(cfg->run.schedule),
+            v->mpi ? " over MPI" : "", v->nodes, v->mpi ? "rank(s)" : "node(s)", cfg->run.threads,
+            cfg->model.widths[0]);
+    for (int k = 1; k <= cfg->model.nlayers; k++)
+        fprintf(stderr, ",%d", cfg->model.widths[k]);
+    fprintf(stderr, ", %d epochs in %d chapters, %s negatives%s, %s classifier, %d images; "
+                    "BLAS %s\n",
+            cfg->model.epochs, cfg->model.splits, pff_neg_name(cfg->model.neg),
+            cfg->model.augment == PFF_AUGMENT_SHIFT ? ", shifted images" : "",
+            pff_classifier_name(cfg->model.classifier), v->train_n,
+            pff_blas_describe());
+}
+
+void pff_print_result(FILE *out, const pff_run_view *v, const pff_result *res, double ga, double sa)
+{
+    fprintf(out, "test accuracy: %.2f%% (goodness)", 100 * ga);
+    if (sa >= 0)
+        fprintf(out, ", %.2f%% (softmax)", 100 * sa);
+    fprintf(out, " on %d images; trained in %.1f s (%.1f GFLOP/s)\n", v->test_n, res->train_seconds,
+            res->gflops);
+}
+
+static void print_list(const char *key, const double *v, int n, const char *fmt)
+{
+    printf("%s[", key);
+    for (int i = 0; i < n && i < PFF_MAX_NODES; i++) {
+        printf("%s", i ? "," : "");
+        printf(fmt, v[i]);
+    }
+    printf("]");
+}
+
+
+void pff_print_json(const pff_run_view *v, const pff_result *res, double ga, double sa,
+                    const double *busy, const double *wait, const double *util)
+{
+    const pff_config *cfg = v->cfg;
+    printf("{\"schedule\":\"%s\",\"transport\":\"%s\",\"nodes\":%d,\"threads\":%d,"
+           "\"blas_core\":\"%s\",\"layers\":",
+           pff_schedule_name(cfg->run.schedule), v->mpi ? "mpi" : "threads", v->nodes, cfg->run.threads,
+           pff_blas_name());
+    pff_json_widths(stdout, cfg->model.widths, cfg->model.nlayers);
+    printf(",\"epochs\":%d,\"splits\":%d,\"batch\":%d,\"neg\":\"%s\",\"classifier\":\"%s\","
+           "\"seed\":%llu,\"lr\":%g,\"softmax_lr\":%g,\"threshold\":%g,\"fast\":%s,"
+           "\"augment\":\"%s\",\"hard_temp\":%g,\"train_n\":%d,\"test_n\":%d,\"train_seconds\":%.3f,"
+           "\"neg_seconds\":%.3f,\"eval_seconds\":%.3f,\"goodness_accuracy\":",
+           cfg->model.epochs, cfg->model.splits, cfg->model.batch, pff_neg_name(cfg->model.neg),
+           pff_classifier_name(cfg->model.classifier), (unsigned long long)cfg->model.seed, (double)cfg->model.lr,
+           (double)cfg->model.softmax_lr, (double)cfg->model.threshold, cfg->run.fast ? "true" : "false",
+           pff_augment_name(cfg->model.augment), (double)cfg->model.hard_temp,
+           v->train_n, v->test_n, res->train_seconds,
+           res->neg_seconds, res->eval_seconds);
+    pff_json_acc(stdout, ga);
+    printf(",\"softmax_accuracy\":");
+    pff_json_acc(stdout, sa);
+    printf(",\"test_accuracy\":");
+    pff_json_acc(stdout, cfg->model.classifier == PFF_CLS_SOFTMAX ? sa : ga);
+    printf(",\"gflops\":%.2f,\"peak_rss_mb\":%.1f,", res->gflops, res->peak_rss_mb);
+    print_list("\"node_busy_seconds\":", busy, v->nodes, "%.3f");
+    print_list(",\"node_wait_seconds\":", wait, v->nodes, "%.3f");
+    print_list(",\"node_utilisation\":", util, v->nodes, "%.4f");
+    printf("}\n");
 }

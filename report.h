@@ -1,5 +1,5 @@
-/* report.h — what `pff train` prints while it runs: the terminal reporter
- * (report.c) that pff_train tells through pff_config.report.reporter. */
+/* report.h — what `pff train` prints (report.c): the line that opens a run, the terminal
+ * reporter that pff_train tells through pff_config.report.reporter, and the result. */
 #ifndef PFF_REPORT_H
 #define PFF_REPORT_H
 
@@ -19,5 +19,23 @@ typedef struct {
  *   - a row per chapter in cfg->log (CSV, or JSON Lines when log_jsonl);
  *   - over MPI, a failing rank's last words before the job ends (always). */
 const pff_reporter *pff_terminal_reporter(pff_terminal *t, const pff_config *cfg);
+
+/* What a run was, for the lines printed before and after it. */
+typedef struct {
+    const pff_config *cfg;
+    int nodes;          /* node threads, or MPI ranks */
+    int mpi;            /* 1: over MPI */
+    int train_n;        /* training images (the whole set when a rank holds one shard) */
+    int test_n;         /* test images */
+} pff_run_view;
+
+/* The line that opens a run, on stderr: schedule, nodes, widths, epochs, negatives, kernel. */
+void pff_print_header(const pff_run_view *v);
+/* "test accuracy: ..." on out; ga and sa are fractions (sa < 0: no softmax head). */
+void pff_print_result(FILE *out, const pff_run_view *v, const pff_result *res, double ga, double sa);
+/* --json: one object with the settings and the results on stdout; busy, wait and util hold a
+ * value per node. */
+void pff_print_json(const pff_run_view *v, const pff_result *res, double ga, double sa,
+                    const double *busy, const double *wait, const double *util);
 
 #endif
