@@ -4,8 +4,9 @@
  * Where things live (each folder's main header says what it owns and must never do):
  *
  *   pff.c, cli.h   the command line: parsing (cli.c, the one option parser), dispatch (below),
- *                  what is printed; one file per command, named in the table below; runtime.c
- *                  starts the process (OpenMP wait policy, the OpenBLAS kernel)
+ *                  what is printed; one file per command, named in the table below; report.c
+ *                  what pff train prints; runtime.c starts the process (OpenMP wait policy,
+ *                  the OpenBLAS kernel)
  *   layers/        the maths: layers, goodness, Adam, the one product pff_matmul
  *   pipeline/      the schedules and transports (threads, MPI), the planner
  *   data/          the file formats: IDX, model, checkpoint, images, logs, pictures, traces
@@ -29,7 +30,12 @@
  *         hard negatives from the goodness table       (layers/net.c)
  *        │
  *        ▼
- *   pff_model ──layers/model.c──▶ test accuracy, model file (--save)
+ *   pff_model ──layers/model.c──▶ test accuracy
+ *             ──data/model_file.c──▶ model file (--save)
+ *
+ * What pff train prints on the way (its opening line, a line per chapter, the
+ * bar, the --log rows, the result) is report.c's: pipeline/ tells a
+ * pff_reporter and never prints.
  *
  * Every product goes through pff_matmul (layers/matmul.c). Which node runs
  * which (layer, chapter), and why the result does not depend on it, is told
