@@ -319,8 +319,8 @@ static int parse_kinds(train_job *t)
     const pff_option *O = train_opts;
     pff_config *cfg = &t->cfg;
     static const char *const hand[] = {"full", "weights"}, *const tps[] = {"threads", "mpi"};
-    int rc, sched = cfg->run.schedule, neg = cfg->model.neg, aug = cfg->model.augment, cls = cfg->model.classifier,
-            shards = cfg->run.shards, transport = cfg->run.transport;
+    int rc, sched = cfg->run.schedule, neg = cfg->model.neg, aug = cfg->model.augment,
+            cls = cfg->model.classifier, shards = cfg->run.shards, transport = cfg->run.transport;
     const char *s;
     if ((rc = choice(p, "schedule", pff_schedule_names, 4, &sched)))
         return rc;
@@ -496,7 +496,8 @@ static int resolve_paths(train_job *t)
     t->save = output_path(p, "save", rec ? rec->save : NULL);
     t->trace = output_path(p, "trace", rec ? rec->trace : NULL);
     t->logpath = output_path(p, "log", rec ? rec->log : NULL);
-    t->cfg.run.checkpoint = pff_cli_get(p, O, "checkpoint") ? pff_cli_get(p, O, "checkpoint") : t->resume;
+    t->cfg.run.checkpoint =
+        pff_cli_get(p, O, "checkpoint") ? pff_cli_get(p, O, "checkpoint") : t->resume;
     if ((rc = check_outputs(t->save, t->trace, t->logpath, t->cfg.run.checkpoint)))
         return rc;
     if (t->cfg.run.checkpoint && t->cfg.run.stale_adam) {
@@ -647,8 +648,11 @@ static int write_trace(train_job *t, const pff_model *model, pff_result *res, do
     if (spans)
         pff_trace_summary(spans, nspans, N < PFF_MAX_NODES ? N : PFF_MAX_NODES, t_end, busy, wait,
                           util);
-    pff_trace_info tinfo = {cfg->run.schedule != PFF_SINGLE_LAYER, cfg->model.nlayers, cfg->model.widths,
-                            model->head ? model->head->in : 0, cfg->model.epochs / cfg->model.splits,
+    pff_trace_info tinfo = {cfg->run.schedule != PFF_SINGLE_LAYER,
+                            cfg->model.nlayers,
+                            cfg->model.widths,
+                            model->head ? model->head->in : 0,
+                            cfg->model.epochs / cfg->model.splits,
                             N <= PFF_MAX_NODES ? res->node_images : NULL,
                             pff_schedule_name(cfg->run.schedule)};
     if (t->trace && spans &&

@@ -125,8 +125,9 @@ int pff_checkpoint_save(const pff_checkpoint *ck, const char *path, char *err)
     pff_bytes b = {NULL, 0, 0, 1};
     const int ext = pff_header_needs_ext(&c->model);
     pff_put_header(&b, CK_MAGIC, ext ? CK_VERSION_EXT : CK_VERSION, &c->model);
-    uint32_t sched[8] = {(uint32_t)c->run.schedule, (uint32_t)c->run.nodes,      (uint32_t)c->run.threads,
-                         (uint32_t)c->run.fast,     (uint32_t)c->run.shards,     (uint32_t)c->run.stale_adam,
+    uint32_t sched[8] = {(uint32_t)c->run.schedule,     (uint32_t)c->run.nodes,
+                         (uint32_t)c->run.threads,      (uint32_t)c->run.fast,
+                         (uint32_t)c->run.shards,       (uint32_t)c->run.stale_adam,
                          (uint32_t)c->run.sl_recompute, (uint32_t)c->run.eval_every};
     for (int i = 0; i < 8; i++)
         pff_put32(&b, sched[i]);
@@ -307,15 +308,17 @@ static load_step read_settings(rbuf *b, pff_checkpoint *ck, const char *path, ch
     const int ext_ok = (version == CK_VERSION_EXT) == pff_header_needs_ext(&c->model);
     ck->next = (int)r32(b);
     ck->train_n = (long)r32(b);
-    if (!b->ok || c->model.splits < 1 || c->model.epochs < 1 || c->model.epochs % c->model.splits || ck->next < 1 ||
-        ck->next > c->model.splits || (unsigned)c->run.schedule > PFF_FEDERATED || c->run.nodes < 1 ||
-        c->run.nodes > PFF_MAX_NODES || (unsigned)c->model.neg > PFF_NEG_HARD || !ext_ok ||
-        (unsigned)c->model.augment > PFF_AUGMENT_SHIFT || !(c->model.hard_temp > 0 && isfinite(c->model.hard_temp)) ||
-        (unsigned)c->model.classifier > PFF_CLS_SOFTMAX || (unsigned)c->run.shards > PFF_SHARDS_LABEL_SKEW ||
-        (unsigned)c->run.fast > 1 || (unsigned)c->run.stale_adam > 1 || (unsigned)c->run.sl_recompute > 1 ||
+    if (!b->ok || c->model.splits < 1 || c->model.epochs < 1 || c->model.epochs % c->model.splits ||
+        ck->next < 1 || ck->next > c->model.splits || (unsigned)c->run.schedule > PFF_FEDERATED ||
+        c->run.nodes < 1 || c->run.nodes > PFF_MAX_NODES || (unsigned)c->model.neg > PFF_NEG_HARD ||
+        !ext_ok || (unsigned)c->model.augment > PFF_AUGMENT_SHIFT ||
+        !(c->model.hard_temp > 0 && isfinite(c->model.hard_temp)) ||
+        (unsigned)c->model.classifier > PFF_CLS_SOFTMAX ||
+        (unsigned)c->run.shards > PFF_SHARDS_LABEL_SKEW || (unsigned)c->run.fast > 1 ||
+        (unsigned)c->run.stale_adam > 1 || (unsigned)c->run.sl_recompute > 1 ||
         c->run.threads < 1 || c->run.threads > PFF_MAX_THREADS || c->model.batch < 1 ||
-        c->model.batch > PFF_MAX_BATCH ||
-        c->run.eval_every < 0 || !(c->model.lr > 0 && isfinite(c->model.lr)) ||
+        c->model.batch > PFF_MAX_BATCH || c->run.eval_every < 0 ||
+        !(c->model.lr > 0 && isfinite(c->model.lr)) ||
         !(c->model.softmax_lr > 0 && isfinite(c->model.softmax_lr)) ||
         !(c->model.threshold > 0 && isfinite(c->model.threshold))) {
         snprintf(err, PFF_ERRLEN, "%s: the checkpoint's settings are invalid", path);

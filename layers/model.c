@@ -106,13 +106,15 @@ int pff_config_check(const pff_config *cfg, int input_dim, long train_n, char *e
         snprintf(err, PFF_ERRLEN, "--batch %d: expected 1..%d", cfg->model.batch, PFF_MAX_BATCH);
         return PFF_EUSAGE;
     }
-    if (!(cfg->model.lr > 0 && isfinite(cfg->model.lr)) || !(cfg->model.softmax_lr > 0 && isfinite(cfg->model.softmax_lr)) ||
+    if (!(cfg->model.lr > 0 && isfinite(cfg->model.lr)) ||
+        !(cfg->model.softmax_lr > 0 && isfinite(cfg->model.softmax_lr)) ||
         !(cfg->model.threshold > 0 && isfinite(cfg->model.threshold))) {
         snprintf(err, PFF_ERRLEN, "--lr, --softmax-lr and --threshold must be positive numbers");
         return PFF_EUSAGE;
     }
     if (!(cfg->model.hard_temp > 0 && isfinite(cfg->model.hard_temp))) {
-        snprintf(err, PFF_ERRLEN, "--hard-temp %g: expected a positive number", (double)cfg->model.hard_temp);
+        snprintf(err, PFF_ERRLEN, "--hard-temp %g: expected a positive number",
+                 (double)cfg->model.hard_temp);
         return PFF_EUSAGE;
     }
     if ((unsigned)cfg->model.neg > PFF_NEG_HARD || (unsigned)cfg->model.augment > PFF_AUGMENT_SHIFT) {
@@ -133,13 +135,15 @@ int pff_config_check(const pff_config *cfg, int input_dim, long train_n, char *e
          * (DESIGN.md §2); with several epochs per chapter a node maps them once per epoch
          * through the chapter's layers below, which a single-layer node can only do from
          * parameter snapshots */
-        if (pff_inputs_per_epoch(&cfg->model) && cfg->run.schedule == PFF_SINGLE_LAYER && !cfg->run.sl_recompute) {
+        if (pff_inputs_per_epoch(&cfg->model) && cfg->run.schedule == PFF_SINGLE_LAYER &&
+            !cfg->run.sl_recompute) {
             snprintf(err, PFF_ERRLEN,
                      "--augment shift with %d epochs per chapter on --schedule single-layer: "
                      "each epoch's shifted images must be mapped through the layers below, "
                      "which a node does from parameter snapshots: add --recompute (or give one "
                      "epoch per chapter, --splits %d)",
-                     cfg->model.splits > 0 ? cfg->model.epochs / cfg->model.splits : 0, cfg->model.epochs);
+                     cfg->model.splits > 0 ? cfg->model.epochs / cfg->model.splits : 0,
+                     cfg->model.epochs);
             return PFF_EUSAGE;
         }
     }
@@ -167,7 +171,8 @@ int pff_config_check(const pff_config *cfg, int input_dim, long train_n, char *e
         snprintf(err, PFF_ERRLEN, "--recompute applies to --schedule single-layer only");
         return PFF_EUSAGE;
     }
-    if (cfg->run.stale_adam && cfg->run.schedule != PFF_ALL_LAYERS && cfg->run.schedule != PFF_FEDERATED) {
+    if (cfg->run.stale_adam && cfg->run.schedule != PFF_ALL_LAYERS &&
+        cfg->run.schedule != PFF_FEDERATED) {
         snprintf(err, PFF_ERRLEN,
                  "--handoff weights applies to --schedule all-layers or federated only (layers "
                  "do not travel in the others)");
