@@ -159,7 +159,7 @@ int pff_cmd_info(int argc, char **argv)
             printf("           hard negatives at temperature %g\n", (double)c->hard_temp);
         if (c->augment != PFF_AUGMENT_NONE)
             printf("           augment    %s (each image moved by up to %d px per epoch)\n",
-                   pff_augment_name(c->augment), PFF_SHIFT_MAX);
+                   pff_augment_name(c->augment), pff_shift_max(c->augment));
     }
     pff_model_free(&m);
     return 0;

@@ -56,7 +56,7 @@ static const pff_option train_opts[] = {
     {"transport", 1, "KIND     threads (one process) | mpi (one rank per node, under mpirun)"},
     {"neg", 1, "KIND     negatives: adaptive | fixed | random | hard (default adaptive)"},
     {"hard-temp", 1, "T        --neg hard: wrong label j drawn with P ~ exp(G_j / T) (default 1)"},
-    {"augment", 1, "KIND     none | shift: move each image by a keyed +-2 px each epoch (default none)"},
+    {"augment", 1, "KIND     none | shift | shift1: move each image by a keyed +-2 (+-1) px each epoch"},
     {"classifier", 1, "KIND     goodness | softmax (default goodness)"},
     {"lr", 1, "X        Adam learning rate of the FF layers (default 0.001)"},
     {"softmax-lr", 1, "X        Adam learning rate of the softmax head (default 0.001)"},
@@ -337,7 +337,7 @@ static int parse_kinds(train_job *t)
             return PFF_EUSAGE;
         }
     }
-    if ((rc = choice(p, "augment", pff_augment_names, 2, &aug)))
+    if ((rc = choice(p, "augment", pff_augment_names, PFF_AUGMENT_KINDS, &aug)))
         return rc;
     cfg->model.augment = (pff_augment_kind)aug;
     if ((rc = choice(p, "classifier", pff_classifier_names, 2, &cls)))

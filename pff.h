@@ -31,7 +31,8 @@ typedef enum { PFF_SEQUENTIAL, PFF_SINGLE_LAYER, PFF_ALL_LAYERS, PFF_FEDERATED }
 /* hard: sampled in proportion to the model's preference (softmax of the goodness
  * table over the wrong labels, temperature hard_temp); values are stored in files */
 typedef enum { PFF_NEG_ADAPTIVE, PFF_NEG_FIXED, PFF_NEG_RANDOM, PFF_NEG_HARD } pff_neg_kind;
-typedef enum { PFF_AUGMENT_NONE, PFF_AUGMENT_SHIFT } pff_augment_kind;
+typedef enum { PFF_AUGMENT_NONE, PFF_AUGMENT_SHIFT, PFF_AUGMENT_SHIFT1 } pff_augment_kind;
+#define PFF_AUGMENT_KINDS 3
 typedef enum { PFF_CLS_GOODNESS, PFF_CLS_SOFTMAX } pff_classifier_kind;
 typedef enum { PFF_SHARDS_IID, PFF_SHARDS_LABEL_SKEW } pff_shard_kind;
 typedef enum { PFF_TRANSPORT_THREADS, PFF_TRANSPORT_MPI } pff_transport_kind;
@@ -265,7 +266,7 @@ extern const char *const pff_schedule_names[4];   /* pff_schedule_kind */
 extern const char *const pff_neg_names[4];        /* pff_neg_kind */
 extern const char *const pff_classifier_names[2]; /* pff_classifier_kind */
 extern const char *const pff_shard_names[2];      /* pff_shard_kind */
-extern const char *const pff_augment_names[2];    /* pff_augment_kind */
+extern const char *const pff_augment_names[PFF_AUGMENT_KINDS];    /* pff_augment_kind */
 const char *pff_schedule_name(pff_schedule_kind s);
 const char *pff_neg_name(pff_neg_kind n);
 const char *pff_augment_name(pff_augment_kind a);

@@ -122,7 +122,9 @@ void pff_print_header(const pff_run_view *v)
     fprintf(stderr, ", %d epochs in %d chapters, %s negatives%s, %s classifier, %d images; "
                     "BLAS %s\n",
             cfg->model.epochs, cfg->model.splits, pff_neg_name(cfg->model.neg),
-            cfg->model.augment == PFF_AUGMENT_SHIFT ? ", shifted images" : "",
+            cfg->model.augment == PFF_AUGMENT_SHIFT    ? ", shifted images"
+            : cfg->model.augment == PFF_AUGMENT_SHIFT1 ? ", images shifted by 1 px"
+                                                       : "",
             pff_classifier_name(cfg->model.classifier), v->train_n,
             pff_blas_describe());
 }

@@ -311,7 +311,7 @@ static load_step read_settings(rbuf *b, pff_checkpoint *ck, const char *path, ch
     if (!b->ok || c->model.splits < 1 || c->model.epochs < 1 || c->model.epochs % c->model.splits ||
         ck->next < 1 || ck->next > c->model.splits || (unsigned)c->run.schedule > PFF_FEDERATED ||
         c->run.nodes < 1 || c->run.nodes > PFF_MAX_NODES || (unsigned)c->model.neg > PFF_NEG_HARD ||
-        !ext_ok || (unsigned)c->model.augment > PFF_AUGMENT_SHIFT ||
+        !ext_ok || (unsigned)c->model.augment >= PFF_AUGMENT_KINDS ||
         !(c->model.hard_temp > 0 && isfinite(c->model.hard_temp)) ||
         (unsigned)c->model.classifier > PFF_CLS_SOFTMAX ||
         (unsigned)c->run.shards > PFF_SHARDS_LABEL_SKEW || (unsigned)c->run.fast > 1 ||

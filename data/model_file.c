@@ -186,7 +186,7 @@ int pff_model_load(pff_model *m, const char *path, char *err)
         c->augment = (pff_augment_kind)pff_get32(q), q += 4;
         c->hard_temp = pff_getf(q), q += 4;
         /* only runs that used these settings write version 3: one model, one byte string */
-        if ((unsigned)c->augment > PFF_AUGMENT_SHIFT || !(c->hard_temp > 0 && isfinite(c->hard_temp)) ||
+        if ((unsigned)c->augment >= PFF_AUGMENT_KINDS || !(c->hard_temp > 0 && isfinite(c->hard_temp)) ||
             !pff_header_needs_ext(c)) {
             snprintf(err, PFF_ERRLEN, "%s: version-3 settings are invalid (augment %u, hard_temp %g, "
                      "negatives %u)", path, (unsigned)c->augment, (double)c->hard_temp, (unsigned)c->neg);

@@ -183,11 +183,12 @@ void pff_negatives_hard(uint8_t *neg, const float *table, const uint8_t *y, cons
 void pff_negatives_from_table(const pff_model_config *cfg, uint8_t *neg, const float *table,
                               const uint8_t *y, const int *index, long n, int serves);
 
-/* --augment shift (DESIGN.md §1): image id moves by (dx, dy) in
- * [-PFF_SHIFT_MAX, PFF_SHIFT_MAX]^2 in global epoch e, keyed by (seed, e, id).
+/* --augment shift (DESIGN.md §1): image id moves by (dx, dy) in [-s, s]^2 in
+ * global epoch e, keyed by (seed, e, id), where s = pff_shift_max(augment):
+ * 2 for shift, 1 for shift1 (forward-forward-rs's choice), 0 for none.
  * dx > 0 moves the picture right, dy > 0 down; uncovered pixels become 0. */
-#define PFF_SHIFT_MAX 2
-void pff_shift_offset(uint64_t seed, int epoch, uint64_t id, int *dx, int *dy);
+int pff_shift_max(pff_augment_kind a);
+void pff_shift_offset(uint64_t seed, int epoch, uint64_t id, int s, int *dx, int *dy);
 /* dst (side x side) = src moved by (dx, dy), zero-filled; dst != src. */
 void pff_shift_image(const float *src, int side, int dx, int dy, float *dst);
 /* The layer-1 input of global epoch e: a = (2n, dim), rows 0..n-1 the images

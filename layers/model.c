@@ -16,7 +16,7 @@ const char *const pff_schedule_names[4] = {"sequential", "single-layer", "all-la
 const char *const pff_neg_names[4] = {"adaptive", "fixed", "random", "hard"};
 const char *const pff_classifier_names[2] = {"goodness", "softmax"};
 const char *const pff_shard_names[2] = {"iid", "label-skew"};
-const char *const pff_augment_names[2] = {"none", "shift"};
+const char *const pff_augment_names[PFF_AUGMENT_KINDS] = {"none", "shift", "shift1"};
 
 const char *pff_schedule_name(pff_schedule_kind s)
 {
@@ -25,7 +25,7 @@ const char *pff_schedule_name(pff_schedule_kind s)
 const char *pff_neg_name(pff_neg_kind n) { return (unsigned)n < 4 ? pff_neg_names[n] : "?"; }
 const char *pff_augment_name(pff_augment_kind a)
 {
-    return (unsigned)a < 2 ? pff_augment_names[a] : "?";
+    return (unsigned)a < PFF_AUGMENT_KINDS ? pff_augment_names[a] : "?";
 }
 const char *pff_classifier_name(pff_classifier_kind c)
 {
@@ -117,18 +117,18 @@ int pff_config_check(const pff_config *cfg, int input_dim, long train_n, char *e
                  (double)cfg->model.hard_temp);
         return PFF_EUSAGE;
     }
-    if ((unsigned)cfg->model.neg > PFF_NEG_HARD || (unsigned)cfg->model.augment > PFF_AUGMENT_SHIFT) {
+    if ((unsigned)cfg->model.neg > PFF_NEG_HARD || (unsigned)cfg->model.augment >= PFF_AUGMENT_KINDS) {
         snprintf(err, PFF_ERRLEN, "--neg or --augment: unknown kind (%d, %d)", (int)cfg->model.neg,
                  (int)cfg->model.augment);
         return PFF_EUSAGE;
     }
-    if (cfg->model.augment == PFF_AUGMENT_SHIFT) {
-        int side = (int)lround(sqrt((double)input_dim));
-        if (side * side != input_dim || side <= 2 * PFF_SHIFT_MAX) {
+    if (cfg->model.augment != PFF_AUGMENT_NONE) {
+        int side = (int)lround(sqrt((double)input_dim)), s = pff_shift_max(cfg->model.augment);
+        if (side * side != input_dim || side <= 2 * s) {
             snprintf(err, PFF_ERRLEN,
-                     "--augment shift: the images have %d pixels, not a square picture wider than "
+                     "--augment %s: the images have %d pixels, not a square picture wider than "
                      "%d pixels",
-                     input_dim, 2 * PFF_SHIFT_MAX);
+                     pff_augment_name(cfg->model.augment), input_dim, 2 * s);
             return PFF_EUSAGE;
         }
         /* layer k trains on the shifted images of each epoch mapped through layers < k
@@ -138,10 +138,11 @@ int pff_config_check(const pff_config *cfg, int input_dim, long train_n, char *e
         if (pff_inputs_per_epoch(&cfg->model) && cfg->run.schedule == PFF_SINGLE_LAYER &&
             !cfg->run.sl_recompute) {
             snprintf(err, PFF_ERRLEN,
-                     "--augment shift with %d epochs per chapter on --schedule single-layer: "
+                     "--augment %s with %d epochs per chapter on --schedule single-layer: "
                      "each epoch's shifted images must be mapped through the layers below, "
                      "which a node does from parameter snapshots: add --recompute (or give one "
                      "epoch per chapter, --splits %d)",
+                     pff_augment_name(cfg->model.augment),
                      cfg->model.splits > 0 ? cfg->model.epochs / cfg->model.splits : 0,
                      cfg->model.epochs);
             return PFF_EUSAGE;

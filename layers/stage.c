@@ -223,12 +223,17 @@ void pff_negatives_from_table(const pff_model_config *cfg, uint8_t *neg, const f
 
 /* ---- --augment shift ---- */
 
-void pff_shift_offset(uint64_t seed, int epoch, uint64_t id, int *dx, int *dy)
+int pff_shift_max(pff_augment_kind a)
 {
-    const uint64_t span = 2 * PFF_SHIFT_MAX + 1;
+    return a == PFF_AUGMENT_SHIFT ? 2 : a == PFF_AUGMENT_SHIFT1 ? 1 : 0;
+}
+
+void pff_shift_offset(uint64_t seed, int epoch, uint64_t id, int s, int *dx, int *dy)
+{
+    const uint64_t span = 2 * (uint64_t)s + 1;
     uint64_t h = pff_hash(seed, PFF_RNG_AUGMENT, (uint64_t)epoch, 0, id);
-    *dx = (int)(h % span) - PFF_SHIFT_MAX;
-    *dy = (int)(h / span % span) - PFF_SHIFT_MAX;
+    *dx = (int)(h % span) - s;
+    *dy = (int)(h / span % span) - s;
 }
 
 void pff_shift_image(const float *src, int side, int dx, int dy, float *dst)
@@ -246,16 +251,16 @@ void pff_shift_image(const float *src, int side, int dx, int dy, float *dst)
 void pff_embed_inputs(const pff_model_config *cfg, float *a, const float *img, const uint8_t *y,
                       const uint8_t *neg, const int *index, long n, int dim, int epoch, int pos)
 {
-    if (cfg->augment != PFF_AUGMENT_SHIFT) {
+    if (cfg->augment == PFF_AUGMENT_NONE) {
         if (pos)
             pff_embed_rows(a, img, y, n, dim);
         pff_embed_rows(a + (size_t)n * dim, img, neg, n, dim);
         return;
     }
-    int side = (int)lround(sqrt((double)dim));
+    int side = (int)lround(sqrt((double)dim)), s = pff_shift_max(cfg->augment);
     for (long i = 0; i < n; i++) {
         int dx, dy;
-        pff_shift_offset(cfg->seed, epoch, index ? (uint64_t)index[i] : (uint64_t)i, &dx, &dy);
+        pff_shift_offset(cfg->seed, epoch, index ? (uint64_t)index[i] : (uint64_t)i, s, &dx, &dy);
         float *p = a + (size_t)i * dim, *q = a + (size_t)(n + i) * dim;
         /* shift into the negative row, embed the positive from it, then the negative in place */
         pff_shift_image(img + (size_t)i * dim, side, dx, dy, q);

@@ -489,9 +489,9 @@ static void test_shift(void)
     int seen[5][5] = {{0}}, same = 1, differ = 0;
     for (int i = 0; i < 2000; i++) {
         int dx, dy, dx2, dy2, dx3, dy3;
-        pff_shift_offset(3, 4, (uint64_t)i, &dx, &dy);
-        pff_shift_offset(3, 4, (uint64_t)i, &dx2, &dy2);
-        pff_shift_offset(3, 5, (uint64_t)i, &dx3, &dy3);
+        pff_shift_offset(3, 4, (uint64_t)i, 2, &dx, &dy);
+        pff_shift_offset(3, 4, (uint64_t)i, 2, &dx2, &dy2);
+        pff_shift_offset(3, 5, (uint64_t)i, 2, &dx3, &dy3);
         CHECK(dx >= -2 && dx <= 2 && dy >= -2 && dy <= 2, "offset (%d, %d) in [-2, 2]", dx, dy);
         if (dx >= -2 && dx <= 2 && dy >= -2 && dy <= 2)
             seen[dy + 2][dx + 2]++;
@@ -505,6 +505,23 @@ static void test_shift(void)
     CHECK(all, "all 25 offsets occur (2000 images, each at least 40 times)");
     CHECK(same, "the offset is a pure function of (seed, epoch, image)");
     CHECK(differ > 1500, "another epoch moves the images differently (%d of 2000)", differ);
+    /* shift1: [-1, 1]^2, all nine offsets */
+    int seen1[3][3] = {{0}}, in1 = 1;
+    for (int i = 0; i < 900; i++) {
+        int dx, dy;
+        pff_shift_offset(3, 4, (uint64_t)i, 1, &dx, &dy);
+        in1 &= dx >= -1 && dx <= 1 && dy >= -1 && dy <= 1;
+        if (dx >= -1 && dx <= 1 && dy >= -1 && dy <= 1)
+            seen1[dy + 1][dx + 1]++;
+    }
+    int all1 = in1;
+    for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 3; b++)
+            all1 &= seen1[a][b] > 60;
+    CHECK(all1, "shift1: every offset in [-1, 1]^2, each of the nine at least 60 times in 900");
+    CHECK(pff_shift_max(PFF_AUGMENT_NONE) == 0 && pff_shift_max(PFF_AUGMENT_SHIFT) == 2 &&
+              pff_shift_max(PFF_AUGMENT_SHIFT1) == 1,
+          "pff_shift_max: none 0, shift 2, shift1 1");
     /* the layer-1 inputs: positive and negative of an image share its shift, labels on top */
     enum { n = 3, D = 64 };
     float img[n * D], a[2 * n * D], ref[D];
@@ -519,7 +536,7 @@ static void test_shift(void)
     int inputs_ok = 1;
     for (int i = 0; i < n; i++) {
         int dx, dy;
-        pff_shift_offset(11, 6, (uint64_t)i, &dx, &dy);
+        pff_shift_offset(11, 6, (uint64_t)i, 2, &dx, &dy);
         for (int half = 0; half < 2; half++) {
             float sh[D];
             pff_shift_image(img + i * D, 8, dx, dy, sh);

@@ -80,7 +80,7 @@ static void check_loaded(const pff_checkpoint *ck, const uint8_t *data, size_t s
     CHECK(c->model.splits >= 1 && c->model.epochs >= 1 && c->model.epochs % c->model.splits == 0, "epochs / splits");
     CHECK(ck->next >= 1 && ck->next <= c->model.splits, "next out of 1..splits");
     CHECK(c->run.nodes >= 1 && c->run.nodes <= 64 && (unsigned)c->run.schedule <= PFF_FEDERATED &&
-              (unsigned)c->model.neg <= PFF_NEG_HARD && (unsigned)c->model.augment <= PFF_AUGMENT_SHIFT,
+              (unsigned)c->model.neg <= PFF_NEG_HARD && (unsigned)c->model.augment < PFF_AUGMENT_KINDS,
           "nodes / schedule / negatives kind");
     CHECK((unsigned)c->model.classifier <= PFF_CLS_SOFTMAX && (unsigned)c->run.shards <= PFF_SHARDS_LABEL_SKEW &&
               (unsigned)c->run.fast <= 1 && (unsigned)c->run.stale_adam <= 1 &&
