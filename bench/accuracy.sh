@@ -149,15 +149,20 @@ for r in $names; do [ -s "$out/$r.csv" ] && logs="$logs $r=$out/$r.csv"; done
 "$pff" show --accuracy "$png" $logs "$here/accuracy-reference.csv" >/dev/null
 cpu=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1)
 ncpu=$(nproc)
-# summary NAME: | recipe | final % | seconds | best % (chapter) | time to 98% | time to 99% |
+# json_field NAME KEY: a string or number field of DIR/NAME.json ("?" if absent)
+json_field() {
+    v=$(sed -n "s/.*\"$2\":\"\{0,1\}\([^\",}]*\).*/\1/p" "$out/$1.json" 2>/dev/null | head -n 1)
+    echo "${v:-?}"
+}
+# summary NAME: | recipe | final % | seconds | best % (chapter) | time to 98% | time to 99% | BLAS, threads |
 summary() {
-    awk -F, -v name="$1" '
+    awk -F, -v name="$1" -v blas="$(json_field "$1" blas_core), $(json_field "$1" nodes)x$(json_field "$1" threads)" '
         FNR == 1 { for (i = 1; i <= NF; i++) { if ($i == "seconds") s = i; if ($i == "test_accuracy") a = i; if ($i == "chapter") c = i }; next }
         $a != "" { last = $a; t = $s; n = $c; if ($a > best) { best = $a; bc = $c }
                    if (t98 == "" && $a >= 98) t98 = $s; if (t99 == "" && $a >= 99) t99 = $s }
-        END { printf "| %s | %.2f%% | %.1f | %d | %.2f%% (chapter %d) | %s | %s |\n", name, last, t, n,
+        END { printf "| %s | %.2f%% | %.1f | %d | %.2f%% (chapter %d) | %s | %s | %s |\n", name, last, t, n,
                      best, bc, t98 == "" ? "-" : sprintf("%.1f s", t98),
-                     t99 == "" ? "-" : sprintf("%.1f s", t99) }' "$out/$1.csv"
+                     t99 == "" ? "-" : sprintf("%.1f s", t99), blas }' "$out/$1.csv"
 }
 {
     if [ "$smoke" = 1 ]; then
@@ -173,13 +178,14 @@ summary() {
     echo "Made by \`bench/accuracy.sh\` on $(date -u +%Y-%m-%d) on a $ncpu-core machine ($cpu),"
     echo "$("$pff" --version). Test accuracy is the goodness classifier's on the"
     echo "${test_limit:-10,000} MNIST test images after every chapter (the default recipe trains 2 epochs a"
-    echo "chapter, the paper's recipes 1); seconds are the"
+    echo "chapter, the paper's recipes 1; a run imported from elsewhere keeps its own evaluation interval,"
+    echo "see its command below); seconds are the"
     echo "run's training time at the end of that chapter, the test evaluations left out."
     echo
-    echo "| recipe | final accuracy | training seconds | chapters | best | time to 98% | time to 99% |"
-    echo "|---|---|---|---|---|---|---|"
+    echo "| recipe | final accuracy | training seconds | chapters | best | time to 98% | time to 99% | BLAS core, nodes x threads |"
+    echo "|---|---|---|---|---|---|---|---|"
     for r in default paper-adaptive paper-random paper-fixed best; do
-        if [ -s "$out/$r.csv" ]; then summary "$r"; else echo "| $r | not run yet | | | | | |"; fi
+        if [ -s "$out/$r.csv" ]; then summary "$r"; else echo "| $r | not run yet | | | | | | |"; fi
     done
     echo
     echo "References (\`bench/accuracy-reference.csv\`, drawn in the figure): loeweX/Forward-Forward,"
@@ -195,7 +201,13 @@ summary() {
     echo '```sh'
     echo "bench/accuracy.sh --recipes $recipes$( [ -n "$epochs" ] && echo " --epochs $epochs")$data"
     for r in $names; do
-        echo "pff train $(recipe_args "$r") $over$data --eval-every 1 --checkpoint $r.ck --log $r.csv --json   # $r"
+        # a run made elsewhere (imported with its log and JSON) states its own command in NAME.cmd
+        if [ -s "$out/$r.cmd" ]; then
+            echo "# $r:"
+            cat "$out/$r.cmd"
+        else
+            echo "pff train $(recipe_args "$r") $over$data --eval-every 1 --checkpoint $r.ck --log $r.csv --json   # $r"
+        fi
     done
     echo '```'
     echo
