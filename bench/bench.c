@@ -200,7 +200,7 @@ typedef struct {
 static void run_step(void *p)
 {
     step_arg *s = p;
-    pff_ff_batch(s->l, s->w, s->x, s->B, (float)s->l->out, s->lr, NULL);
+    pff_ff_batch(s->l, s->w, s->x, s->B, (float)s->l->out, s->lr, NULL, NULL);
 }
 
 static void run_forward(void *p)
@@ -248,7 +248,7 @@ static int check_step(int in, int out, int T)
     pff_layer *l;
     pff_work w;
     float *x = step_setup(in, out, B, T, &l, &w);
-    double theta = out, loss = pff_ff_batch(l, &w, x, B, (float)theta, 0.0f, NULL), ref = 0;
+    double theta = out, loss = pff_ff_batch(l, &w, x, B, (float)theta, 0.0f, NULL, NULL), ref = 0;
     double *G = calloc(2 * B, sizeof(double)), *y = malloc(sizeof(double) * 2 * B * out);
     for (int r = 0; r < 2 * B; r++)
         for (int j = 0; j < out; j++) {
