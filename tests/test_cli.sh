@@ -172,20 +172,23 @@ else
 fi
 # --dropout and --weight-decay: out of range exits 2 naming the option, before any file is
 # written; a run records both (model version 4, checkpoint version 4) and resumes
-expect 2 "--dropout: 1 is outside \[0, 1)" train $SMALL --dropout 1 --save "$T/d.pff" --checkpoint "$T/d.ck"
+expect 2 "--dropout: 1 is outside \[0, 1)" train $SMALL --dropout 1 --save "$T/d.pff" \
+    --checkpoint "$T/d.ck"
 expect 2 "--weight-decay: -1 is not" train $SMALL --weight-decay -1 --save "$T/d.pff" \
     --checkpoint "$T/d.ck" --log "$T/d.csv"
 expect 2 "--dropout: 'x' is not a number" train $SMALL --dropout x --save "$T/d.pff"
 expect 2 "drop --dropout" train --resume "$T/none.ck" --dropout 0.1
-ls "$T" | grep -q '^d\.' && { echo "FAIL: a refused --dropout/--weight-decay run left files: $(ls "$T")"; \
-    fails=$((fails + 1)); }
+ls "$T" | grep -q '^d\.' &&
+    { echo "FAIL: a refused --dropout/--weight-decay run left files: $(ls "$T")"
+      fails=$((fails + 1)); }
 if "$PFF" train $SMALL --epochs 2 --splits 2 --dropout 0.2 --weight-decay 0.01 \
     --checkpoint "$T/dw.ck" --save "$T/dw.pff" --json >"$T/out" 2>"$T/err"; then
     grep -q '"dropout":0.2,"weight_decay":0.01,' "$T/out" \
         && echo "ok   train --json reports --dropout and --weight-decay" \
         || { echo "FAIL: JSON of a dropout run: $(cat "$T/out")"; fails=$((fails + 1)); }
+    version=$(od -An -tu1 -j8 -N1 "$T/dw.pff" | tr -d ' ')
     "$PFF" info "$T/dw.pff" >"$T/info" 2>&1 && grep -q "dropout    0.2" "$T/info" &&
-        grep -q "weight decay 0.01" "$T/info" && [ "$(od -An -tu1 -j8 -N1 "$T/dw.pff" | tr -d ' ')" = 4 ] \
+        grep -q "weight decay 0.01" "$T/info" && [ "$version" = 4 ] \
         && echo "ok   info shows dropout and weight decay (model version 4)" \
         || { echo "FAIL: info of a dropout model: $(cat "$T/info")"; fails=$((fails + 1)); }
     "$PFF" info --json "$T/dw.pff" | grep -q '"hard_temp":1,"dropout":0.2,"weight_decay":0.01}' \

@@ -168,7 +168,8 @@ static layout layout_of(const pff_checkpoint *ck)
     /* version 3 (--neg hard or --augment shift) adds augment and hard_temp to the settings,
      * version 4 (--dropout, --weight-decay) those and dropout and weight_decay */
     const int reg = ck->cfg.model.dropout > 0 || ck->cfg.model.weight_decay > 0;
-    const int ext = reg || ck->cfg.model.neg == PFF_NEG_HARD || ck->cfg.model.augment != PFF_AUGMENT_NONE;
+    const int ext =
+        reg || ck->cfg.model.neg == PFF_NEG_HARD || ck->cfg.model.augment != PFF_AUGMENT_NONE;
     o.layers = o.cfg + 80 + (ext ? 8 : 0) + (reg ? 8 : 0);
     size_t q = o.layers;
     for (int k = 0; k < L; k++)

@@ -69,7 +69,8 @@ static void check_same(const pff_model *a, const pff_model *b)
         memcmp(&x->lr, &y->lr, sizeof x->lr) != 0 ||
         memcmp(&x->softmax_lr, &y->softmax_lr, sizeof x->softmax_lr) != 0 || x->neg != y->neg ||
         x->classifier != y->classifier || x->seed != y->seed || !a->head != !b->head ||
-        x->augment != y->augment || memcmp(&x->hard_temp, &y->hard_temp, sizeof x->hard_temp) != 0 ||
+        x->augment != y->augment ||
+        memcmp(&x->hard_temp, &y->hard_temp, sizeof x->hard_temp) != 0 ||
         memcmp(&x->dropout, &y->dropout, sizeof x->dropout) != 0 ||
         memcmp(&x->weight_decay, &y->weight_decay, sizeof x->weight_decay) != 0)
         __builtin_trap();
