@@ -139,10 +139,12 @@ int pff_cmd_info(int argc, char **argv)
         pff_json_widths(stdout, c->widths, c->nlayers);
         printf(",\"parameters\":%ld,\"softmax_parameters\":%ld,\"epochs\":%d,\"splits\":%d,"
                "\"batch\":%d,\"lr\":%g,\"softmax_lr\":%g,\"threshold\":%g,\"neg\":\"%s\","
-               "\"classifier\":\"%s\",\"seed\":%llu,\"augment\":\"%s\",\"hard_temp\":%g}\n",
+               "\"classifier\":\"%s\",\"seed\":%llu,\"augment\":\"%s\",\"hard_temp\":%g,"
+               "\"dropout\":%g,\"weight_decay\":%g}\n",
                params, head, c->epochs, c->splits, c->batch, (double)c->lr, (double)c->softmax_lr,
                (double)c->threshold, pff_neg_name(c->neg), pff_classifier_name(c->classifier),
-               (unsigned long long)c->seed, pff_augment_name(c->augment), (double)c->hard_temp);
+               (unsigned long long)c->seed, pff_augment_name(c->augment), (double)c->hard_temp,
+               (double)c->dropout, (double)c->weight_decay);
     } else {
         printf("model      %s\nlayers     %d", p.pos[0], c->widths[0]);
         for (int k = 1; k <= c->nlayers; k++)
@@ -160,6 +162,12 @@ int pff_cmd_info(int argc, char **argv)
         if (c->augment != PFF_AUGMENT_NONE)
             printf("           augment    %s (each image moved by up to %d px per epoch)\n",
                    pff_augment_name(c->augment), pff_shift_max(c->augment));
+        if (c->dropout > 0)
+            printf("           dropout    %g (FF activities, while training only)\n",
+                   (double)c->dropout);
+        if (c->weight_decay > 0)
+            printf("           weight decay %g (decoupled, on the FF weights)\n",
+                   (double)c->weight_decay);
     }
     pff_model_free(&m);
     return 0;

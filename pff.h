@@ -68,6 +68,8 @@ typedef struct {
     pff_augment_kind augment;        /* shift: each epoch moves every image by a keyed (dx, dy) */
     pff_classifier_kind classifier;
     uint64_t seed;
+    float dropout;                   /* P in [0, 1): FF activities dropped in training (0: off) */
+    float weight_decay;              /* L >= 0: decoupled decay of the FF weights (0: off) */
 } pff_model_config;
 
 /* How a run is scheduled (never changes the maths, DESIGN.md §2), and what it measures and keeps. */

@@ -119,14 +119,17 @@ void pff_print_header(const pff_run_view *v)
             cfg->model.widths[0]);
     for (int k = 1; k <= cfg->model.nlayers; k++)
         fprintf(stderr, ",%d", cfg->model.widths[k]);
-    fprintf(stderr, ", %d epochs in %d chapters, %s negatives%s, %s classifier, %d images; "
-                    "BLAS %s\n",
-            cfg->model.epochs, cfg->model.splits, pff_neg_name(cfg->model.neg),
+    fprintf(stderr, ", %d epochs in %d chapters, %s negatives%s", cfg->model.epochs,
+            cfg->model.splits, pff_neg_name(cfg->model.neg),
             cfg->model.augment == PFF_AUGMENT_SHIFT    ? ", shifted images"
             : cfg->model.augment == PFF_AUGMENT_SHIFT1 ? ", images shifted by 1 px"
-                                                       : "",
-            pff_classifier_name(cfg->model.classifier), v->train_n,
-            pff_blas_describe());
+                                                       : "");
+    if (cfg->model.dropout > 0)
+        fprintf(stderr, ", dropout %g", (double)cfg->model.dropout);
+    if (cfg->model.weight_decay > 0)
+        fprintf(stderr, ", weight decay %g", (double)cfg->model.weight_decay);
+    fprintf(stderr, ", %s classifier, %d images; BLAS %s\n",
+            pff_classifier_name(cfg->model.classifier), v->train_n, pff_blas_describe());
 }
 
 void pff_print_result(FILE *out, const pff_run_view *v, const pff_result *res, double ga, double sa)
@@ -160,12 +163,14 @@ void pff_print_json(const pff_run_view *v, const pff_result *res, double ga, dou
     pff_json_widths(stdout, cfg->model.widths, cfg->model.nlayers);
     printf(",\"epochs\":%d,\"splits\":%d,\"batch\":%d,\"neg\":\"%s\",\"classifier\":\"%s\","
            "\"seed\":%llu,\"lr\":%g,\"softmax_lr\":%g,\"threshold\":%g,\"fast\":%s,"
-           "\"augment\":\"%s\",\"hard_temp\":%g,\"train_n\":%d,\"test_n\":%d,\"train_seconds\":%.3f,"
+           "\"augment\":\"%s\",\"hard_temp\":%g,\"dropout\":%g,\"weight_decay\":%g,\"train_n\":%d,"
+           "\"test_n\":%d,\"train_seconds\":%.3f,"
            "\"neg_seconds\":%.3f,\"eval_seconds\":%.3f,\"goodness_accuracy\":",
            cfg->model.epochs, cfg->model.splits, cfg->model.batch, pff_neg_name(cfg->model.neg),
            pff_classifier_name(cfg->model.classifier), (unsigned long long)cfg->model.seed, (double)cfg->model.lr,
            (double)cfg->model.softmax_lr, (double)cfg->model.threshold, cfg->run.fast ? "true" : "false",
            pff_augment_name(cfg->model.augment), (double)cfg->model.hard_temp,
+           (double)cfg->model.dropout, (double)cfg->model.weight_decay,
            v->train_n, v->test_n, res->train_seconds,
            res->neg_seconds, res->eval_seconds);
     pff_json_acc(stdout, ga);

@@ -9,7 +9,8 @@
  *   3. one FF layer step (forward, element-wise, weight gradient + Adam) for
  *      the paper's 2000x2000 and 784x2000 layers and a 500x500 one, timed
  *      whole and by part (a step with lr 0 skips Adam), checked against a
- *      naive reference first;
+ *      naive reference first; and the whole step again with --dropout 0.2
+ *      --weight-decay 0.01 (what the keyed mask and the fused decay cost);
  *   4. the epoch of a network these give: seconds, GFLOP/s, % of peak;
  *   5. the goodness table (adaptive negatives, evaluation) per image;
  *   6. memory bandwidth: a STREAM-style triad on 1 and 2 threads (and T).
@@ -171,6 +172,7 @@ static void triad(const int *threads, int nt, double *gbs)
 /* ---- 3. one FF step ---- */
 typedef struct {
     double total, no_adam, forward, gradient;
+    double regularised; /* the whole step with --dropout 0.2 --weight-decay 0.01 */
 } step_times;
 
 static double time_it(void (*f)(void *), void *arg, double budget)
@@ -195,12 +197,13 @@ typedef struct {
     float *x;
     int B;
     float lr;
+    const pff_ff_reg *reg; /* NULL: plain FF */
 } step_arg;
 
 static void run_step(void *p)
 {
     step_arg *s = p;
-    pff_ff_batch(s->l, s->w, s->x, s->B, (float)s->l->out, s->lr, NULL);
+    pff_ff_batch(s->l, s->w, s->x, s->B, (float)s->l->out, s->lr, s->reg, NULL);
 }
 
 static void run_forward(void *p)
@@ -248,7 +251,7 @@ static int check_step(int in, int out, int T)
     pff_layer *l;
     pff_work w;
     float *x = step_setup(in, out, B, T, &l, &w);
-    double theta = out, loss = pff_ff_batch(l, &w, x, B, (float)theta, 0.0f, NULL), ref = 0;
+    double theta = out, loss = pff_ff_batch(l, &w, x, B, (float)theta, 0.0f, NULL, NULL), ref = 0;
     double *G = calloc(2 * B, sizeof(double)), *y = malloc(sizeof(double) * 2 * B * out);
     for (int r = 0; r < 2 * B; r++)
         for (int j = 0; j < out; j++) {
@@ -288,9 +291,13 @@ static step_times time_step(int in, int out, int B, int T)
     pff_layer *l;
     pff_work w;
     float *x = step_setup(in, out, B, T, &l, &w);
-    step_arg a = {l, &w, x, B, 1e-9f};
+    step_arg a = {l, &w, x, B, 1e-9f, NULL};
     step_times t;
     t.total = time_it(run_step, &a, 0.4);
+    const pff_ff_reg reg = {0.2f, 0.01f, 1, 0, 0, NULL};
+    a.reg = &reg;
+    t.regularised = time_it(run_step, &a, 0.4);
+    a.reg = NULL;
     a.lr = 0.0f;
     t.no_adam = time_it(run_step, &a, 0.4);
     t.forward = time_it(run_forward, &a, 0.3);
@@ -363,10 +370,12 @@ int main(int argc, char **argv)
         double flop = 2.0 * 2 * 128.0 * layers[i].in * layers[i].out;
         double other = st[i].no_adam - st[i].forward - st[i].gradient;
         printf("  %4d x %4d: %6.2f ms/step = %5.1f GFLOP/s (%4.1f%% of peak): forward %.2f ms, "
-               "gradient %.2f ms, element-wise %.2f ms, Adam %.2f ms\n",
+               "gradient %.2f ms, element-wise %.2f ms, Adam %.2f ms; with --dropout 0.2 "
+               "--weight-decay 0.01 %.2f ms (x%.3f)\n",
                layers[i].in, layers[i].out, 1e3 * st[i].total, flop / st[i].total / 1e9,
                100 * flop / st[i].total / 1e9 / peakT, 1e3 * st[i].forward, 1e3 * st[i].gradient,
-               1e3 * (other > 0 ? other : 0), 1e3 * (st[i].total - st[i].no_adam));
+               1e3 * (other > 0 ? other : 0), 1e3 * (st[i].total - st[i].no_adam),
+               1e3 * st[i].regularised, st[i].regularised / st[i].total);
     }
     /* 4. epochs from the steps: 60,000 images / 64 per batch */
     const double steps = 60000.0 / 64;

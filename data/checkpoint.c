@@ -1,13 +1,16 @@
 /* data/checkpoint.c — the checkpoint file: the whole training state after a chapter, so that a
  * run killed at any moment resumes to the same model, byte for byte.
  *
- * File, version 2 (3 with the extension below), little-endian, written atomically (pff_write_atomic):
+ * File, version 2 (3 and 4 with the extensions below), little-endian, written atomically
+ * (pff_write_atomic):
  *   "PFFCKPT1"  u32 version
  *   config: u32 L, u32 widths[L+1], f32 threshold, u32 epochs, splits, batch,
  *           f32 lr, softmax_lr, u32 neg, classifier, u64 seed, u32 schedule,
  *           nodes, threads, fast, shards, stale_adam, sl_recompute, eval_every
- *   version 3 only (runs with --neg hard or --augment shift): u32 augment,
- *           f32 hard_temp
+ *   versions 3 and 4 (version 3: runs with --neg hard or --augment shift):
+ *           u32 augment, f32 hard_temp
+ *   version 4 only (runs with --dropout P > 0 or --weight-decay L > 0):
+ *           f32 dropout, f32 weight_decay
  *   u32 next                      chapters completed
  *   u32 train_n                   training images (a resumed run must use the same)
  *   per layer: u64 Adam step, f32 slab[3 * nparam] (W | b, m, v)
@@ -16,7 +19,7 @@
  *   per completed chapter: f64 test accuracy (-1: not measured)
  *   u32 count, then negatives already drawn for coming chapters:
  *           u32 chapter, u32 n, u8 labels[n]
- *   the run record (versions 2 and 3; pff_run_record), what `--resume FILE` alone
+ *   the run record (versions 2 to 4; pff_run_record), what `--resume FILE` alone
  *   needs to continue: u32 train_limit, test_limit (0: all); str data_dir;
  *           per IDX file (pff_data_files order) u64 size, u64 FNV-1a;
  *           str save, log, trace   (str: u32 length <= 4096, then the bytes,
@@ -37,6 +40,7 @@
 #define CK_MAGIC "PFFCKPT1"
 #define CK_VERSION 2u
 #define CK_VERSION_EXT 3u /* + augment, hard_temp: written only by runs that use them */
+#define CK_VERSION_REG 4u /* 3 + dropout, weight_decay: written only by runs that use them */
 #define CK_MAX_STR 4096u
 
 typedef struct {
@@ -123,8 +127,9 @@ int pff_checkpoint_save(const pff_checkpoint *ck, const char *path, char *err)
     const pff_config *c = &ck->cfg;
     const int L = c->model.nlayers;
     pff_bytes b = {NULL, 0, 0, 1};
-    const int ext = pff_header_needs_ext(&c->model);
-    pff_put_header(&b, CK_MAGIC, ext ? CK_VERSION_EXT : CK_VERSION, &c->model);
+    const int reg = pff_header_needs_reg(&c->model), ext = reg || pff_header_needs_ext(&c->model);
+    pff_put_header(&b, CK_MAGIC, reg ? CK_VERSION_REG : ext ? CK_VERSION_EXT : CK_VERSION,
+                   &c->model);
     uint32_t sched[8] = {(uint32_t)c->run.schedule,     (uint32_t)c->run.nodes,
                          (uint32_t)c->run.threads,      (uint32_t)c->run.fast,
                          (uint32_t)c->run.shards,       (uint32_t)c->run.stale_adam,
@@ -134,6 +139,10 @@ int pff_checkpoint_save(const pff_checkpoint *ck, const char *path, char *err)
     if (ext) {
         pff_put32(&b, (uint32_t)c->model.augment);
         pff_putf(&b, c->model.hard_temp);
+    }
+    if (reg) {
+        pff_putf(&b, c->model.dropout);
+        pff_putf(&b, c->model.weight_decay);
     }
     pff_put32(&b, (uint32_t)ck->next);
     pff_put32(&b, (uint32_t)ck->train_n);
@@ -261,10 +270,11 @@ static unsigned char *read_whole(const char *path, size_t *size, int *rc, char *
 static load_step read_settings(rbuf *b, pff_checkpoint *ck, const char *path, char *err)
 {
     uint32_t version = r32(b);
-    if (version != CK_VERSION && version != CK_VERSION_EXT) {
-        snprintf(err, PFF_ERRLEN, "%s: checkpoint version %u, this pff reads versions %u and %u%s",
-                 path, version, CK_VERSION, CK_VERSION_EXT,
-                 version < CK_VERSION ? " (resume it with the pff that wrote it)" : "");
+    if (version < CK_VERSION || version > CK_VERSION_REG) {
+        snprintf(err, PFF_ERRLEN, "%s: checkpoint version %u, this pff reads versions %u to %u%s",
+                 path, version, CK_VERSION, CK_VERSION_REG,
+                 version < CK_VERSION ? " (resume it with the pff that wrote it)"
+                                      : " (written by a newer pff)");
         return LOAD_BAD;
     }
     pff_config *c = &ck->cfg;
@@ -300,12 +310,20 @@ static load_step read_settings(rbuf *b, pff_checkpoint *ck, const char *path, ch
     c->run.stale_adam = (int)r32(b);
     c->run.sl_recompute = (int)r32(b);
     c->run.eval_every = (int)r32(b);
-    if (version == CK_VERSION_EXT) {
+    if (version >= CK_VERSION_EXT) {
         c->model.augment = (pff_augment_kind)r32(b);
         c->model.hard_temp = rf(b);
     }
-    /* version 2 exactly when its settings are used: one state, one byte string */
-    const int ext_ok = (version == CK_VERSION_EXT) == pff_header_needs_ext(&c->model);
+    if (version >= CK_VERSION_REG) {
+        c->model.dropout = rf(b);
+        c->model.weight_decay = rf(b);
+        if (b->ok && pff_header_check_reg(&c->model, path, err))
+            return LOAD_BAD;
+    }
+    /* each version exactly when its settings are used: one state, one byte string (version 4
+     * carries the version-3 fields whatever they hold) */
+    const int ext_ok = version == CK_VERSION_REG ||
+                       (version == CK_VERSION_EXT) == pff_header_needs_ext(&c->model);
     ck->next = (int)r32(b);
     ck->train_n = (long)r32(b);
     if (!b->ok || c->model.splits < 1 || c->model.epochs < 1 || c->model.epochs % c->model.splits ||

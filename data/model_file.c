@@ -12,8 +12,13 @@
  *   u64 FNV-1a of every byte before it
  * Version 3 is version 2 with two fields after the seed, u32 augment and
  * f32 hard_temp; it is written only when a run used them (--neg hard or
- * --augment shift), so every other model keeps its version-2 bytes. Both
- * versions load.
+ * --augment shift), so every other model keeps its version-2 bytes.
+ * Version 4 is version 3 with two more fields after hard_temp, f32 dropout
+ * and f32 weight_decay; it is written only when a run used one of them
+ * (--dropout P > 0 or --weight-decay L > 0), and then carries the version-3
+ * fields too, whatever they hold. All three versions load; a file whose
+ * version is higher than its settings need is refused (one model, one byte
+ * string).
  * Only what defines the function is stored (no schedule, nodes, threads or
  * timings), so schedules that compute the same model write the same bytes.
  * Files are written with pff_write_atomic (data/atomic.c), so a reader never
@@ -32,16 +37,43 @@
 #define MODEL_MAGIC "PFFMODEL"
 #define MODEL_VERSION 2u /* 2: chapter records after the head */
 #define MODEL_VERSION_EXT 3u /* 3: + augment and hard_temp (written only when used) */
+#define MODEL_VERSION_REG 4u /* 4: 3 + dropout and weight_decay (written only when used) */
 
 static size_t header_size(int L, uint32_t version)
 {
-    return 8 + 4 + 4 + 4 * (size_t)(L + 1) + 4 * 8 + 8 + 4 + (version >= MODEL_VERSION_EXT ? 8 : 0);
+    return 8 + 4 + 4 + 4 * (size_t)(L + 1) + 4 * 8 + 8 + 4 +
+           (version >= MODEL_VERSION_EXT ? 8 : 0) + (version >= MODEL_VERSION_REG ? 8 : 0);
 }
 
 /* Does a configuration need the version-3 fields (model and checkpoint alike)? */
 int pff_header_needs_ext(const pff_model_config *c)
 {
     return c->neg == PFF_NEG_HARD || c->augment != PFF_AUGMENT_NONE;
+}
+
+int pff_header_needs_reg(const pff_model_config *c)
+{
+    return c->dropout > 0.0f || c->weight_decay > 0.0f;
+}
+
+int pff_header_check_reg(const pff_model_config *c, const char *path, char *err)
+{
+    if (!(c->dropout >= 0.0f && c->dropout < 1.0f)) {
+        snprintf(err, PFF_ERRLEN, "%s: dropout %g is outside [0, 1) (the file is damaged)", path,
+                 (double)c->dropout);
+        return PFF_EUSAGE;
+    }
+    if (!(c->weight_decay >= 0.0f && isfinite(c->weight_decay))) {
+        snprintf(err, PFF_ERRLEN, "%s: weight_decay %g is not a finite number >= 0 (the file is "
+                 "damaged)", path, (double)c->weight_decay);
+        return PFF_EUSAGE;
+    }
+    if (!pff_header_needs_reg(c)) {
+        snprintf(err, PFF_ERRLEN, "%s: version-4 settings are invalid (dropout and weight_decay "
+                 "both 0: such a run writes version 2 or 3)", path);
+        return PFF_EUSAGE;
+    }
+    return PFF_OK;
 }
 
 static size_t body_floats(const int *widths, int L, int head_in)
@@ -77,7 +109,9 @@ int pff_model_save(const pff_model *m, const char *path, char *err)
 {
     const pff_model_config *c = &m->cfg;
     const int L = c->nlayers, head_in = m->head ? m->head->in : 0;
-    const uint32_t version = pff_header_needs_ext(c) ? MODEL_VERSION_EXT : MODEL_VERSION;
+    const uint32_t version = pff_header_needs_reg(c)   ? MODEL_VERSION_REG
+                             : pff_header_needs_ext(c) ? MODEL_VERSION_EXT
+                                                       : MODEL_VERSION;
     pff_bytes b = {NULL, 0, 0, 1};
     b.cap = header_size(L, version) + 4 * body_floats(c->widths, L, head_in) + 4 +
             (size_t)m->nhistory * (12 + 12 * (size_t)L) + 8;
@@ -89,6 +123,10 @@ int pff_model_save(const pff_model *m, const char *path, char *err)
     if (version >= MODEL_VERSION_EXT) {
         pff_put32(&b, (uint32_t)c->augment);
         pff_putf(&b, c->hard_temp);
+    }
+    if (version >= MODEL_VERSION_REG) {
+        pff_putf(&b, c->dropout);
+        pff_putf(&b, c->weight_decay);
     }
     pff_put32(&b, (uint32_t)head_in);
     for (int k = 0; k < L; k++)
@@ -153,10 +191,10 @@ int pff_model_load(pff_model *m, const char *path, char *err)
         goto out;
     }
     uint32_t version = pff_get32(p + 8), L = pff_get32(p + 12);
-    if (version != MODEL_VERSION && version != MODEL_VERSION_EXT) {
-        snprintf(err, PFF_ERRLEN, "%s: model format version %u, this pff reads versions %u and %u%s",
-                 path, version, MODEL_VERSION, MODEL_VERSION_EXT,
-                 version > MODEL_VERSION_EXT ? " (written by a newer pff)" : "");
+    if (version < MODEL_VERSION || version > MODEL_VERSION_REG) {
+        snprintf(err, PFF_ERRLEN, "%s: model format version %u, this pff reads versions %u to %u%s",
+                 path, version, MODEL_VERSION, MODEL_VERSION_REG,
+                 version > MODEL_VERSION_REG ? " (written by a newer pff)" : "");
         goto out;
     }
     if (L < 1 || L > PFF_MAX_LAYERS || n < header_size((int)L, version) + 8) {
@@ -185,12 +223,19 @@ int pff_model_load(pff_model *m, const char *path, char *err)
     if (version >= MODEL_VERSION_EXT) {
         c->augment = (pff_augment_kind)pff_get32(q), q += 4;
         c->hard_temp = pff_getf(q), q += 4;
-        /* only runs that used these settings write version 3: one model, one byte string */
+        /* only runs that used these settings write version 3 (version 4 carries them whatever
+         * they hold): one model, one byte string */
         if ((unsigned)c->augment >= PFF_AUGMENT_KINDS || !(c->hard_temp > 0 && isfinite(c->hard_temp)) ||
-            !pff_header_needs_ext(c)) {
+            (version == MODEL_VERSION_EXT && !pff_header_needs_ext(c))) {
             snprintf(err, PFF_ERRLEN, "%s: version-3 settings are invalid (augment %u, hard_temp %g, "
                      "negatives %u)", path, (unsigned)c->augment, (double)c->hard_temp, (unsigned)c->neg);
             goto out;
+        }
+        if (version >= MODEL_VERSION_REG) {
+            c->dropout = pff_getf(q), q += 4;
+            c->weight_decay = pff_getf(q), q += 4;
+            if (pff_header_check_reg(c, path, err))
+                goto out;
         }
     } else if (pff_header_needs_ext(c)) {
         snprintf(err, PFF_ERRLEN, "%s: version-2 model with negatives kind %u (hard), which only "

@@ -14,5 +14,11 @@ void pff_put_header(pff_bytes *b, const char *magic, uint32_t version, const pff
 /* Does a configuration need the version-3 fields (augment, hard_temp)? Both
  * formats write them exactly when it does: one state, one byte string. */
 int pff_header_needs_ext(const pff_model_config *c);
+/* Does it need the version-4 fields (dropout, weight_decay: either above 0)?
+ * Version 4 carries the version-3 fields as well. */
+int pff_header_needs_reg(const pff_model_config *c);
+/* The version-4 fields of c as read from the file path: in range, and one of
+ * them in use; PFF_EUSAGE with a message naming the file and the field. */
+int pff_header_check_reg(const pff_model_config *c, const char *path, char *err);
 
 #endif

@@ -10,6 +10,13 @@
  *   gW (out, in)  dz^T x, in tiles of PFF_GRAD_TILE output units; each tile is
  *                 followed at once by its Adam step while it is still in cache
  *
+ * With --dropout P (pff_ff_reg), y is replaced right after the ReLU by
+ * y' = m s y, m in {0, 1} the unit's keyed mask bit (dropout_hashes), s =
+ * 1/(1-P); G, L and dz use y', and dz = 2 s y' dL/dG (the chain rule through
+ * m s: a dropped unit gets none). With --weight-decay L, each weight's Adam
+ * step also subtracts lr_e L w (pff_adam's decay; never the biases). Both
+ * off, the arithmetic is exactly what it was before they existed.
+ *
  * Parallelism: OpenMP over disjoint column blocks (forward), rows
  * (element-wise) and output tiles (gradient + Adam), each product on one
  * thread. The partition depends only on w->threads, so runs with the same
@@ -90,13 +97,21 @@ static uint64_t mix(uint64_t z)
     return z ^ (z >> 31);
 }
 
-uint64_t pff_hash(uint64_t seed, uint64_t purpose, uint64_t a, uint64_t b, uint64_t i)
+/* pff_hash in two parts, so that a caller drawing many i under one key pays
+ * one mix per draw: pff_hash(s, p, a, b, i) == hash_tail(hash_head(s, p, a, b), i). */
+static uint64_t hash_head(uint64_t seed, uint64_t purpose, uint64_t a, uint64_t b)
 {
     uint64_t h = mix(seed);
     h = mix(h ^ purpose);
     h = mix(h ^ a);
-    h = mix(h ^ b);
-    return mix(h ^ i);
+    return mix(h ^ b);
+}
+
+static inline uint64_t hash_tail(uint64_t head, uint64_t i) { return mix(head ^ i); }
+
+uint64_t pff_hash(uint64_t seed, uint64_t purpose, uint64_t a, uint64_t b, uint64_t i)
+{
+    return hash_tail(hash_head(seed, purpose, a, b), i);
 }
 
 float pff_uniform(uint64_t h) { return (float)(h >> 40) * (1.0f / 16777216.0f); }
@@ -167,6 +182,33 @@ float pff_relu_bias_sumsq(float *restrict z, const float *restrict b, int n)
         acc[l] += y * y;
     }
     return lanes_sum(acc);
+}
+
+/* pff_relu_bias_sumsq with dropout, on one chunk of a row (j0 a multiple of
+ * PFF_LANES, so element j still goes to lane j mod PFF_LANES and the sum keeps
+ * the fixed order): y = relu(z + b), then 0 where bits < thr, else y * s.
+ * The draws come widened to 32 bits: a 16-bit compare keeps the loop scalar. */
+PFF_CLONES
+static void relu_bias_drop_chunk(float *restrict z, const float *restrict b,
+                                 const uint32_t *restrict bits, uint32_t thr, float s, int n,
+                                 float *restrict acc)
+{
+    int j = 0;
+    for (; j + PFF_LANES <= n; j += PFF_LANES)
+        for (int l = 0; l < PFF_LANES; l++) {
+            float y = z[j + l] + b[j + l];
+            y = y > 0.0f ? y : 0.0f;
+            y = bits[j + l] < thr ? 0.0f : y * s;
+            z[j + l] = y;
+            acc[l] += y * y;
+        }
+    for (int l = 0; j < n; j++, l++) {
+        float y = z[j] + b[j];
+        y = y > 0.0f ? y : 0.0f;
+        y = bits[j] < thr ? 0.0f : y * s;
+        z[j] = y;
+        acc[l] += y * y;
+    }
 }
 
 PFF_CLONES
@@ -248,13 +290,29 @@ float *pff_work_scratch(pff_work *w, int t)
 /* ---- Adam (PyTorch's form: bias-corrected moments, eps outside the sqrt) ----
  * Memory-bound once vectorised: the loop must become packed sqrt and divide
  * (both correctly rounded, so every variant gives the same bits). The widest
- * clone the CPU runs is picked at run time; no FMA contracts anything. */
+ * clone the CPU runs is picked at run time; no FMA contracts anything.
+ * decay > 0 (--weight-decay, AdamW's decoupled form) takes decay * p off p in
+ * the same pass: p - decay p - step, in that order. decay == 0 runs the loop
+ * of plain Adam untouched rather than p - 0 p, which would turn a -0.0
+ * weight into +0.0 and an infinite one into NaN. */
 PFF_CLONES
 void pff_adam(float *restrict p, float *restrict m, float *restrict v, const float *restrict g,
-              size_t n, float lr, float bc1, float bc2)
+              size_t n, float lr, float bc1, float bc2, float decay)
 {
     const float b1 = PFF_ADAM_B1, b2 = PFF_ADAM_B2;
     const float step = lr / bc1, rbc2 = 1.0f / sqrtf(bc2);
+    if (decay > 0.0f) {
+#pragma omp simd
+        for (size_t i = 0; i < n; i++) {
+            float gi = g[i], pi = p[i];
+            float mi = b1 * m[i] + (1.0f - b1) * gi;
+            float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+            m[i] = mi;
+            v[i] = vi;
+            p[i] = pi - decay * pi - step * mi / (sqrtf(vi) * rbc2 + PFF_ADAM_EPS);
+        }
+        return;
+    }
 #pragma omp simd
     for (size_t i = 0; i < n; i++) {
         float gi = g[i];
@@ -291,18 +349,89 @@ static void forward_rows(const pff_layer *l, pff_work *w, const float *x, int R,
     }
 }
 
+/* ---- --dropout: the keyed mask ----
+ * Unit j of the row of image `id`, half h (0: the positive row, 1: the
+ * negative one), layer k, global epoch e, is dropped when its 16-bit draw
+ *     bits(j) = pff_hash(seed, PFF_RNG_DROPOUT, k, e, ((2 id + h) << 22) | j / 4)
+ *               >> 16 (j mod 4)  &  0xffff
+ * is below round(P * 65536): one hash gives four units, widths are at most
+ * 2^24 so j / 4 fits in 22 bits. Nothing in the key depends on the thread
+ * count, the batch the image is in or the schedule, so every schedule drops
+ * the same units. */
+#define DROP_CHUNK 256 /* units per stack buffer of draws (a multiple of PFF_LANES and of 4) */
+
+/* h[0..ng) = the hashes of the unit groups g0..g0+ng-1 of one row: head is
+ * hash_head(seed, PFF_RNG_DROPOUT, k, e), row is (2 id + h) << 22. Integer
+ * arithmetic, so every clone gives the same bits; apart from the draws
+ * below, so that the vector clones can hash several groups at once (measured:
+ * twice as fast as hashing in the loop that stores the draws). */
+PFF_CLONES
+static void dropout_hashes(uint64_t head, uint64_t row, int g0, int ng, uint64_t *restrict h)
+{
+    for (int g = 0; g < ng; g++)
+        h[g] = hash_tail(head, row | (uint64_t)(g0 + g));
+}
+
+/* bits[4g + t] = bits 16t..16t+15 of h[g], for g < ng */
+PFF_CLONES
+static void dropout_draws(const uint64_t *restrict h, int ng, uint32_t *restrict bits)
+{
+    for (int g = 0; g < ng; g++)
+        for (int t = 0; t < 4; t++)
+            bits[4 * g + t] = (uint32_t)(h[g] >> (16 * t)) & 0xffffu;
+}
+
+/* pff_relu_bias_sumsq with the row's dropout applied after the ReLU:
+ * z = m s relu(z + b), returns sum z^2 (same lanes, same order). */
+static float relu_bias_drop_sumsq(float *z, const float *b, int n, uint64_t head, uint64_t row,
+                                  uint32_t thr, float s)
+{
+    float acc[PFF_LANES] = {0};
+    uint64_t h[DROP_CHUNK / 4];
+    uint32_t bits[DROP_CHUNK];
+    for (int j0 = 0; j0 < n; j0 += DROP_CHUNK) {
+        const int m = n - j0 < DROP_CHUNK ? n - j0 : DROP_CHUNK, ng = (m + 3) / 4;
+        dropout_hashes(head, row, j0 / 4, ng, h);
+        dropout_draws(h, ng, bits);
+        relu_bias_drop_chunk(z + j0, b + j0, bits, thr, s, m, acc);
+    }
+    return lanes_sum(acc);
+}
+
+/* bias, ReLU (and the dropout of reg, when it has one) and goodness, one pass per row */
+static void activities(const pff_layer *l, pff_work *w, int B, const pff_ff_reg *reg, float s)
+{
+    const int R = 2 * B, out = l->out, T = w->threads;
+    float *z = w->z;
+    double *G = w->rowstat;
+    if (!reg || !(reg->dropout > 0.0f)) {
+#pragma omp parallel for num_threads(T) if (T > 1) schedule(static)
+        for (int r = 0; r < R; r++)
+            G[r] = pff_relu_bias_sumsq(z + (size_t)r * out, l->b, out);
+        return;
+    }
+    const uint32_t thr = (uint32_t)lround(reg->dropout * 65536.0);
+    const uint64_t head = hash_head(reg->seed, PFF_RNG_DROPOUT, (uint64_t)reg->layer,
+                                    (uint64_t)reg->epoch);
+#pragma omp parallel for num_threads(T) if (T > 1) schedule(static)
+    for (int r = 0; r < R; r++) {
+        const int i = r < B ? r : r - B;
+        const uint64_t id = reg->ids ? (uint64_t)reg->ids[i] : (uint64_t)i;
+        G[r] = relu_bias_drop_sumsq(z + (size_t)r * out, l->b, out, head,
+                                    (2 * id + (uint64_t)(r >= B)) << 22, thr, s);
+    }
+}
+
 double pff_ff_batch(pff_layer *l, pff_work *w, const float *x, int B, float theta, float lr,
-                    pff_stage_stats *st)
+                    const pff_ff_reg *reg, pff_stage_stats *st)
 {
     const int R = 2 * B, in = l->in, out = l->out, T = w->threads;
+    const int drop = reg && reg->dropout > 0.0f;
+    const float s = drop ? 1.0f / (1.0f - reg->dropout) : 1.0f; /* survivors' scale */
     float *z = w->z;
     double *G = w->rowstat;
     forward_rows(l, w, x, R, z);
-
-    /* bias, ReLU and goodness, one pass per row */
-#pragma omp parallel for num_threads(T) if (T > 1) schedule(static)
-    for (int r = 0; r < R; r++)
-        G[r] = pff_relu_bias_sumsq(z + (size_t)r * out, l->b, out);
+    activities(l, w, B, reg, s);
 
     /* local loss; G[r] becomes dL/dG */
     double loss = 0.0, gp = 0.0, gn = 0.0;
@@ -324,15 +453,17 @@ double pff_ff_batch(pff_layer *l, pff_work *w, const float *x, int B, float thet
     if (!isfinite(loss))
         return loss;
 
-    float *dscale = w->dscale; /* dL/dz = 2 y dL/dG, applied tile by tile below */
+    float *dscale = w->dscale; /* dL/dz = 2 y dL/dG (dropout: 2 s y' dL/dG), tile by tile below */
     for (int r = 0; r < R; r++)
-        dscale[r] = (float)(2.0 * G[r]);
+        dscale[r] = drop ? (float)(2.0 * s * G[r]) : (float)(2.0 * G[r]);
 
     int update = lr > 0.0f;
     if (update)
         l->step++;
     const float bc1 = 1.0f - powf(PFF_ADAM_B1, (float)l->step);
     const float bc2 = 1.0f - powf(PFF_ADAM_B2, (float)l->step);
+    /* --weight-decay: lr_e L on the weights, never on the biases */
+    const float decay = reg && reg->weight_decay > 0.0f ? lr * reg->weight_decay : 0.0f;
     const int ntile = (out + PFF_GRAD_TILE - 1) / PFF_GRAD_TILE;
     float *gw = w->g, *gb = w->g + (size_t)out * in;
 #pragma omp parallel for num_threads(T) if (T > 1) schedule(static)
@@ -347,9 +478,10 @@ double pff_ff_batch(pff_layer *l, pff_work *w, const float *x, int B, float thet
         pff_matmul(1, 0, j1 - j0, in, R, 1.0f, z + j0, out, x, in, 0.0f, gw + (size_t)j0 * in, in);
         if (update) {
             size_t o = (size_t)j0 * in, n = (size_t)(j1 - j0) * in;
-            pff_adam(l->w + o, l->m + o, l->v + o, gw + o, n, lr, bc1, bc2);
+            pff_adam(l->w + o, l->m + o, l->v + o, gw + o, n, lr, bc1, bc2, decay);
             size_t ob = (size_t)out * in + j0;
-            pff_adam(l->slab + ob, l->m + ob, l->v + ob, w->g + ob, (size_t)(j1 - j0), lr, bc1, bc2);
+            pff_adam(l->slab + ob, l->m + ob, l->v + ob, w->g + ob, (size_t)(j1 - j0), lr, bc1, bc2,
+                     0.0f);
         }
     }
     return loss;

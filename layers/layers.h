@@ -64,7 +64,14 @@ void pff_matmul_reference(int ta, int tb, int m, int n, int k, float alpha, cons
                           int lda, const float *b, int ldb, float beta, float *c, int ldc);
 
 /* Counter-based random numbers: a pure function of (seed, purpose, a, b, i). */
-enum { PFF_RNG_INIT = 1, PFF_RNG_SHUFFLE, PFF_RNG_NEG, PFF_RNG_SHARD, PFF_RNG_AUGMENT };
+enum {
+    PFF_RNG_INIT = 1,
+    PFF_RNG_SHUFFLE,
+    PFF_RNG_NEG,
+    PFF_RNG_SHARD,
+    PFF_RNG_AUGMENT,
+    PFF_RNG_DROPOUT /* --dropout's mask (layers/ff.c) */
+};
 uint64_t pff_hash(uint64_t seed, uint64_t purpose, uint64_t a, uint64_t b, uint64_t i);
 float pff_uniform(uint64_t h); /* [0,1) from a hash */
 void pff_permutation(int *perm, int n, uint64_t seed, uint64_t purpose, uint64_t a, uint64_t b);
@@ -103,16 +110,31 @@ typedef struct {
     long batches;
 } pff_stage_stats;
 
+/* Beyond the paper, both off at 0 (layers/README.md): what one training batch
+ * of FF layer k adds to plain FF. */
+typedef struct {
+    float dropout;      /* P in [0, 1): each activity zeroed with probability P after the ReLU,
+                           the others times 1/(1-P) (layers/ff.c: the keyed mask) */
+    float weight_decay; /* L >= 0: each Adam step also takes lr * L * w off every weight
+                           (decoupled, AdamW; never the biases) */
+    uint64_t seed;      /* the mask's key: (seed, layer, epoch, image id, +/- half, unit) */
+    int layer, epoch;   /* k (0-based) and the global epoch e */
+    const int *ids;     /* (B) the image id of pair i (rows i and B + i); NULL: i */
+} pff_ff_reg;
+
 /* FF layer, one batch: x holds 2B rows (B positives, then B negatives), already
  * RMS-normalised. Computes the local loss, its gradient and, when lr > 0, one
- * Adam step fused with the weight-gradient product. Returns the batch loss. */
+ * Adam step fused with the weight-gradient product. reg (NULL: none) adds
+ * dropout and weight decay. Returns the batch loss. */
 double pff_ff_batch(pff_layer *l, pff_work *w, const float *x, int B, float theta, float lr,
-                    pff_stage_stats *st);
+                    const pff_ff_reg *reg, pff_stage_stats *st);
 /* out = n(relu(x W^T + b)) for n rows of x, in chunks of PFF_MAP_ROWS. */
 void pff_ff_map(const pff_layer *l, pff_work *w, const float *x, long n, float *out);
-/* Adam on a range of a layer's parameters; bc1, bc2 = 1 - beta^t. */
+/* Adam on a range of a layer's parameters; bc1, bc2 = 1 - beta^t; decay > 0
+ * also takes decay * p off each p (AdamW: decay = lr * weight decay); decay 0
+ * gives plain Adam's bits. */
 void pff_adam(float *restrict p, float *restrict m, float *restrict v, const float *restrict g,
-              size_t n, float lr, float bc1, float bc2);
+              size_t n, float lr, float bc1, float bc2, float decay);
 
 /* Softmax head, one batch of B feature rows; returns the mean cross-entropy. */
 double pff_softmax_batch(pff_layer *h, pff_work *w, const float *f, const uint8_t *y, int B,
@@ -131,6 +153,11 @@ int pff_feature_dim(pff_layer *const *layers, int L);
 void pff_features(pff_layer *const *layers, int L, pff_work *w, const float *images, long n,
                   int dim, float *feat);
 
+/* The ranges of --dropout ([0, 1)) and --weight-decay (finite, >= 0): PFF_EUSAGE
+ * with a message naming the flag (layers/model.c; pff_config_check and the
+ * command line share it). */
+int pff_check_regularisers(const pff_model_config *m, char *err);
+
 /* Learning rate of global epoch e (0-based) out of E: linear cooldown after E/2. */
 float pff_cooldown(float lr, int e, int E);
 
@@ -140,18 +167,20 @@ void pff_negatives_random(uint8_t *neg, const uint8_t *y, const int *index, long
 
 /* Stages (layers/stage.c): C epochs of FF layer k (0-based) in chapter c on
  * a = (2n, in): n positive rows then the n negative rows, RMS-normalised.
- * abort is polled once per batch (returns -1 when set); progress counts
- * batches. Returns PFF_EFAIL with a message naming layer and chapter when the
- * loss stops being finite. */
+ * index (NULL: 0..n-1) holds the global image id of each row pair (a shard's
+ * rows): --dropout keys its mask by it. abort is polled once per batch
+ * (returns -1 when set); progress counts batches. Returns PFF_EFAIL with a
+ * message naming layer and chapter when the loss stops being finite. */
 int pff_stage_ff(const pff_model_config *cfg, pff_layer *l, int k, int chapter, pff_work *w,
-                 const float *a, long n, const atomic_int *abort, atomic_long *progress,
-                 pff_stage_stats *st, char *err);
+                 const float *a, long n, const int *index, const atomic_int *abort,
+                 atomic_long *progress, pff_stage_stats *st, char *err);
 /* Epochs j0..j1-1 (0-based within the chapter) of the same stage: what
  * pff_stage_ff does for j = 0..C-1, when each epoch has inputs of its own
  * (--augment shift with several epochs per chapter). */
 int pff_stage_ff_epochs(const pff_model_config *cfg, pff_layer *l, int k, int chapter, int j0, int j1,
-                        pff_work *w, const float *a, long n, const atomic_int *abort,
-                        atomic_long *progress, pff_stage_stats *st, char *err);
+                        pff_work *w, const float *a, long n, const int *index,
+                        const atomic_int *abort, atomic_long *progress, pff_stage_stats *st,
+                        char *err);
 /* Does every epoch have its own layer-1 inputs, so that layer k's input must be
  * mapped through the layers below once per epoch, not once per chapter? */
 static inline int pff_inputs_per_epoch(const pff_model_config *cfg)

@@ -75,9 +75,25 @@ double pff_memory_estimate(const pff_config *cfg, long n)
     return params * 12 + N * per_node;
 }
 
+int pff_check_regularisers(const pff_model_config *m, char *err)
+{
+    if (!(m->dropout >= 0.0f && m->dropout < 1.0f)) {
+        snprintf(err, PFF_ERRLEN, "--dropout: %g is outside [0, 1) (the probability of dropping "
+                 "an activity; 0: off)", (double)m->dropout);
+        return PFF_EUSAGE;
+    }
+    if (!(m->weight_decay >= 0.0f && isfinite(m->weight_decay))) {
+        snprintf(err, PFF_ERRLEN, "--weight-decay: %g is not a finite number >= 0 (0: off)",
+                 (double)m->weight_decay);
+        return PFF_EUSAGE;
+    }
+    return PFF_OK;
+}
+
 int pff_config_check(const pff_config *cfg, int input_dim, long train_n, char *err)
 {
     const int L = cfg->model.nlayers;
+    int rc;
     if (L < 1 || L > PFF_MAX_LAYERS) {
         snprintf(err, PFF_ERRLEN, "--layers: %d layers, expected 1..%d after the input width", L,
                  PFF_MAX_LAYERS);
@@ -117,6 +133,8 @@ int pff_config_check(const pff_config *cfg, int input_dim, long train_n, char *e
                  (double)cfg->model.hard_temp);
         return PFF_EUSAGE;
     }
+    if ((rc = pff_check_regularisers(&cfg->model, err)))
+        return rc;
     if ((unsigned)cfg->model.neg > PFF_NEG_HARD || (unsigned)cfg->model.augment >= PFF_AUGMENT_KINDS) {
         snprintf(err, PFF_ERRLEN, "--neg or --augment: unknown kind (%d, %d)", (int)cfg->model.neg,
                  (int)cfg->model.augment);

@@ -205,7 +205,7 @@ double pff_softmax_batch(pff_layer *h, pff_work *w, const float *f, const uint8_
         h->step++;
         float bc1 = 1.0f - powf(PFF_ADAM_B1, (float)h->step);
         float bc2 = 1.0f - powf(PFF_ADAM_B2, (float)h->step);
-        pff_adam(h->slab, h->m, h->v, w->g, h->nparam, lr, bc1, bc2);
+        pff_adam(h->slab, h->m, h->v, w->g, h->nparam, lr, bc1, bc2, 0.0f);
     }
     return loss;
 }

@@ -5,7 +5,10 @@
  *
  * Epoch e of the whole run (e = chapter * C + j) uses the learning rate
  * pff_cooldown(lr, e, E) and the permutation keyed by (seed, stage, e), so
- * the batches are the same whichever thread trains the stage.
+ * the batches are the same whichever thread trains the stage. With
+ * --dropout, FF layer k's mask in epoch e is keyed by (seed, k, e, image id)
+ * (layers/ff.c), the id being the image's index in the whole training set
+ * (a federated shard passes its rows' ids), so it is the same too.
  *
  * Also here, what a stage trains on: the layer-1 inputs of an epoch (label
  * embedded, RMS-normalised; with --augment shift each image first moved by
@@ -19,9 +22,9 @@
 
 #include "layers.h"
 
-/* One batch of a stage: gathers the rows perm[0..rows) and trains on them;
- * returns the batch loss. */
-typedef double (*batch_fn)(void *ctx, const int *perm, int rows, float lr);
+/* One batch of a stage in global epoch e: gathers the rows perm[0..rows) and
+ * trains on them; returns the batch loss. */
+typedef double (*batch_fn)(void *ctx, const int *perm, int rows, float lr, int e);
 
 /* What run_epochs ends with. Named apart from PFF_EFAIL (1) on purpose: a
  * non-finite loss and a failed allocation once shared the value 1, and every
@@ -53,7 +56,7 @@ static epochs_rc run_epochs(const pff_model_config *cfg, int stage, int chapter,
                 rc = EPOCHS_ABORTED;
                 break;
             }
-            double loss = batch(ctx, perm + b0, (int)(n - b0 < B ? n - b0 : B), lr);
+            double loss = batch(ctx, perm + b0, (int)(n - b0 < B ? n - b0 : B), lr, e);
             if (!isfinite(loss)) {
                 *bad = loss;
                 *bad_epoch = e;
@@ -72,11 +75,14 @@ typedef struct {
     pff_work *w;
     const float *a; /* (2n, in) */
     long n;
+    const int *index; /* (n) global image ids, NULL: 0..n-1 */
     float theta;
     pff_stage_stats *st;
+    pff_ff_reg reg;   /* --dropout, --weight-decay; epoch and ids set per batch */
+    int ids[PFF_MAX_BATCH]; /* (rows) the batch's global image ids */
 } ff_ctx;
 
-static double ff_batch(void *p, const int *perm, int rows, float lr)
+static double ff_batch(void *p, const int *perm, int rows, float lr, int e)
 {
     ff_ctx *c = p;
     const int in = c->l->in;
@@ -85,22 +91,29 @@ static double ff_batch(void *p, const int *perm, int rows, float lr)
         memcpy(c->w->x + (size_t)(rows + i) * in, c->a + (size_t)(c->n + perm[i]) * in,
                (size_t)in * sizeof(float));
     }
-    return pff_ff_batch(c->l, c->w, c->w->x, rows, c->theta, lr, c->st);
+    /* the dropout mask is keyed by the image's id in the whole set, never its row in a shard */
+    for (int i = 0; i < rows && c->reg.dropout > 0.0f; i++)
+        c->ids[i] = c->index ? c->index[perm[i]] : perm[i];
+    c->reg.epoch = e;
+    return pff_ff_batch(c->l, c->w, c->w->x, rows, c->theta, lr, &c->reg, c->st);
 }
 
 int pff_stage_ff(const pff_model_config *cfg, pff_layer *l, int k, int chapter, pff_work *w,
-                 const float *a, long n, const atomic_int *abort, atomic_long *progress,
-                 pff_stage_stats *st, char *err)
+                 const float *a, long n, const int *index, const atomic_int *abort,
+                 atomic_long *progress, pff_stage_stats *st, char *err)
 {
-    return pff_stage_ff_epochs(cfg, l, k, chapter, 0, cfg->epochs / cfg->splits, w, a, n, abort,
-                               progress, st, err);
+    return pff_stage_ff_epochs(cfg, l, k, chapter, 0, cfg->epochs / cfg->splits, w, a, n, index,
+                               abort, progress, st, err);
 }
 
 int pff_stage_ff_epochs(const pff_model_config *cfg, pff_layer *l, int k, int chapter, int j0, int j1,
-                        pff_work *w, const float *a, long n, const atomic_int *abort,
-                        atomic_long *progress, pff_stage_stats *st, char *err)
+                        pff_work *w, const float *a, long n, const int *index,
+                        const atomic_int *abort, atomic_long *progress, pff_stage_stats *st,
+                        char *err)
 {
-    ff_ctx ctx = {l, w, a, n, cfg->threshold * (float)l->out, st};
+    ff_ctx ctx = {l, w, a, n, index, cfg->threshold * (float)l->out, st,
+                  {cfg->dropout, cfg->weight_decay, cfg->seed, k, 0, NULL}, {0}};
+    ctx.reg.ids = ctx.ids;
     double bad = 0;
     int bad_epoch = 0;
     epochs_rc rc = run_epochs(cfg, k, chapter, j0, j1, cfg->lr, n, abort, progress, ff_batch, &ctx,
@@ -141,8 +154,9 @@ typedef struct {
     pff_stage_stats *st;
 } head_ctx;
 
-static double head_batch(void *p, const int *perm, int rows, float lr)
+static double head_batch(void *p, const int *perm, int rows, float lr, int e)
 {
+    (void)e;
     head_ctx *c = p;
     const int D = c->h->in;
     for (int i = 0; i < rows; i++) {

@@ -195,16 +195,16 @@ static int train_layer(node *nd, pff_layer *l, int k, int c, const float *in,
     const int C = cfg->model.epochs / cfg->model.splits;
     if (!pff_inputs_per_epoch(&cfg->model)) {
         double t0 = pff_now();
-        int rc = pff_stage_ff(&cfg->model, l, k, c, &nd->work, in, nd->n, &r->tp->failed, &r->progress,
-                              st, err);
+        int rc = pff_stage_ff(&cfg->model, l, k, c, &nd->work, in, nd->n, nd->index, &r->tp->failed,
+                              &r->progress, st, err);
         span(nd, PFF_SPAN_TRAIN, k, c, t0, pff_now());
         return rc;
     }
     for (int j = 0; j < C; j++) {
         const float *a = epoch_input(nd, net, k, c, c * C + j);
         double t0 = pff_now();
-        int rc = pff_stage_ff_epochs(&cfg->model, l, k, c, j, j + 1, &nd->work, a, nd->n, &r->tp->failed,
-                                     &r->progress, st, err);
+        int rc = pff_stage_ff_epochs(&cfg->model, l, k, c, j, j + 1, &nd->work, a, nd->n, nd->index,
+                                     &r->tp->failed, &r->progress, st, err);
         span(nd, PFF_SPAN_TRAIN, k, c, t0, pff_now());
         if (rc)
             return rc;

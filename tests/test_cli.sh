@@ -160,7 +160,7 @@ if "$PFF" train $SMALL --epochs 2 --splits 2 --neg hard --hard-temp 3 --augment 
         grep -q "temperature 3" "$T/info" && grep -q "augment    shift" "$T/info" \
         && echo "ok   info shows hard negatives, their temperature and the shift" \
         || { echo "FAIL: info: $(cat "$T/info")"; fails=$((fails + 1)); }
-    "$PFF" info --json "$T/hs.pff" | grep -q '"neg":"hard".*"augment":"shift","hard_temp":3}' \
+    "$PFF" info --json "$T/hs.pff" | grep -q '"neg":"hard".*"augment":"shift","hard_temp":3,' \
         && echo "ok   info --json" || { echo "FAIL: info --json"; fails=$((fails + 1)); }
     # the last checkpoint of a finished run resumes to the same model (checkpoint version 3)
     "$PFF" train --resume "$T/hs.ck" --quiet \
@@ -169,6 +169,37 @@ if "$PFF" train $SMALL --epochs 2 --splits 2 --neg hard --hard-temp 3 --augment 
         || { echo "FAIL: resume hard/shift: $(cat "$T/err")"; fails=$((fails + 1)); }
 else
     echo "FAIL: --neg hard --augment shift run: $(cat "$T/err")"; fails=$((fails + 1))
+fi
+# --dropout and --weight-decay: out of range exits 2 naming the option, before any file is
+# written; a run records both (model version 4, checkpoint version 4) and resumes
+expect 2 "--dropout: 1 is outside \[0, 1)" train $SMALL --dropout 1 --save "$T/d.pff" \
+    --checkpoint "$T/d.ck"
+expect 2 "--weight-decay: -1 is not" train $SMALL --weight-decay -1 --save "$T/d.pff" \
+    --checkpoint "$T/d.ck" --log "$T/d.csv"
+expect 2 "--dropout: 'x' is not a number" train $SMALL --dropout x --save "$T/d.pff"
+expect 2 "drop --dropout" train --resume "$T/none.ck" --dropout 0.1
+ls "$T" | grep -q '^d\.' &&
+    { echo "FAIL: a refused --dropout/--weight-decay run left files: $(ls "$T")"
+      fails=$((fails + 1)); }
+if "$PFF" train $SMALL --epochs 2 --splits 2 --dropout 0.2 --weight-decay 0.01 \
+    --checkpoint "$T/dw.ck" --save "$T/dw.pff" --json >"$T/out" 2>"$T/err"; then
+    grep -q '"dropout":0.2,"weight_decay":0.01,' "$T/out" \
+        && echo "ok   train --json reports --dropout and --weight-decay" \
+        || { echo "FAIL: JSON of a dropout run: $(cat "$T/out")"; fails=$((fails + 1)); }
+    version=$(od -An -tu1 -j8 -N1 "$T/dw.pff" | tr -d ' ')
+    "$PFF" info "$T/dw.pff" >"$T/info" 2>&1 && grep -q "dropout    0.2" "$T/info" &&
+        grep -q "weight decay 0.01" "$T/info" && [ "$version" = 4 ] \
+        && echo "ok   info shows dropout and weight decay (model version 4)" \
+        || { echo "FAIL: info of a dropout model: $(cat "$T/info")"; fails=$((fails + 1)); }
+    "$PFF" info --json "$T/dw.pff" | grep -q '"hard_temp":1,"dropout":0.2,"weight_decay":0.01}' \
+        && echo "ok   info --json: dropout, weight_decay" \
+        || { echo "FAIL: info --json of a dropout model"; fails=$((fails + 1)); }
+    "$PFF" train --resume "$T/dw.ck" --quiet --save "$T/dw2.pff" >/dev/null 2>"$T/err" &&
+        cmp -s "$T/dw.pff" "$T/dw2.pff" \
+        && echo "ok   --resume of a dropout checkpoint (version 4) writes the same model" \
+        || { echo "FAIL: resume dropout: $(cat "$T/err")"; fails=$((fails + 1)); }
+else
+    echo "FAIL: --dropout --weight-decay run: $(cat "$T/err")"; fails=$((fails + 1))
 fi
 expect 2 "--dataset and --data" train $SMALL --dataset mnist --data data/mnist
 expect 2 "not one of" train $SMALL --dataset cifar

@@ -4,7 +4,9 @@
  * product against a naive loop nest on the trainer's shapes, the goodness
  * table and features against a plain per-label forward pass; hard negatives
  * against the softmax of a hand-made goodness table, and image shifts on a
- * synthetic picture. */
+ * synthetic picture; --dropout's mask against its documented key, its
+ * gradient by finite differences, and --weight-decay's Adam step against a
+ * scalar AdamW. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,8 +17,19 @@ static float frand(uint64_t i) { return pff_uniform(pff_hash(99, 7, 0, 0, i)) * 
 
 static double softplus(double x) { return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)); }
 
-/* Reference FF loss in double, params p = W|b as doubles. */
-static double ff_loss_ref(const double *p, int in, int out, const float *x, int B, double theta)
+/* --dropout's mask as layers/ff.c documents it: is unit j of pair i's row
+ * (half 0: positive, 1: negative) dropped in layer k, epoch e? */
+static int dropped_ref(uint64_t seed, int k, int e, int id, int half, int j, float P)
+{
+    uint64_t key = ((2 * (uint64_t)id + (uint64_t)half) << 22) | (uint64_t)(j / 4);
+    uint64_t h = pff_hash(seed, PFF_RNG_DROPOUT, (uint64_t)k, (uint64_t)e, key);
+    return (long)((h >> (16 * (j % 4))) & 0xffff) < lround(P * 65536.0);
+}
+
+/* Reference FF loss in double, params p = W|b as doubles; with reg, the
+ * activities go through its dropout (ids NULL: pair i is image i). */
+static double ff_loss_ref(const double *p, int in, int out, const float *x, int B, double theta,
+                          const pff_ff_reg *reg)
 {
     double loss = 0;
     for (int r = 0; r < 2 * B; r++) {
@@ -25,6 +38,10 @@ static double ff_loss_ref(const double *p, int in, int out, const float *x, int 
             double z = p[(size_t)out * in + j];
             for (int i = 0; i < in; i++)
                 z += p[(size_t)j * in + i] * x[(size_t)r * in + i];
+            if (reg && reg->dropout > 0)
+                z = dropped_ref(reg->seed, reg->layer, reg->epoch, r % B, r >= B, j, reg->dropout)
+                        ? 0
+                        : z / (1.0 - (double)reg->dropout);
             if (z > 0)
                 G += z * z;
         }
@@ -33,7 +50,7 @@ static double ff_loss_ref(const double *p, int in, int out, const float *x, int 
     return loss / B;
 }
 
-static void test_ff_gradient(int threads)
+static void test_ff_gradient(int threads, float dropout)
 {
     const int in = 12, out = 7, B = 3;
     pff_layer *l = pff_layer_new(in, out);
@@ -48,29 +65,245 @@ static void test_ff_gradient(int threads)
     pff_work w;
     CHECK(pff_work_init(&w, 2 * B, in > out ? in : out, l->nparam, threads) == 0, "work");
     const double theta = 1.0 * out;
-    double loss = pff_ff_batch(l, &w, x, B, (float)theta, 0.0f, NULL);
+    /* with dropout: P of the units off, each row its own mask (ids NULL: pair i is image i) */
+    const pff_ff_reg reg = {dropout, 0.0f, 23, 1, 4, NULL}, *rp = dropout > 0 ? &reg : NULL;
+    double loss = pff_ff_batch(l, &w, x, B, (float)theta, 0.0f, rp, NULL);
     double *p = malloc(l->nparam * sizeof(double));
     for (size_t i = 0; i < l->nparam; i++)
         p[i] = l->slab[i];
-    CHECK_NEAR(loss, ff_loss_ref(p, in, out, x, B, theta), 1e-4, "loss vs reference");
+    CHECK_NEAR(loss, ff_loss_ref(p, in, out, x, B, theta, rp), 1e-4, "loss vs reference");
     double maxerr = 0;
     for (size_t i = 0; i < l->nparam; i++) {
         const double h = 1e-5, keep = p[i];
         p[i] = keep + h;
-        double lp = ff_loss_ref(p, in, out, x, B, theta);
+        double lp = ff_loss_ref(p, in, out, x, B, theta, rp);
         p[i] = keep - h;
-        double lm = ff_loss_ref(p, in, out, x, B, theta);
+        double lm = ff_loss_ref(p, in, out, x, B, theta, rp);
         p[i] = keep;
         double fd = (lp - lm) / (2 * h), err = fabs(fd - w.g[i]) / (fabs(fd) + 1e-3);
         if (err > maxerr)
             maxerr = err;
     }
-    CHECK(maxerr < 2e-3, "FF gradient vs finite differences (threads %d): max rel err %g", threads,
-          maxerr);
+    CHECK(maxerr < 2e-3,
+          "FF gradient vs finite differences (threads %d, dropout %g): max rel err %g", threads,
+          (double)dropout, maxerr);
     CHECK(l->step == 0, "lr 0 takes no Adam step");
     free(p);
     pff_work_free(&w);
     pff_layer_free(l);
+}
+
+/* --dropout on a 2000-wide layer: the units dropped are exactly those of the
+ * documented key (image id, positive/negative half, unit), their fraction is
+ * P within 5 standard deviations, and 1 and 2 threads give the same layer.
+ * W = 0 and b > 0 make every unit active (z = b) and every product exact
+ * whatever its partition (with random W the 1- and 2-thread products differ
+ * in their last bits, DESIGN.md §2.4), so the only thing the thread count
+ * could change here is the mask. */
+static void test_dropout_mask(void)
+{
+    enum { in = 16, out = 2000, B = 32 };
+    const float P = 0.3f;
+    pff_layer *l = pff_layer_new(in, out), *l2 = pff_layer_new(in, out); /* zeroed: W = 0 */
+    for (int j = 0; j < out; j++)
+        l->b[j] = 0.01f + 1e-5f * (float)j;
+    static float x[2 * B * in];
+    for (int i = 0; i < 2 * B * in; i++)
+        x[i] = frand(40000 + i);
+    for (int r = 0; r < 2 * B; r++)
+        pff_rms_normalise(x + r * in, in);
+    int ids[B];
+    for (int i = 0; i < B; i++)
+        ids[i] = 1000 + 7 * i;
+    pff_ff_reg reg = {P, 0.0f, 17, 2, 5, ids};
+    pff_work w1, w2;
+    CHECK(pff_work_init(&w1, 2 * B, out, l->nparam, 1) == 0 &&
+              pff_work_init(&w2, 2 * B, out, l->nparam, 2) == 0,
+          "work");
+    /* theta at the mean goodness: dL/dG, and with it every kept unit's dz, is far from 0 */
+    pff_stage_stats st = {0};
+    pff_ff_batch(l, &w1, x, B, 1.0f, 0.0f, &reg, &st);
+    const float theta = (float)st.gpos;
+    pff_ff_batch(l, &w1, x, B, theta, 0.0f, &reg, NULL);
+    pff_ff_batch(l, &w2, x, B, theta, 0.0f, &reg, NULL);
+    long n = 0, drop = 0, wrong = 0, differ_halves = 0;
+    for (int r = 0; r < 2 * B; r++)
+        for (int j = 0; j < out; j++) {
+            int want = dropped_ref(17, 2, 5, ids[r % B], r >= B, j, P);
+            int got = w1.z[(size_t)r * out + j] == 0.0f;
+            wrong += want != got || (w2.z[(size_t)r * out + j] == 0.0f) != got;
+            drop += got;
+            differ_halves += r < B && want != dropped_ref(17, 2, 5, ids[r], 1, j, P);
+            n++;
+        }
+    const double frac = (double)drop / n, sd = sqrt(P * (1 - P) / n);
+    CHECK(wrong == 0, "dropout: the units with dz = 0 are the mask of the key, with 1 and with 2 "
+          "threads (%ld of %ld differ)", wrong, n);
+    CHECK(fabs(frac - P) < 5 * sd, "dropout %g: %.5f of %ld units dropped (5 sd = %.5f)", (double)P,
+          frac, n, 5 * sd);
+    CHECK(differ_halves > n / 8,
+          "the positive and the negative row of an image have masks of their own (%ld of %ld "
+          "units differ)", differ_halves, n / 2);
+    printf("  dropout %.2f: %.5f of %ld units dropped (5 sd: %.5f)\n", (double)P, frac, n, 5 * sd);
+    /* another epoch, layer or image draws another mask */
+    long moved[3] = {0, 0, 0};
+    for (int j = 0; j < out; j++) {
+        const int here = dropped_ref(17, 2, 5, ids[0], 0, j, P);
+        moved[0] += here != dropped_ref(17, 2, 6, ids[0], 0, j, P);
+        moved[1] += here != dropped_ref(17, 3, 5, ids[0], 0, j, P);
+        moved[2] += here != dropped_ref(17, 2, 5, ids[0] + 1, 0, j, P);
+    }
+    CHECK(moved[0] > out / 4 && moved[1] > out / 4 && moved[2] > out / 4,
+          "another epoch, layer or image drops other units (%ld, %ld, %ld of %d)", moved[0],
+          moved[1], moved[2], out);
+    /* one Adam step with 1 and with 2 threads: the same layer, bit for bit */
+    pff_layer_copy(l2, l);
+    reg.weight_decay = 0.01f;
+    pff_ff_batch(l, &w1, x, B, theta, 0.001f, &reg, NULL);
+    pff_ff_batch(l2, &w2, x, B, theta, 0.001f, &reg, NULL);
+    CHECK(memcmp(l->slab, l2->slab, 3 * l->nparam * sizeof(float)) == 0 && l->step == l2->step,
+          "dropout + weight decay: one step with 1 and 2 threads gives the same layer bytes");
+    pff_work_free(&w1);
+    pff_work_free(&w2);
+    pff_layer_free(l);
+    pff_layer_free(l2);
+}
+
+/* By hand, one pair (B = 1): a unit dropped in both rows gets no gradient at
+ * all; a unit dropped in the positive row only gets exactly the negative
+ * row's 2 s y' dL/dG x. And P = 0 (with L = 0) is plain FF, bit for bit. */
+static void test_dropout_by_hand(void)
+{
+    enum { in = 10, out = 64 };
+    const float P = 0.5f, s = 1.0f / (1.0f - P), theta = 50.0f;
+    pff_layer *l = pff_layer_new(in, out);
+    pff_layer_init(l, 8, 0);
+    for (int j = 0; j < out; j++)
+        l->b[j] = 1.0f;
+    float x[2 * in];
+    for (int i = 0; i < 2 * in; i++)
+        x[i] = frand(50000 + i);
+    pff_rms_normalise(x, in);
+    pff_rms_normalise(x + in, in);
+    int id = 321;
+    pff_ff_reg reg = {P, 0.0f, 3, 0, 0, &id};
+    pff_work w;
+    pff_work_init(&w, 2, out, l->nparam, 1);
+    pff_ff_batch(l, &w, x, 1, theta, 0.0f, &reg, NULL);
+    /* the forward pass by hand, in double */
+    double y[2][out], G[2] = {0, 0};
+    for (int r = 0; r < 2; r++)
+        for (int j = 0; j < out; j++) {
+            double z = l->b[j];
+            for (int i = 0; i < in; i++)
+                z += (double)l->w[j * in + i] * x[r * in + i];
+            y[r][j] = z > 0 && !dropped_ref(3, 0, 0, id, r, j, P) ? s * z : 0;
+            G[r] += y[r][j] * y[r][j];
+        }
+    const double dG[2] = {-1 / (1 + exp(-(theta - G[0]))), 1 / (1 + exp(-(G[1] - theta)))};
+    int both = 0, pos_only = 0, zero_ok = 1;
+    double maxerr = 0;
+    const float *gb = w.g + (size_t)out * in;
+    for (int j = 0; j < out; j++) {
+        int d0 = dropped_ref(3, 0, 0, id, 0, j, P), d1 = dropped_ref(3, 0, 0, id, 1, j, P);
+        if (d0 && d1) {
+            both++;
+            for (int i = 0; i < in; i++)
+                zero_ok &= w.g[j * in + i] == 0.0f;
+            zero_ok &= gb[j] == 0.0f;
+        } else if (d0 && y[1][j] > 0) {
+            pos_only++;
+            for (int i = 0; i < in; i++) {
+                double want = 2 * s * y[1][j] * dG[1] * x[in + i];
+                maxerr = fmax(maxerr, fabs(want - w.g[j * in + i]) / (1e-6 + fabs(want)));
+            }
+        }
+    }
+    CHECK(both > 0 && zero_ok, "%d units dropped in both rows: their weight rows and biases get "
+          "exactly 0", both);
+    CHECK(pos_only > 0 && maxerr < 1e-4,
+          "%d units dropped in the positive row only: the gradient is the negative row's "
+          "2 s y' dL/dG x alone (max rel err %g)", pos_only, maxerr);
+    /* P = 0 and L = 0 are today's FF: the same bytes as no reg at all, after an Adam step */
+    pff_layer *a = pff_layer_new(in, out), *b = pff_layer_new(in, out);
+    pff_layer_copy(a, l);
+    pff_layer_copy(b, l);
+    const pff_ff_reg off = {0.0f, 0.0f, 3, 0, 0, &id};
+    double la = pff_ff_batch(a, &w, x, 1, theta, 0.01f, NULL, NULL);
+    double lb = pff_ff_batch(b, &w, x, 1, theta, 0.01f, &off, NULL);
+    CHECK(la == lb && memcmp(a->slab, b->slab, 3 * a->nparam * sizeof(float)) == 0,
+          "--dropout 0 --weight-decay 0: the bytes of plain FF");
+    pff_layer_free(a);
+    pff_layer_free(b);
+    pff_work_free(&w);
+    pff_layer_free(l);
+}
+
+/* --weight-decay: pff_adam against a scalar AdamW (p - lr L p - Adam's
+ * step), bit for bit, and decay 0 against today's Adam bit for bit; through
+ * pff_ff_batch the weights decay by lr_e L w and the biases not at all. */
+static void test_weight_decay(void)
+{
+    enum { n = 1003 }; /* not a multiple of any vector width: the remainder loop too */
+    static float p[n], m[n], v[n], g[n], p0[n], m0[n], v0[n], q[n];
+    for (int i = 0; i < n; i++) {
+        p0[i] = frand(60000 + i);
+        m0[i] = 0.1f * frand(61000 + i);
+        v0[i] = 0.01f * fabsf(frand(62000 + i));
+        g[i] = frand(63000 + i);
+    }
+    p0[0] = -0.0f; /* a -0.0 weight stays -0.0 in plain Adam when its step is 0 */
+    g[0] = 0.0f, m0[0] = 0.0f;
+    const float lr = 0.01f, L = 0.05f; /* the third step: bias corrections 1 - beta^3 */
+    const float bc1 = 1 - 0.9f * 0.9f * 0.9f, bc2 = 1 - 0.999f * 0.999f * 0.999f;
+    for (int d = 0; d < 2; d++) {
+        const float decay = d ? lr * L : 0.0f;
+        memcpy(p, p0, sizeof p), memcpy(m, m0, sizeof m), memcpy(v, v0, sizeof v);
+        pff_adam(p, m, v, g, n, lr, bc1, bc2, decay);
+        /* the scalar reference, in float, term by term */
+        const float step = lr / bc1, rbc2 = 1.0f / sqrtf(bc2);
+        int same = 1;
+        for (int i = 0; i < n; i++) {
+            float mi = 0.9f * m0[i] + (1.0f - 0.9f) * g[i];
+            float vi = 0.999f * v0[i] + (1.0f - 0.999f) * g[i] * g[i];
+            float adam = step * mi / (sqrtf(vi) * rbc2 + 1e-8f);
+            q[i] = d ? p0[i] - decay * p0[i] - adam : p0[i] - adam;
+            same &= !memcmp(&q[i], &p[i], sizeof(float)) && mi == m[i] && vi == v[i];
+        }
+        CHECK(same, "%s: pff_adam equals the scalar %s bit for bit (%d values)",
+              d ? "weight decay 0.05, lr 0.01" : "weight decay 0", d ? "p - lr L p - step" :
+              "Adam of before", n);
+        if (!d)
+            CHECK(signbit(p[0]) && p[0] == 0.0f, "decay 0 keeps a -0.0 weight -0.0");
+    }
+    /* through one FF step: W decays by lr L W on top of Adam, b not at all */
+    enum { in = 9, out = 5 };
+    pff_layer *a = pff_layer_new(in, out), *b = pff_layer_new(in, out), *o = pff_layer_new(in, out);
+    pff_layer_init(a, 4, 0);
+    for (int j = 0; j < out; j++)
+        a->b[j] = 0.3f * frand(65000 + j); /* biases that a decay would move */
+    pff_layer_copy(o, a);                  /* the parameters before the step */
+    float x[2 * 2 * in];
+    for (int i = 0; i < 4 * in; i++)
+        x[i] = frand(64000 + i);
+    for (int r = 0; r < 4; r++)
+        pff_rms_normalise(x + r * in, in);
+    pff_layer_copy(b, a);
+    pff_work w;
+    pff_work_init(&w, 4, in, a->nparam, 1);
+    const pff_ff_reg wd = {0.0f, 0.5f, 1, 0, 0, NULL};
+    pff_ff_batch(a, &w, x, 2, 5.0f, 0.02f, NULL, NULL);
+    pff_ff_batch(b, &w, x, 2, 5.0f, 0.02f, &wd, NULL);
+    double maxerr = 0;
+    for (int i = 0; i < out * in; i++)
+        maxerr = fmax(maxerr, fabs((b->w[i] - a->w[i]) - (-0.02 * 0.5 * o->w[i])));
+    CHECK(maxerr < 1e-6, "weight decay 0.5 at lr 0.02: W moves by -0.01 W more than plain Adam "
+          "(max err %g)", maxerr);
+    CHECK(memcmp(a->b, b->b, out * sizeof(float)) == 0, "weight decay leaves the biases alone");
+    pff_layer_free(o);
+    pff_layer_free(a);
+    pff_layer_free(b);
+    pff_work_free(&w);
 }
 
 static double softmax_loss_ref(const double *p, int D, const float *f, const uint8_t *y, int B)
@@ -147,7 +380,7 @@ static void test_hand_computed(void)
     pff_work w;
     pff_work_init(&w, 2, 2, l->nparam, 1);
     pff_stage_stats st = {0};
-    double loss = pff_ff_batch(l, &w, xb, 1, 10.0f, 0.0f, &st);
+    double loss = pff_ff_batch(l, &w, xb, 1, 10.0f, 0.0f, NULL, &st);
     /* G+ = 3^2 + 3^2 = 18, G- = 1^2 + relu(-3)^2 = 1 */
     CHECK_NEAR(st.gpos, 18.0, 1e-9, "goodness of the positive");
     CHECK_NEAR(st.gneg, 1.0, 1e-9, "goodness of the negative");
@@ -160,10 +393,10 @@ static void test_hand_computed(void)
     pff_layer_free(l);
     /* Adam, two steps by hand (PyTorch's form) */
     float p = 1, m = 0, v = 0, g = 0.5f;
-    pff_adam(&p, &m, &v, &g, 1, 0.1f, 1 - 0.9f, 1 - 0.999f);
+    pff_adam(&p, &m, &v, &g, 1, 0.1f, 1 - 0.9f, 1 - 0.999f, 0.0f);
     CHECK_NEAR(p, 0.9, 1e-6, "Adam step 1");
     g = -0.2f;
-    pff_adam(&p, &m, &v, &g, 1, 0.1f, 1 - 0.81f, 1 - 0.999f * 0.999f);
+    pff_adam(&p, &m, &v, &g, 1, 0.1f, 1 - 0.81f, 1 - 0.999f * 0.999f, 0.0f);
     CHECK_NEAR(m, 0.025, 1e-7, "Adam m after step 2");
     CHECK_NEAR(v, 0.00028975, 1e-8, "Adam v after step 2");
     CHECK_NEAR(p, 0.9 - 0.1 * (0.025 / 0.19) / (sqrt(0.00028975 / 0.001999) + 1e-8), 1e-6,
@@ -562,8 +795,13 @@ int main(void)
 {
     pff_blas_init();
     test_blas_core_choice();
-    test_ff_gradient(1);
-    test_ff_gradient(2);
+    test_ff_gradient(1, 0.0f);
+    test_ff_gradient(2, 0.0f);
+    test_ff_gradient(1, 0.4f);
+    test_ff_gradient(2, 0.4f);
+    test_dropout_mask();
+    test_dropout_by_hand();
+    test_weight_decay();
     test_softmax_gradient();
     test_hand_computed();
     test_matmul();

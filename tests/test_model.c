@@ -1,7 +1,9 @@
 /* tests/test_model.c — model files: save → load → save gives the same bytes
- * (version 2, and version 3 for --neg hard / --augment shift);
- * a flipped byte, a truncated file, a bad magic and a future version are
- * refused with a clear message; a failed save leaves nothing behind. */
+ * (version 2, version 3 for --neg hard / --augment shift, version 4 for
+ * --dropout / --weight-decay); a flipped byte, a truncated file, a bad magic,
+ * a future version and out-of-range settings are refused with a clear
+ * message; a failed save leaves nothing behind. Checkpoints of version 4 make
+ * the same round trip. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -9,6 +11,7 @@
 
 #include "../layers/layers.h"
 #include "../data/bytes.h" /* pff_fnv1a (moved from layers/) */
+#include "../data/checkpoint.h" /* struct pff_checkpoint, pff_checkpoint_save */
 #include "check.h"
 
 static unsigned char *slurp(const char *path, size_t *n)
@@ -35,6 +38,18 @@ static void spit(const char *path, const unsigned char *p, size_t n)
     fclose(f);
 }
 
+/* p[at..at+4) = v (little-endian), then the trailing FNV-1a made right again */
+static void put_f32_fix_sum(unsigned char *p, size_t n, size_t at, float v)
+{
+    uint32_t u;
+    memcpy(&u, &v, 4);
+    for (int i = 0; i < 4; i++)
+        p[at + i] = (unsigned char)(u >> (8 * i));
+    uint64_t h = pff_fnv1a(p, n - 8);
+    for (int i = 0; i < 8; i++)
+        p[n - 8 + i] = (unsigned char)(h >> (8 * i));
+}
+
 static void expect_refused(const char *path, const char *what, const char *needle)
 {
     pff_model m;
@@ -43,6 +58,84 @@ static void expect_refused(const char *path, const char *what, const char *needl
     CHECK(rc == PFF_EUSAGE, "%s: rc %d", what, rc);
     CHECK(strstr(err, needle) != NULL, "%s: message '%s' lacks '%s'", what, err, needle);
     printf("  refused %-18s %s\n", what, err);
+}
+
+/* A checkpoint of a --dropout --weight-decay run: version 4 (the version-3
+ * fields, then dropout and weight_decay, after the eight run settings),
+ * save → load → save identical, bad values refused with the field named; the
+ * same state without them is version 2. */
+static void test_checkpoint_v4(const char *dir)
+{
+    char path[128], path2[128], err[PFF_ERRLEN] = "";
+    snprintf(path, sizeof path, "%s/a.ck", dir);
+    snprintf(path2, sizeof path2, "%s/b.ck", dir);
+    pff_checkpoint *ck = calloc(1, sizeof *ck);
+    pff_config *c = &ck->cfg;
+    pff_config_default(c);
+    c->model.nlayers = 2;
+    c->model.widths[0] = 20, c->model.widths[1] = 8, c->model.widths[2] = 6;
+    c->model.epochs = c->model.splits = 4;
+    c->model.dropout = 0.3f;
+    c->model.weight_decay = 0.002f;
+    ck->next = 2;
+    ck->train_n = 500;
+    ck->layer = calloc(2, sizeof *ck->layer);
+    for (int k = 0; k < 2; k++) {
+        ck->layer[k] = pff_layer_new(c->model.widths[k], c->model.widths[k + 1]);
+        pff_layer_init(ck->layer[k], 5, k);
+        ck->layer[k]->m[1] = 0.5f, ck->layer[k]->v[2] = 0.25f;
+        ck->layer[k]->step = 40;
+    }
+    ck->stats = calloc((size_t)ck->next * 3, sizeof *ck->stats);
+    ck->acc = calloc((size_t)ck->next, sizeof *ck->acc);
+    ck->stats[1].loss = 0.75, ck->acc[1] = -1;
+    CHECK(pff_checkpoint_save(ck, path, err) == 0, "save a version-4 checkpoint: %s", err);
+    size_t n, n2;
+    unsigned char *p = slurp(path, &n);
+    CHECK(p && n > 120 && p[8] == 4, "a --dropout --weight-decay checkpoint is version 4");
+    pff_checkpoint *back = NULL;
+    CHECK(pff_checkpoint_load(path, &back, err) == 0, "load it: %s", err);
+    if (back) {
+        const pff_config *b = pff_checkpoint_config(back);
+        CHECK(b->model.dropout == 0.3f && b->model.weight_decay == 0.002f &&
+                  b->model.neg == c->model.neg && b->model.augment == PFF_AUGMENT_NONE &&
+                  back->layer[1]->step == 40 && back->layer[1]->m[1] == 0.5f,
+              "version-4 checkpoint round trip");
+        CHECK(pff_checkpoint_save(back, path2, err) == 0, "save it again: %s", err);
+        unsigned char *p2 = slurp(path2, &n2);
+        CHECK(p && p2 && n2 == n && memcmp(p, p2, n) == 0,
+              "version-4 checkpoint: save → load → save identical");
+        free(p2);
+        pff_checkpoint_free(back);
+    }
+    /* magic 8, version 4, L 4, widths 12, threshold..seed 40, run settings 32: augment at 100 */
+    const size_t drop_at = 100 + 8, wd_at = 100 + 12;
+    put_f32_fix_sum(p, n, drop_at, 1.0f);
+    spit(path2, p, n);
+    CHECK(pff_checkpoint_load(path2, &back, err) == PFF_EUSAGE && !back &&
+              strstr(err, "dropout 1 is outside"),
+          "a checkpoint with dropout 1 is refused: '%s'", err);
+    put_f32_fix_sum(p, n, drop_at, 0.3f);
+    put_f32_fix_sum(p, n, wd_at, -0.5f);
+    spit(path2, p, n);
+    CHECK(pff_checkpoint_load(path2, &back, err) == PFF_EUSAGE && !back &&
+              strstr(err, "weight_decay -0.5"),
+          "a checkpoint with weight decay -0.5 is refused: '%s'", err);
+    put_f32_fix_sum(p, n, drop_at, 0.0f);
+    put_f32_fix_sum(p, n, wd_at, 0.0f);
+    spit(path2, p, n);
+    CHECK(pff_checkpoint_load(path2, &back, err) == PFF_EUSAGE && !back &&
+              strstr(err, "version-4 settings"),
+          "a version-4 checkpoint using neither is refused: '%s'", err);
+    free(p);
+    c->model.dropout = c->model.weight_decay = 0.0f;
+    CHECK(pff_checkpoint_save(ck, path, err) == 0, "save: %s", err);
+    size_t n0;
+    unsigned char *p0 = slurp(path, &n0);
+    CHECK(p0 && p0[8] == 2 && n0 == n - 16, "the same state without them: version 2, 16 bytes "
+          "shorter");
+    free(p0);
+    pff_checkpoint_free(ck);
 }
 
 int main(void)
@@ -113,7 +206,7 @@ int main(void)
     spit(c, pa, na);
     expect_refused(c, "bad magic", "bad magic");
     pa[0] = 'P';
-    pa[8] = 4; /* 3 is the version of --neg hard / --augment shift models */
+    pa[8] = 5; /* 3 and 4 are the versions of --neg hard / --augment shift and --dropout models */
     spit(c, pa, na);
     expect_refused(c, "future version", "newer pff");
     pa[8] = 2;
@@ -156,6 +249,62 @@ int main(void)
     m.cfg.augment = PFF_AUGMENT_NONE;
     m.cfg.hard_temp = 1.0f;
 
+    /* --dropout / --weight-decay: version 4 = version 3's layout + f32 dropout, f32 weight_decay
+     * after hard_temp (at 76 and 80 for two layers), with or without the version-3 settings */
+    const size_t drop_at = aug_at + 8, wd_at = aug_at + 12;
+    for (int with_v3 = 0; with_v3 < 2; with_v3++) {
+        m.cfg.dropout = 0.2f;
+        m.cfg.weight_decay = 0.01f;
+        m.cfg.neg = with_v3 ? PFF_NEG_HARD : PFF_NEG_RANDOM;
+        m.cfg.augment = with_v3 ? PFF_AUGMENT_SHIFT : PFF_AUGMENT_NONE;
+        m.cfg.hard_temp = with_v3 ? 2.5f : 1.0f;
+        CHECK(pff_model_save(&m, c, err) == 0, "save version 4: %s", err);
+        size_t n4, nb4;
+        unsigned char *p4 = slurp(c, &n4);
+        CHECK(p4 && n4 == na + 16 && p4[8] == 4, "version 4 (%s) is 16 bytes longer (%zu vs %zu)",
+              with_v3 ? "hard, shift" : "alone", n4, na);
+        CHECK(pff_model_load(&r, c, err) == 0, "load version 4: %s", err);
+        CHECK(r.cfg.dropout == 0.2f && r.cfg.weight_decay == 0.01f && r.cfg.neg == m.cfg.neg &&
+                  r.cfg.augment == m.cfg.augment && r.cfg.hard_temp == m.cfg.hard_temp &&
+                  memcmp(r.layer[1]->w, m.layer[1]->w, 6 * 8 * sizeof(float)) == 0,
+              "version 4 round trip (%s)", with_v3 ? "with the version-3 settings" : "alone");
+        CHECK(pff_model_save(&r, d, err) == 0, "save version 4 again: %s", err);
+        pff_model_free(&r);
+        unsigned char *pb4 = slurp(d, &nb4);
+        CHECK(p4 && pb4 && nb4 == n4 && memcmp(p4, pb4, n4) == 0,
+              "version 4: save → load → save identical");
+        free(pb4);
+        if (!with_v3) { /* out of range, or neither in use: refused, the field named */
+            put_f32_fix_sum(p4, n4, drop_at, 1.5f);
+            spit(c, p4, n4);
+            expect_refused(c, "v4 dropout 1.5", "dropout 1.5 is outside [0, 1)");
+            put_f32_fix_sum(p4, n4, drop_at, -0.25f);
+            spit(c, p4, n4);
+            expect_refused(c, "v4 dropout -0.25", "dropout");
+            put_f32_fix_sum(p4, n4, drop_at, 0.2f);
+            put_f32_fix_sum(p4, n4, wd_at, -1.0f);
+            spit(c, p4, n4);
+            expect_refused(c, "v4 weight decay -1", "weight_decay -1");
+            put_f32_fix_sum(p4, n4, wd_at, __builtin_nanf(""));
+            spit(c, p4, n4);
+            expect_refused(c, "v4 weight decay NaN", "weight_decay");
+            put_f32_fix_sum(p4, n4, drop_at, 0.0f);
+            put_f32_fix_sum(p4, n4, wd_at, 0.0f);
+            spit(c, p4, n4);
+            expect_refused(c, "v4 with both 0", "version-4 settings are invalid");
+        }
+        free(p4);
+    }
+    m.cfg.dropout = m.cfg.weight_decay = 0.0f;
+    m.cfg.neg = PFF_NEG_RANDOM;
+    m.cfg.augment = PFF_AUGMENT_NONE;
+    m.cfg.hard_temp = 1.0f;
+    CHECK(pff_model_save(&m, c, err) == 0, "save: %s", err);
+    size_t n2;
+    unsigned char *p2 = slurp(c, &n2);
+    CHECK(p2 && n2 == na && p2[8] == 2, "dropout and weight decay 0: version 2 again");
+    free(p2);
+
     /* a save into a missing directory fails and leaves no file */
     char bad[160];
     snprintf(bad, sizeof bad, "%s/missing/x.pff", dir);
@@ -166,6 +315,7 @@ int main(void)
     CHECK(pb2 && nb2 == nb && memcmp(pb2, pb, nb) == 0, "existing file untouched");
     free(pa), free(pb), free(pb2);
     pff_model_free(&m);
+    test_checkpoint_v4(dir);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)

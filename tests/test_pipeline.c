@@ -7,7 +7,9 @@
  *   - schedules: with fixed or random negatives, sequential, single-layer and
  *     all-layers with N = 2, 3, 4 write byte-identical models; adaptive
  *     single-layer (waiting mode) equals sequential; every schedule run twice
- *     gives the same bytes; fast mode and federated complete;
+ *     gives the same bytes; fast mode and federated complete; the same with
+ *     --dropout and --weight-decay, whose stage equals a batch-by-batch
+ *     rebuild keyed by the shard's global image ids;
  *   - a non-finite loss stops every schedule with a message naming layer and
  *     chapter. */
 #include <pthread.h>
@@ -200,10 +202,12 @@ static unsigned char *train_bytes(const pff_config *cfg, size_t *n, char *err)
 static const char *describe(const pff_config *c)
 {
     static char s[128];
-    snprintf(s, sizeof s, "%s N=%d %s %s%s%s%s%s", pff_schedule_name(c->run.schedule), c->run.nodes,
+    snprintf(s, sizeof s, "%s N=%d %s %s%s%s%s%s%s%s", pff_schedule_name(c->run.schedule),
+             c->run.nodes,
              pff_neg_name(c->model.neg), pff_classifier_name(c->model.classifier), c->run.fast ? " fast" : "",
              c->run.sl_recompute ? " recompute" : "", c->run.stale_adam ? " stale-adam" : "",
-             c->model.augment ? " shift" : "");
+             c->model.augment ? " shift" : "", c->model.dropout > 0 ? " dropout" : "",
+             c->model.weight_decay > 0 ? " decay" : "");
     return s;
 }
 
@@ -408,6 +412,115 @@ static void test_equivalence_new_options(void)
     }
 }
 
+/* --dropout 0.2 --weight-decay 0.01: the same function on every schedule */
+static void test_equivalence_regularisers(void)
+{
+    pff_config seq, o;
+    base_config(&seq);
+    seq.model.neg = PFF_NEG_RANDOM;
+    seq.model.dropout = 0.2f;
+    seq.model.weight_decay = 0.01f;
+    o = seq;
+    o.model.dropout = 0.0f;
+    expect_differ(&o, &seq, "--dropout");
+    o = seq;
+    o.model.weight_decay = 0.0f;
+    expect_differ(&o, &seq, "--weight-decay");
+    /* random negatives: sequential, single-layer (waiting) and all-layers write the same bytes */
+    o = seq;
+    o.run.schedule = PFF_SINGLE_LAYER;
+    o.run.nodes = 3;
+    expect_same(&seq, &o);
+    o.run.sl_recompute = 1;
+    expect_same(&seq, &o);
+    for (int n = 2; n <= 3; n++) {
+        o = seq;
+        o.run.schedule = PFF_ALL_LAYERS;
+        o.run.nodes = n;
+        expect_same(&seq, &o);
+    }
+    /* two epochs per chapter: the mask follows the global epoch, not the chapter */
+    seq.model.epochs = 4;
+    seq.model.splits = 2;
+    o = seq;
+    o.run.schedule = PFF_ALL_LAYERS;
+    o.run.nodes = 2;
+    expect_same(&seq, &o);
+    seq.model.epochs = seq.model.splits = 4;
+    /* with hard negatives, shifted images and a softmax head (which never drops) */
+    seq.model.neg = PFF_NEG_HARD;
+    seq.model.hard_temp = 20.0f;
+    seq.model.augment = PFF_AUGMENT_SHIFT;
+    seq.model.classifier = PFF_CLS_SOFTMAX;
+    expect_model_led_schedules(&seq);
+    o = seq;
+    o.run.schedule = PFF_FEDERATED;
+    o.run.nodes = 2;
+    expect_same(&o, &o);
+}
+
+/* A --dropout --weight-decay stage on a shard (rows whose ids in the whole
+ * set are index[]) equals a batch-by-batch rebuild from pff_ff_batch with the
+ * documented key: layer k, global epoch e, the ids of the whole set. */
+static void test_dropout_stage(void)
+{
+    pff_config cfg;
+    base_config(&cfg);
+    cfg.model.epochs = 4;
+    cfg.model.splits = 2; /* chapter 1 holds global epochs 2 and 3 */
+    cfg.model.dropout = 0.25f;
+    cfg.model.weight_decay = 0.05f;
+    const int k = 1, chapter = 1, B = cfg.model.batch, in = 64, out = 24;
+    const long n = 100;
+    int index[100];
+    for (long i = 0; i < n; i++)
+        index[i] = (int)(3 * i + 11); /* a shard: its rows are not the images' ids */
+    float *a = malloc(sizeof(float) * 2 * n * in);
+    for (long i = 0; i < 2 * n * in; i++)
+        a[i] = pff_uniform(pff_hash(9, 9, 9, 9, (uint64_t)i));
+    for (long r = 0; r < 2 * n; r++)
+        pff_rms_normalise(a + r * in, in);
+    pff_layer *l = pff_layer_new(in, out), *ref = pff_layer_new(in, out);
+    pff_layer *local = pff_layer_new(in, out);
+    pff_layer_init(l, cfg.model.seed, k);
+    pff_layer_copy(ref, l);
+    pff_layer_copy(local, l);
+    pff_work w;
+    pff_work_init(&w, 2 * B, in, l->nparam, 1);
+    char err[PFF_ERRLEN] = "";
+    int rc = pff_stage_ff(&cfg.model, l, k, chapter, &w, a, n, index, NULL, NULL, NULL, err);
+    rc |= pff_stage_ff(&cfg.model, local, k, chapter, &w, a, n, NULL, NULL, NULL, NULL, err);
+    CHECK(rc == 0, "stages: %s", err);
+    int perm[100], ids[100];
+    float *x = malloc(sizeof(float) * 2 * B * in);
+    for (int e = 2; e < 4; e++) {
+        pff_permutation(perm, (int)n, cfg.model.seed, PFF_RNG_SHUFFLE, (uint64_t)k, (uint64_t)e);
+        for (long b0 = 0; b0 < n; b0 += B) {
+            const int rows = (int)(n - b0 < B ? n - b0 : B);
+            for (int i = 0; i < rows; i++) {
+                memcpy(x + (size_t)i * in, a + (size_t)perm[b0 + i] * in, sizeof(float) * in);
+                memcpy(x + (size_t)(rows + i) * in, a + (size_t)(n + perm[b0 + i]) * in,
+                       sizeof(float) * in);
+                ids[i] = index[perm[b0 + i]];
+            }
+            const pff_ff_reg reg = {0.25f, 0.05f, cfg.model.seed, k, e, ids};
+            pff_ff_batch(ref, &w, x, rows, cfg.model.threshold * out,
+                         pff_cooldown(cfg.model.lr, e, cfg.model.epochs), &reg, NULL);
+        }
+    }
+    CHECK(memcmp(l->slab, ref->slab, 3 * l->nparam * sizeof(float)) == 0 && l->step == ref->step,
+          "a dropout stage equals its rebuild keyed by (seed, layer, global epoch, image id)");
+    CHECK(memcmp(l->slab, local->slab, l->nparam * sizeof(float)) != 0,
+          "the check can fail: the shard's row numbers as ids give another layer");
+    printf("  --dropout stage on a shard: equals a batch-by-batch rebuild with the global ids\n");
+    free(x);
+    free(a);
+    pff_work_free(&w);
+    pff_layer_free(l);
+    pff_layer_free(ref);
+    pff_layer_free(local);
+}
+
 /* --augment shift, 3 epochs in one chapter: layer 1 trains epoch e on the
  * images shifted for e; layer 2 trains epoch e on those images mapped through
  * the final layer 1 of the chapter (DESIGN.md §2). Rebuilt here stage by
@@ -443,12 +556,14 @@ static void test_shift_dataflow(void)
     pff_stage_stats st = {0};
     for (int e = 0; e < C; e++) {
         pff_embed_inputs(&cfg.model, a, data.x, data.y, neg, NULL, n, dim, e, 1);
-        rc |= pff_stage_ff_epochs(&cfg.model, l1, 0, 0, e, e + 1, &w, a, n, NULL, NULL, &st, err);
+        rc |= pff_stage_ff_epochs(&cfg.model, l1, 0, 0, e, e + 1, &w, a, n, NULL, NULL, NULL, &st,
+                                  err);
     }
     for (int e = 0; e < C; e++) {
         pff_embed_inputs(&cfg.model, a, data.x, data.y, neg, NULL, n, dim, e, 1);
         pff_ff_map(l1, &w, a, 2 * n, h);
-        rc |= pff_stage_ff_epochs(&cfg.model, l2, 1, 0, e, e + 1, &w, h, n, NULL, NULL, &st, err);
+        rc |= pff_stage_ff_epochs(&cfg.model, l2, 1, 0, e, e + 1, &w, h, n, NULL, NULL, NULL, &st,
+                                  err);
     }
     CHECK(rc == 0, "reference stages: %s", err);
     CHECK(memcmp(m.layer[0]->slab, l1->slab, l1->nparam * sizeof(float)) == 0,
@@ -464,7 +579,7 @@ static void test_shift_dataflow(void)
     memset(l2->m, 0, 2 * l2->nparam * sizeof(float));
     l2->step = 0;
     for (int e = 0; e < C; e++)
-        pff_stage_ff_epochs(&cfg.model, l2, 1, 0, e, e + 1, &w, h, n, NULL, NULL, &st, err);
+        pff_stage_ff_epochs(&cfg.model, l2, 1, 0, e, e + 1, &w, h, n, NULL, NULL, NULL, &st, err);
     CHECK(memcmp(m.layer[1]->slab, l2->slab, l2->nparam * sizeof(float)) != 0,
           "the check can fail: unshifted inputs give another layer 2");
     printf("  --augment shift, 3 epochs in 1 chapter: both layers equal a stage-by-stage reference\n");
@@ -565,6 +680,8 @@ int main(void)
     make_data();
     test_equivalence();
     test_equivalence_new_options();
+    test_equivalence_regularisers();
+    test_dropout_stage();
     test_shift_dataflow();
     test_fault();
     test_two_runs_at_once();

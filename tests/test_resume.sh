@@ -4,7 +4,8 @@
 # random moments after a chapter was saved, and resumed each time from another
 # directory with `pff train --resume FILE` alone, ends with the same model
 # file, byte for byte, as an uninterrupted run, on four schedules (and All
-# Layers with --neg hard --augment shift). Every
+# Layers with --neg hard --augment shift, and with --dropout --weight-decay:
+# checkpoints of versions 3 and 4). Every
 # schedule must really have been killed mid-way (a resume that starts before
 # the last chapter), or the test fails. SIGINT and SIGTERM stop with status
 # 130 and 143 and a hint, and that hint alone finishes the run. A checkpoint
@@ -48,9 +49,10 @@ wait_saved() {
 
 for sched in "sequential" "all-layers --nodes 2 --threads 1" "single-layer --threads 1" \
     "federated --nodes 2 --threads 1" \
-    "all-layers --nodes 2 --threads 1 --neg hard --augment shift"; do
+    "all-layers --nodes 2 --threads 1 --neg hard --augment shift" \
+    "all-layers --nodes 2 --threads 1 --dropout 0.2 --weight-decay 0.01"; do
     name=$(echo "$sched" | cut -d' ' -f1)
-    case $sched in *hard*) name=hard-shift ;; esac
+    case $sched in *hard*) name=hard-shift ;; *dropout*) name=dropout-decay ;; esac
     t0=$(date +%s%N)
     (cd "$T/start" && exec "$PFF" train $RUN --schedule $sched --save "$name.ref") >/dev/null \
         2>"$T/err" || { fail "$name: reference run: $(cat "$T/err")"; continue; }

@@ -22,6 +22,7 @@
  *               known kinds, fast / stale_adam / sl_recompute are 0 or 1,
  *               1 <= threads <= 256, 1 <= batch <= 4096, eval_every >= 0,
  *               lr, softmax_lr and threshold are positive and finite;
+ *               0 <= dropout < 1, weight_decay finite and >= 0;
  *               every layer is allocated with in/out = widths[k]/widths[k+1],
  *               a head has 10 outputs and the feature width of the layers;
  *               stats and acc are allocated; 0 <= nneg <= 64, and every
@@ -90,6 +91,9 @@ static void check_loaded(const pff_checkpoint *ck, const uint8_t *data, size_t s
     CHECK(c->model.lr > 0 && isfinite(c->model.lr) && c->model.softmax_lr > 0 && isfinite(c->model.softmax_lr) &&
               c->model.threshold > 0 && isfinite(c->model.threshold),
           "learning rates / threshold not positive and finite");
+    CHECK(c->model.dropout >= 0 && c->model.dropout < 1 && c->model.weight_decay >= 0 &&
+              isfinite(c->model.weight_decay),
+          "dropout outside [0, 1) or weight decay not finite and >= 0");
     for (int k = 0; k < L; k++) {
         const pff_layer *l = ck->layer[k];
         CHECK(l && l->in == c->model.widths[k] && l->out == c->model.widths[k + 1] &&
@@ -161,9 +165,12 @@ static layout layout_of(const pff_checkpoint *ck)
     const int L = ck->cfg.model.nlayers;
     layout o;
     o.cfg = 16 + 4 * (size_t)(L + 1);
-    /* version 3 (--neg hard or --augment shift) adds augment and hard_temp to the settings */
-    const int ext = ck->cfg.model.neg == PFF_NEG_HARD || ck->cfg.model.augment != PFF_AUGMENT_NONE;
-    o.layers = o.cfg + 80 + (ext ? 8 : 0);
+    /* version 3 (--neg hard or --augment shift) adds augment and hard_temp to the settings,
+     * version 4 (--dropout, --weight-decay) those and dropout and weight_decay */
+    const int reg = ck->cfg.model.dropout > 0 || ck->cfg.model.weight_decay > 0;
+    const int ext =
+        reg || ck->cfg.model.neg == PFF_NEG_HARD || ck->cfg.model.augment != PFF_AUGMENT_NONE;
+    o.layers = o.cfg + 80 + (ext ? 8 : 0) + (reg ? 8 : 0);
     size_t q = o.layers;
     for (int k = 0; k < L; k++)
         q += 8 + 12 * ck->layer[k]->nparam;
@@ -197,6 +204,7 @@ typedef struct {
     uint64_t seed;
     int record; /* 0: none, 1: data and limits, 2: also every output (trace "-") */
     int ext; /* --neg hard --augment shift: a version-3 checkpoint */
+    int reg; /* --dropout 0.2 --weight-decay 0.01: a version-4 checkpoint */
 } seed_spec;
 
 static pff_checkpoint *seed_build(const seed_spec *s)
@@ -217,6 +225,10 @@ static pff_checkpoint *seed_build(const seed_spec *s)
         c->model.neg = PFF_NEG_HARD;
         c->model.augment = PFF_AUGMENT_SHIFT;
         c->model.hard_temp = 2.5f;
+    }
+    if (s->reg) {
+        c->model.dropout = 0.2f;
+        c->model.weight_decay = 0.01f;
     }
     c->model.seed = s->seed;
     c->run.schedule = s->schedule;
@@ -321,14 +333,16 @@ static void write_seeds(const char *dir)
 {
     static const seed_spec specs[] = {
         /* L, widths, head, next, splits, epochs, nneg, negn, specials, schedule, nodes, seed,
-         * record, ext */
-        {1, {1, 1}, 0, 1, 1, 1, 0, {0, 0}, 0, PFF_SEQUENTIAL, 1, 3, 0},
-        {1, {10, 3}, 1, 1, 2, 4, 1, {12, 0}, 0, PFF_SEQUENTIAL, 1, 7, 1},
-        {2, {12, 4, 3}, 1, 2, 4, 8, 2, {9, 5}, 0, PFF_ALL_LAYERS, 3, 1234567890123ull, 2},
-        {3, {10, 2, 2, 2}, 0, 3, 3, 3, 1, {0, 0}, 0, PFF_SINGLE_LAYER, 4, 2, 0},
-        {3, {16, 5, 4, 3}, 1, 2, 5, 10, 0, {0, 0}, 1, PFF_FEDERATED, 64, 4, 2},
-        {2, {11, 3, 2}, 0, 1, 2, 2, 2, {20, 1}, 0, PFF_SEQUENTIAL, 1, 5, 1},
-        {2, {11, 3, 2}, 1, 1, 2, 2, 1, {20, 0}, 0, PFF_ALL_LAYERS, 2, 6, 1, 1},
+         * record, ext, reg */
+        {1, {1, 1}, 0, 1, 1, 1, 0, {0, 0}, 0, PFF_SEQUENTIAL, 1, 3, 0, 0, 0},
+        {1, {10, 3}, 1, 1, 2, 4, 1, {12, 0}, 0, PFF_SEQUENTIAL, 1, 7, 1, 0, 0},
+        {2, {12, 4, 3}, 1, 2, 4, 8, 2, {9, 5}, 0, PFF_ALL_LAYERS, 3, 1234567890123ull, 2, 0, 0},
+        {3, {10, 2, 2, 2}, 0, 3, 3, 3, 1, {0, 0}, 0, PFF_SINGLE_LAYER, 4, 2, 0, 0, 0},
+        {3, {16, 5, 4, 3}, 1, 2, 5, 10, 0, {0, 0}, 1, PFF_FEDERATED, 64, 4, 2, 0, 0},
+        {2, {11, 3, 2}, 0, 1, 2, 2, 2, {20, 1}, 0, PFF_SEQUENTIAL, 1, 5, 1, 0, 0},
+        {2, {11, 3, 2}, 1, 1, 2, 2, 1, {20, 0}, 0, PFF_ALL_LAYERS, 2, 6, 1, 1, 0},
+        {2, {11, 3, 2}, 1, 1, 2, 2, 1, {20, 0}, 0, PFF_ALL_LAYERS, 2, 8, 1, 0, 1},
+        {2, {11, 3, 2}, 0, 1, 2, 2, 0, {0, 0}, 0, PFF_SEQUENTIAL, 1, 9, 2, 1, 1},
     };
     static const char *const names[] = {
         "valid-L1-1-1-min",
@@ -338,6 +352,8 @@ static void write_seeds(const char *dir)
         "valid-L3-16-5-4-3-head-specials",
         "valid-L2-11-3-2-neg2",
         "valid-v3-L2-11-3-2-hard-shift",
+        "valid-v4-L2-11-3-2-head-dropout-decay",
+        "valid-v4-L2-11-3-2-hard-shift-dropout-decay",
     };
     for (size_t i = 0; i < sizeof specs / sizeof *specs; i++)
         pff_checkpoint_free(seed_write(dir, names[i], &specs[i]));
@@ -350,7 +366,15 @@ static void write_seeds(const char *dir)
     const long C = (long)o.cfg, N = (long)o.nneg, S = (long)o.size, R = (long)o.rec;
     seed_damaged(dir, v, "bad-magic", 4, 0x31545058u /* "PFFCXPT1" */, 4, 0, 1);
     seed_damaged(dir, v, "bad-version-1", 8, 1, 4, 0, 1);
-    seed_damaged(dir, v, "bad-version-4", 8, 4, 4, 0, 1);
+    seed_damaged(dir, v, "bad-version-5", 8, 5, 4, 0, 1);
+    /* version 4: after the eight run settings, augment, hard_temp, dropout, weight_decay */
+    const char *v4 = names[7];
+    const long D = C + 80;
+    seed_damaged(dir, v4, "bad-v4-dropout-1", D, 0x3f800000u /* 1.0f */, 4, 0, 1);
+    seed_damaged(dir, v4, "bad-v4-dropout-nan", D, 0x7fc00000u, 4, 0, 1);
+    seed_damaged(dir, v4, "bad-v4-weight-decay-negative", D + 4, 0xbf800000u /* -1.0f */, 4, 0, 1);
+    seed_damaged(dir, v4, "bad-v4-unused", D, 0, 4, 0, 1);
+    seed_damaged(dir, "bad-v4-unused", "bad-v4-unused", D + 4, 0, 4, 0, 1);
     /* the run record: limits, then the data directory ("/srv/data/mnist", 15 bytes) */
     seed_damaged(dir, v, "bad-record-train-limit-2g", R, 0x80000000u, 4, 0, 1);
     seed_damaged(dir, v, "bad-record-dir-relative", R + 12, 's', 1, 0, 1);

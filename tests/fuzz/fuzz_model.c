@@ -69,7 +69,10 @@ static void check_same(const pff_model *a, const pff_model *b)
         memcmp(&x->lr, &y->lr, sizeof x->lr) != 0 ||
         memcmp(&x->softmax_lr, &y->softmax_lr, sizeof x->softmax_lr) != 0 || x->neg != y->neg ||
         x->classifier != y->classifier || x->seed != y->seed || !a->head != !b->head ||
-        x->augment != y->augment || memcmp(&x->hard_temp, &y->hard_temp, sizeof x->hard_temp) != 0)
+        x->augment != y->augment ||
+        memcmp(&x->hard_temp, &y->hard_temp, sizeof x->hard_temp) != 0 ||
+        memcmp(&x->dropout, &y->dropout, sizeof x->dropout) != 0 ||
+        memcmp(&x->weight_decay, &y->weight_decay, sizeof x->weight_decay) != 0)
         __builtin_trap();
     for (int k = 0; k < x->nlayers; k++)
         if (memcmp(a->layer[k]->slab, b->layer[k]->slab, a->layer[k]->nparam * sizeof(float)))
@@ -135,6 +138,7 @@ static void check_one(const uint8_t *data, size_t size)
 
 /* ---- seed corpus ---- */
 static int seed_v3; /* the next seed_model is a --neg hard --augment shift run: version 3 */
+static int seed_v4; /* ... a --dropout 0.2 --weight-decay 0.01 run: version 4 (with seed_v3 too) */
 
 static void seed_model(const char *dir, const char *name, int L, const int *w, int head,
                        int nhist, int specials, uint64_t seed)
@@ -151,6 +155,10 @@ static void seed_model(const char *dir, const char *name, int L, const int *w, i
         m.cfg.neg = PFF_NEG_HARD;
         m.cfg.augment = PFF_AUGMENT_SHIFT;
         m.cfg.hard_temp = 2.5f;
+    }
+    if (seed_v4) {
+        m.cfg.dropout = 0.2f;
+        m.cfg.weight_decay = 0.01f;
     }
     m.cfg.seed = seed;
     m.cfg.epochs = 4, m.cfg.splits = 2, m.cfg.batch = 8;
@@ -215,7 +223,11 @@ static void write_seeds(const char *dir)
     seed_model(dir, "valid-L2-16-5-4-specials", 2, w6, 0, 2, 1, 4);
     seed_v3 = 1;
     seed_model(dir, "valid-v3-L2-12-4-3-head-hard-shift", 2, w3, 1, 2, 0, 9);
+    seed_v4 = 1;
+    seed_model(dir, "valid-v4-L3-10-2-2-2-hard-shift-dropout-decay", 3, w4, 0, 1, 0, 10);
     seed_v3 = 0;
+    seed_model(dir, "valid-v4-L2-12-4-3-head-dropout-decay", 2, w3, 1, 2, 0, 11);
+    seed_v4 = 0;
 
     /* damaged copies of valid-L2-12-4-3-head-history: L = 2, widths at 16..27,
      * head_in at 68, the record count at 500 (72 bytes of header, 107 floats),
@@ -236,6 +248,15 @@ static void write_seeds(const char *dir)
     seed_damaged(dir, v, "bad-checksum", 200, 0x3f800000u, 4, 0, 0);
     seed_damaged(dir, v, "bad-19-bytes", -1, 0, 4, 19 - (long)(body + 4 + 3 * (12 + 24) + 8), 0);
     seed_damaged(dir, v, "bad-empty", -1, 0, 4, -(long)(body + 4 + 3 * (12 + 24) + 8), 0);
+    /* version 4 (two layers): augment at 68, hard_temp 72, dropout 76, weight_decay 80 */
+    const char *v4 = "valid-v4-L2-12-4-3-head-dropout-decay";
+    seed_damaged(dir, v4, "bad-v4-dropout-1", 76, 0x3f800000u /* 1.0f */, 4, 0, 1);
+    seed_damaged(dir, v4, "bad-v4-dropout-nan", 76, 0x7fc00000u, 4, 0, 1);
+    seed_damaged(dir, v4, "bad-v4-weight-decay-negative", 80, 0xbf800000u /* -1.0f */, 4, 0, 1);
+    seed_damaged(dir, v4, "bad-v4-weight-decay-inf", 80, 0x7f800000u, 4, 0, 1);
+    seed_damaged(dir, v4, "bad-v4-unused", 76, 0, 4, 0, 1);
+    seed_damaged(dir, "bad-v4-unused", "bad-v4-unused", 80, 0, 4, 0, 1);
+    seed_damaged(dir, v, "bad-version-5", 8, 5, 4, 0, 1);
 }
 
 FUZZ_INITIALIZE("fuzz_model", init_paths, write_seeds)
