@@ -170,6 +170,14 @@ if "$PFF" train $SMALL --epochs 2 --splits 2 --neg hard --hard-temp 3 --augment 
 else
     echo "FAIL: --neg hard --augment shift run: $(cat "$T/err")"; fails=$((fails + 1))
 fi
+# --augment shift1 (up to 1 px): recorded in the JSON and the model
+if "$PFF" train $SMALL --augment shift1 --save "$T/s1.pff" --json >"$T/out" 2>"$T/err"; then
+    grep -q '"augment":"shift1"' "$T/out" && "$PFF" info "$T/s1.pff" 2>&1 | grep -q "shift1 (each image moved by up to 1 px" \
+        && echo "ok   --augment shift1 in the JSON and in info" \
+        || { echo "FAIL: shift1: $(cat "$T/out")"; fails=$((fails + 1)); }
+else
+    echo "FAIL: --augment shift1 run: $(cat "$T/err")"; fails=$((fails + 1))
+fi
 # --dropout and --weight-decay: out of range exits 2 naming the option, before any file is
 # written; a run records both (model version 4, checkpoint version 4) and resumes
 expect 2 "--dropout: 1 is outside \[0, 1)" train $SMALL --dropout 1 --save "$T/d.pff" \
