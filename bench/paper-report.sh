@@ -177,6 +177,39 @@ END {
         checks(s)
     }
 }'
+# rows of the full scale with pff's additions (--augment, --dropout, --weight-decay, another
+# --lr): bench/paper/full-variants.jsonl, one table of their own beside the paper's row
+variants=$here/paper/full-variants.jsonl
+if [ -s "$variants" ]; then
+    echo
+    echo "## Scale \`full\`, with options beyond the paper's recipe"
+    echo
+    echo "The paper's network, batch 64, all 60,000 images, 100 epochs in 100 chapters, with options"
+    echo "the paper does not have; the commands are in \`bench/paper/full-variants.jsonl\`."
+    echo
+    echo "| Model | Implementation | options | paper time (s) | paper accuracy % | our time (s) | our accuracy % | BLAS, threads |"
+    echo "|---|---|---|---:|---:|---:|---:|---|"
+    while IFS= read -r line; do
+        get() { printf '%s\n' "$line" | sed -n "s/.*\"result\":{.*\"$1\":\([^,}]*\).*/\1/p" | tr -d '"'; }
+        neg=$(get neg) cls=$(get classifier) sch=$(get schedule)
+        opts="lr $(get lr)"
+        [ "$(get augment)" != none ] && opts="$opts, --augment $(get augment)"
+        [ "$(get dropout)" != 0 ] && opts="$opts, --dropout $(get dropout)"
+        [ "$(get weight_decay)" != 0 ] && opts="$opts, --weight-decay $(get weight_decay)"
+        case "$neg $cls $sch" in
+        "adaptive goodness sequential") paper="11190.72 | 98.52" ;;
+        "random goodness sequential") paper="7178.71 | 98.33" ;;
+        "fixed goodness sequential") paper="7143.28 | 97.95" ;;
+        "random goodness all-layers") paper="2008.25 | 98.17" ;;
+        "adaptive goodness all-layers") paper="2980.76 | 98.51" ;;
+        *) paper="- | -" ;;
+        esac
+        acc=$(get test_accuracy)
+        cap() { printf '%s' "$1" | sed 's/^./\U&/; s/-\(.\)/ \U\1/g'; }   # all-layers -> All Layers
+        printf '| %s-NEG %s | %s | %s | %s | %.1f | %.2f | %s, %sx%s |\n' "$(cap "$neg")" "$(cap "$cls")" "$(cap "$sch")" "$opts" "$paper" \
+            "$(get train_seconds)" "$acc" "$(get blas_core)" "$(get nodes)" "$(get threads)"
+    done <"$variants"
+fi
 if [ -f "$here/paper-discussion.md" ]; then
     echo
     cat "$here/paper-discussion.md"
