@@ -27,6 +27,12 @@ const char *pff_augment_name(pff_augment_kind a)
 {
     return (unsigned)a < PFF_AUGMENT_KINDS ? pff_augment_names[a] : "?";
 }
+
+int pff_shift_max(pff_augment_kind a)
+{
+    return a == PFF_AUGMENT_SHIFT ? 2 : a == PFF_AUGMENT_SHIFT1 ? 1 : 0;
+}
+
 const char *pff_classifier_name(pff_classifier_kind c)
 {
     return (unsigned)c < 2 ? pff_classifier_names[c] : "?";

@@ -237,11 +237,6 @@ void pff_negatives_from_table(const pff_model_config *cfg, uint8_t *neg, const f
 
 /* ---- --augment shift ---- */
 
-int pff_shift_max(pff_augment_kind a)
-{
-    return a == PFF_AUGMENT_SHIFT ? 2 : a == PFF_AUGMENT_SHIFT1 ? 1 : 0;
-}
-
 void pff_shift_offset(uint64_t seed, int epoch, uint64_t id, int s, int *dx, int *dy)
 {
     const uint64_t span = 2 * (uint64_t)s + 1;
