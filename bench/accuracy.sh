@@ -11,8 +11,9 @@
 #   paper-adaptive   the paper's network [784,2000,2000,2000,2000], batch 64,
 #   paper-random     100 epochs in 100 chapters, Sequential, pff's learning rate
 #   paper-fixed      and threshold, with each kind of negatives
-#   best             the best recipe found: $BEST_ARGS (the default below is a
-#                    placeholder: the default network with --neg hard --augment shift)
+#   best             the best recipe found: $BEST_ARGS (default: 784,1000,1000,1000,
+#                    80 epochs in 80 chapters, adaptive negatives, --augment shift1,
+#                    --dropout 0.1, --weight-decay 0.01; bench/accuracy-notes.md says why)
 # --epochs N overrides every recipe's epochs (and chapters), --train-limit and
 # --test-limit cut the data: both are for quick checks, and a report made with
 # either says in its first line that it is a smoke run, not a result.
@@ -56,7 +57,7 @@ done
 mkdir -p "$out"
 
 PAPER_NET="--layers 784,2000,2000,2000,2000 --batch 64 --epochs 100 --splits 100"
-BEST_ARGS=${BEST_ARGS:---neg hard --augment shift}
+BEST_ARGS=${BEST_ARGS:---layers 784,1000,1000,1000 --epochs 80 --splits 80 --augment shift1 --dropout 0.1 --weight-decay 0.01}
 # recipe_args NAME: the recipe's pff train options (before the overrides)
 recipe_args() {
     case $1 in
@@ -213,6 +214,11 @@ summary() {
     echo
     echo "An interrupted run continues with \`pff train --resume NAME.ck\` (the script does this"
     echo "by itself when run again). The JSON of each run is in \`NAME.json\` beside this file."
+    # notes written by hand (how the best recipe was found), kept beside the script
+    if [ -s "$here/accuracy-notes.md" ]; then
+        echo
+        cat "$here/accuracy-notes.md"
+    fi
 } >"$md.tmp"
 mv "$md.tmp" "$md"
 echo "wrote $md and $png"
