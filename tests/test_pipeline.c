@@ -342,6 +342,34 @@ static void expect_differ(const pff_config *a_cfg, const pff_config *b_cfg, cons
     free(b);
 }
 
+/* seq's bytes from Single Layer on 3 nodes (with --recompute, and in waiting mode too when
+ * handover) and from All Layers on 2 and 3 nodes */
+static void expect_schedules_equal(const pff_config *seq, int handover)
+{
+    pff_config o = *seq;
+    o.run.schedule = PFF_SINGLE_LAYER;
+    o.run.nodes = 3;
+    if (handover)
+        expect_same(seq, &o);
+    o.run.sl_recompute = 1;
+    expect_same(seq, &o);
+    for (int n = 2; n <= 3; n++) {
+        o = *seq;
+        o.run.schedule = PFF_ALL_LAYERS;
+        o.run.nodes = n;
+        expect_same(seq, &o);
+    }
+}
+
+/* Federated on 2 nodes, run twice: the same bytes */
+static void expect_federated_reproducible(const pff_config *seq)
+{
+    pff_config o = *seq;
+    o.run.schedule = PFF_FEDERATED;
+    o.run.nodes = 2;
+    expect_same(&o, &o);
+}
+
 /* --augment shift and --neg hard: the same function on every schedule */
 static void test_equivalence_new_options(void)
 {
@@ -354,32 +382,15 @@ static void test_equivalence_new_options(void)
     o = seq;
     o.model.augment = PFF_AUGMENT_NONE;
     expect_differ(&o, &seq, "--augment shift");
+    expect_schedules_equal(&seq, 1);
     o = seq;
-    o.run.schedule = PFF_SINGLE_LAYER;
-    o.run.nodes = 3;
-    expect_same(&seq, &o);
-    o.run.sl_recompute = 1;
-    expect_same(&seq, &o);
-    for (int n = 2; n <= 3; n++) {
-        o = seq;
-        o.run.schedule = PFF_ALL_LAYERS;
-        o.run.nodes = n;
-        expect_same(&seq, &o);
-    }
+    o.model.augment = PFF_AUGMENT_SHIFT1;
+    expect_differ(&o, &seq, "--augment shift1 (against shift)");
+    expect_schedules_equal(&o, 1);
     /* several epochs per chapter: each epoch's shifted images are mapped again */
     seq.model.epochs = 4;
     seq.model.splits = 2;
-    o = seq;
-    o.run.schedule = PFF_SINGLE_LAYER;
-    o.run.nodes = 3;
-    o.run.sl_recompute = 1;
-    expect_same(&seq, &o);
-    for (int n = 2; n <= 3; n++) {
-        o = seq;
-        o.run.schedule = PFF_ALL_LAYERS;
-        o.run.nodes = n;
-        expect_same(&seq, &o);
-    }
+    expect_schedules_equal(&seq, 0);
     {
         char err[PFF_ERRLEN] = "";
         pff_model m;
@@ -405,10 +416,7 @@ static void test_equivalence_new_options(void)
     for (int aug = 0; aug < 2; aug++) {
         seq.model.augment = aug ? PFF_AUGMENT_SHIFT : PFF_AUGMENT_NONE;
         expect_model_led_schedules(&seq);
-        o = seq;
-        o.run.schedule = PFF_FEDERATED;
-        o.run.nodes = 2;
-        expect_same(&o, &o);
+        expect_federated_reproducible(&seq);
     }
 }
 
@@ -427,25 +435,11 @@ static void test_equivalence_regularisers(void)
     o.model.weight_decay = 0.0f;
     expect_differ(&o, &seq, "--weight-decay");
     /* random negatives: sequential, single-layer (waiting) and all-layers write the same bytes */
-    o = seq;
-    o.run.schedule = PFF_SINGLE_LAYER;
-    o.run.nodes = 3;
-    expect_same(&seq, &o);
-    o.run.sl_recompute = 1;
-    expect_same(&seq, &o);
-    for (int n = 2; n <= 3; n++) {
-        o = seq;
-        o.run.schedule = PFF_ALL_LAYERS;
-        o.run.nodes = n;
-        expect_same(&seq, &o);
-    }
+    expect_schedules_equal(&seq, 1);
     /* two epochs per chapter: the mask follows the global epoch, not the chapter */
     seq.model.epochs = 4;
     seq.model.splits = 2;
-    o = seq;
-    o.run.schedule = PFF_ALL_LAYERS;
-    o.run.nodes = 2;
-    expect_same(&seq, &o);
+    expect_schedules_equal(&seq, 0);
     seq.model.epochs = seq.model.splits = 4;
     /* with hard negatives, shifted images and a softmax head (which never drops) */
     seq.model.neg = PFF_NEG_HARD;
@@ -453,10 +447,7 @@ static void test_equivalence_regularisers(void)
     seq.model.augment = PFF_AUGMENT_SHIFT;
     seq.model.classifier = PFF_CLS_SOFTMAX;
     expect_model_led_schedules(&seq);
-    o = seq;
-    o.run.schedule = PFF_FEDERATED;
-    o.run.nodes = 2;
-    expect_same(&o, &o);
+    expect_federated_reproducible(&seq);
 }
 
 /* A --dropout --weight-decay stage on a shard (rows whose ids in the whole
