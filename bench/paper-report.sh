@@ -168,8 +168,11 @@ END {
             made = "`bench/paper.sh --scale large --rows adaptive-goodness`, then `bench/paper.sh --scale large --rows sequential-goodness`"
         else
             made = "`bench/paper.sh --scale " s "`"
-        printf "Made by %s. Sequential runs on %d thread(s); the pipelines run 4 node threads of %d thread(s) each.\n", \
-            made, THR[s], THR[s]
+        if (s == "full")   # rows run by hand, one at a time (bench/paper.sh --scale full would take days)
+            print "Two rows, made by hand with the commands in `bench/paper/full.jsonl`: Sequential on 2 threads,\nAll Layers on 2 nodes of 1 thread (see the discussion at the end)."
+        else
+            printf "Made by %s. Sequential runs on %d thread(s); the pipelines run 4 node threads of %d thread(s) each.\n", \
+                made, THR[s], THR[s]
         printf "Times are `train_seconds` (the whole schedule, negatives included, evaluation excluded).\n"
         table(s, "Table 1: Goodness, the three negatives", "adaptive random fixed", "goodness", 0)
         table(s, "Table 2: Adaptive-NEG, Goodness and Softmax", "adaptive", "goodness softmax", 0)
@@ -194,8 +197,8 @@ if [ -s "$variants" ]; then
         neg=$(get neg) cls=$(get classifier) sch=$(get schedule)
         opts="lr $(get lr)"
         [ "$(get augment)" != none ] && opts="$opts, --augment $(get augment)"
-        [ "$(get dropout)" != 0 ] && opts="$opts, --dropout $(get dropout)"
-        [ "$(get weight_decay)" != 0 ] && opts="$opts, --weight-decay $(get weight_decay)"
+        case "$(get dropout)" in ""|0) ;; *) opts="$opts, --dropout $(get dropout)" ;; esac
+        case "$(get weight_decay)" in ""|0) ;; *) opts="$opts, --weight-decay $(get weight_decay)" ;; esac
         case "$neg $cls $sch" in
         "adaptive goodness sequential") paper="11190.72 | 98.52" ;;
         "random goodness sequential") paper="7178.71 | 98.33" ;;
