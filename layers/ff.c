@@ -455,7 +455,7 @@ double pff_ff_batch(pff_layer *l, pff_work *w, const float *x, int B, float thet
 
     float *dscale = w->dscale; /* dL/dz = 2 y dL/dG (dropout: 2 s y' dL/dG), tile by tile below */
     for (int r = 0; r < R; r++)
-        dscale[r] = drop ? (float)(2.0 * s * G[r]) : (float)(2.0 * G[r]);
+        dscale[r] = (float)(2.0 * s * G[r]); /* s == 1 exactly without dropout */
 
     int update = lr > 0.0f;
     if (update)
