@@ -202,12 +202,16 @@ ck_resume() { # NAME RANKS SCHEDULE...
             --checkpoint r.ck) >/dev/null 2>"$T/err" &
         job=$!
         i=0
-        while [ ! -f "$T/start/r.ck" ] && [ $i -lt 600 ] && kill -0 $job 2>/dev/null; do
-            sleep 0.05
+        while [ ! -f "$T/start/r.ck" ] && [ $i -lt 3000 ] && kill -0 $job 2>/dev/null; do
+            sleep 0.01
             i=$((i + 1))
         done
-        # a random moment in the next 0.2 s (a chapter takes about 0.1-0.3 s here)
-        sleep "$(awk -v s="$(od -An -N2 -tu2 /dev/urandom)" 'BEGIN { printf "%.3f", (s % 200) / 1000 }')"
+        # The kill is timed from progress, not from the start: once the first
+        # chapter is saved, wait a random moment in a window that shrinks with
+        # each attempt (200, 150, 100, 50 ms, then none), so a fast machine that
+        # finishes the 12 chapters inside the window still gets a mid-way kill.
+        win=$(((5 - attempt) * 50))
+        sleep "$(awk -v s="$(od -An -N2 -tu2 /dev/urandom)" -v w=$win 'BEGIN { printf "%.3f", w ? (s % w) / 1000 : 0 }')"
         which=$(($(od -An -N1 -tu1 /dev/urandom) % np + 1))
         victim=$(rank_pid $job $which)
         [ -n "$victim" ] && kill -9 "$victim" 2>/dev/null
@@ -227,7 +231,7 @@ ck_resume() { # NAME RANKS SCHEDULE...
     if [ $midway = 0 ]; then
         bad "$name: no rank was killed mid-way in 5 attempts"
     elif cmp -s "$T/start/m.bin" "$T/start/t.bin"; then
-        ok "$name: rank $which of $np killed with SIGKILL (mpirun exit $rc), resumed after chapter $from with --resume alone: model equals threads"
+        ok "$name: rank $which of $np killed with SIGKILL (mpirun exit $rc), resumed after chapter $from with --resume alone (attempt $attempt): model equals threads"
     else
         bad "$name: resumed MPI model differs from the threads run"
     fi
