@@ -111,7 +111,7 @@ static void tprintf(text *t, const char *fmt, ...)
     t->n += (size_t)need;
 }
 
-enum { CFG_KEYS = 24 };
+enum { CFG_KEYS = 28 };
 typedef struct {
     const char *key;
     char value[256]; /* JSON text of the value */
@@ -179,6 +179,10 @@ static int config_entries(const pff_model *m, cfg_entry *e)
     put_num(&e[n++], "softmax_lr", "%.9g", (double)c->softmax_lr);
     put_str(&e[n++], "neg", pff_neg_name(c->neg));
     put_num(&e[n++], "seed", "%llu", (unsigned long long)c->seed);
+    put_num(&e[n++], "hard_temp", "%.9g", (double)c->hard_temp);
+    put_str(&e[n++], "augment", pff_augment_name(c->augment));
+    put_num(&e[n++], "dropout", "%.9g", (double)c->dropout); /* training only: inference never drops */
+    put_num(&e[n++], "weight_decay", "%.9g", (double)c->weight_decay);
     return n;
 }
 

@@ -31,7 +31,7 @@ fi
     --lr 0.003 --threads 1 --quiet --save "$T/g.pff" >"$T/train" 2>&1 ||
     { echo "FAIL: training the goodness model: $(cat "$T/train")"; exit 1; }
 "$PFF" train --layers 784,100,80 --epochs 2 --splits 2 --train-limit 3000 --test-limit 200 \
-    --classifier softmax --threads 1 --quiet --save "$T/s.pff" >"$T/train" 2>&1 ||
+    --classifier softmax --augment shift1 --dropout 0.1 --weight-decay 0.01 --threads 1 --quiet --save "$T/s.pff" >"$T/train" 2>&1 ||
     { echo "FAIL: training the softmax model: $(cat "$T/train")"; exit 1; }
 
 # --- OUT as a stem writes both; OUT.npz / OUT.safetensors write that one only
@@ -95,6 +95,11 @@ for stem, npz, st, widths, head in (("g", T + "/g.npz", T + "/g.safetensors", [7
     assert all(isinstance(v, str) for v in meta.values())
     assert json.loads(meta["layers"]) == widths and meta["classifier"] == cfg["classifier"]
     assert float(meta["threshold"]) == cfg["threshold"]
+    # the training options travel with the weights
+    regs = ("shift1", 0.1, 0.01) if head else ("none", 0, 0)
+    assert (cfg["augment"], cfg["neg"], cfg["hard_temp"]) == (regs[0], "adaptive", 1), cfg
+    assert abs(cfg["dropout"] - regs[1]) < 1e-7 and abs(cfg["weight_decay"] - regs[2]) < 1e-7, cfg
+    assert meta["augment"] == regs[0] and float(meta["dropout"]) == cfg["dropout"], meta
     print("%s: %d arrays, shapes as pff.h, safetensors equal to npz, config %s" % (stem, len(want), meta["layers"]))
 
 # 1,000 test images as PGM files for pff predict (bit-identical to the IDX set)
