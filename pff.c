@@ -22,8 +22,10 @@
  *     for each chapter c it runs, for each layer k:
  *         get layer k of chapter c-1          ◀── transport (pipeline/hub.c)
  *         C epochs of FF on its input         (layers/stage.c → layers/ff.c:
- *                                               forward, goodness, loss,
- *                                               gradient fused with Adam)
+ *                                               forward, --dropout mask,
+ *                                               goodness, loss, gradient
+ *                                               fused with Adam and
+ *                                               --weight-decay)
  *         publish layer k of chapter c        ──▶ transport
  *         map the data through layer k: the next layer's input
  *     chapter tail: softmax head on neutral-label features, adaptive or
