@@ -11,9 +11,10 @@
 #   paper-adaptive   the paper's network [784,2000,2000,2000,2000], batch 64,
 #   paper-random     100 epochs in 100 chapters, Sequential, pff's learning rate
 #   paper-fixed      and threshold, with each kind of negatives
-#   best             the best recipe found: $BEST_ARGS (default: 784,1000,1000,1000,
-#                    80 epochs in 80 chapters, adaptive negatives, --augment shift1,
-#                    --dropout 0.1, --weight-decay 0.01; bench/accuracy-notes.md says why)
+#   best             the best recipe found: $BEST_ARGS (default: the paper's network,
+#                    batch 64, 100 epochs in 100 chapters, adaptive negatives,
+#                    --augment shift1 --dropout 0.1 --weight-decay 0.01;
+#                    bench/accuracy-notes.md says why)
 # --epochs N overrides every recipe's epochs (and chapters), --train-limit and
 # --test-limit cut the data: both are for quick checks, and a report made with
 # either says in its first line that it is a smoke run, not a result.
@@ -43,7 +44,7 @@ while [ $# -gt 0 ]; do
     --pff) pff=$2; shift 2 ;;
     --report-only) report_only=1; shift ;;
     --dry-run) dry=1; shift ;;
-    -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "accuracy.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -57,7 +58,7 @@ done
 mkdir -p "$out"
 
 PAPER_NET="--layers 784,2000,2000,2000,2000 --batch 64 --epochs 100 --splits 100"
-BEST_ARGS=${BEST_ARGS:---layers 784,1000,1000,1000 --epochs 80 --splits 80 --augment shift1 --dropout 0.1 --weight-decay 0.01}
+BEST_ARGS=${BEST_ARGS:-$PAPER_NET --neg adaptive --augment shift1 --dropout 0.1 --weight-decay 0.01}
 # recipe_args NAME: the recipe's pff train options (before the overrides)
 recipe_args() {
     case $1 in

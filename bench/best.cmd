@@ -1,2 +1,2 @@
-# run by bench/accuracy.sh with BEST_ARGS plus --threads 1, on 1 thread beside a 2-thread full-scale run (its seconds are slower than a quiet run), OPENBLAS_CORETYPE unset: Cooperlake
-pff train --layers 784,1000,1000,1000 --epochs 80 --splits 80 --augment shift1 --dropout 0.1 --weight-decay 0.01 --threads 1 --eval-every 1 --checkpoint best.ck --log best.csv --json
+# run by hand on 2026-12-01 (18:23-20:36 UTC) on 2 threads of the 2-core AMD EPYC (family 26, model 2), quiet but for the CI for 13 minutes, test accuracy every 5 epochs, OPENBLAS_CORETYPE unset: Cooperlake
+pff train --layers 784,2000,2000,2000,2000 --batch 64 --epochs 100 --splits 100 --neg adaptive --augment shift1 --dropout 0.1 --weight-decay 0.01 --classifier goodness --schedule sequential --threads 2 --seed 1 --eval-every 5 --log full-adaptive-reg.csv --checkpoint full-adaptive-reg.ck --json
