@@ -223,6 +223,18 @@ int pff_cli_float(const char *flag, const char *s, float *out)
     return PFF_OK;
 }
 
+int pff_cli_goodness_from(const char *s, int L, int *out)
+{
+    long k;
+    if (pff_parse_long(s, 1, L, &k)) {
+        fprintf(stderr, "pff: --goodness-from: '%s' is not a layer of the network: expected 1..%d "
+                        "(1: every layer; 2: the paper's rule)\n", s, L);
+        return PFF_EUSAGE;
+    }
+    *out = pff_goodness_first(L, (int)k) == pff_goodness_first(L, 0) ? 0 : (int)k;
+    return PFF_OK;
+}
+
 int pff_cli_choice(const char *flag, const char *s, const char *const *names, int n, int *out)
 {
     for (int i = 0; i < n; i++)

@@ -83,6 +83,10 @@ int pff_parse_double(const char *s, double *out); /* finite */
 int pff_cli_long(const char *flag, const char *s, long lo, long hi, long *out);
 int pff_cli_float(const char *flag, const char *s, float *out); /* positive, finite */
 int pff_cli_choice(const char *flag, const char *s, const char *const *names, int n, int *out);
+/* --goodness-from K for a network of L layers (`pff train`, `pff eval`): 1..L, stored
+ * as 0 when it is the paper's rule (K = 2, or 1 for one layer), so that a run
+ * that names the default writes the same bytes as one that does not. */
+int pff_cli_goodness_from(const char *s, int L, int *out);
 
 /* ---- The commands (pff.c's table) ---- */
 

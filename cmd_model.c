@@ -52,6 +52,7 @@ static const pff_option eval_opts[] = {
     {"test-limit", 1, "N        first N test images only"},
     {"threads", 1, "T        worker threads (default: all cores)"},
     {"confusion", 1, "FILE.png confusion matrix: table on stdout (stderr with --json), heat map PNG"},
+    {"goodness-from", 1, "K        the goodness classifier sums layers K..L (default: the model's)"},
     {"json", 0, "         one JSON object on stdout"},
     {"help", 0, "         this text"},
     {NULL, 0, NULL}};
@@ -63,8 +64,12 @@ int pff_cmd_eval(int argc, char **argv)
     int rc = pff_cli_start(argc, argv, O, "pff eval MODEL [options]", 1, "one MODEL file", &p);
     if (rc)
         return rc == PFF_DONE ? PFF_OK : rc;
-    long threads = pff_cores(), limit = 0;
+    long threads = pff_cores(), limit = 0, from = 0;
     const char *s;
+    /* the layer is checked against the model once it is loaded */
+    const char *from_arg = pff_cli_get(&p, O, "goodness-from");
+    if (from_arg && (rc = pff_cli_long("goodness-from", from_arg, 1, PFF_MAX_LAYERS, &from)))
+        return rc;
     if ((s = pff_cli_get(&p, O, "threads")) && (rc = pff_cli_long("threads", s, 1, PFF_MAX_THREADS, &threads)))
         return rc;
     if ((s = pff_cli_get(&p, O, "test-limit")) && (rc = pff_cli_long("test-limit", s, 1, INT_MAX, &limit)))
@@ -76,6 +81,10 @@ int pff_cmd_eval(int argc, char **argv)
     pff_model m;
     if ((rc = load_model(&m, p.pos[0])))
         return rc;
+    if (from_arg && (rc = pff_cli_goodness_from(from_arg, m.cfg.nlayers, &m.cfg.goodness_from))) {
+        pff_model_free(&m);
+        return rc;
+    }
     const char *dir = pff_cli_get(&p, O, "data") ? pff_cli_get(&p, O, "data") : "data/mnist";
     char a[4096], b[4096];
     snprintf(a, sizeof a, "%s/t10k-images-idx3-ubyte", dir);
@@ -95,13 +104,17 @@ int pff_cmd_eval(int argc, char **argv)
     } else if ((rc = pff_evaluate(&m, &test, (int)threads, &ga, &sa, err))) {
         fprintf(stderr, "pff: %s\n", err);
     } else if (pff_cli_has(&p, O, "json")) {
-        printf("{\"model\":\"%s\",\"test_n\":%d,\"goodness_accuracy\":", p.pos[0], test.n);
+        printf("{\"model\":\"%s\",\"test_n\":%d,\"goodness_from\":%d,\"goodness_accuracy\":",
+               p.pos[0], test.n, pff_goodness_first(m.cfg.nlayers, m.cfg.goodness_from) + 1);
         pff_json_acc(stdout, ga);
         printf(",\"softmax_accuracy\":");
         pff_json_acc(stdout, sa);
         printf("}\n");
     } else {
-        printf("%s: %.2f%% (goodness)", p.pos[0], 100 * ga);
+        printf("%s: %.2f%% (goodness", p.pos[0], 100 * ga);
+        if (m.cfg.goodness_from)
+            printf(" of layers %d..%d", m.cfg.goodness_from, m.cfg.nlayers);
+        printf(")");
         if (sa >= 0)
             printf(", %.2f%% (softmax)", 100 * sa);
         printf(" on %d test images\n", test.n);
@@ -140,11 +153,12 @@ int pff_cmd_info(int argc, char **argv)
         printf(",\"parameters\":%ld,\"softmax_parameters\":%ld,\"epochs\":%d,\"splits\":%d,"
                "\"batch\":%d,\"lr\":%g,\"softmax_lr\":%g,\"threshold\":%g,\"neg\":\"%s\","
                "\"classifier\":\"%s\",\"seed\":%llu,\"augment\":\"%s\",\"hard_temp\":%g,"
-               "\"dropout\":%g,\"weight_decay\":%g}\n",
+               "\"dropout\":%g,\"weight_decay\":%g,\"goodness_from\":%d}\n",
                params, head, c->epochs, c->splits, c->batch, (double)c->lr, (double)c->softmax_lr,
                (double)c->threshold, pff_neg_name(c->neg), pff_classifier_name(c->classifier),
                (unsigned long long)c->seed, pff_augment_name(c->augment), (double)c->hard_temp,
-               (double)c->dropout, (double)c->weight_decay);
+               (double)c->dropout, (double)c->weight_decay,
+               pff_goodness_first(c->nlayers, c->goodness_from) + 1);
     } else {
         printf("model      %s\nlayers     %d", p.pos[0], c->widths[0]);
         for (int k = 1; k <= c->nlayers; k++)
@@ -168,6 +182,9 @@ int pff_cmd_info(int argc, char **argv)
         if (c->weight_decay > 0)
             printf("           weight decay %g (decoupled, on the FF weights)\n",
                    (double)c->weight_decay);
+        if (c->goodness_from)
+            printf("           goodness classifier over layers %d..%d (the paper's: 2..%d)\n",
+                   c->goodness_from, c->nlayers, c->nlayers);
     }
     pff_model_free(&m);
     return 0;

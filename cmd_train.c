@@ -60,6 +60,7 @@ static const pff_option train_opts[] = {
     {"dropout", 1, "P        drop FF activities with probability P in training (default 0: off)"},
     {"weight-decay", 1, "L        decoupled (AdamW) decay of the FF weights (default 0: off)"},
     {"classifier", 1, "KIND     goodness | softmax (default goodness)"},
+    {"goodness-from", 1, "K        the goodness classifier sums layers K..L (default 2; 1: all)"},
     {"lr", 1, "X        Adam learning rate of the FF layers (default 0.001)"},
     {"softmax-lr", 1, "X        Adam learning rate of the softmax head (default 0.001)"},
     {"threshold", 1, "X        goodness threshold per unit: theta = X * width (default 1)"},
@@ -319,6 +320,9 @@ static int parse_numbers(train_job *t)
         return rc;
     if ((s = pff_cli_get(p, O, "threshold")) &&
         (rc = pff_cli_float("threshold", s, &cfg->model.threshold)))
+        return rc;
+    if ((s = pff_cli_get(p, O, "goodness-from")) &&
+        (rc = pff_cli_goodness_from(s, cfg->model.nlayers, &cfg->model.goodness_from)))
         return rc;
     if ((rc = parse_regulariser(p, "dropout", &cfg->model.dropout)) ||
         (rc = parse_regulariser(p, "weight-decay", &cfg->model.weight_decay)))

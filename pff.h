@@ -70,7 +70,18 @@ typedef struct {
     uint64_t seed;
     float dropout;                   /* P in [0, 1): FF activities dropped in training (0: off) */
     float weight_decay;              /* L >= 0: decoupled decay of the FF weights (0: off) */
+    int goodness_from;               /* K: the goodness classifier sums layers K..L; 0: the
+                                        paper's rule, layers 2..L (layer 1 when L = 1). Never
+                                        changes training: negatives always use the paper's rule */
 } pff_model_config;
+
+/* The first layer (0-based) a goodness table sums: the paper's rule (layers
+ * 2..L, layer 1 alone when L = 1) for from == 0, else from - 1. Negatives use
+ * the paper's rule, the goodness classifier the model's goodness_from. */
+static inline int pff_goodness_first(int L, int from)
+{
+    return from > 0 ? from - 1 : L > 1 ? 1 : 0;
+}
 
 /* How a run is scheduled (never changes the maths, DESIGN.md §2), and what it measures and keeps. */
 typedef struct {

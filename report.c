@@ -128,6 +128,9 @@ void pff_print_header(const pff_run_view *v)
         fprintf(stderr, ", dropout %g", (double)cfg->model.dropout);
     if (cfg->model.weight_decay > 0)
         fprintf(stderr, ", weight decay %g", (double)cfg->model.weight_decay);
+    if (cfg->model.goodness_from)
+        fprintf(stderr, ", goodness of layers %d..%d", cfg->model.goodness_from,
+                cfg->model.nlayers);
     fprintf(stderr, ", %s classifier, %d images; BLAS %s\n",
             pff_classifier_name(cfg->model.classifier), v->train_n, pff_blas_describe());
 }
@@ -163,7 +166,8 @@ void pff_print_json(const pff_run_view *v, const pff_result *res, double ga, dou
     pff_json_widths(stdout, cfg->model.widths, cfg->model.nlayers);
     printf(",\"epochs\":%d,\"splits\":%d,\"batch\":%d,\"neg\":\"%s\",\"classifier\":\"%s\","
            "\"seed\":%llu,\"lr\":%g,\"softmax_lr\":%g,\"threshold\":%g,\"fast\":%s,"
-           "\"augment\":\"%s\",\"hard_temp\":%g,\"dropout\":%g,\"weight_decay\":%g,\"train_n\":%d,"
+           "\"augment\":\"%s\",\"hard_temp\":%g,\"dropout\":%g,\"weight_decay\":%g,"
+           "\"goodness_from\":%d,\"train_n\":%d,"
            "\"test_n\":%d,\"train_seconds\":%.3f,"
            "\"neg_seconds\":%.3f,\"eval_seconds\":%.3f,\"goodness_accuracy\":",
            cfg->model.epochs, cfg->model.splits, cfg->model.batch, pff_neg_name(cfg->model.neg),
@@ -171,7 +175,7 @@ void pff_print_json(const pff_run_view *v, const pff_result *res, double ga, dou
            (double)cfg->model.softmax_lr, (double)cfg->model.threshold, cfg->run.fast ? "true" : "false",
            pff_augment_name(cfg->model.augment), (double)cfg->model.hard_temp,
            (double)cfg->model.dropout, (double)cfg->model.weight_decay,
-           v->train_n, v->test_n, res->train_seconds,
+           pff_goodness_first(cfg->model.nlayers, cfg->model.goodness_from) + 1, v->train_n, v->test_n, res->train_seconds,
            res->neg_seconds, res->eval_seconds);
     pff_json_acc(stdout, ga);
     printf(",\"softmax_accuracy\":");

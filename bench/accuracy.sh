@@ -29,6 +29,9 @@
 # with the table, the commands, the machine (lscpu, pff --version) and the
 # date, and DIR/accuracy.png drawn by `pff show --accuracy` with loeweX's
 # measured curve and the paper's figures from bench/accuracy-reference.csv.
+# A recipe's final model classified again with other goodness layers
+# (`pff eval NAME.pff --goodness-from K --json > DIR/NAME.eval.json`) gets a row
+# of its own below the recipe's; --goodness-from never changes the weights.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -58,7 +61,7 @@ done
 mkdir -p "$out"
 
 PAPER_NET="--layers 784,2000,2000,2000,2000 --batch 64 --epochs 100 --splits 100"
-BEST_ARGS=${BEST_ARGS:-$PAPER_NET --neg adaptive --augment shift1 --dropout 0.1 --weight-decay 0.01}
+BEST_ARGS=${BEST_ARGS:-$PAPER_NET --neg adaptive --augment shift1 --dropout 0.1 --weight-decay 0.01 --goodness-from 1}
 # recipe_args NAME: the recipe's pff train options (before the overrides)
 recipe_args() {
     case $1 in
@@ -166,6 +169,17 @@ summary() {
                      best, bc, t98 == "" ? "-" : sprintf("%.1f s", t98),
                      t99 == "" ? "-" : sprintf("%.1f s", t99), blas }' "$out/$1.csv"
 }
+# reevaluated NAME: the row of NAME's final model classified with --goodness-from K (NAME.eval.json)
+reevaluated() {
+    k=$(sed -n 's/.*"goodness_from":\([0-9]*\).*/\1/p' "$out/$1.eval.json")
+    acc=$(sed -n 's/.*"goodness_accuracy":\([0-9.]*\).*/\1/p' "$out/$1.eval.json")
+    awk -F, -v name="$1" -v k="$k" -v acc="$acc" -v blas="$(json_field "$1" blas_core), $(json_field "$1" nodes)x$(json_field "$1" threads)" '
+        FNR == 1 { for (i = 1; i <= NF; i++) { if ($i == "seconds") s = i; if ($i == "chapter") c = i }; next }
+        { t = $s; n = $c }
+        END { printf "| %s, its final model classified by layers %s..L (`--goodness-from %s`) | %.2f%% | %.1f | %d | - | %s | %s | %s |\n",
+                     name, k, k, acc, t, n, (acc >= 98 ? sprintf("<= %.1f s", t) : "-"),
+                     (acc >= 99 ? sprintf("<= %.1f s", t) : "-"), blas }' "$out/$1.csv"
+}
 {
     if [ "$smoke" = 1 ]; then
         echo "# Accuracy against training time — SMOKE RUN, NOT A RESULT"
@@ -188,6 +202,7 @@ summary() {
     echo "|---|---|---|---|---|---|---|---|"
     for r in default paper-adaptive paper-random paper-fixed best; do
         if [ -s "$out/$r.csv" ]; then summary "$r"; else echo "| $r | not run yet | | | | | | |"; fi
+        [ -s "$out/$r.eval.json" ] && reevaluated "$r"
     done
     echo
     echo "References (\`bench/accuracy-reference.csv\`, drawn in the figure): loeweX/Forward-Forward,"
@@ -207,6 +222,7 @@ summary() {
         if [ -s "$out/$r.cmd" ]; then
             echo "# $r:"
             cat "$out/$r.cmd"
+            [ -s "$out/$r.eval.cmd" ] && cat "$out/$r.eval.cmd"
         else
             echo "pff train $(recipe_args "$r") $over$data --eval-every 1 --checkpoint $r.ck --log $r.csv --json   # $r"
         fi

@@ -403,7 +403,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < nimg * 784; i++)
         img[i] = pff_uniform(pff_hash(3, 3, 3, 3, i));
     double t0 = now();
-    pff_goodness_table(net, 4, &ww, img, nimg, 784, NULL, table);
+    pff_goodness_table(net, 4, 1, &ww, img, nimg, 784, NULL, table);
     double per = (now() - t0) / nimg;
     printf("\ngoodness table, paper network: %.2f ms per image (10 labels): regenerating adaptive "
            "negatives for 60,000 images %.1f s = %.2fx the epoch; evaluating 10,000 images %.1f s "

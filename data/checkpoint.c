@@ -1,16 +1,18 @@
 /* data/checkpoint.c — the checkpoint file: the whole training state after a chapter, so that a
  * run killed at any moment resumes to the same model, byte for byte.
  *
- * File, version 2 (3 and 4 with the extensions below), little-endian, written atomically
+ * File, version 2 (3 to 5 with the extensions below), little-endian, written atomically
  * (pff_write_atomic):
  *   "PFFCKPT1"  u32 version
  *   config: u32 L, u32 widths[L+1], f32 threshold, u32 epochs, splits, batch,
  *           f32 lr, softmax_lr, u32 neg, classifier, u64 seed, u32 schedule,
  *           nodes, threads, fast, shards, stale_adam, sl_recompute, eval_every
- *   versions 3 and 4 (version 3: runs with --neg hard or --augment shift):
+ *   versions 3 to 5 (version 3: runs with --neg hard or --augment shift):
  *           u32 augment, f32 hard_temp
- *   version 4 only (runs with --dropout P > 0 or --weight-decay L > 0):
+ *   versions 4 and 5 (version 4: runs with --dropout P > 0 or --weight-decay L > 0):
  *           f32 dropout, f32 weight_decay
+ *   version 5 only (runs with --goodness-from K other than the paper's rule):
+ *           u32 goodness_from
  *   u32 next                      chapters completed
  *   u32 train_n                   training images (a resumed run must use the same)
  *   per layer: u64 Adam step, f32 slab[3 * nparam] (W | b, m, v)
@@ -19,7 +21,7 @@
  *   per completed chapter: f64 test accuracy (-1: not measured)
  *   u32 count, then negatives already drawn for coming chapters:
  *           u32 chapter, u32 n, u8 labels[n]
- *   the run record (versions 2 to 4; pff_run_record), what `--resume FILE` alone
+ *   the run record (versions 2 to 5; pff_run_record), what `--resume FILE` alone
  *   needs to continue: u32 train_limit, test_limit (0: all); str data_dir;
  *           per IDX file (pff_data_files order) u64 size, u64 FNV-1a;
  *           str save, log, trace   (str: u32 length <= 4096, then the bytes,
@@ -41,6 +43,7 @@
 #define CK_VERSION 2u
 #define CK_VERSION_EXT 3u /* + augment, hard_temp: written only by runs that use them */
 #define CK_VERSION_REG 4u /* 3 + dropout, weight_decay: written only by runs that use them */
+#define CK_VERSION_CLS 5u /* 4 + goodness_from: written only by runs that use it */
 #define CK_MAX_STR 4096u
 
 typedef struct {
@@ -127,23 +130,24 @@ int pff_checkpoint_save(const pff_checkpoint *ck, const char *path, char *err)
     const pff_config *c = &ck->cfg;
     const int L = c->model.nlayers;
     pff_bytes b = {NULL, 0, 0, 1};
-    const int reg = pff_header_needs_reg(&c->model), ext = reg || pff_header_needs_ext(&c->model);
-    pff_put_header(&b, CK_MAGIC, reg ? CK_VERSION_REG : ext ? CK_VERSION_EXT : CK_VERSION,
-                   &c->model);
+    const uint32_t version = pff_header_version(&c->model); /* the model file's numbering */
+    pff_put_header(&b, CK_MAGIC, version, &c->model);
     uint32_t sched[8] = {(uint32_t)c->run.schedule,     (uint32_t)c->run.nodes,
                          (uint32_t)c->run.threads,      (uint32_t)c->run.fast,
                          (uint32_t)c->run.shards,       (uint32_t)c->run.stale_adam,
                          (uint32_t)c->run.sl_recompute, (uint32_t)c->run.eval_every};
     for (int i = 0; i < 8; i++)
         pff_put32(&b, sched[i]);
-    if (ext) {
+    if (version >= CK_VERSION_EXT) {
         pff_put32(&b, (uint32_t)c->model.augment);
         pff_putf(&b, c->model.hard_temp);
     }
-    if (reg) {
+    if (version >= CK_VERSION_REG) {
         pff_putf(&b, c->model.dropout);
         pff_putf(&b, c->model.weight_decay);
     }
+    if (version >= CK_VERSION_CLS)
+        pff_put32(&b, (uint32_t)c->model.goodness_from);
     pff_put32(&b, (uint32_t)ck->next);
     pff_put32(&b, (uint32_t)ck->train_n);
     for (int k = 0; k < L; k++)
@@ -270,9 +274,9 @@ static unsigned char *read_whole(const char *path, size_t *size, int *rc, char *
 static load_step read_settings(rbuf *b, pff_checkpoint *ck, const char *path, char *err)
 {
     uint32_t version = r32(b);
-    if (version < CK_VERSION || version > CK_VERSION_REG) {
+    if (version < CK_VERSION || version > CK_VERSION_CLS) {
         snprintf(err, PFF_ERRLEN, "%s: checkpoint version %u, this pff reads versions %u to %u%s",
-                 path, version, CK_VERSION, CK_VERSION_REG,
+                 path, version, CK_VERSION, CK_VERSION_CLS,
                  version < CK_VERSION ? " (resume it with the pff that wrote it)"
                                       : " (written by a newer pff)");
         return LOAD_BAD;
@@ -317,12 +321,20 @@ static load_step read_settings(rbuf *b, pff_checkpoint *ck, const char *path, ch
     if (version >= CK_VERSION_REG) {
         c->model.dropout = rf(b);
         c->model.weight_decay = rf(b);
-        if (b->ok && pff_header_check_reg(&c->model, path, err))
+        /* version 5 carries them whatever they hold (both 0 included) */
+        if (b->ok && (version == CK_VERSION_REG || c->model.dropout != 0.0f ||
+                      c->model.weight_decay != 0.0f) &&
+            pff_header_check_reg(&c->model, path, err))
             return LOAD_BAD;
     }
-    /* each version exactly when its settings are used: one state, one byte string (version 4
-     * carries the version-3 fields whatever they hold) */
-    const int ext_ok = version == CK_VERSION_REG ||
+    if (version >= CK_VERSION_CLS) {
+        c->model.goodness_from = (int)r32(b);
+        if (b->ok && pff_header_check_cls(&c->model, path, err))
+            return LOAD_BAD;
+    }
+    /* each version exactly when its settings are used: one state, one byte string (versions 4
+     * and 5 carry the fields of the versions below whatever they hold) */
+    const int ext_ok = version >= CK_VERSION_REG ||
                        (version == CK_VERSION_EXT) == pff_header_needs_ext(&c->model);
     ck->next = (int)r32(b);
     ck->train_n = (long)r32(b);

@@ -150,8 +150,8 @@ static int config_entries(const pff_model *m, cfg_entry *e)
     const pff_model_config *c = &m->cfg;
     const int L = c->nlayers;
     int n = 0, glayers[PFF_MAX_LAYERS], ng = 0;
-    for (int k = L == 1 ? 1 : 2; k <= L; k++)
-        glayers[ng++] = k;
+    for (int k = pff_goodness_first(L, c->goodness_from) + 1; k <= L; k++)
+        glayers[ng++] = k; /* --goodness-from K: K..L; the paper's 2..L by default */
     put_str(&e[n++], "format", "pff");
     put_str(&e[n++], "pff_version", PFF_VERSION);
     e[n].key = "layers";
@@ -171,7 +171,8 @@ static int config_entries(const pff_model *m, cfg_entry *e)
     int_list(e[n++].value, sizeof e->value, glayers, ng);
     put_str(&e[n++], "classifier", pff_classifier_name(c->classifier));
     put_num(&e[n++], "has_head", "%s", m->head ? "true" : "false");
-    put_str(&e[n++], "head_input", "normalised activities of the goodness layers, neutral label");
+    put_str(&e[n++], "head_input", L == 1 ? "normalised activities of layer 1, neutral label"
+                                          : "normalised activities of layers 2..L, neutral label");
     put_num(&e[n++], "epochs", "%d", c->epochs);
     put_num(&e[n++], "splits", "%d", c->splits);
     put_num(&e[n++], "batch", "%d", c->batch);

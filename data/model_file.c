@@ -16,7 +16,10 @@
  * Version 4 is version 3 with two more fields after hard_temp, f32 dropout
  * and f32 weight_decay; it is written only when a run used one of them
  * (--dropout P > 0 or --weight-decay L > 0), and then carries the version-3
- * fields too, whatever they hold. All three versions load; a file whose
+ * fields too, whatever they hold. Version 5 is version 4 with u32
+ * goodness_from after weight_decay (--goodness-from K, the first layer the
+ * goodness classifier sums, when it is not the paper's rule); it carries the
+ * version-3 and -4 fields whatever they hold. All four versions load; a file whose
  * version is higher than its settings need is refused (one model, one byte
  * string).
  * Only what defines the function is stored (no schedule, nodes, threads or
@@ -38,11 +41,33 @@
 #define MODEL_VERSION 2u /* 2: chapter records after the head */
 #define MODEL_VERSION_EXT 3u /* 3: + augment and hard_temp (written only when used) */
 #define MODEL_VERSION_REG 4u /* 4: 3 + dropout and weight_decay (written only when used) */
+#define MODEL_VERSION_CLS 5u /* 5: 4 + goodness_from (written only when not the paper's rule) */
 
 static size_t header_size(int L, uint32_t version)
 {
     return 8 + 4 + 4 + 4 * (size_t)(L + 1) + 4 * 8 + 8 + 4 +
-           (version >= MODEL_VERSION_EXT ? 8 : 0) + (version >= MODEL_VERSION_REG ? 8 : 0);
+           (version >= MODEL_VERSION_EXT ? 8 : 0) + (version >= MODEL_VERSION_REG ? 8 : 0) +
+           (version >= MODEL_VERSION_CLS ? 4 : 0);
+}
+
+uint32_t pff_header_version(const pff_model_config *c)
+{
+    return c->goodness_from != 0          ? MODEL_VERSION_CLS
+           : pff_header_needs_reg(c)      ? MODEL_VERSION_REG
+           : pff_header_needs_ext(c)      ? MODEL_VERSION_EXT
+                                          : MODEL_VERSION;
+}
+
+int pff_header_check_cls(const pff_model_config *c, const char *path, char *err)
+{
+    if (c->goodness_from < 1 || c->goodness_from > c->nlayers ||
+        pff_goodness_first(c->nlayers, c->goodness_from) == pff_goodness_first(c->nlayers, 0)) {
+        snprintf(err, PFF_ERRLEN, "%s: goodness_from %d is invalid (expected a layer of 1..%d "
+                 "other than the paper's rule; the file is damaged)", path, c->goodness_from,
+                 c->nlayers);
+        return PFF_EUSAGE;
+    }
+    return PFF_OK;
 }
 
 /* Does a configuration need the version-3 fields (model and checkpoint alike)? */
@@ -109,9 +134,7 @@ int pff_model_save(const pff_model *m, const char *path, char *err)
 {
     const pff_model_config *c = &m->cfg;
     const int L = c->nlayers, head_in = m->head ? m->head->in : 0;
-    const uint32_t version = pff_header_needs_reg(c)   ? MODEL_VERSION_REG
-                             : pff_header_needs_ext(c) ? MODEL_VERSION_EXT
-                                                       : MODEL_VERSION;
+    const uint32_t version = pff_header_version(c);
     pff_bytes b = {NULL, 0, 0, 1};
     b.cap = header_size(L, version) + 4 * body_floats(c->widths, L, head_in) + 4 +
             (size_t)m->nhistory * (12 + 12 * (size_t)L) + 8;
@@ -128,6 +151,8 @@ int pff_model_save(const pff_model *m, const char *path, char *err)
         pff_putf(&b, c->dropout);
         pff_putf(&b, c->weight_decay);
     }
+    if (version >= MODEL_VERSION_CLS)
+        pff_put32(&b, (uint32_t)c->goodness_from);
     pff_put32(&b, (uint32_t)head_in);
     for (int k = 0; k < L; k++)
         pff_putfs(&b, m->layer[k]->slab, m->layer[k]->nparam);
@@ -191,10 +216,10 @@ int pff_model_load(pff_model *m, const char *path, char *err)
         goto out;
     }
     uint32_t version = pff_get32(p + 8), L = pff_get32(p + 12);
-    if (version < MODEL_VERSION || version > MODEL_VERSION_REG) {
+    if (version < MODEL_VERSION || version > MODEL_VERSION_CLS) {
         snprintf(err, PFF_ERRLEN, "%s: model format version %u, this pff reads versions %u to %u%s",
-                 path, version, MODEL_VERSION, MODEL_VERSION_REG,
-                 version > MODEL_VERSION_REG ? " (written by a newer pff)" : "");
+                 path, version, MODEL_VERSION, MODEL_VERSION_CLS,
+                 version > MODEL_VERSION_CLS ? " (written by a newer pff)" : "");
         goto out;
     }
     if (L < 1 || L > PFF_MAX_LAYERS || n < header_size((int)L, version) + 8) {
@@ -234,7 +259,14 @@ int pff_model_load(pff_model *m, const char *path, char *err)
         if (version >= MODEL_VERSION_REG) {
             c->dropout = pff_getf(q), q += 4;
             c->weight_decay = pff_getf(q), q += 4;
-            if (pff_header_check_reg(c, path, err))
+            /* version 5 carries them whatever they hold (both 0 included) */
+            if ((version == MODEL_VERSION_REG || c->dropout != 0.0f || c->weight_decay != 0.0f) &&
+                pff_header_check_reg(c, path, err))
+                goto out;
+        }
+        if (version >= MODEL_VERSION_CLS) {
+            c->goodness_from = (int)pff_get32(q), q += 4;
+            if (pff_header_check_cls(c, path, err))
                 goto out;
         }
     } else if (pff_header_needs_ext(c)) {

@@ -20,5 +20,11 @@ int pff_header_needs_reg(const pff_model_config *c);
 /* The version-4 fields of c as read from the file path: in range, and one of
  * them in use; PFF_EUSAGE with a message naming the file and the field. */
 int pff_header_check_reg(const pff_model_config *c, const char *path, char *err);
+/* The version a configuration needs, in both formats: 5 with goodness_from
+ * (carrying the version-3 and -4 fields), else 4, 3 or 2 as above. */
+uint32_t pff_header_version(const pff_model_config *c);
+/* The version-5 field of c as read from path: a layer of the network that
+ * is not the paper's rule; PFF_EUSAGE with a message naming the file. */
+int pff_header_check_cls(const pff_model_config *c, const char *path, char *err);
 
 #endif

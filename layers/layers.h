@@ -141,11 +141,13 @@ double pff_softmax_batch(pff_layer *h, pff_work *w, const float *f, const uint8_
                          float lr);
 
 /* Network-level: goodness over the 10 labels for n images (table: (n, 10)),
- * with layer 1 computed once per image plus one weight column per label. */
+ * summed over layers first..L-1 (0-based), with layer 1 computed once per
+ * image plus one weight column per label. */
 /* skip: when given, image i's label skip[i] is not computed (its entry is 0):
  * negatives need only the 9 wrong labels. */
-void pff_goodness_table(pff_layer *const *layers, int L, pff_work *w, const float *images, long n,
-                        int dim, const uint8_t *skip, float *table);
+void pff_goodness_table(pff_layer *const *layers, int L, int first, pff_work *w,
+                        const float *images, long n, int dim, const uint8_t *skip, float *table);
+/* first: pff_goodness_first (pff.h). */
 int pff_table_argmax(const float *row, int exclude); /* exclude < 0: none */
 /* Softmax features: normalised activities of layers 2..L (layer 1 when L == 1)
  * for neutral-labelled images; feat is (n, pff_feature_dim). */

@@ -141,6 +141,11 @@ int pff_config_check(const pff_config *cfg, int input_dim, long train_n, char *e
     }
     if ((rc = pff_check_regularisers(&cfg->model, err)))
         return rc;
+    if (cfg->model.goodness_from < 0 || cfg->model.goodness_from > L) {
+        snprintf(err, PFF_ERRLEN, "--goodness-from %d: expected 1..%d (0: the paper's rule)",
+                 cfg->model.goodness_from, L);
+        return PFF_EUSAGE;
+    }
     if ((unsigned)cfg->model.neg > PFF_NEG_HARD || (unsigned)cfg->model.augment >= PFF_AUGMENT_KINDS) {
         snprintf(err, PFF_ERRLEN, "--neg or --augment: unknown kind (%d, %d)", (int)cfg->model.neg,
                  (int)cfg->model.augment);
@@ -257,7 +262,8 @@ int pff_predict(const pff_model *m, const float *img, long n, int threads, int *
         snprintf(err, PFF_ERRLEN, "out of memory evaluating %ld images", n);
         return PFF_EFAIL;
     }
-    pff_goodness_table(m->layer, L, &w, img, n, c->widths[0], NULL, table);
+    pff_goodness_table(m->layer, L, pff_goodness_first(L, c->goodness_from), &w, img, n, c->widths[0],
+                       NULL, table);
     for (long i = 0; i < n; i++)
         good_pred[i] = pff_table_argmax(table + (size_t)i * PFF_CLASSES, -1);
     if (scores)

@@ -44,8 +44,8 @@ static void label_row(float *restrict h, const float *restrict base, const float
         h[j] = (base[j] + wcol[j]) * s;
 }
 
-static void table_chunk(pff_layer *const *layers, int L, float *scratch, int wmax, const float *img,
-                        const uint8_t *skip, int nimg, int dim, float *table)
+static void table_chunk(pff_layer *const *layers, int L, int first, float *scratch, int wmax,
+                        const float *img, const uint8_t *skip, int nimg, int dim, float *table)
 {
     const pff_layer *l1 = layers[0];
     const int w1 = l1->out;
@@ -79,11 +79,11 @@ static void table_chunk(pff_layer *const *layers, int L, float *scratch, int wma
         int i = slot[r] / PFF_CLASSES, lab = slot[r] % PFF_CLASSES;
         label_row(h + (size_t)r * w1, base + (size_t)i * w1, wcol + (size_t)lab * w1, rscale[i], w1);
     }
-    relu_goodness_norm(h, R, w1, l1->b, L == 1 ? gsum : NULL);
+    relu_goodness_norm(h, R, w1, l1->b, first == 0 ? gsum : NULL);
     for (int k = 1; k < L; k++) {
         const pff_layer *l = layers[k];
         pff_matmul(0, 1, R, l->out, l->in, 1.0f, h, l->in, l->w, l->in, 0.0f, h2, l->out);
-        relu_goodness_norm(h2, R, l->out, l->b, gsum);
+        relu_goodness_norm(h2, R, l->out, l->b, k >= first ? gsum : NULL);
         float *t = h;
         h = h2;
         h2 = t;
@@ -94,8 +94,8 @@ static void table_chunk(pff_layer *const *layers, int L, float *scratch, int wma
         table[slot[r]] = gsum[r];
 }
 
-void pff_goodness_table(pff_layer *const *layers, int L, pff_work *w, const float *images, long n,
-                        int dim, const uint8_t *skip, float *table)
+void pff_goodness_table(pff_layer *const *layers, int L, int first, pff_work *w,
+                        const float *images, long n, int dim, const uint8_t *skip, float *table)
 {
     const int T = w->threads;
     const long nchunk = (n + PFF_EVAL_IMAGES - 1) / PFF_EVAL_IMAGES;
@@ -103,7 +103,7 @@ void pff_goodness_table(pff_layer *const *layers, int L, pff_work *w, const floa
     for (long c = 0; c < nchunk; c++) {
         long i0 = c * PFF_EVAL_IMAGES;
         int nimg = (int)(n - i0 < PFF_EVAL_IMAGES ? n - i0 : PFF_EVAL_IMAGES);
-        table_chunk(layers, L, pff_work_scratch(w, THREAD_ID()), w->wmax, images + (size_t)i0 * dim,
+        table_chunk(layers, L, first, pff_work_scratch(w, THREAD_ID()), w->wmax, images + (size_t)i0 * dim,
                     skip ? skip + i0 : NULL, nimg, dim, table + (size_t)i0 * PFF_CLASSES);
     }
 }

@@ -145,7 +145,9 @@ static int chapter_tail(node *nd, int c, pff_layer *const *net, pff_layer *head,
     }
     if (neg_out) {
         double t0 = pff_now();
-        pff_goodness_table(net, r->L, &nd->work, nd->img, nd->n, r->dim, nd->y, nd->table);
+        /* the paper's layers, whatever the classifier sums: --goodness-from never changes training */
+        pff_goodness_table(net, r->L, pff_goodness_first(r->L, 0), &nd->work, nd->img, nd->n, r->dim,
+                           nd->y, nd->table);
         pff_negatives_from_table(&cfg->model, neg_out, nd->table, nd->y, nd->index, nd->n, serves);
         double t1 = pff_now();
         nd->negsec += t1 - t0;
@@ -154,7 +156,8 @@ static int chapter_tail(node *nd, int c, pff_layer *const *net, pff_layer *head,
     if (eval_at(cfg, c)) {
         const pff_dataset *e = cfg->run.eval_set;
         double t0 = pff_now();
-        pff_goodness_table(net, r->L, &nd->work, e->x, e->n, r->dim, NULL, nd->etable);
+        pff_goodness_table(net, r->L, pff_goodness_first(r->L, cfg->model.goodness_from), &nd->work,
+                           e->x, e->n, r->dim, NULL, nd->etable);
         long right = 0;
         for (long i = 0; i < e->n; i++)
             right += pff_table_argmax(nd->etable + (size_t)i * PFF_CLASSES, -1) == e->y[i];

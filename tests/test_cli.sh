@@ -199,7 +199,7 @@ if "$PFF" train $SMALL --epochs 2 --splits 2 --dropout 0.2 --weight-decay 0.01 \
         grep -q "weight decay 0.01" "$T/info" && [ "$version" = 4 ] \
         && echo "ok   info shows dropout and weight decay (model version 4)" \
         || { echo "FAIL: info of a dropout model: $(cat "$T/info")"; fails=$((fails + 1)); }
-    "$PFF" info --json "$T/dw.pff" | grep -q '"hard_temp":1,"dropout":0.2,"weight_decay":0.01}' \
+    "$PFF" info --json "$T/dw.pff" | grep -q '"hard_temp":1,"dropout":0.2,"weight_decay":0.01,' \
         && echo "ok   info --json: dropout, weight_decay" \
         || { echo "FAIL: info --json of a dropout model"; fails=$((fails + 1)); }
     "$PFF" train --resume "$T/dw.ck" --quiet --save "$T/dw2.pff" >/dev/null 2>"$T/err" &&
@@ -208,6 +208,49 @@ if "$PFF" train $SMALL --epochs 2 --splits 2 --dropout 0.2 --weight-decay 0.01 \
         || { echo "FAIL: resume dropout: $(cat "$T/err")"; fails=$((fails + 1)); }
 else
     echo "FAIL: --dropout --weight-decay run: $(cat "$T/err")"; fails=$((fails + 1))
+fi
+# --goodness-from K: a layer of the network (checked before any file is written); it changes
+# what the goodness classifier sums, never the trained weights; eval can choose another K
+expect 2 "expected 1..2" train $SMALL --goodness-from 3 --save "$T/g.pff" --checkpoint "$T/g.ck"
+expect 2 "expected 1..2" train $SMALL --goodness-from 0 --save "$T/g.pff"
+expect 2 "drop --goodness-from" train --resume "$T/none.ck" --goodness-from 1
+ls "$T" | grep -q '^g\.' &&
+    { echo "FAIL: a refused --goodness-from run left files: $(ls "$T")"; fails=$((fails + 1)); }
+if "$PFF" train $SMALL --save "$T/g2.pff" --json >"$T/g2.json" 2>"$T/err" &&
+    "$PFF" train $SMALL --goodness-from 2 --save "$T/g2b.pff" >/dev/null 2>>"$T/err" &&
+    "$PFF" train $SMALL --goodness-from 1 --checkpoint "$T/g1.ck" --save "$T/g1.pff" \
+        --json >"$T/g1.json" 2>>"$T/err"; then
+    cmp -s "$T/g2.pff" "$T/g2b.pff" \
+        && echo "ok   --goodness-from 2 (the paper's rule) writes the model of a run without it" \
+        || { echo "FAIL: --goodness-from 2 changed the model"; fails=$((fails + 1)); }
+    grep -q '"goodness_from":2,' "$T/g2.json" && grep -q '"goodness_from":1,' "$T/g1.json" \
+        && echo "ok   train --json reports goodness_from" \
+        || { echo "FAIL: goodness_from in --json: $(cat "$T/g1.json")"; fails=$((fails + 1)); }
+    version=$(od -An -tu1 -j8 -N1 "$T/g1.pff" | tr -d ' ')
+    "$PFF" info "$T/g1.pff" 2>&1 | grep -q "goodness classifier over layers 1..2" &&
+        "$PFF" info --json "$T/g1.pff" | grep -q '"goodness_from":1}' && [ "$version" = 5 ] \
+        && echo "ok   info shows --goodness-from 1 (model version 5)" \
+        || { echo "FAIL: info of a --goodness-from 1 model (version $version)"; fails=$((fails + 1)); }
+    # the same weights: eval of either model with the other's K gives the other's accuracy
+    a1=$("$PFF" eval "$T/g1.pff" --test-limit 200 --json | sed 's/.*"goodness_accuracy":\([0-9.]*\).*/\1/')
+    a1x=$("$PFF" eval "$T/g2.pff" --goodness-from 1 --test-limit 200 --json |
+        sed 's/.*"goodness_accuracy":\([0-9.]*\).*/\1/')
+    a2=$(sed 's/.*"goodness_accuracy":\([0-9.]*\).*/\1/' "$T/g2.json")
+    a2x=$("$PFF" eval "$T/g1.pff" --goodness-from 2 --test-limit 200 --json |
+        sed 's/.*"goodness_accuracy":\([0-9.]*\).*/\1/')
+    [ -n "$a1" ] && [ "$a1" = "$a1x" ] && [ -n "$a2" ] && [ "$a2" = "$a2x" ] \
+        && echo "ok   eval --goodness-from: layers 1..2 $a1%, 2..2 $a2%, whichever model asks" \
+        || { echo "FAIL: eval --goodness-from: $a1/$a1x, $a2/$a2x"; fails=$((fails + 1)); }
+    "$PFF" eval "$T/g1.pff" --goodness-from 3 --test-limit 10 >/dev/null 2>"$T/err"
+    [ $? = 2 ] && grep -q "expected 1..2" "$T/err" \
+        && echo "ok   [2] eval --goodness-from 3 of a 2-layer model: $(cat "$T/err")" \
+        || { echo "FAIL: eval --goodness-from 3: $(cat "$T/err")"; fails=$((fails + 1)); }
+    "$PFF" train --resume "$T/g1.ck" --quiet --save "$T/g1r.pff" >/dev/null 2>"$T/err" &&
+        cmp -s "$T/g1.pff" "$T/g1r.pff" \
+        && echo "ok   --resume of a --goodness-from checkpoint (version 5) writes the same model" \
+        || { echo "FAIL: resume --goodness-from: $(cat "$T/err")"; fails=$((fails + 1)); }
+else
+    echo "FAIL: --goodness-from runs: $(cat "$T/err")"; fails=$((fails + 1))
 fi
 expect 2 "--dataset and --data" train $SMALL --dataset mnist --data data/mnist
 expect 2 "not one of" train $SMALL --dataset cifar

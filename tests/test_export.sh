@@ -144,6 +144,32 @@ then
 else
     fail "tests/example.py against pff predict: $(cat "$T/cmp")"
 fi
+# --- --goodness-from 1: the export names layers 1..3, and example.py follows it to pff's labels
+"$PFF" train --layers 784,200,200,200 --epochs 2 --splits 2 --train-limit 6000 --test-limit 500 \
+    --lr 0.003 --threads 1 --quiet --goodness-from 1 --save "$T/g1.pff" >"$T/train" 2>&1 &&
+    "$PFF" export "$T/g1.pff" "$T/g1.npz" 2>"$T/err" ||
+    fail "the --goodness-from 1 model: $(cat "$T/train" "$T/err")"
+"$PY" tests/example.py "$T/g1.npz" data/mnist/t10k-images-idx3-ubyte 300 --json >"$T/numpy1.jsonl" 2>"$T/err" ||
+    fail "tests/example.py (--goodness-from 1): $(cat "$T/err")"
+# shellcheck disable=SC2046 # the file names have no spaces
+"$PFF" predict "$T/g1.pff" --threads 1 --json $(ls "$T"/pgm/*.pgm | head -300) >"$T/pff1.jsonl" 2>"$T/err" ||
+    fail "pff predict (--goodness-from 1): $(cat "$T/err")"
+if "$PY" - "$T" >"$T/cmp" 2>&1 <<'EOF'
+import json, sys
+T = sys.argv[1]
+ours = [json.loads(l) for l in open(T + "/numpy1.jsonl")]
+pffs = [json.loads(l) for l in open(T + "/pff1.jsonl")]
+base = [json.loads(l) for l in open(T + "/pff.jsonl")][:300]
+same = sum(a["label"] == b["goodness_label"] for a, b in zip(ours, pffs))
+moved = sum(a["goodness_label"] != b["goodness_label"] for a, b in zip(pffs, base))
+print("identical labels %d/300; %d differ from the paper's layers 2..3" % (same, moved))
+assert len(ours) == len(pffs) == 300 and same == 300
+EOF
+then
+    ok "--goodness-from 1 exported: example.py = pff predict: $(cat "$T/cmp")"
+else
+    fail "--goodness-from 1 export: $(cat "$T/cmp")"
+fi
 "$PY" tests/example.py "$T/g.npz" data/mnist/t10k-images-idx3-ubyte 5 >"$T/out" 2>&1 &&
     grep -Eq '^[0-9]( [0-9]){4}$' "$T/out" && ok "example.py prints labels: $(cat "$T/out")" ||
     fail "example.py without --json: $(cat "$T/out")"

@@ -438,8 +438,8 @@ static void test_matmul(void)
 }
 
 /* Plain forward of one embedded image through the network, in double. */
-static double goodness_ref(pff_layer *const *ls, int L, const float *img, int dim, int label,
-                           float *feat)
+static double goodness_ref(pff_layer *const *ls, int L, int first, const float *img, int dim,
+                           int label, float *feat)
 {
     double *x = malloc(sizeof(double) * 4096), *y = malloc(sizeof(double) * 4096), G = 0;
     float e[4096];
@@ -460,8 +460,9 @@ static double goodness_ref(pff_layer *const *ls, int L, const float *img, int di
             g += y[j] * y[j];
         }
         width = ls[k]->out;
-        if (k >= 1 || L == 1) {
+        if (k >= first)
             G += g;
+        if (k >= 1 || L == 1) {
             if (feat) {
                 double r2 = sqrt(g / width) + 1e-8;
                 for (int j = 0; j < width; j++)
@@ -496,15 +497,32 @@ static void test_table_and_negatives(int L)
         y[i] = (uint8_t)(pff_hash(1, 2, 3, 4, i) % 10);
     pff_work w;
     pff_work_init(&w, 2, 30, 30 * 16 + 16, 2);
-    pff_goodness_table(ls, L, &w, img, n, dim, NULL, table);
+    pff_goodness_table(ls, L, pff_goodness_first(L, 0), &w, img, n, dim, NULL, table);
     double maxerr = 0;
     for (int i = 0; i < n; i++)
         for (int lab = 0; lab < 10; lab++) {
-            double ref = goodness_ref(ls, L, img + i * dim, dim, lab, NULL);
+            double ref = goodness_ref(ls, L, pff_goodness_first(L, 0), img + i * dim, dim, lab, NULL);
             double e = fabs(ref - table[i * 10 + lab]) / (1 + fabs(ref));
             maxerr = e > maxerr ? e : maxerr;
         }
     CHECK(maxerr < 1e-4, "goodness table (L=%d, layer-1 trick) vs per-label forward: %g", L, maxerr);
+    /* --goodness-from K: layers K..L, for every K (1: layer 1 too) */
+    for (int from = 1; from <= L; from++) {
+        float *tk = malloc(sizeof(float) * n * 10);
+        pff_goodness_table(ls, L, pff_goodness_first(L, from), &w, img, n, dim, NULL, tk);
+        double kerr = 0;
+        for (int i = 0; i < n; i++)
+            for (int lab = 0; lab < 10; lab++) {
+                double ref = goodness_ref(ls, L, from - 1, img + i * dim, dim, lab, NULL);
+                double e = fabs(ref - tk[i * 10 + lab]) / (1 + fabs(ref));
+                kerr = e > kerr ? e : kerr;
+            }
+        /* the paper's rule is --goodness-from 2 (1 for one layer), to the bit */
+        int same = (from == 2 || L == 1) ? memcmp(tk, table, sizeof(float) * n * 10) == 0 : 1;
+        CHECK(kerr < 1e-4 && same, "goodness table from layer %d of %d vs per-label forward: %g%s",
+              from, L, kerr, same ? "" : " (differs from the paper's rule)");
+        free(tk);
+    }
     pff_negatives_adaptive(neg, table, y, n);
     int ok = 1;
     for (int i = 0; i < n; i++) {
@@ -516,7 +534,7 @@ static void test_table_and_negatives(int L)
     CHECK(ok, "adaptive negatives are the argmax wrong label of the table (L=%d)", L);
     /* the table negatives use: the true label skipped (0), the 9 others as the reference */
     float *wrong = malloc(sizeof(float) * n * 10);
-    pff_goodness_table(ls, L, &w, img, n, dim, y, wrong);
+    pff_goodness_table(ls, L, pff_goodness_first(L, 0), &w, img, n, dim, y, wrong);
     double werr = 0;
     int zero = 1;
     for (int i = 0; i < n; i++)
@@ -525,7 +543,7 @@ static void test_table_and_negatives(int L)
                 zero &= wrong[i * 10 + lab] == 0.0f;
                 continue;
             }
-            double ref = goodness_ref(ls, L, img + i * dim, dim, lab, NULL);
+            double ref = goodness_ref(ls, L, pff_goodness_first(L, 0), img + i * dim, dim, lab, NULL);
             double e = fabs(ref - wrong[i * 10 + lab]) / (1 + fabs(ref));
             werr = e > werr ? e : werr;
         }
@@ -538,7 +556,7 @@ static void test_table_and_negatives(int L)
     pff_features(ls, L, &w, img, n, dim, feat);
     maxerr = 0;
     for (int i = 0; i < n; i++) {
-        goodness_ref(ls, L, img + i * dim, dim, PFF_LABEL_NEUTRAL, fr);
+        goodness_ref(ls, L, 0, img + i * dim, dim, PFF_LABEL_NEUTRAL, fr);
         for (int d = 0; d < D; d++) {
             double e = fabs(fr[d] - feat[i * D + d]);
             maxerr = e > maxerr ? e : maxerr;

@@ -135,6 +135,40 @@ static void test_checkpoint_v4(const char *dir)
     CHECK(p0 && p0[8] == 2 && n0 == n - 16, "the same state without them: version 2, 16 bytes "
           "shorter");
     free(p0);
+
+    /* --goodness-from 1: version 5, the version-3 and -4 fields (here unused) then u32
+     * goodness_from at 116, 20 bytes longer than version 2 */
+    c->model.goodness_from = 1;
+    CHECK(pff_checkpoint_save(ck, path, err) == 0, "save a version-5 checkpoint: %s", err);
+    unsigned char *p5 = slurp(path, &n);
+    CHECK(p5 && p5[8] == 5 && n == n0 + 20, "a --goodness-from 1 checkpoint is version 5, 20 bytes "
+          "longer (%zu vs %zu)", n, n0);
+    CHECK(pff_checkpoint_load(path, &back, err) == 0, "load version 5: %s", err);
+    if (back) {
+        const pff_config *b = pff_checkpoint_config(back);
+        CHECK(b->model.goodness_from == 1 && b->model.dropout == 0.0f &&
+                  b->model.weight_decay == 0.0f && back->layer[1]->step == 40,
+              "version-5 checkpoint round trip");
+        CHECK(pff_checkpoint_save(back, path2, err) == 0, "save it again: %s", err);
+        unsigned char *p2 = slurp(path2, &n2);
+        CHECK(p5 && p2 && n2 == n && memcmp(p5, p2, n) == 0,
+              "version-5 checkpoint: save → load → save identical");
+        free(p2);
+        pff_checkpoint_free(back);
+    }
+    const size_t from_at = 116;
+    for (int bad = 2; bad <= 3; bad++) { /* 2: the paper's rule is never written; 3 > L */
+        p5[from_at] = (unsigned char)bad;
+        uint64_t h = pff_fnv1a(p5, n - 8);
+        for (int i = 0; i < 8; i++)
+            p5[n - 8 + i] = (unsigned char)(h >> (8 * i));
+        spit(path2, p5, n);
+        CHECK(pff_checkpoint_load(path2, &back, err) == PFF_EUSAGE && !back &&
+                  strstr(err, "goodness_from"),
+              "a checkpoint with goodness_from %d of 2 layers is refused: '%s'", bad, err);
+    }
+    free(p5);
+    c->model.goodness_from = 0;
     pff_checkpoint_free(ck);
 }
 
@@ -206,7 +240,7 @@ int main(void)
     spit(c, pa, na);
     expect_refused(c, "bad magic", "bad magic");
     pa[0] = 'P';
-    pa[8] = 5; /* 3 and 4 are the versions of --neg hard / --augment shift and --dropout models */
+    pa[8] = 6; /* 3 to 5: --neg hard / --augment shift, --dropout, --goodness-from models */
     spit(c, pa, na);
     expect_refused(c, "future version", "newer pff");
     pa[8] = 2;
@@ -299,6 +333,39 @@ int main(void)
     m.cfg.neg = PFF_NEG_RANDOM;
     m.cfg.augment = PFF_AUGMENT_NONE;
     m.cfg.hard_temp = 1.0f;
+
+    /* --goodness-from 1: version 5 = version 4's layout + u32 goodness_from (at 84 for two
+     * layers), the version-3 and -4 fields carried whatever they hold */
+    m.cfg.goodness_from = 1;
+    CHECK(pff_model_save(&m, c, err) == 0, "save version 5: %s", err);
+    size_t n5, nb5;
+    unsigned char *p5 = slurp(c, &n5);
+    CHECK(p5 && n5 == na + 20 && p5[8] == 5, "version 5 is 20 bytes longer (%zu vs %zu)", n5, na);
+    CHECK(pff_model_load(&r, c, err) == 0, "load version 5: %s", err);
+    CHECK(r.cfg.goodness_from == 1 && r.cfg.dropout == 0.0f && r.cfg.neg == PFF_NEG_RANDOM &&
+              memcmp(r.layer[1]->w, m.layer[1]->w, 6 * 8 * sizeof(float)) == 0,
+          "version 5 round trip");
+    CHECK(pff_model_save(&r, d, err) == 0, "save version 5 again: %s", err);
+    pff_model_free(&r);
+    unsigned char *pb5 = slurp(d, &nb5);
+    CHECK(p5 && pb5 && nb5 == n5 && memcmp(p5, pb5, n5) == 0,
+          "version 5: save → load → save identical");
+    free(pb5);
+    const size_t from_at = wd_at + 4;
+    for (int bad = 2; bad <= 3; bad++) { /* 2: the paper's rule is never written; 3 > L */
+        p5[from_at] = (unsigned char)bad;
+        uint64_t h5 = pff_fnv1a(p5, n5 - 8);
+        for (int i = 0; i < 8; i++)
+            p5[n5 - 8 + i] = (unsigned char)(h5 >> (8 * i));
+        spit(c, p5, n5);
+        expect_refused(c, bad == 2 ? "v5 paper's rule" : "v5 layer 3 of 2", "goodness_from");
+    }
+    p5[from_at] = 1;
+    put_f32_fix_sum(p5, n5, drop_at, -0.5f); /* version 5 still checks the version-4 fields */
+    spit(c, p5, n5);
+    expect_refused(c, "v5 dropout -0.5", "dropout");
+    free(p5);
+    m.cfg.goodness_from = 0;
     CHECK(pff_model_save(&m, c, err) == 0, "save: %s", err);
     size_t n2;
     unsigned char *p2 = slurp(c, &n2);

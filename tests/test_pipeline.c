@@ -12,6 +12,7 @@
  *     rebuild keyed by the shard's global image ids;
  *   - a non-finite loss stops every schedule with a message naming layer and
  *     chapter. */
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -450,6 +451,58 @@ static void test_equivalence_regularisers(void)
     expect_federated_reproducible(&seq);
 }
 
+/* --goodness-from 1 changes what the goodness classifier sums, never training: with adaptive
+ * negatives (drawn from the goodness table) the weights are those of the paper's rule, to the
+ * bit, on every schedule; the chapters' test accuracies are measured with the chosen layers. */
+static void test_goodness_from(void)
+{
+    pff_config a, b;
+    base_config(&a);
+    a.run.eval_set = &data;
+    a.run.eval_every = 1;
+    b = a;
+    b.model.goodness_from = 1;
+    pff_model ma, mb;
+    pff_result ra, rb;
+    char err[PFF_ERRLEN] = "";
+    memset(&ra, 0, sizeof ra);
+    memset(&rb, 0, sizeof rb);
+    int ok = pff_train(&a, &data, &ma, &ra, err) == 0;
+    CHECK(ok, "train (paper's rule): %s", err);
+    ok = ok && pff_train(&b, &data, &mb, &rb, err) == 0;
+    CHECK(ok, "train (--goodness-from 1): %s", err);
+    if (!ok)
+        return;
+    int same = 1, acc_differ = 0;
+    for (int k = 0; k < a.model.nlayers; k++)
+        same &= memcmp(ma.layer[k]->slab, mb.layer[k]->slab, 3 * ma.layer[k]->nparam * sizeof(float)) == 0;
+    for (int c = 0; c < ma.nhistory; c++)
+        acc_differ |= ma.history[c].test_accuracy != mb.history[c].test_accuracy;
+    /* the reference: the chapter-4 accuracy of layers 1..3 from the table, by hand */
+    float *t = malloc(sizeof(float) * data.n * PFF_CLASSES);
+    pff_work w;
+    pff_work_init(&w, 2, 64, 64 * 32 + 32, 1);
+    pff_goodness_table(mb.layer, 3, 0, &w, data.x, data.n, data.dim, NULL, t);
+    long right = 0;
+    for (int i = 0; i < data.n; i++)
+        right += pff_table_argmax(t + (size_t)i * PFF_CLASSES, -1) == data.y[i];
+    double want = 100.0 * right / data.n, got = mb.history[mb.nhistory - 1].test_accuracy;
+    CHECK(same, "--goodness-from 1 trains the same weights and Adam state as the paper's rule");
+    CHECK(fabs(got - want) < 1e-4, "--goodness-from 1: the last chapter's accuracy %.4f is that of "
+          "layers 1..3 (%.4f)", got, want);
+    printf("  --goodness-from 1: same weights, accuracy per chapter %s (last %.2f%% against %.2f%%)\n",
+           acc_differ ? "differs" : "happens to agree", got, ma.history[ma.nhistory - 1].test_accuracy);
+    free(t);
+    pff_work_free(&w);
+    free(ra.spans);
+    free(rb.spans);
+    pff_model_free(&ma);
+    pff_model_free(&mb);
+    b.run.eval_set = NULL;
+    b.run.eval_every = 0;
+    expect_model_led_schedules(&b);
+}
+
 /* A --dropout --weight-decay stage on a shard (rows whose ids in the whole
  * set are index[]) equals a batch-by-batch rebuild from pff_ff_batch with the
  * documented key: layer k, global epoch e, the ids of the whole set. */
@@ -672,6 +725,7 @@ int main(void)
     test_equivalence();
     test_equivalence_new_options();
     test_equivalence_regularisers();
+    test_goodness_from();
     test_dropout_stage();
     test_shift_dataflow();
     test_fault();
