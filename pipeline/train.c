@@ -396,8 +396,9 @@ static void collect(run *r, pff_model *model, pff_result *res, double seconds, p
     double flops = 0;
     for (int k = 0; k < L; k++)
         flops += 8.0 * cfg->model.widths[k] * cfg->model.widths[k + 1];
-    flops *= (double)r->train_n * cfg->model.epochs;
-    res->gflops = flops / res->train_seconds / 1e9;
+    /* the epochs this process trained: a resumed run's seconds count from its own start */
+    flops *= (double)r->train_n * cfg->model.epochs * (S - r->start) / S;
+    res->gflops = res->train_seconds > 0 ? flops / res->train_seconds / 1e9 : 0.0;
     for (int i = 0; i < N && i < PFF_MAX_NODES; i++) {
         res->neg_seconds += r->nodes[i].negsec;
         res->node_busy[i] = r->nodes[i].busy;
