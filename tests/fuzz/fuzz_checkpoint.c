@@ -166,11 +166,13 @@ static layout layout_of(const pff_checkpoint *ck)
     layout o;
     o.cfg = 16 + 4 * (size_t)(L + 1);
     /* version 3 (--neg hard or --augment shift) adds augment and hard_temp to the settings,
-     * version 4 (--dropout, --weight-decay) those and dropout and weight_decay */
-    const int reg = ck->cfg.model.dropout > 0 || ck->cfg.model.weight_decay > 0;
+     * version 4 (--dropout, --weight-decay) those and dropout and weight_decay, version 5
+     * (--goodness-from) those and goodness_from */
+    const int cls = ck->cfg.model.goodness_from != 0;
+    const int reg = cls || ck->cfg.model.dropout > 0 || ck->cfg.model.weight_decay > 0;
     const int ext =
         reg || ck->cfg.model.neg == PFF_NEG_HARD || ck->cfg.model.augment != PFF_AUGMENT_NONE;
-    o.layers = o.cfg + 80 + (ext ? 8 : 0) + (reg ? 8 : 0);
+    o.layers = o.cfg + 80 + (ext ? 8 : 0) + (reg ? 8 : 0) + (cls ? 4 : 0);
     size_t q = o.layers;
     for (int k = 0; k < L; k++)
         q += 8 + 12 * ck->layer[k]->nparam;
@@ -205,6 +207,7 @@ typedef struct {
     int record; /* 0: none, 1: data and limits, 2: also every output (trace "-") */
     int ext; /* --neg hard --augment shift: a version-3 checkpoint */
     int reg; /* --dropout 0.2 --weight-decay 0.01: a version-4 checkpoint */
+    int cls; /* --goodness-from 1: a version-5 checkpoint */
 } seed_spec;
 
 static pff_checkpoint *seed_build(const seed_spec *s)
@@ -230,6 +233,8 @@ static pff_checkpoint *seed_build(const seed_spec *s)
         c->model.dropout = 0.2f;
         c->model.weight_decay = 0.01f;
     }
+    if (s->cls)
+        c->model.goodness_from = 1;
     c->model.seed = s->seed;
     c->run.schedule = s->schedule;
     c->run.nodes = s->nodes;
@@ -343,6 +348,7 @@ static void write_seeds(const char *dir)
         {2, {11, 3, 2}, 1, 1, 2, 2, 1, {20, 0}, 0, PFF_ALL_LAYERS, 2, 6, 1, 1, 0},
         {2, {11, 3, 2}, 1, 1, 2, 2, 1, {20, 0}, 0, PFF_ALL_LAYERS, 2, 8, 1, 0, 1},
         {2, {11, 3, 2}, 0, 1, 2, 2, 0, {0, 0}, 0, PFF_SEQUENTIAL, 1, 9, 2, 1, 1},
+        {2, {11, 3, 2}, 0, 1, 2, 2, 0, {0, 0}, 0, PFF_SEQUENTIAL, 1, 12, 1, 0, 0, 1},
     };
     static const char *const names[] = {
         "valid-L1-1-1-min",
@@ -354,6 +360,7 @@ static void write_seeds(const char *dir)
         "valid-v3-L2-11-3-2-hard-shift",
         "valid-v4-L2-11-3-2-head-dropout-decay",
         "valid-v4-L2-11-3-2-hard-shift-dropout-decay",
+        "valid-v5-L2-11-3-2-goodness-from-1",
     };
     for (size_t i = 0; i < sizeof specs / sizeof *specs; i++)
         pff_checkpoint_free(seed_write(dir, names[i], &specs[i]));
@@ -366,7 +373,7 @@ static void write_seeds(const char *dir)
     const long C = (long)o.cfg, N = (long)o.nneg, S = (long)o.size, R = (long)o.rec;
     seed_damaged(dir, v, "bad-magic", 4, 0x31545058u /* "PFFCXPT1" */, 4, 0, 1);
     seed_damaged(dir, v, "bad-version-1", 8, 1, 4, 0, 1);
-    seed_damaged(dir, v, "bad-version-5", 8, 5, 4, 0, 1);
+    seed_damaged(dir, v, "bad-version-6", 8, 6, 4, 0, 1);
     /* version 4: after the eight run settings, augment, hard_temp, dropout, weight_decay */
     const char *v4 = names[7];
     const long D = C + 80;
@@ -375,6 +382,9 @@ static void write_seeds(const char *dir)
     seed_damaged(dir, v4, "bad-v4-weight-decay-negative", D + 4, 0xbf800000u /* -1.0f */, 4, 0, 1);
     seed_damaged(dir, v4, "bad-v4-unused", D, 0, 4, 0, 1);
     seed_damaged(dir, "bad-v4-unused", "bad-v4-unused", D + 4, 0, 4, 0, 1);
+    /* version 5: goodness_from after weight_decay; 2 is the paper's rule (never written), 3 > L */
+    seed_damaged(dir, names[9], "bad-v5-goodness-from-2", D + 8, 2, 4, 0, 1);
+    seed_damaged(dir, names[9], "bad-v5-goodness-from-3", D + 8, 3, 4, 0, 1);
     /* the run record: limits, then the data directory ("/srv/data/mnist", 15 bytes) */
     seed_damaged(dir, v, "bad-record-train-limit-2g", R, 0x80000000u, 4, 0, 1);
     seed_damaged(dir, v, "bad-record-dir-relative", R + 12, 's', 1, 0, 1);

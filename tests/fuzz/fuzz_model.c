@@ -139,6 +139,7 @@ static void check_one(const uint8_t *data, size_t size)
 /* ---- seed corpus ---- */
 static int seed_v3; /* the next seed_model is a --neg hard --augment shift run: version 3 */
 static int seed_v4; /* ... a --dropout 0.2 --weight-decay 0.01 run: version 4 (with seed_v3 too) */
+static int seed_v5; /* ... a --goodness-from 1 run: version 5 */
 
 static void seed_model(const char *dir, const char *name, int L, const int *w, int head,
                        int nhist, int specials, uint64_t seed)
@@ -160,6 +161,8 @@ static void seed_model(const char *dir, const char *name, int L, const int *w, i
         m.cfg.dropout = 0.2f;
         m.cfg.weight_decay = 0.01f;
     }
+    if (seed_v5)
+        m.cfg.goodness_from = 1;
     m.cfg.seed = seed;
     m.cfg.epochs = 4, m.cfg.splits = 2, m.cfg.batch = 8;
     if (!(m.layer = calloc((size_t)L, sizeof *m.layer)))
@@ -228,6 +231,9 @@ static void write_seeds(const char *dir)
     seed_v3 = 0;
     seed_model(dir, "valid-v4-L2-12-4-3-head-dropout-decay", 2, w3, 1, 2, 0, 11);
     seed_v4 = 0;
+    seed_v5 = 1;
+    seed_model(dir, "valid-v5-L2-12-4-3-goodness-from-1", 2, w3, 0, 2, 0, 12);
+    seed_v5 = 0;
 
     /* damaged copies of valid-L2-12-4-3-head-history: L = 2, widths at 16..27,
      * head_in at 68, the record count at 500 (72 bytes of header, 107 floats),
@@ -256,7 +262,10 @@ static void write_seeds(const char *dir)
     seed_damaged(dir, v4, "bad-v4-weight-decay-inf", 80, 0x7f800000u, 4, 0, 1);
     seed_damaged(dir, v4, "bad-v4-unused", 76, 0, 4, 0, 1);
     seed_damaged(dir, "bad-v4-unused", "bad-v4-unused", 80, 0, 4, 0, 1);
-    seed_damaged(dir, v, "bad-version-5", 8, 5, 4, 0, 1);
+    seed_damaged(dir, v, "bad-version-6", 8, 6, 4, 0, 1);
+    /* version 5 (two layers): goodness_from at 84; 2 is the paper's rule (never written), 3 > L */
+    seed_damaged(dir, "valid-v5-L2-12-4-3-goodness-from-1", "bad-v5-goodness-from-2", 84, 2, 4, 0, 1);
+    seed_damaged(dir, "valid-v5-L2-12-4-3-goodness-from-1", "bad-v5-goodness-from-3", 84, 3, 4, 0, 1);
 }
 
 FUZZ_INITIALIZE("fuzz_model", init_paths, write_seeds)
