@@ -214,8 +214,10 @@ if [ -s "$variants" ]; then
         acc=$(get test_accuracy)
         every=$(printf '%s\n' "$line" | sed -n 's/.*"every_layer_accuracy":\([0-9.]*\).*/\1/p')
         cap() { printf '%s' "$1" | sed 's/^./\U&/; s/-\(.\)/ \U\1/g'; }   # all-layers -> All Layers
+        # a run continued with --resume states its whole training time as train_seconds_total
+        secs=$(printf '%s\n' "$line" | sed -n 's/.*"train_seconds_total":\([0-9.]*\).*/\1/p')
         printf '| %s-NEG %s | %s | %s | %s | %.1f | %.2f | %s | %s, %sx%s |\n' "$(cap "$neg")" "$(cap "$cls")" "$(cap "$sch")" "$opts" "$paper" \
-            "$(get train_seconds)" "$acc" "${every:--}" "$(get blas_core)" "$(get nodes)" "$(get threads)"
+            "${secs:-$(get train_seconds)}" "$acc" "${every:--}" "$(get blas_core)" "$(get nodes)" "$(get threads)"
     done <"$variants"
 fi
 if [ -f "$here/paper-discussion.md" ]; then
