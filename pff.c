@@ -29,10 +29,11 @@
  *         publish layer k of chapter c        ──▶ transport
  *         map the data through layer k: the next layer's input
  *     chapter tail: softmax head on neutral-label features, adaptive or
- *         hard negatives from the goodness table       (layers/net.c)
+ *         hard negatives from the goodness table of layers 2..L  (layers/net.c)
  *        │
  *        ▼
- *   pff_model ──layers/model.c──▶ test accuracy
+ *   pff_model ──layers/model.c──▶ test accuracy (goodness of layers 2..L, or
+ *                                 K..L with --goodness-from K; or the head)
  *             ──data/model_file.c──▶ model file (--save)
  *
  * What pff train prints on the way (its opening line, a line per chapter, the
