@@ -49,6 +49,7 @@ static const pff_option predict_opts[] = {
     {"invert", 0, "         dark digit on a light background (scans, drawings)"},
     {"no-resize", 0, "         refuse images whose size differs from the model's input"},
     {"threads", 1, "T        worker threads (default: all cores)"},
+    {"goodness-from", 1, "K        the goodness classifier sums layers K..L (default: the model's)"},
     {"help", 0, "         this text"},
     {NULL, 0, NULL}};
 
@@ -166,6 +167,11 @@ int pff_cmd_predict(int argc, char **argv)
     }
     if (!rc && (s = pff_cli_get(&p, O, "threads")))
         rc = pff_cli_long("threads", s, 1, PFF_MAX_THREADS, &threads);
+    /* the layer is checked against the model once it is loaded */
+    const char *from_arg = pff_cli_get(&p, O, "goodness-from");
+    long from;
+    if (!rc && from_arg)
+        rc = pff_cli_long("goodness-from", from_arg, 1, PFF_MAX_LAYERS, &from);
     if (rc)
         goto out;
     const int json = pff_cli_has(&p, O, "json"), invert = pff_cli_has(&p, O, "invert");
@@ -174,6 +180,10 @@ int pff_cmd_predict(int argc, char **argv)
     pff_model m;
     if ((rc = pff_model_load(&m, files[0], err))) {
         fprintf(stderr, "pff: %s\n", err);
+        goto out;
+    }
+    if (from_arg && (rc = pff_cli_goodness_from(from_arg, m.cfg.nlayers, &m.cfg.goodness_from))) {
+        pff_model_free(&m);
         goto out;
     }
     const int dim = m.cfg.widths[0], side = pff_square_side(dim), n = nfiles - 1;

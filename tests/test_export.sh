@@ -154,6 +154,11 @@ fi
 # shellcheck disable=SC2046 # the file names have no spaces
 "$PFF" predict "$T/g1.pff" --threads 1 --json $(ls "$T"/pgm/*.pgm | head -300) >"$T/pff1.jsonl" 2>"$T/err" ||
     fail "pff predict (--goodness-from 1): $(cat "$T/err")"
+# shellcheck disable=SC2046 # the file names have no spaces
+"$PFF" predict "$T/g.pff" --goodness-from 1 --threads 1 --json $(ls "$T"/pgm/*.pgm | head -300) \
+    >"$T/pff1x.jsonl" 2>"$T/err" && cmp -s "$T/pff1.jsonl" "$T/pff1x.jsonl" &&
+    ok "pff predict --goodness-from 1 of the plain model = pff predict of the --goodness-from 1 model" ||
+    fail "pff predict --goodness-from 1: $(cat "$T/err")"
 if "$PY" - "$T" >"$T/cmp" 2>&1 <<'EOF'
 import json, sys
 T = sys.argv[1]
