@@ -23,6 +23,7 @@
  *               1 <= threads <= 256, 1 <= batch <= 4096, eval_every >= 0,
  *               lr, softmax_lr and threshold are positive and finite;
  *               0 <= dropout < 1, weight_decay finite and >= 0;
+ *               0 <= goodness_from <= L, never the paper's rule spelt out;
  *               every layer is allocated with in/out = widths[k]/widths[k+1],
  *               a head has 10 outputs and the feature width of the layers;
  *               stats and acc are allocated; 0 <= nneg <= 64, and every
@@ -94,6 +95,10 @@ static void check_loaded(const pff_checkpoint *ck, const uint8_t *data, size_t s
     CHECK(c->model.dropout >= 0 && c->model.dropout < 1 && c->model.weight_decay >= 0 &&
               isfinite(c->model.weight_decay),
           "dropout outside [0, 1) or weight decay not finite and >= 0");
+    CHECK(c->model.goodness_from >= 0 && c->model.goodness_from <= L &&
+              (c->model.goodness_from == 0 ||
+               pff_goodness_first(L, c->model.goodness_from) != pff_goodness_first(L, 0)),
+          "goodness_from outside 0..L or the paper's rule spelt out");
     for (int k = 0; k < L; k++) {
         const pff_layer *l = ck->layer[k];
         CHECK(l && l->in == c->model.widths[k] && l->out == c->model.widths[k + 1] &&

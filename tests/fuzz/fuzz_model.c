@@ -20,6 +20,7 @@
  *               are identical to the file loaded (the format is canonical:
  *               one byte string per model); that file loads again, with the
  *               same configuration and the same parameter bits;
+ *               0 <= goodness_from <= L and never the paper's rule spelt out;
  *               pff_predict on one blank image succeeds and every prediction
  *               is a label 0..9 (what `pff eval` does with a model file).
  * The model is freed with pff_model_free (LeakSanitizer checks at exit).
@@ -49,6 +50,9 @@ static void check_shapes(const pff_model *m)
     const int L = c->nlayers;
     if (L < 1 || L > PFF_MAX_LAYERS || c->widths[0] < PFF_CLASSES || !m->layer)
         __builtin_trap();
+    if (c->goodness_from < 0 || c->goodness_from > L ||
+        (c->goodness_from && pff_goodness_first(L, c->goodness_from) == pff_goodness_first(L, 0)))
+        __builtin_trap();
     for (int k = 0; k < L; k++) {
         const pff_layer *l = m->layer[k];
         if (!l || l->in != c->widths[k] || l->out != c->widths[k + 1] || l->out < 1 ||
@@ -72,7 +76,8 @@ static void check_same(const pff_model *a, const pff_model *b)
         x->augment != y->augment ||
         memcmp(&x->hard_temp, &y->hard_temp, sizeof x->hard_temp) != 0 ||
         memcmp(&x->dropout, &y->dropout, sizeof x->dropout) != 0 ||
-        memcmp(&x->weight_decay, &y->weight_decay, sizeof x->weight_decay) != 0)
+        memcmp(&x->weight_decay, &y->weight_decay, sizeof x->weight_decay) != 0 ||
+        x->goodness_from != y->goodness_from)
         __builtin_trap();
     for (int k = 0; k < x->nlayers; k++)
         if (memcmp(a->layer[k]->slab, b->layer[k]->slab, a->layer[k]->nparam * sizeof(float)))
