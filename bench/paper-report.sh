@@ -169,7 +169,7 @@ END {
         else
             made = "`bench/paper.sh --scale " s "`"
         if (s == "full")   # rows run by hand, one at a time (bench/paper.sh --scale full would take days)
-            print "Two rows, made by hand with the commands in `bench/paper/full.jsonl`: Sequential on 2 threads,\nAll Layers on 2 nodes of 1 thread (see the discussion at the end)."
+            print "Rows made by hand with the commands in `bench/paper/full.jsonl`: Sequential on 2 threads,\nAll Layers on 2 nodes of 1 thread (see the discussion at the end)."
         else
             printf "Made by %s. Sequential runs on %d thread(s); the pipelines run 4 node threads of %d thread(s) each.\n", \
                 made, THR[s], THR[s]

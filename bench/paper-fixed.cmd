@@ -1,0 +1,2 @@
+# run by hand on 2026-12-01 (22:17-23:39 UTC) on 2 threads of the 2-core AMD EPYC (family 26, model 2), beside a 1-thread 30-epoch run for its first 25 minutes and a CI run for 12, test accuracy every 5 epochs, OPENBLAS_CORETYPE unset: Cooperlake; its log is also bench/paper/full-fixed-sequential.csv
+pff train --layers 784,2000,2000,2000,2000 --batch 64 --epochs 100 --splits 100 --neg fixed --threads 2 --eval-every 5 --log paper-fixed.csv --checkpoint paper-fixed.ck --save paper-fixed.pff --json
