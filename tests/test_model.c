@@ -39,15 +39,21 @@ static void spit(const char *path, const unsigned char *p, size_t n)
 }
 
 /* p[at..at+4) = v (little-endian), then the trailing FNV-1a made right again */
+/* The last 8 bytes of a file become the FNV-1a of the bytes before them. */
+static void fix_sum(unsigned char *p, size_t n)
+{
+    uint64_t h = pff_fnv1a(p, n - 8);
+    for (int i = 0; i < 8; i++)
+        p[n - 8 + i] = (unsigned char)(h >> (8 * i));
+}
+
 static void put_f32_fix_sum(unsigned char *p, size_t n, size_t at, float v)
 {
     uint32_t u;
     memcpy(&u, &v, 4);
     for (int i = 0; i < 4; i++)
         p[at + i] = (unsigned char)(u >> (8 * i));
-    uint64_t h = pff_fnv1a(p, n - 8);
-    for (int i = 0; i < 8; i++)
-        p[n - 8 + i] = (unsigned char)(h >> (8 * i));
+    fix_sum(p, n);
 }
 
 static void expect_refused(const char *path, const char *what, const char *needle)
@@ -159,9 +165,7 @@ static void test_checkpoint_v4(const char *dir)
     const size_t from_at = 116;
     for (int bad = 2; bad <= 3; bad++) { /* 2: the paper's rule is never written; 3 > L */
         p5[from_at] = (unsigned char)bad;
-        uint64_t h = pff_fnv1a(p5, n - 8);
-        for (int i = 0; i < 8; i++)
-            p5[n - 8 + i] = (unsigned char)(h >> (8 * i));
+        fix_sum(p5, n);
         spit(path2, p5, n);
         CHECK(pff_checkpoint_load(path2, &back, err) == PFF_EUSAGE && !back &&
                   strstr(err, "goodness_from"),
@@ -273,9 +277,7 @@ int main(void)
     const size_t aug_at = 8 + 4 + 4 + 4 * 3 + 4 * 8 + 8; /* u32 augment after the seed */
     memset(p3 + aug_at, 0, 4);
     p3[8 + 4 + 4 + 4 * 3 + 4 * 6] = PFF_NEG_RANDOM; /* u32 neg (the 7th field after the widths) */
-    uint64_t h = pff_fnv1a(p3, n3 - 8);
-    for (int i = 0; i < 8; i++)
-        p3[n3 - 8 + i] = (unsigned char)(h >> (8 * i));
+    fix_sum(p3, n3);
     spit(c, p3, n3);
     expect_refused(c, "v3 without hard/shift", "version-3 settings are invalid");
     free(p3);
@@ -354,9 +356,7 @@ int main(void)
     const size_t from_at = wd_at + 4;
     for (int bad = 2; bad <= 3; bad++) { /* 2: the paper's rule is never written; 3 > L */
         p5[from_at] = (unsigned char)bad;
-        uint64_t h5 = pff_fnv1a(p5, n5 - 8);
-        for (int i = 0; i < 8; i++)
-            p5[n5 - 8 + i] = (unsigned char)(h5 >> (8 * i));
+        fix_sum(p5, n5);
         spit(c, p5, n5);
         expect_refused(c, bad == 2 ? "v5 paper's rule" : "v5 layer 3 of 2", "goodness_from");
     }
