@@ -117,9 +117,11 @@ int pff_schedule_cli(int argc, char **argv, FILE *out, FILE *err, int use_color)
 /* The same on stdout and stderr (the name tests/test_plan.c calls). */
 int pff_schedule_main(int argc, char **argv);
 
-/* Shared by the commands: the core count, a JSON accuracy (percent, or null when a < 0), a JSON
- * list of the widths (cmd_model.c). */
+/* Shared by the commands (cmd_model.c): the core count, a JSON string (quotes, backslashes and
+ * control characters escaped), a JSON accuracy (percent, or null when a < 0), a JSON list of
+ * the widths. */
 int pff_cores(void);
+void pff_json_str(FILE *f, const char *s);
 void pff_json_acc(FILE *f, double a);
 void pff_json_widths(FILE *f, const int *widths, int nlayers);
 

@@ -2,7 +2,8 @@
  * with --confusion the confusion matrix), `pff info` (what the file holds) and `pff export`
  * (NumPy .npz and .safetensors, data/export.c). Each parses its options with the one parser
  * (cli.c), calls the library and prints the result, as text or one JSON object (--json).
- * Also the small output helpers the commands share (pff_cores, pff_json_acc, pff_json_widths). */
+ * Also the small output helpers the commands share (pff_cores, pff_json_str, pff_json_acc,
+ * pff_json_widths). */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,20 @@ int pff_cores(void)
 {
     long c = sysconf(_SC_NPROCESSORS_ONLN);
     return c > 0 ? (int)c : 1;
+}
+
+void pff_json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
 }
 
 void pff_json_widths(FILE *f, const int *widths, int nlayers)
@@ -104,8 +119,10 @@ int pff_cmd_eval(int argc, char **argv)
     } else if ((rc = pff_evaluate(&m, &test, (int)threads, &ga, &sa, err))) {
         fprintf(stderr, "pff: %s\n", err);
     } else if (pff_cli_has(&p, O, "json")) {
-        printf("{\"model\":\"%s\",\"test_n\":%d,\"goodness_from\":%d,\"goodness_accuracy\":",
-               p.pos[0], test.n, pff_goodness_first(m.cfg.nlayers, m.cfg.goodness_from) + 1);
+        printf("{\"model\":");
+        pff_json_str(stdout, p.pos[0]);
+        printf(",\"test_n\":%d,\"goodness_from\":%d,\"goodness_accuracy\":", test.n,
+               pff_goodness_first(m.cfg.nlayers, m.cfg.goodness_from) + 1);
         pff_json_acc(stdout, ga);
         printf(",\"softmax_accuracy\":");
         pff_json_acc(stdout, sa);
@@ -148,7 +165,9 @@ int pff_cmd_info(int argc, char **argv)
         params += (long)c->widths[k] * c->widths[k + 1] + c->widths[k + 1];
     long head = m.head ? (long)m.head->in * PFF_CLASSES + PFF_CLASSES : 0;
     if (pff_cli_has(&p, O, "json")) {
-        printf("{\"model\":\"%s\",\"layers\":", p.pos[0]);
+        printf("{\"model\":");
+        pff_json_str(stdout, p.pos[0]);
+        printf(",\"layers\":");
         pff_json_widths(stdout, c->widths, c->nlayers);
         printf(",\"parameters\":%ld,\"softmax_parameters\":%ld,\"epochs\":%d,\"splits\":%d,"
                "\"batch\":%d,\"lr\":%g,\"softmax_lr\":%g,\"threshold\":%g,\"neg\":\"%s\","

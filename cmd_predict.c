@@ -18,21 +18,6 @@
 #include "data/image.h"
 #include "data/pictures.h"
 
-/* A JSON string: quotes, backslashes and control characters escaped. */
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
 static void json_num(FILE *f, double v)
 {
     if (isfinite(v))
@@ -93,7 +78,7 @@ static void print_prediction(const char *file, int json, int use_soft, int has_h
     const int label = use_soft ? sl : gl;
     if (json) {
         printf("{\"file\":");
-        json_str(stdout, file);
+        pff_json_str(stdout, file);
         printf(",\"label\":%d,\"classifier\":\"%s\",\"goodness_label\":%d,\"scores\":[", label,
                use_soft ? "softmax" : "goodness", gl);
         for (int j = 0; j < PFF_CLASSES; j++) {

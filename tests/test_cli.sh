@@ -107,6 +107,15 @@ if "$PFF" train $SMALL --epochs=2 --splits=2 --save "$T/m.pff" --json >"$T/out" 
     grep -q "\"goodness_accuracy\":$acc[,}]" "$T/eval" && echo "ok   eval reproduces the accuracy ($acc)" \
         || { echo "FAIL: eval gave $(cat "$T/eval"), train said $acc"; fails=$((fails + 1)); }
     "$PFF" info "$T/m.pff" | grep -q "784,20,20" && echo "ok   info" || { echo "FAIL: info"; fails=$((fails + 1)); }
+    # a model path with a quote, a backslash and a tab: eval and info --json still print valid JSON
+    odd="$T/a \"b\\c	d.pff"
+    cp "$T/m.pff" "$odd"
+    for cmd in "eval --test-limit 20" info; do
+        # shellcheck disable=SC2086
+        "$PFF" $cmd "$odd" --json 2>/dev/null | python3 -c 'import json, sys; sys.exit(json.load(sys.stdin)["model"] != sys.argv[1])' "$odd" 2>/dev/null \
+            && echo "ok   ${cmd%% *} --json escapes the model path" \
+            || { echo "FAIL: ${cmd%% *} --json with the path $odd"; fails=$((fails + 1)); }
+    done
     cp "$T/m.pff" "$T/before.pff"
     expect 2 "cannot open" train $SMALL --data "$T/m.pff"
     cmp -s "$T/m.pff" "$T/before.pff" || { echo "FAIL: model damaged"; fails=$((fails + 1)); }
