@@ -201,6 +201,114 @@ static unsigned char *read_file(const char *path, size_t *n, char *err)
     return p;
 }
 
+/* The settings after the layer count: the widths, the recipe, and the fields of versions 3 to 5,
+ * each checked against what its version may hold. Returns the position after them (at has_head),
+ * or NULL with err set. */
+static const unsigned char *get_settings(const unsigned char *q, uint32_t version, pff_model_config *c,
+                                         const char *path, char *err)
+{
+    const int L = c->nlayers;
+    for (int k = 0; k <= L; k++, q += 4) {
+        uint32_t w = pff_get32(q);
+        if (w < 1 || w > (1u << 24) || (k == 0 && w < PFF_CLASSES)) {
+            snprintf(err, PFF_ERRLEN, "%s: width %u of layer %d is invalid", path, w, k);
+            return NULL;
+        }
+        c->widths[k] = (int)w;
+    }
+    c->threshold = pff_getf(q), q += 4;
+    c->epochs = (int)pff_get32(q), q += 4;
+    c->splits = (int)pff_get32(q), q += 4;
+    c->batch = (int)pff_get32(q), q += 4;
+    c->lr = pff_getf(q), q += 4;
+    c->softmax_lr = pff_getf(q), q += 4;
+    c->neg = (pff_neg_kind)pff_get32(q), q += 4;
+    c->classifier = (pff_classifier_kind)pff_get32(q), q += 4;
+    c->seed = pff_get64(q), q += 8;
+    if (version < MODEL_VERSION_EXT) {
+        if (pff_header_needs_ext(c)) {
+            snprintf(err, PFF_ERRLEN, "%s: version-2 model with negatives kind %u (hard), which only "
+                     "version 3 holds", path, (unsigned)c->neg);
+            return NULL;
+        }
+        return q;
+    }
+    c->augment = (pff_augment_kind)pff_get32(q), q += 4;
+    c->hard_temp = pff_getf(q), q += 4;
+    /* only runs that used these settings write version 3 (version 4 carries them whatever they
+     * hold): one model, one byte string */
+    if ((unsigned)c->augment >= PFF_AUGMENT_KINDS || !(c->hard_temp > 0 && isfinite(c->hard_temp)) ||
+        (version == MODEL_VERSION_EXT && !pff_header_needs_ext(c))) {
+        snprintf(err, PFF_ERRLEN, "%s: version-3 settings are invalid (augment %u, hard_temp %g, "
+                 "negatives %u)", path, (unsigned)c->augment, (double)c->hard_temp, (unsigned)c->neg);
+        return NULL;
+    }
+    if (version >= MODEL_VERSION_REG) {
+        c->dropout = pff_getf(q), q += 4;
+        c->weight_decay = pff_getf(q), q += 4;
+        /* version 5 carries them whatever they hold (both 0 included) */
+        if ((version == MODEL_VERSION_REG || c->dropout != 0.0f || c->weight_decay != 0.0f) &&
+            pff_header_check_reg(c, path, err))
+            return NULL;
+    }
+    if (version >= MODEL_VERSION_CLS) {
+        c->goodness_from = (int)pff_get32(q), q += 4;
+        if (pff_header_check_cls(c, path, err))
+            return NULL;
+    }
+    return q;
+}
+
+/* The body of a file whose size and checksum were checked: every layer's parameters, the head's
+ * (head_in inputs, 0: none) and nhist chapter records, from q into m. */
+static int get_body(const unsigned char *q, uint32_t head_in, uint32_t nhist, pff_model *m,
+                    const char *path, char *err)
+{
+    const int L = m->cfg.nlayers;
+    if (!(m->layer = calloc((size_t)L, sizeof *m->layer))) {
+        snprintf(err, PFF_ERRLEN, "%s: out of memory", path);
+        return PFF_EFAIL;
+    }
+    for (int k = 0; k < L; k++) {
+        pff_layer *l = m->layer[k] = pff_layer_new(m->cfg.widths[k], m->cfg.widths[k + 1]);
+        if (!l) {
+            snprintf(err, PFF_ERRLEN, "%s: out of memory for layer %d", path, k + 1);
+            return PFF_EFAIL;
+        }
+        for (size_t i = 0; i < l->nparam; i++, q += 4)
+            l->slab[i] = pff_getf(q);
+    }
+    if (head_in) {
+        if (!(m->head = pff_layer_new((int)head_in, PFF_CLASSES))) {
+            snprintf(err, PFF_ERRLEN, "%s: out of memory for the softmax head", path);
+            return PFF_EFAIL;
+        }
+        for (size_t i = 0; i < m->head->nparam; i++, q += 4)
+            m->head->slab[i] = pff_getf(q);
+    }
+    q += 4; /* nhist, read by the caller */
+    if (nhist && !(m->history = calloc(nhist, sizeof *m->history))) {
+        snprintf(err, PFF_ERRLEN, "%s: out of memory for %u chapter records", path, nhist);
+        return PFF_EFAIL;
+    }
+    m->nhistory = (int)nhist;
+    for (uint32_t i = 0; i < nhist; i++) {
+        pff_history *h = &m->history[i];
+        h->chapter = (int)pff_get32(q), q += 4;
+        h->lr = pff_getf(q), q += 4;
+        h->test_accuracy = pff_getf(q), q += 4;
+        for (int k = 0; k < L; k++, q += 4)
+            h->loss[k] = pff_getf(q);
+        for (int k = 0; k < L; k++, q += 4)
+            h->gpos[k] = pff_getf(q);
+        for (int k = 0; k < L; k++, q += 4)
+            h->gneg[k] = pff_getf(q);
+    }
+    return PFF_OK;
+}
+
+/* Reads and checks the whole file before it builds anything: the magic and version, the
+ * settings, the head's size, the file's exact length and its checksum; then the body. */
 int pff_model_load(pff_model *m, const char *path, char *err)
 {
     memset(m, 0, sizeof *m);
@@ -226,56 +334,11 @@ int pff_model_load(pff_model *m, const char *path, char *err)
         snprintf(err, PFF_ERRLEN, "%s: layer count %u or size %zu bytes is invalid", path, L, n);
         goto out;
     }
-    const unsigned char *q = p + 16;
     c->nlayers = (int)L;
-    for (uint32_t k = 0; k <= L; k++, q += 4) {
-        uint32_t w = pff_get32(q);
-        if (w < 1 || w > (1u << 24) || (k == 0 && w < PFF_CLASSES)) {
-            snprintf(err, PFF_ERRLEN, "%s: width %u of layer %u is invalid", path, w, k);
-            goto out;
-        }
-        c->widths[k] = (int)w;
-    }
-    c->threshold = pff_getf(q), q += 4;
-    c->epochs = (int)pff_get32(q), q += 4;
-    c->splits = (int)pff_get32(q), q += 4;
-    c->batch = (int)pff_get32(q), q += 4;
-    c->lr = pff_getf(q), q += 4;
-    c->softmax_lr = pff_getf(q), q += 4;
-    c->neg = (pff_neg_kind)pff_get32(q), q += 4;
-    c->classifier = (pff_classifier_kind)pff_get32(q), q += 4;
-    c->seed = pff_get64(q), q += 8;
-    if (version >= MODEL_VERSION_EXT) {
-        c->augment = (pff_augment_kind)pff_get32(q), q += 4;
-        c->hard_temp = pff_getf(q), q += 4;
-        /* only runs that used these settings write version 3 (version 4 carries them whatever
-         * they hold): one model, one byte string */
-        if ((unsigned)c->augment >= PFF_AUGMENT_KINDS || !(c->hard_temp > 0 && isfinite(c->hard_temp)) ||
-            (version == MODEL_VERSION_EXT && !pff_header_needs_ext(c))) {
-            snprintf(err, PFF_ERRLEN, "%s: version-3 settings are invalid (augment %u, hard_temp %g, "
-                     "negatives %u)", path, (unsigned)c->augment, (double)c->hard_temp, (unsigned)c->neg);
-            goto out;
-        }
-        if (version >= MODEL_VERSION_REG) {
-            c->dropout = pff_getf(q), q += 4;
-            c->weight_decay = pff_getf(q), q += 4;
-            /* version 5 carries them whatever they hold (both 0 included) */
-            if ((version == MODEL_VERSION_REG || c->dropout != 0.0f || c->weight_decay != 0.0f) &&
-                pff_header_check_reg(c, path, err))
-                goto out;
-        }
-        if (version >= MODEL_VERSION_CLS) {
-            c->goodness_from = (int)pff_get32(q), q += 4;
-            if (pff_header_check_cls(c, path, err))
-                goto out;
-        }
-    } else if (pff_header_needs_ext(c)) {
-        snprintf(err, PFF_ERRLEN, "%s: version-2 model with negatives kind %u (hard), which only "
-                 "version 3 holds", path, (unsigned)c->neg);
+    const unsigned char *q = get_settings(p + 16, version, c, path, err);
+    if (!q)
         goto out;
-    }
     uint32_t head_in = pff_get32(q);
-    q += 4;
     int fdim = 0;
     for (uint32_t k = (L == 1 ? 0 : 1); k < L; k++)
         fdim += c->widths[k + 1];
@@ -301,47 +364,7 @@ int pff_model_load(pff_model *m, const char *path, char *err)
         snprintf(err, PFF_ERRLEN, "%s: checksum mismatch: the file is damaged", path);
         goto out;
     }
-    rc = PFF_EFAIL;
-    if (!(m->layer = calloc(L, sizeof *m->layer))) {
-        snprintf(err, PFF_ERRLEN, "%s: out of memory", path);
-        goto out;
-    }
-    for (uint32_t k = 0; k < L; k++) {
-        pff_layer *l = m->layer[k] = pff_layer_new(c->widths[k], c->widths[k + 1]);
-        if (!l) {
-            snprintf(err, PFF_ERRLEN, "%s: out of memory for layer %u", path, k + 1);
-            goto out;
-        }
-        for (size_t i = 0; i < l->nparam; i++, q += 4)
-            l->slab[i] = pff_getf(q);
-    }
-    if (head_in) {
-        if (!(m->head = pff_layer_new((int)head_in, PFF_CLASSES))) {
-            snprintf(err, PFF_ERRLEN, "%s: out of memory for the softmax head", path);
-            goto out;
-        }
-        for (size_t i = 0; i < m->head->nparam; i++, q += 4)
-            m->head->slab[i] = pff_getf(q);
-    }
-    q += 4; /* nhist, read above */
-    if (nhist && !(m->history = calloc(nhist, sizeof *m->history))) {
-        snprintf(err, PFF_ERRLEN, "%s: out of memory for %u chapter records", path, nhist);
-        goto out;
-    }
-    m->nhistory = (int)nhist;
-    for (uint32_t i = 0; i < nhist; i++) {
-        pff_history *h = &m->history[i];
-        h->chapter = (int)pff_get32(q), q += 4;
-        h->lr = pff_getf(q), q += 4;
-        h->test_accuracy = pff_getf(q), q += 4;
-        for (uint32_t k = 0; k < L; k++, q += 4)
-            h->loss[k] = pff_getf(q);
-        for (uint32_t k = 0; k < L; k++, q += 4)
-            h->gpos[k] = pff_getf(q);
-        for (uint32_t k = 0; k < L; k++, q += 4)
-            h->gneg[k] = pff_getf(q);
-    }
-    rc = PFF_OK;
+    rc = get_body(q + 4, head_in, nhist, m, path, err);
 out:
     free(p);
     if (rc)
