@@ -154,18 +154,10 @@ void pff_plan_free(pff_plan *p)
     p->nspans = 0;
 }
 
-int pff_plan_compute(const pff_plan_config *cfg, pff_plan *out, char *err, size_t errlen)
+/* Every field of the configuration against what a plan can be made of, with a message naming
+ * the field, what was found and what was expected. */
+static int check_config(const pff_plan_config *cfg, char *err, size_t errlen)
 {
-    if (err && errlen) err[0] = '\0';
-    if (!out) {
-        pff_plan_set_err(err, errlen, "no output plan given");
-        return PFF_PLAN_EINVAL;
-    }
-    memset(out, 0, sizeof *out);
-    if (!cfg) {
-        pff_plan_set_err(err, errlen, "no plan configuration given");
-        return PFF_PLAN_EINVAL;
-    }
     const int N = cfg->nodes, L = cfg->layers, S = cfg->splits;
     if ((int)cfg->schedule < 0 || (int)cfg->schedule > 3) {
         pff_plan_set_err(err, errlen, "schedule: unknown value %d", (int)cfg->schedule);
@@ -218,16 +210,32 @@ int pff_plan_compute(const pff_plan_config *cfg, pff_plan *out, char *err, size_
         pff_plan_set_err(err, errlen, "neg_cost: expected a finite number >= 0, found %g", cfg->neg_cost);
         return PFF_PLAN_EINVAL;
     }
-
-    {
-        double total = 0.0; /* the sequential makespan bounds every schedule's */
-        for (int k = 0; k < L; k++) total += cfg->costs ? cfg->costs[k] : 1.0;
-        total = total * (S * (1.0 + cfg->map_cost)) + cfg->neg_cost * (S - 1);
-        if (!isfinite(total)) {
-            pff_plan_set_err(err, errlen, "costs: too large, the total time overflows");
-            return PFF_PLAN_EINVAL;
-        }
+    double total = 0.0; /* the sequential makespan bounds every schedule's */
+    for (int k = 0; k < L; k++) total += cfg->costs ? cfg->costs[k] : 1.0;
+    total = total * (S * (1.0 + cfg->map_cost)) + cfg->neg_cost * (S - 1);
+    if (!isfinite(total)) {
+        pff_plan_set_err(err, errlen, "costs: too large, the total time overflows");
+        return PFF_PLAN_EINVAL;
     }
+    return PFF_PLAN_OK;
+}
+
+int pff_plan_compute(const pff_plan_config *cfg, pff_plan *out, char *err, size_t errlen)
+{
+    if (err && errlen) err[0] = '\0';
+    if (!out) {
+        pff_plan_set_err(err, errlen, "no output plan given");
+        return PFF_PLAN_EINVAL;
+    }
+    memset(out, 0, sizeof *out);
+    if (!cfg) {
+        pff_plan_set_err(err, errlen, "no plan configuration given");
+        return PFF_PLAN_EINVAL;
+    }
+    int rc = check_config(cfg, err, errlen);
+    if (rc != PFF_PLAN_OK)
+        return rc;
+    const int N = cfg->nodes, L = cfg->layers, S = cfg->splits;
 
     size_t cap = (size_t)L * S + (size_t)S + (size_t)L * S;
     pff_span *seq_spans = malloc(cap * sizeof *seq_spans);
