@@ -152,6 +152,122 @@ static void fmt_tick(char *buf, size_t n, long i, int m, int e)
     }
 }
 
+/* One node's row of W cells: waits first, then every span at least one column wide (its label
+ * and colour), then spans narrower than a column, into idle cells only. */
+static void node_row(const pff_span *spans, int nspans, int nodes, int node, double t_end,
+                     double scale, int W, char *cells, unsigned char *col)
+{
+    memset(cells, '.', (size_t)W);
+    memset(col, COL_IDLE, (size_t)W);
+    for (int pass = 0; pass < 3; pass++) {
+        for (int i = 0; i < nspans; i++) {
+            const pff_span *s = &spans[i];
+            if (s->node != node || !valid_span(s, nodes)) continue;
+            if ((pass == 0) != (s->kind == PFF_SPAN_WAIT)) continue;
+            int c0 = time_col(s->start, scale, W), c1 = time_col(s->end, scale, W);
+            if (pass == 2) {
+                if (c1 > c0 || s->end <= s->start || s->start >= t_end) continue;
+                if (c0 >= W) c0 = W - 1;
+                if (col[c0] == COL_IDLE && cells[c0] == '.') {
+                    char one[1];
+                    span_label(one, 1, 1, s);
+                    cells[c0] = one[0];
+                    col[c0] = (unsigned char)span_colour(s);
+                }
+                continue;
+            }
+            if (c1 <= c0) continue;
+            double wn = floor((s->end - s->start) * scale + 0.5);
+            span_label(cells + c0, c1 - c0, wn < (double)W ? (int)wn : W, s);
+            memset(col + c0, span_colour(s), (size_t)(c1 - c0));
+        }
+    }
+}
+
+/* The time axis's step, m x 10^e with m = 1, 2 or 5: the smallest that leaves room for the
+ * labels. The step is at least t_end / W (one column), so e starts near log10(t_end / W); a
+ * label needs at most ~25 columns, so a handful of decades always suffices. Returns 0 when
+ * none fits (no ticks then). */
+static int tick_step(double t_end, int W, double scale, int *m, int *e)
+{
+    static const int ms[3] = {1, 2, 5};
+    int e0 = (int)floor(log10(t_end / (double)W)) - 1;
+    for (int ee = e0; ee <= e0 + 8; ee++) {
+        for (int mi = 0; mi < 3; mi++) {
+            double st = ms[mi] * pow(10.0, ee);
+            if (!(st > 0.0) || t_end / st > (double)W) continue;
+            char buf[64];
+            long last = (long)floor(t_end / st + 1e-9);
+            fmt_tick(buf, sizeof buf, last, ms[mi], ee);
+            double need = (double)strlen(buf) + 2.0;
+            if (need < 5.0) need = 5.0;
+            if (st * scale >= need) {
+                *m = ms[mi];
+                *e = ee;
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* The time axis: the tick for time t under column P + 1 + col(t), so a block's tick sits under
+ * its first character and t_end under the closing bar; its labels on the line below. */
+static void print_axis(FILE *f, double t_end, int W, double scale, int P, const char *time_unit)
+{
+    int m = 1, e = 0;
+    const int found = tick_step(t_end, W, scale, &m, &e);
+    double step = m * pow(10.0, e);
+    long nticks = found ? (long)floor(t_end / step + 1e-9) : 0; /* <= W */
+
+    char axis[PFF_GANTT_MAX_COLS + 2];
+    char labels[PFF_GANTT_MAX_COLS + 64];
+    memset(axis, '-', (size_t)W + 1);
+    axis[W + 1] = '\0';
+    memset(labels, ' ', sizeof labels);
+    int label_end = -1; /* first free column after the last label */
+    for (long i = 0; i <= nticks; i++) {
+        int c = time_col((double)i * step, scale, W);
+        axis[c] = '+';
+        char buf[64];
+        fmt_tick(buf, sizeof buf, i, m, e);
+        int len = (int)strlen(buf);
+        if (c > label_end && c + len < (int)sizeof labels - 1) {
+            memcpy(labels + c, buf, (size_t)len);
+            label_end = c + len;
+        }
+    }
+    if (label_end < 0) label_end = 0;
+    labels[label_end] = '\0';
+    fprintf(f, "%*s%s\n", P + 1, "", axis);
+    fprintf(f, "%*s%s%s%s\n", P + 1, "", labels, time_unit && *time_unit ? " " : "",
+            time_unit ? time_unit : "");
+}
+
+/* The legend: only the kinds of span the chart shows. */
+static void print_legend(FILE *f, const int *present, int max_layer, int P, int use_color)
+{
+    fprintf(f, "%-*s", P + 1, "legend:");
+    if (present[PFF_SPAN_TRAIN]) {
+        if (use_color) {
+            int shown = max_layer < 12 ? max_layer : 12;
+            for (int k = 0; k < shown; k++) {
+                fprintf(f, "%s L%d %s ", ansi_colour[1 + k % 6], k + 1, ANSI_RESET);
+            }
+            if (max_layer > shown) fputs("... ", f);
+        }
+        fputs("[LkcC] layer k trained on chapter C", f);
+        if (max_layer > 9) fputs(" (narrow: 1-9, a=10 ...)", f);
+        fputs("   ", f);
+    }
+    if (present[PFF_SPAN_NEGATIVES]) fputs("### negatives   ", f);
+    if (present[PFF_SPAN_HEAD]) fputs("+++ softmax head   ", f);
+    if (present[PFF_SPAN_MAP]) fputs("=map= mapping data through a layer   ", f);
+    if (present[PFF_SPAN_EVAL]) fputs("*** eval   ", f);
+    if (present[PFF_SPAN_WAIT]) fputs("~~~ waiting   ", f);
+    fputs(". idle\n", f);
+}
+
 void pff_gantt_print(FILE *f, const pff_span *spans, int nspans, int nodes, double t_end,
                      int width_cols, int use_color, const char *time_unit)
 {
@@ -186,110 +302,12 @@ void pff_gantt_print(FILE *f, const pff_span *spans, int nspans, int nodes, doub
 
     char cells[PFF_GANTT_MAX_COLS + 64];
     unsigned char col[PFF_GANTT_MAX_COLS];
-
     for (int node = 0; node < nodes; node++) {
-        memset(cells, '.', (size_t)W);
-        memset(col, COL_IDLE, (size_t)W);
-        /* pass 0: waits; pass 1: other spans at least one column wide (label and colour);
-         * pass 2: spans narrower than a column, into idle cells only. */
-        for (int pass = 0; pass < 3; pass++) {
-            for (int i = 0; i < nspans; i++) {
-                const pff_span *s = &spans[i];
-                if (s->node != node || !valid_span(s, nodes)) continue;
-                if ((pass == 0) != (s->kind == PFF_SPAN_WAIT)) continue;
-                int c0 = time_col(s->start, scale, W), c1 = time_col(s->end, scale, W);
-                if (pass == 2) {
-                    if (c1 > c0 || s->end <= s->start || s->start >= t_end) continue;
-                    if (c0 >= W) c0 = W - 1;
-                    if (col[c0] == COL_IDLE && cells[c0] == '.') {
-                        char one[1];
-                        span_label(one, 1, 1, s);
-                        cells[c0] = one[0];
-                        col[c0] = (unsigned char)span_colour(s);
-                    }
-                    continue;
-                }
-                if (c1 <= c0) continue;
-                double wn = floor((s->end - s->start) * scale + 0.5);
-                span_label(cells + c0, c1 - c0, wn < (double)W ? (int)wn : W, s);
-                memset(col + c0, span_colour(s), (size_t)(c1 - c0));
-            }
-        }
+        node_row(spans, nspans, nodes, node, t_end, scale, W, cells, col);
         fprintf(f, "node %*d |", digits, node + 1);
         print_cells(f, cells, col, W, use_color);
         fputs("|\n", f);
     }
-
-    /* Time axis: tick for time t under column P + 1 + col(t), so a block's tick sits under its
-     * first character and t_end under the closing bar. Step 1, 2 or 5 x 10^e, wide enough for
-     * the labels. */
-    /* The step is at least t_end / W (one column), so ee starts near log10(t_end / W); a label
-     * needs at most ~25 columns, so a handful of decades always suffices. */
-    int m = 1, e = 0, found = 0;
-    {
-        static const int ms[3] = {1, 2, 5};
-        int e0 = (int)floor(log10(t_end / (double)W)) - 1;
-        for (int ee = e0; ee <= e0 + 8 && !found; ee++) {
-            for (int mi = 0; mi < 3 && !found; mi++) {
-                double st = ms[mi] * pow(10.0, ee);
-                if (!(st > 0.0) || t_end / st > (double)W) continue;
-                char buf[64];
-                long last = (long)floor(t_end / st + 1e-9);
-                fmt_tick(buf, sizeof buf, last, ms[mi], ee);
-                double need = (double)strlen(buf) + 2.0;
-                if (need < 5.0) need = 5.0;
-                if (st * scale >= need) {
-                    m = ms[mi];
-                    e = ee;
-                    found = 1;
-                }
-            }
-        }
-    }
-    double step = m * pow(10.0, e);
-    long nticks = found ? (long)floor(t_end / step + 1e-9) : 0; /* <= W */
-
-    char axis[PFF_GANTT_MAX_COLS + 2];
-    char labels[PFF_GANTT_MAX_COLS + 64];
-    memset(axis, '-', (size_t)W + 1);
-    axis[W + 1] = '\0';
-    memset(labels, ' ', sizeof labels);
-    int label_end = -1; /* first free column after the last label */
-    for (long i = 0; i <= nticks; i++) {
-        int c = time_col((double)i * step, scale, W);
-        axis[c] = '+';
-        char buf[64];
-        fmt_tick(buf, sizeof buf, i, m, e);
-        int len = (int)strlen(buf);
-        if (c > label_end && c + len < (int)sizeof labels - 1) {
-            memcpy(labels + c, buf, (size_t)len);
-            label_end = c + len;
-        }
-    }
-    if (label_end < 0) label_end = 0;
-    labels[label_end] = '\0';
-    fprintf(f, "%*s%s\n", P + 1, "", axis);
-    fprintf(f, "%*s%s%s%s\n", P + 1, "", labels, time_unit && *time_unit ? " " : "",
-            time_unit ? time_unit : "");
-
-    /* Legend: only what the chart shows. */
-    fprintf(f, "%-*s", P + 1, "legend:");
-    if (present[PFF_SPAN_TRAIN]) {
-        if (use_color) {
-            int shown = max_layer < 12 ? max_layer : 12;
-            for (int k = 0; k < shown; k++) {
-                fprintf(f, "%s L%d %s ", ansi_colour[1 + k % 6], k + 1, ANSI_RESET);
-            }
-            if (max_layer > shown) fputs("... ", f);
-        }
-        fputs("[LkcC] layer k trained on chapter C", f);
-        if (max_layer > 9) fputs(" (narrow: 1-9, a=10 ...)", f);
-        fputs("   ", f);
-    }
-    if (present[PFF_SPAN_NEGATIVES]) fputs("### negatives   ", f);
-    if (present[PFF_SPAN_HEAD]) fputs("+++ softmax head   ", f);
-    if (present[PFF_SPAN_MAP]) fputs("=map= mapping data through a layer   ", f);
-    if (present[PFF_SPAN_EVAL]) fputs("*** eval   ", f);
-    if (present[PFF_SPAN_WAIT]) fputs("~~~ waiting   ", f);
-    fputs(". idle\n", f);
+    print_axis(f, t_end, W, scale, P, time_unit);
+    print_legend(f, present, max_layer, P, use_color);
 }
