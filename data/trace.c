@@ -504,105 +504,96 @@ static int time_x(double t, double T, int pw)
     return PNG_LEFT + (int)x;
 }
 
-static void render_png(pff_canvas *cv, const trace_ctx *c)
+/* One work span as a block of node row y0: its colour, dark edges when it is wide enough to need
+ * them, and the longest label that fits ("L2c3", then "L2"; "neg", "map", ...). */
+static void png_block(pff_canvas *cv, const pff_span *s, int x0, int x1, int y0)
 {
-    const int W = cv->w, pw = W - PNG_LEFT - PNG_RIGHT, R = PFF_TRACE_PNG_ROW;
-    const double T = c->T > 0.0 ? c->T : 1.0;
-    pff_canvas_fill(cv, 0, 0, W, cv->h, white_rgb);
-
-    char buf[128];
-    snprintf(buf, sizeof buf, "pff trace: %d node%s, %.4g s", c->nodes, c->nodes == 1 ? "" : "s",
-             c->T);
-    pff_canvas_text(cv, 8, 12, 2, text_rgb, buf);
-
-    int max_layer = 0;
-    for (int i = 0; i < c->nspans; i++) {
-        const pff_span *s = &c->spans[i];
-        if (span_ok(s, c->nodes) && s->kind == PFF_SPAN_TRAIN && s->layer + 1 > max_layer)
-            max_layer = s->layer + 1;
+    const int R = PFF_TRACE_PNG_ROW, by0 = y0 + PNG_BAR_PAD, by1 = y0 + R - PNG_BAR_PAD;
+    const pff_rgb col = kind_rgb(s);
+    pff_canvas_fill(cv, x0, by0, x1, by1, col);
+    if (x1 - x0 >= 4) { /* separate adjacent blocks */
+        pff_canvas_fill(cv, x0, by0, x0 + 1, by1, darker(col));
+        pff_canvas_fill(cv, x1 - 1, by0, x1, by1, darker(col));
     }
+    char lab[2][40] = {"", ""};
+    switch (s->kind) {
+    case PFF_SPAN_TRAIN:
+        if (s->chapter >= 0)
+            snprintf(lab[0], sizeof lab[0], "L%dc%d", s->layer + 1, s->chapter + 1);
+        snprintf(lab[1], sizeof lab[1], "L%d", s->layer + 1);
+        break;
+    case PFF_SPAN_HEAD: snprintf(lab[0], sizeof lab[0], "head"); break;
+    case PFF_SPAN_NEGATIVES: snprintf(lab[0], sizeof lab[0], "neg"); break;
+    case PFF_SPAN_MAP: snprintf(lab[0], sizeof lab[0], "map"); break;
+    case PFF_SPAN_EVAL: snprintf(lab[0], sizeof lab[0], "eval"); break;
+    default: break;
+    }
+    for (int li = 0; li < 2; li++) {
+        if (!lab[li][0]) continue;
+        int scale = pff_canvas_text_width(lab[li], 2) + 6 <= x1 - x0 ? 2
+                    : pff_canvas_text_width(lab[li], 1) + 4 <= x1 - x0 ? 1
+                                                                      : 0;
+        if (!scale) continue;
+        const int tw = pff_canvas_text_width(lab[li], scale);
+        pff_canvas_text(cv, x0 + (x1 - x0 - tw) / 2, by0 + (by1 - by0 - 7 * scale) / 2, scale,
+                        text_on(col), lab[li]);
+        break;
+    }
+}
 
-    for (int n = 0; n < c->nodes; n++) {
-        const int y0 = PNG_TOP + n * R;
-        pff_canvas_fill(cv, PNG_LEFT, y0, PNG_LEFT + pw, y0 + R, band_rgb[n % 2]);
-        snprintf(buf, sizeof buf, "node %d", n + 1);
-        pff_canvas_text(cv, PNG_LEFT - 8 - pff_canvas_text_width(buf, 2), y0 + (R - 14) / 2, 2,
-                        text_rgb, buf);
-        /* pass 0: waits (thin), pass 1: work, pass 2: publish markers */
-        for (int pass = 0; pass < 3; pass++) {
-            for (int i = 0; i < c->nspans; i++) {
-                const pff_span *s = &c->spans[i];
-                if (s->node != n || !span_ok(s, c->nodes)) continue;
-                int p = s->kind == PFF_SPAN_WAIT ? 0 : s->kind == PFF_SPAN_PUBLISH ? 2 : 1;
-                if (p != pass) continue;
-                double a, b;
-                clip(s, c->T, &a, &b);
-                int x0 = time_x(a, T, pw), x1 = time_x(b, T, pw);
-                if (pass == 2) {
-                    publish_marker(cv, x0, y0);
-                    continue;
-                }
-                if (!(b > a)) continue;
-                if (x1 <= x0) { /* at least one pixel */
-                    if (x0 >= PNG_LEFT + pw) x0 = PNG_LEFT + pw - 1;
-                    x1 = x0 + 1;
-                }
-                pff_rgb col = kind_rgb(s);
-                if (pass == 0) {
-                    pff_canvas_fill(cv, x0, y0 + R / 2 - 3, x1, y0 + R / 2 + 3, col);
-                    continue;
-                }
-                const int by0 = y0 + PNG_BAR_PAD, by1 = y0 + R - PNG_BAR_PAD;
-                pff_canvas_fill(cv, x0, by0, x1, by1, col);
-                if (x1 - x0 >= 4) { /* separate adjacent blocks */
-                    pff_canvas_fill(cv, x0, by0, x0 + 1, by1, darker(col));
-                    pff_canvas_fill(cv, x1 - 1, by0, x1, by1, darker(col));
-                }
-                char lab[2][40] = {"", ""};
-                switch (s->kind) {
-                case PFF_SPAN_TRAIN:
-                    if (s->chapter >= 0)
-                        snprintf(lab[0], sizeof lab[0], "L%dc%d", s->layer + 1, s->chapter + 1);
-                    snprintf(lab[1], sizeof lab[1], "L%d", s->layer + 1);
-                    break;
-                case PFF_SPAN_HEAD: snprintf(lab[0], sizeof lab[0], "head"); break;
-                case PFF_SPAN_NEGATIVES: snprintf(lab[0], sizeof lab[0], "neg"); break;
-                case PFF_SPAN_MAP: snprintf(lab[0], sizeof lab[0], "map"); break;
-                case PFF_SPAN_EVAL: snprintf(lab[0], sizeof lab[0], "eval"); break;
-                default: break;
-                }
-                for (int li = 0; li < 2; li++) {
-                    if (!lab[li][0]) continue;
-                    int scale = pff_canvas_text_width(lab[li], 2) + 6 <= x1 - x0 ? 2
-                                : pff_canvas_text_width(lab[li], 1) + 4 <= x1 - x0 ? 1
-                                                                          : 0;
-                    if (!scale) continue;
-                    const int tw = pff_canvas_text_width(lab[li], scale);
-                    pff_canvas_text(cv, x0 + (x1 - x0 - tw) / 2, by0 + (by1 - by0 - 7 * scale) / 2,
-                                    scale, text_on(col), lab[li]);
-                    break;
-                }
+/* Node n's row: its band and name, then its waits (thin), its work, its publish markers. */
+static void png_row(pff_canvas *cv, const trace_ctx *c, int n, double T, int pw)
+{
+    const int R = PFF_TRACE_PNG_ROW, y0 = PNG_TOP + n * R;
+    char buf[32];
+    pff_canvas_fill(cv, PNG_LEFT, y0, PNG_LEFT + pw, y0 + R, band_rgb[n % 2]);
+    snprintf(buf, sizeof buf, "node %d", n + 1);
+    pff_canvas_text(cv, PNG_LEFT - 8 - pff_canvas_text_width(buf, 2), y0 + (R - 14) / 2, 2,
+                    text_rgb, buf);
+    for (int pass = 0; pass < 3; pass++) {
+        for (int i = 0; i < c->nspans; i++) {
+            const pff_span *s = &c->spans[i];
+            if (s->node != n || !span_ok(s, c->nodes)) continue;
+            int p = s->kind == PFF_SPAN_WAIT ? 0 : s->kind == PFF_SPAN_PUBLISH ? 2 : 1;
+            if (p != pass) continue;
+            double a, b;
+            clip(s, c->T, &a, &b);
+            int x0 = time_x(a, T, pw), x1 = time_x(b, T, pw);
+            if (pass == 2) {
+                publish_marker(cv, x0, y0);
+                continue;
             }
+            if (!(b > a)) continue;
+            if (x1 <= x0) { /* at least one pixel */
+                if (x0 >= PNG_LEFT + pw) x0 = PNG_LEFT + pw - 1;
+                x1 = x0 + 1;
+            }
+            if (pass == 0)
+                pff_canvas_fill(cv, x0, y0 + R / 2 - 3, x1, y0 + R / 2 + 3, kind_rgb(s));
+            else
+                png_block(cv, s, x0, x1, y0);
         }
     }
+}
 
-    /* Time axis: 1-2-5 steps at least 80 pixels apart and wider than their labels. */
-    const int ya = PNG_TOP + c->nodes * R;
+/* The time axis at height ya: 1-2-5 steps at least 80 pixels apart and wider than their
+ * labels. */
+static void png_axis(pff_canvas *cv, int ya, double T, int pw)
+{
+    char buf[128];
     pff_canvas_fill(cv, PNG_LEFT, ya, PNG_LEFT + pw + 1, ya + 1, text_rgb);
     int m = 1, e = 0, found = 0;
-    {
-        static const int ms[3] = {1, 2, 5};
-        const int e0 = (int)floor(log10(T * 80.0 / pw)) - 1;
-        for (int ee = e0; ee <= e0 + 8 && !found; ee++) {
-            for (int mi = 0; mi < 3 && !found; mi++) {
-                double st = ms[mi] * pow(10.0, ee);
-                tick_label(buf, sizeof buf, (long)floor(T / st + 1e-9), ms[mi], ee);
-                double need = pff_canvas_text_width(buf, 2) + 24.0;
-                if (st * pw / T >= (need > 80.0 ? need : 80.0)) {
-                    m = ms[mi];
-                    e = ee;
-                    found = 1;
-                }
+    static const int ms[3] = {1, 2, 5};
+    const int e0 = (int)floor(log10(T * 80.0 / pw)) - 1;
+    for (int ee = e0; ee <= e0 + 8 && !found; ee++) {
+        for (int mi = 0; mi < 3 && !found; mi++) {
+            double st = ms[mi] * pow(10.0, ee);
+            tick_label(buf, sizeof buf, (long)floor(T / st + 1e-9), ms[mi], ee);
+            double need = pff_canvas_text_width(buf, 2) + 24.0;
+            if (st * pw / T >= (need > 80.0 ? need : 80.0)) {
+                m = ms[mi];
+                e = ee;
+                found = 1;
             }
         }
     }
@@ -614,13 +605,17 @@ static void render_png(pff_canvas *cv, const trace_ctx *c)
         tick_label(buf, sizeof buf, i, m, e);
         int tw = pff_canvas_text_width(buf, 2), tx = x - tw / 2;
         if (tx < PNG_LEFT - 2) tx = PNG_LEFT - 2; /* clear of "time (s)" */
-        if (tx + tw > W - 2) tx = W - 2 - tw;
+        if (tx + tw > cv->w - 2) tx = cv->w - 2 - tw;
         pff_canvas_text(cv, tx, ya + 10, 2, text_rgb, buf);
     }
     pff_canvas_text(cv, 8, ya + 10, 2, text_rgb, "time (s)");
+}
 
-    /* Legend: layers on one line, the other kinds on the next. */
-    int x = PNG_LEFT, y = ya + 44;
+/* The legend at height y: the layers on one line, the other kinds on the next. */
+static void png_legend(pff_canvas *cv, int y, int max_layer)
+{
+    char buf[32];
+    int x = PNG_LEFT;
     pff_canvas_text(cv, 8, y, 2, text_rgb, "layers");
     if (max_layer == 0) pff_canvas_text(cv, x, y, 2, text_rgb, "none");
     for (int k = 0; k < max_layer && k < PNG_LAYER_COLOURS; k++) {
@@ -647,6 +642,31 @@ static void render_png(pff_canvas *cv, const trace_ctx *c)
     x += 20 + pff_canvas_text_width("publish", 2) + 20;
     pff_canvas_fill(cv, x, y, x + 14, y + 14, band_rgb[1]);
     pff_canvas_text(cv, x + 20, y, 2, text_rgb, "idle");
+}
+
+/* The Gantt picture: a title, one row per node, the time axis and the legend. */
+static void render_png(pff_canvas *cv, const trace_ctx *c)
+{
+    const int pw = cv->w - PNG_LEFT - PNG_RIGHT;
+    const double T = c->T > 0.0 ? c->T : 1.0;
+    pff_canvas_fill(cv, 0, 0, cv->w, cv->h, white_rgb);
+
+    char buf[128];
+    snprintf(buf, sizeof buf, "pff trace: %d node%s, %.4g s", c->nodes, c->nodes == 1 ? "" : "s",
+             c->T);
+    pff_canvas_text(cv, 8, 12, 2, text_rgb, buf);
+
+    int max_layer = 0;
+    for (int i = 0; i < c->nspans; i++) {
+        const pff_span *s = &c->spans[i];
+        if (span_ok(s, c->nodes) && s->kind == PFF_SPAN_TRAIN && s->layer + 1 > max_layer)
+            max_layer = s->layer + 1;
+    }
+    for (int n = 0; n < c->nodes; n++)
+        png_row(cv, c, n, T, pw);
+    const int ya = PNG_TOP + c->nodes * PFF_TRACE_PNG_ROW;
+    png_axis(cv, ya, T, pw);
+    png_legend(cv, ya + 44, max_layer);
 }
 
 static int emit_png(FILE *f, void *ctx)
