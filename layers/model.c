@@ -96,86 +96,94 @@ int pff_check_regularisers(const pff_model_config *m, char *err)
     return PFF_OK;
 }
 
-int pff_config_check(const pff_config *cfg, int input_dim, long train_n, char *err)
+/* The recipe (cfg->model): what any run of it needs, whatever the schedule. */
+static int check_recipe(const pff_model_config *m, int input_dim, char *err)
 {
-    const int L = cfg->model.nlayers;
+    const int L = m->nlayers;
     int rc;
     if (L < 1 || L > PFF_MAX_LAYERS) {
         snprintf(err, PFF_ERRLEN, "--layers: %d layers, expected 1..%d after the input width", L,
                  PFF_MAX_LAYERS);
         return PFF_EUSAGE;
     }
-    if (cfg->model.widths[0] != input_dim) {
+    if (m->widths[0] != input_dim) {
         snprintf(err, PFF_ERRLEN,
                  "--layers: input width %d, but the images have %d pixels (expected --layers %d,...)",
-                 cfg->model.widths[0], input_dim, input_dim);
+                 m->widths[0], input_dim, input_dim);
         return PFF_EUSAGE;
     }
     for (int k = 1; k <= L; k++)
-        if (cfg->model.widths[k] < 1) {
+        if (m->widths[k] < 1) {
             snprintf(err, PFF_ERRLEN, "--layers: width %d of layer %d, expected at least 1",
-                     cfg->model.widths[k], k);
+                     m->widths[k], k);
             return PFF_EUSAGE;
         }
-    if (cfg->model.epochs < 1 || cfg->model.splits < 1 || cfg->model.epochs % cfg->model.splits) {
+    if (m->epochs < 1 || m->splits < 1 || m->epochs % m->splits) {
         snprintf(err, PFF_ERRLEN,
                  "--epochs %d --splits %d: epochs must be a positive multiple of splits "
                  "(each chapter trains epochs/splits whole epochs)",
-                 cfg->model.epochs, cfg->model.splits);
+                 m->epochs, m->splits);
         return PFF_EUSAGE;
     }
-    if (cfg->model.batch < 1 || cfg->model.batch > PFF_MAX_BATCH) {
-        snprintf(err, PFF_ERRLEN, "--batch %d: expected 1..%d", cfg->model.batch, PFF_MAX_BATCH);
+    if (m->batch < 1 || m->batch > PFF_MAX_BATCH) {
+        snprintf(err, PFF_ERRLEN, "--batch %d: expected 1..%d", m->batch, PFF_MAX_BATCH);
         return PFF_EUSAGE;
     }
-    if (!(cfg->model.lr > 0 && isfinite(cfg->model.lr)) ||
-        !(cfg->model.softmax_lr > 0 && isfinite(cfg->model.softmax_lr)) ||
-        !(cfg->model.threshold > 0 && isfinite(cfg->model.threshold))) {
+    if (!(m->lr > 0 && isfinite(m->lr)) ||
+        !(m->softmax_lr > 0 && isfinite(m->softmax_lr)) ||
+        !(m->threshold > 0 && isfinite(m->threshold))) {
         snprintf(err, PFF_ERRLEN, "--lr, --softmax-lr and --threshold must be positive numbers");
         return PFF_EUSAGE;
     }
-    if (!(cfg->model.hard_temp > 0 && isfinite(cfg->model.hard_temp))) {
+    if (!(m->hard_temp > 0 && isfinite(m->hard_temp))) {
         snprintf(err, PFF_ERRLEN, "--hard-temp %g: expected a positive number",
-                 (double)cfg->model.hard_temp);
+                 (double)m->hard_temp);
         return PFF_EUSAGE;
     }
-    if ((rc = pff_check_regularisers(&cfg->model, err)))
+    if ((rc = pff_check_regularisers(m, err)))
         return rc;
-    if (cfg->model.goodness_from < 0 || cfg->model.goodness_from > L) {
+    if (m->goodness_from < 0 || m->goodness_from > L) {
         snprintf(err, PFF_ERRLEN, "--goodness-from %d: expected 1..%d (0: the paper's rule)",
-                 cfg->model.goodness_from, L);
+                 m->goodness_from, L);
         return PFF_EUSAGE;
     }
-    if ((unsigned)cfg->model.neg > PFF_NEG_HARD || (unsigned)cfg->model.augment >= PFF_AUGMENT_KINDS) {
-        snprintf(err, PFF_ERRLEN, "--neg or --augment: unknown kind (%d, %d)", (int)cfg->model.neg,
-                 (int)cfg->model.augment);
+    if ((unsigned)m->neg > PFF_NEG_HARD || (unsigned)m->augment >= PFF_AUGMENT_KINDS) {
+        snprintf(err, PFF_ERRLEN, "--neg or --augment: unknown kind (%d, %d)", (int)m->neg,
+                 (int)m->augment);
         return PFF_EUSAGE;
     }
-    if (cfg->model.augment != PFF_AUGMENT_NONE) {
-        int side = (int)lround(sqrt((double)input_dim)), s = pff_shift_max(cfg->model.augment);
+    if (m->augment != PFF_AUGMENT_NONE) {
+        int side = (int)lround(sqrt((double)input_dim)), s = pff_shift_max(m->augment);
         if (side * side != input_dim || side <= 2 * s) {
             snprintf(err, PFF_ERRLEN,
                      "--augment %s: the images have %d pixels, not a square picture wider than "
                      "%d pixels",
-                     pff_augment_name(cfg->model.augment), input_dim, 2 * s);
+                     pff_augment_name(m->augment), input_dim, 2 * s);
             return PFF_EUSAGE;
         }
-        /* layer k trains on the shifted images of each epoch mapped through layers < k
-         * (DESIGN.md §2); with several epochs per chapter a node maps them once per epoch
-         * through the chapter's layers below, which a single-layer node can only do from
-         * parameter snapshots */
-        if (pff_inputs_per_epoch(&cfg->model) && cfg->run.schedule == PFF_SINGLE_LAYER &&
-            !cfg->run.sl_recompute) {
-            snprintf(err, PFF_ERRLEN,
-                     "--augment %s with %d epochs per chapter on --schedule single-layer: "
-                     "each epoch's shifted images must be mapped through the layers below, "
-                     "which a node does from parameter snapshots: add --recompute (or give one "
-                     "epoch per chapter, --splits %d)",
-                     pff_augment_name(cfg->model.augment),
-                     cfg->model.splits > 0 ? cfg->model.epochs / cfg->model.splits : 0,
-                     cfg->model.epochs);
-            return PFF_EUSAGE;
-        }
+    }
+    return PFF_OK;
+}
+
+/* The run (cfg->run) against its recipe and data: nodes, threads and the options of one
+ * schedule, the shards of federated runs, the machine's memory. */
+static int check_run(const pff_config *cfg, long train_n, char *err)
+{
+    const int L = cfg->model.nlayers;
+    /* layer k trains on the shifted images of each epoch mapped through layers < k (DESIGN.md
+     * §2); with several epochs per chapter a node maps them once per epoch through the
+     * chapter's layers below, which a single-layer node can only do from parameter snapshots */
+    if (cfg->model.augment != PFF_AUGMENT_NONE && pff_inputs_per_epoch(&cfg->model) &&
+        cfg->run.schedule == PFF_SINGLE_LAYER && !cfg->run.sl_recompute) {
+        snprintf(err, PFF_ERRLEN,
+                 "--augment %s with %d epochs per chapter on --schedule single-layer: "
+                 "each epoch's shifted images must be mapped through the layers below, "
+                 "which a node does from parameter snapshots: add --recompute (or give one "
+                 "epoch per chapter, --splits %d)",
+                 pff_augment_name(cfg->model.augment),
+                 cfg->model.splits > 0 ? cfg->model.epochs / cfg->model.splits : 0,
+                 cfg->model.epochs);
+        return PFF_EUSAGE;
     }
     int N = cfg->run.nodes;
     if (cfg->run.schedule == PFF_SEQUENTIAL && N != 1) {
@@ -227,6 +235,12 @@ int pff_config_check(const pff_config *cfg, int input_dim, long train_n, char *e
         return PFF_EUSAGE;
     }
     return PFF_OK;
+}
+
+int pff_config_check(const pff_config *cfg, int input_dim, long train_n, char *err)
+{
+    int rc = check_recipe(&cfg->model, input_dim, err);
+    return rc ? rc : check_run(cfg, train_n, err);
 }
 
 void pff_model_free(pff_model *m)
