@@ -142,9 +142,118 @@ void pff_log_free(pff_train_log *g)
     free(g->gneg);
 }
 
+/* Where pff_log_read finds each column of a training log (-1: absent). */
+typedef struct {
+    int chapter, acc;            /* "chapter", "test_accuracy" */
+    int loss[PFF_MAX_LAYERS];    /* "loss_k" */
+    int gpos[PFF_MAX_LAYERS];    /* "gpos_k" */
+    int gneg[PFF_MAX_LAYERS];    /* "gneg_k" */
+    int nf;                      /* fields of the header, and so of every row */
+} log_columns;
+
+/* The header: the columns it names, g->L (loss_1..loss_L present) and g->has_g. */
+static int log_header(const csv_reader *in, const char *path, log_columns *c, pff_train_log *g,
+                      char *err)
+{
+    const int n = in->n;
+    if (n > CSV_MAXF) {
+        snprintf(err, PFF_ERRLEN, "--log %s:%d: %d columns, expected at most %d", path, in->lineno,
+                 n, CSV_MAXF);
+        return PFF_EUSAGE;
+    }
+    c->chapter = c->acc = -1;
+    for (int k = 0; k < PFF_MAX_LAYERS; k++)
+        c->loss[k] = c->gpos[k] = c->gneg[k] = -1;
+    for (int i = 0; i < n; i++) {
+        const char *f = in->fld[i];
+        int k;
+        char rest;
+        if (!strcmp(f, "chapter"))
+            c->chapter = i;
+        else if (!strcmp(f, "test_accuracy"))
+            c->acc = i;
+        else if (sscanf(f, "loss_%d%c", &k, &rest) == 1 && k >= 1 && k <= PFF_MAX_LAYERS)
+            c->loss[k - 1] = i;
+        else if (sscanf(f, "gpos_%d%c", &k, &rest) == 1 && k >= 1 && k <= PFF_MAX_LAYERS)
+            c->gpos[k - 1] = i;
+        else if (sscanf(f, "gneg_%d%c", &k, &rest) == 1 && k >= 1 && k <= PFF_MAX_LAYERS)
+            c->gneg[k - 1] = i;
+    }
+    while (g->L < PFF_MAX_LAYERS && c->loss[g->L] >= 0)
+        g->L++;
+    if (c->chapter < 0 || g->L == 0) {
+        snprintf(err, PFF_ERRLEN, "--log %s:%d: no 'chapter' and 'loss_1' columns; expected "
+                 "the header chapter,epoch,lr,loss_1..,gpos_1..,gneg_1..,test_accuracy",
+                 path, in->lineno);
+        return PFF_EUSAGE;
+    }
+    g->has_g = 1;
+    for (int k = 0; k < g->L; k++)
+        g->has_g &= c->gpos[k] >= 0 && c->gneg[k] >= 0;
+    c->nf = n;
+    return PFF_OK;
+}
+
+/* One chapter's row, appended to g: every field used must be a number, or empty (no point). */
+static int log_row(const csv_reader *in, const char *path, const log_columns *c, pff_train_log *g,
+                   char *err)
+{
+    const int r = g->rows, L = g->L;
+    if (in->n != c->nf) {
+        snprintf(err, PFF_ERRLEN, "--log %s:%d: %d fields, the header has %d", path, in->lineno,
+                 in->n, c->nf);
+        return PFF_EUSAGE;
+    }
+    double *ch = realloc(g->chapter, (size_t)(r + 1) * sizeof(double));
+    if (ch)
+        g->chapter = ch;
+    double *ac = realloc(g->acc, (size_t)(r + 1) * sizeof(double));
+    if (ac)
+        g->acc = ac;
+    double *lo = realloc(g->loss, (size_t)(r + 1) * L * sizeof(double));
+    if (lo)
+        g->loss = lo;
+    double *gp = realloc(g->gpos, (size_t)(r + 1) * L * sizeof(double));
+    if (gp)
+        g->gpos = gp;
+    double *gn = realloc(g->gneg, (size_t)(r + 1) * L * sizeof(double));
+    if (gn)
+        g->gneg = gn;
+    if (!ch || !ac || !lo || !gp || !gn) {
+        snprintf(err, PFF_ERRLEN, "--log %s: out of memory", path);
+        return PFF_EFAIL;
+    }
+    struct field {
+        int col;
+        double *dst;
+    } want[2 + 3 * PFF_MAX_LAYERS];
+    int nw = 0;
+    want[nw++] = (struct field){c->chapter, &g->chapter[r]};
+    want[nw++] = (struct field){c->acc, &g->acc[r]};
+    for (int k = 0; k < L; k++) {
+        want[nw++] = (struct field){c->loss[k], &g->loss[(size_t)r * L + k]};
+        want[nw++] = (struct field){g->has_g ? c->gpos[k] : -1, &g->gpos[(size_t)r * L + k]};
+        want[nw++] = (struct field){g->has_g ? c->gneg[k] : -1, &g->gneg[(size_t)r * L + k]};
+    }
+    for (int i = 0; i < nw; i++) {
+        *want[i].dst = NAN;
+        if (want[i].col >= 0 && csv_number(in->fld[want[i].col], want[i].dst)) {
+            snprintf(err, PFF_ERRLEN, "--log %s:%d: '%s' is not a number", path, in->lineno,
+                     in->fld[want[i].col]);
+            return PFF_EUSAGE;
+        }
+    }
+    if (!isfinite(g->chapter[r])) {
+        snprintf(err, PFF_ERRLEN, "--log %s:%d: the chapter is empty", path, in->lineno);
+        return PFF_EUSAGE;
+    }
+    g->has_acc |= isfinite(g->acc[r]);
+    g->rows++;
+    return PFF_OK;
+}
+
 int pff_log_read(const char *path, pff_train_log *g, char *err)
 {
-    enum { MAXF = CSV_MAXF };
     memset(g, 0, sizeof *g);
     csv_reader in;
     if (csv_open(&in, path)) {
@@ -152,112 +261,20 @@ int pff_log_read(const char *path, pff_train_log *g, char *err)
                  path, strerror(errno));
         return PFF_EUSAGE;
     }
-    char **fld = in.fld;
-    int col_ch = -1, col_acc = -1, col_loss[PFF_MAX_LAYERS], col_gp[PFF_MAX_LAYERS],
-        col_gn[PFF_MAX_LAYERS], nf = 0, rc = PFF_EUSAGE, have = 0;
-    for (int k = 0; k < PFF_MAX_LAYERS; k++)
-        col_loss[k] = col_gp[k] = col_gn[k] = -1;
-    while (csv_next(&in)) {
-        const int n = in.n, lineno = in.lineno;
-        if (!have) { /* the header */
-            if (n > MAXF) {
-                snprintf(err, PFF_ERRLEN, "--log %s:%d: %d columns, expected at most %d", path,
-                         lineno, n, MAXF);
-                goto fail;
-            }
-            for (int i = 0; i < n; i++) {
-                int k;
-                char rest;
-                if (!strcmp(fld[i], "chapter"))
-                    col_ch = i;
-                else if (!strcmp(fld[i], "test_accuracy"))
-                    col_acc = i;
-                else if (sscanf(fld[i], "loss_%d%c", &k, &rest) == 1 && k >= 1 && k <= PFF_MAX_LAYERS)
-                    col_loss[k - 1] = i;
-                else if (sscanf(fld[i], "gpos_%d%c", &k, &rest) == 1 && k >= 1 && k <= PFF_MAX_LAYERS)
-                    col_gp[k - 1] = i;
-                else if (sscanf(fld[i], "gneg_%d%c", &k, &rest) == 1 && k >= 1 && k <= PFF_MAX_LAYERS)
-                    col_gn[k - 1] = i;
-            }
-            while (g->L < PFF_MAX_LAYERS && col_loss[g->L] >= 0)
-                g->L++;
-            if (col_ch < 0 || g->L == 0) {
-                snprintf(err, PFF_ERRLEN, "--log %s:%d: no 'chapter' and 'loss_1' columns; expected "
-                         "the header chapter,epoch,lr,loss_1..,gpos_1..,gneg_1..,test_accuracy",
-                         path, lineno);
-                goto fail;
-            }
-            g->has_g = 1;
-            for (int k = 0; k < g->L; k++)
-                g->has_g &= col_gp[k] >= 0 && col_gn[k] >= 0;
-            nf = n;
-            have = 1;
-            continue;
-        }
-        if (n != nf) {
-            snprintf(err, PFF_ERRLEN, "--log %s:%d: %d fields, the header has %d", path, lineno, n,
-                     nf);
-            goto fail;
-        }
-        int r = g->rows, L = g->L;
-        double *ch = realloc(g->chapter, (size_t)(r + 1) * sizeof(double));
-        if (ch)
-            g->chapter = ch;
-        double *ac = realloc(g->acc, (size_t)(r + 1) * sizeof(double));
-        if (ac)
-            g->acc = ac;
-        double *lo = realloc(g->loss, (size_t)(r + 1) * L * sizeof(double));
-        if (lo)
-            g->loss = lo;
-        double *gp = realloc(g->gpos, (size_t)(r + 1) * L * sizeof(double));
-        if (gp)
-            g->gpos = gp;
-        double *gn = realloc(g->gneg, (size_t)(r + 1) * L * sizeof(double));
-        if (gn)
-            g->gneg = gn;
-        if (!ch || !ac || !lo || !gp || !gn) {
-            snprintf(err, PFF_ERRLEN, "--log %s: out of memory", path);
-            rc = PFF_EFAIL;
-            goto fail;
-        }
-        /* every field that is used must be a number, or empty (no point) */
-        struct field {
-            int col;
-            double *dst;
-        } want[2 + 3 * PFF_MAX_LAYERS];
-        int nw = 0;
-        want[nw++] = (struct field){col_ch, &g->chapter[r]};
-        want[nw++] = (struct field){col_acc, &g->acc[r]};
-        for (int k = 0; k < L; k++) {
-            want[nw++] = (struct field){col_loss[k], &g->loss[(size_t)r * L + k]};
-            want[nw++] = (struct field){g->has_g ? col_gp[k] : -1, &g->gpos[(size_t)r * L + k]};
-            want[nw++] = (struct field){g->has_g ? col_gn[k] : -1, &g->gneg[(size_t)r * L + k]};
-        }
-        for (int i = 0; i < nw; i++) {
-            *want[i].dst = NAN;
-            if (want[i].col >= 0 && csv_number(fld[want[i].col], want[i].dst)) {
-                snprintf(err, PFF_ERRLEN, "--log %s:%d: '%s' is not a number", path, lineno,
-                         fld[want[i].col]);
-                goto fail;
-            }
-        }
-        if (!isfinite(g->chapter[r])) {
-            snprintf(err, PFF_ERRLEN, "--log %s:%d: the chapter is empty", path, lineno);
-            goto fail;
-        }
-        g->has_acc |= isfinite(g->acc[r]);
-        g->rows++;
+    log_columns cols;
+    int rc = PFF_OK, have = 0;
+    while (!rc && csv_next(&in)) {
+        rc = have ? log_row(&in, path, &cols, g, err) : log_header(&in, path, &cols, g, err);
+        have = 1;
     }
-    if (!have || g->rows == 0) {
+    if (!rc && g->rows == 0) {
         snprintf(err, PFF_ERRLEN, "--log %s: no chapters; expected a CSV header and one row per "
                  "chapter (pff train --log FILE)", path);
-        goto fail;
+        rc = PFF_EUSAGE;
     }
     csv_close(&in);
-    return PFF_OK;
-fail:
-    csv_close(&in);
-    pff_log_free(g);
+    if (rc)
+        pff_log_free(g);
     return rc;
 }
 
