@@ -341,6 +341,66 @@ static int push_point(pff_acc_curve *c, double x, double y)
     return 0;
 }
 
+/* Where pff_acc_read finds each column (-1: absent), and which kind of file it reads. */
+typedef struct {
+    int seconds, acc, name, kind; /* "seconds", "test_accuracy" or "accuracy", "name", "kind" */
+    int ref;                      /* a reference file (it has names): name,seconds,accuracy,kind */
+    int nf;                       /* fields of the header, and so of every row */
+} acc_columns;
+
+static int acc_header(const csv_reader *in, const char *path, acc_columns *c, char *err)
+{
+    c->seconds = c->acc = c->name = c->kind = -1;
+    for (int i = 0; i < in->n; i++) {
+        const char *f = in->fld[i];
+        if (!strcmp(f, "seconds"))
+            c->seconds = i;
+        else if (!strcmp(f, "test_accuracy") || !strcmp(f, "accuracy"))
+            c->acc = i;
+        else if (!strcmp(f, "name"))
+            c->name = i;
+        else if (!strcmp(f, "kind"))
+            c->kind = i;
+    }
+    c->ref = c->name >= 0;
+    c->nf = in->n;
+    if (c->seconds < 0 || c->acc < 0 || (c->ref && c->kind < 0)) {
+        snprintf(err, PFF_ERRLEN, "%s:%d: expected a pff train log with the columns "
+                 "seconds and test_accuracy, or the header name,seconds,accuracy,kind",
+                 path, in->lineno);
+        return PFF_EUSAGE;
+    }
+    return PFF_OK;
+}
+
+/* Names a new curve: a reference row's name (and its kind, line or point), else the NAME= the
+ * user gave, else the file's base name without its extension. */
+static int name_curve(pff_acc_curve *cur, const csv_reader *in, const acc_columns *c,
+                      const char *given, const char *path, char *err)
+{
+    memset(cur, 0, sizeof *cur);
+    cur->reference = c->ref;
+    if (c->ref) {
+        const char *kind = in->fld[c->kind];
+        snprintf(cur->name, sizeof cur->name, "%s", in->fld[c->name]);
+        if (strcmp(kind, "line") && strcmp(kind, "point")) {
+            snprintf(err, PFF_ERRLEN, "%s:%d: kind '%s', expected line or point", path,
+                     in->lineno, kind);
+            return PFF_EUSAGE;
+        }
+        cur->points = !strcmp(kind, "point");
+    } else if (given[0]) {
+        snprintf(cur->name, sizeof cur->name, "%s", given);
+    } else {
+        const char *b = strrchr(path, '/');
+        b = b ? b + 1 : path;
+        const char *dot = strrchr(b, '.');
+        int len = dot && dot > b ? (int)(dot - b) : (int)strlen(b);
+        snprintf(cur->name, sizeof cur->name, "%.*s", len < PFF_ACC_NAME - 1 ? len : PFF_ACC_NAME - 1, b);
+    }
+    return PFF_OK;
+}
+
 int pff_acc_read(const char *arg, pff_acc_curve *cv, int *ncv, char *err)
 {
     const char *eq = strchr(arg, '='), *path = eq ? eq + 1 : arg;
@@ -353,75 +413,41 @@ int pff_acc_read(const char *arg, pff_acc_curve *cv, int *ncv, char *err)
                  "reference CSV name,seconds,accuracy,kind)", path, strerror(errno));
         return PFF_EUSAGE;
     }
-    enum { MAXF = CSV_MAXF };
     char **fld = in.fld;
-    int have = 0, ref = 0, col_s = -1, col_a = -1, col_name = -1, col_kind = -1, nf = 0;
-    int rc = PFF_EUSAGE, start = *ncv;
+    acc_columns c = {-1, -1, -1, -1, 0, 0};
+    int have = 0, rc = PFF_EUSAGE, start = *ncv;
     pff_acc_curve *cur = NULL;
     while (csv_next(&in)) {
         const int n = in.n, lineno = in.lineno;
-        if (n > MAXF) {
-            snprintf(err, PFF_ERRLEN, "%s:%d: %d columns, expected at most %d", path, lineno, n, MAXF);
+        if (n > CSV_MAXF) {
+            snprintf(err, PFF_ERRLEN, "%s:%d: %d columns, expected at most %d", path, lineno, n,
+                     CSV_MAXF);
             goto fail;
         }
         if (!have) {
-            for (int i = 0; i < n; i++) {
-                if (!strcmp(fld[i], "seconds"))
-                    col_s = i;
-                else if (!strcmp(fld[i], "test_accuracy") || !strcmp(fld[i], "accuracy"))
-                    col_a = i;
-                else if (!strcmp(fld[i], "name"))
-                    col_name = i;
-                else if (!strcmp(fld[i], "kind"))
-                    col_kind = i;
-            }
-            ref = col_name >= 0;
-            if (col_s < 0 || col_a < 0 || (ref && col_kind < 0)) {
-                snprintf(err, PFF_ERRLEN, "%s:%d: expected a pff train log with the columns "
-                         "seconds and test_accuracy, or the header name,seconds,accuracy,kind",
-                         path, lineno);
+            if (acc_header(&in, path, &c, err))
                 goto fail;
-            }
-            nf = n;
             have = 1;
             continue;
         }
-        if (n != nf) {
-            snprintf(err, PFF_ERRLEN, "%s:%d: %d fields, the header has %d", path, lineno, n, nf);
+        if (n != c.nf) {
+            snprintf(err, PFF_ERRLEN, "%s:%d: %d fields, the header has %d", path, lineno, n, c.nf);
             goto fail;
         }
         double x, y;
-        if (csv_number(fld[col_s], &x) || csv_number(fld[col_a], &y)) {
+        if (csv_number(fld[c.seconds], &x) || csv_number(fld[c.acc], &y)) {
             snprintf(err, PFF_ERRLEN, "%s:%d: seconds '%s' or accuracy '%s' is not a number", path,
-                     lineno, fld[col_s], fld[col_a]);
+                     lineno, fld[c.seconds], fld[c.acc]);
             goto fail;
         }
-        const char *name = ref ? fld[col_name] : NULL;
-        if (!cur || (ref && strcmp(cur->name, name) != 0)) {
+        if (!cur || (c.ref && strcmp(cur->name, fld[c.name]) != 0)) {
             if (*ncv >= PFF_ACC_MAX_CURVES) {
                 snprintf(err, PFF_ERRLEN, "%s: more than %d curves in all", path, PFF_ACC_MAX_CURVES);
                 goto fail;
             }
             cur = &cv[(*ncv)++];
-            memset(cur, 0, sizeof *cur);
-            cur->reference = ref;
-            if (ref) {
-                snprintf(cur->name, sizeof cur->name, "%s", name);
-                if (strcmp(fld[col_kind], "line") && strcmp(fld[col_kind], "point")) {
-                    snprintf(err, PFF_ERRLEN, "%s:%d: kind '%s', expected line or point", path,
-                             lineno, fld[col_kind]);
-                    goto fail;
-                }
-                cur->points = !strcmp(fld[col_kind], "point");
-            } else if (given[0]) {
-                snprintf(cur->name, sizeof cur->name, "%s", given);
-            } else { /* the file's base name without its extension */
-                const char *b = strrchr(path, '/');
-                b = b ? b + 1 : path;
-                const char *dot = strrchr(b, '.');
-                int len = dot && dot > b ? (int)(dot - b) : (int)strlen(b);
-                snprintf(cur->name, sizeof cur->name, "%.*s", len < PFF_ACC_NAME - 1 ? len : PFF_ACC_NAME - 1, b);
-            }
+            if (name_curve(cur, &in, &c, given, path, err))
+                goto fail;
         }
         if (!isfinite(x) || !isfinite(y))
             continue; /* a chapter without a test accuracy (or a time) */
