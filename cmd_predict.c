@@ -119,6 +119,60 @@ static void print_prediction(const char *file, int json, int use_soft, int has_h
     printf("\n");
 }
 
+/* Reads the n image files, classifies those that load with model m and prints one result each
+ * (print_prediction). A bad image is reported and skipped: the others are still classified, and
+ * the exit status is then 2 (1 when the failure was not the file's fault). */
+static int predict_files(const pff_model *m, char **files, int n, int side, int threads,
+                         int invert, int resize, int json)
+{
+    const int dim = m->cfg.widths[0];
+    char err[PFF_ERRLEN];
+    int rc = PFF_OK;
+    pff_blas_init();
+    float *img = malloc((size_t)n * dim * sizeof(float));
+    float *scores = malloc((size_t)n * PFF_CLASSES * sizeof(float));
+    float *probs = malloc((size_t)n * PFF_CLASSES * sizeof(float));
+    int *gp = malloc((size_t)n * sizeof(int)), *sp = malloc((size_t)n * sizeof(int));
+    const char **good = malloc((size_t)n * sizeof *good);
+    if (!img || !scores || !probs || !gp || !sp || !good) {
+        fprintf(stderr, "pff predict: out of memory for %d images\n", n);
+        rc = PFF_EFAIL;
+        goto done;
+    }
+    int ng = 0, bad = 0;
+    for (int i = 0; i < n; i++) {
+        int w, h;
+        int r = pff_image_load(files[i], side, invert, resize, img + (size_t)ng * dim, &w, &h, err);
+        if (r) {
+            fprintf(stderr, "pff predict: %s\n", err);
+            bad = bad == PFF_EFAIL ? bad : r;
+            continue;
+        }
+        good[ng++] = files[i];
+    }
+    if (ng > 0) {
+        if ((rc = pff_predict(m, img, ng, threads, gp, m->head ? sp : NULL, scores, err)) ||
+            (m->head && (rc = pff_head_softmax(m, img, ng, threads, probs, err)))) {
+            fprintf(stderr, "pff predict: %s\n", err);
+            goto done;
+        }
+    }
+    const int use_soft = m->head && m->cfg.classifier == PFF_CLS_SOFTMAX;
+    for (int i = 0; i < ng; i++)
+        print_prediction(good[i], json, use_soft, m->head != NULL, gp[i], m->head ? sp[i] : -1,
+                         scores + (size_t)i * PFF_CLASSES, probs + (size_t)i * PFF_CLASSES);
+    fflush(stdout);
+    rc = bad;
+done:
+    free(img);
+    free(scores);
+    free(probs);
+    free(gp);
+    free(sp);
+    free(good);
+    return rc;
+}
+
 int pff_cmd_predict(int argc, char **argv)
 {
     const pff_option *O = predict_opts;
@@ -171,7 +225,7 @@ int pff_cmd_predict(int argc, char **argv)
         pff_model_free(&m);
         goto out;
     }
-    const int dim = m.cfg.widths[0], side = pff_square_side(dim), n = nfiles - 1;
+    const int dim = m.cfg.widths[0], side = pff_square_side(dim);
     if (!side) {
         fprintf(stderr, "pff predict: %s: the model's input width %d is not a square image "
                         "(expected e.g. 784 = 28x28)\n", files[0], dim);
@@ -179,48 +233,7 @@ int pff_cmd_predict(int argc, char **argv)
         rc = PFF_EUSAGE;
         goto out;
     }
-    pff_blas_init();
-    float *img = malloc((size_t)n * dim * sizeof(float));
-    float *scores = malloc((size_t)n * PFF_CLASSES * sizeof(float));
-    float *probs = malloc((size_t)n * PFF_CLASSES * sizeof(float));
-    int *gp = malloc((size_t)n * sizeof(int)), *sp = malloc((size_t)n * sizeof(int));
-    const char **good = malloc((size_t)n * sizeof *good);
-    if (!img || !scores || !probs || !gp || !sp || !good) {
-        fprintf(stderr, "pff predict: out of memory for %d images\n", n);
-        rc = PFF_EFAIL;
-        goto done;
-    }
-    int ng = 0, bad = 0;
-    for (int i = 0; i < n; i++) {
-        int w, h;
-        int r = pff_image_load(files[i + 1], side, invert, resize, img + (size_t)ng * dim, &w, &h, err);
-        if (r) {
-            fprintf(stderr, "pff predict: %s\n", err);
-            bad = bad == PFF_EFAIL ? bad : r;
-            continue;
-        }
-        good[ng++] = files[i + 1];
-    }
-    if (ng > 0) {
-        if ((rc = pff_predict(&m, img, ng, (int)threads, gp, m.head ? sp : NULL, scores, err)) ||
-            (m.head && (rc = pff_head_softmax(&m, img, ng, (int)threads, probs, err)))) {
-            fprintf(stderr, "pff predict: %s\n", err);
-            goto done;
-        }
-    }
-    const int use_soft = m.head && m.cfg.classifier == PFF_CLS_SOFTMAX;
-    for (int i = 0; i < ng; i++)
-        print_prediction(good[i], json, use_soft, m.head != NULL, gp[i], m.head ? sp[i] : -1,
-                         scores + (size_t)i * PFF_CLASSES, probs + (size_t)i * PFF_CLASSES);
-    fflush(stdout);
-    rc = bad;
-done:
-    free(img);
-    free(scores);
-    free(probs);
-    free(gp);
-    free(sp);
-    free(good);
+    rc = predict_files(&m, files + 1, nfiles - 1, side, (int)threads, invert, resize, json);
     pff_model_free(&m);
 out:
     free(oargv);

@@ -14,8 +14,10 @@ rows() {
         [ -f "$f" ] || continue
         while IFS= read -r line; do
             get() { printf '%s\n' "$line" | sed -n "s/.*\"result\":{.*\"$1\":\([^,}]*\).*/\1/p" | tr -d '"'; }
+            # a run continued with --resume states its whole training time as train_seconds_total
+            secs=$(printf '%s\n' "$line" | sed -n 's/.*"train_seconds_total":\([0-9.]*\).*/\1/p')
             printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scale" "$(get neg)" \
-                "$(get classifier)" "$(get schedule)" "$(get train_seconds)" \
+                "$(get classifier)" "$(get schedule)" "${secs:-$(get train_seconds)}" \
                 "$(get goodness_accuracy)" "$(get softmax_accuracy)" "$(get neg_seconds)" \
                 "$(get eval_seconds)" "$(get train_n)" "$(get epochs)" "$(get threads)" "$(get nodes)"
         done <"$f"
