@@ -30,6 +30,7 @@
  * Version 1 files (no run record) are refused with a hint: their runs need
  * the pff that wrote them.
  * Randomness needs no state: every draw is keyed by (seed, chapter, ...). */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -271,6 +272,64 @@ static unsigned char *read_whole(const char *path, size_t *size, int *rc, char *
 
 /* The version, the settings, the chapters completed and the training images
  * (b is past the magic). */
+/* Every setting read from a checkpoint against what a run can use; the first one out of range is
+ * named, with its value and the range expected. ext_ok: the version is the one its settings need
+ * (one state, one byte string). */
+static load_step check_settings(const pff_checkpoint *ck, int ext_ok, const char *path, char *err)
+{
+    const pff_model_config *m = &ck->cfg.model;
+    const pff_run_config *r = &ck->cfg.run;
+    if (!ext_ok) {
+        snprintf(err, PFF_ERRLEN, "%s: checkpoint version 3 is written exactly when --neg hard or "
+                 "--augment is used, and this one's settings say otherwise (the file is damaged)",
+                 path);
+        return LOAD_BAD;
+    }
+    const struct {
+        const char *name;
+        double value, lo, hi; /* the range, ends included */
+    } f[] = {
+        {"splits", m->splits, 1, INT_MAX},
+        {"epochs", m->epochs, 1, INT_MAX},
+        {"next chapter", ck->next, 1, m->splits},
+        {"schedule", r->schedule, 0, PFF_FEDERATED},
+        {"nodes", r->nodes, 1, PFF_MAX_NODES},
+        {"negatives kind", m->neg, 0, PFF_NEG_HARD},
+        {"augment", m->augment, 0, PFF_AUGMENT_KINDS - 1},
+        {"classifier", m->classifier, 0, PFF_CLS_SOFTMAX},
+        {"shards", r->shards, 0, PFF_SHARDS_LABEL_SKEW},
+        {"fast", r->fast, 0, 1},
+        {"stale_adam", r->stale_adam, 0, 1},
+        {"sl_recompute", r->sl_recompute, 0, 1},
+        {"threads", r->threads, 1, PFF_MAX_THREADS},
+        {"batch", m->batch, 1, PFF_MAX_BATCH},
+        {"eval_every", r->eval_every, 0, INT_MAX},
+    };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        if (!(f[i].value >= f[i].lo && f[i].value <= f[i].hi)) { /* NaN fails too */
+            snprintf(err, PFF_ERRLEN, "%s: the checkpoint's %s is %g, expected %g..%g (the file is "
+                     "damaged)", path, f[i].name, f[i].value, f[i].lo, f[i].hi);
+            return LOAD_BAD;
+        }
+    const struct {
+        const char *name;
+        float value;
+    } pos[] = {{"hard_temp", m->hard_temp}, {"lr", m->lr}, {"softmax_lr", m->softmax_lr},
+               {"threshold", m->threshold}};
+    for (size_t i = 0; i < sizeof pos / sizeof pos[0]; i++)
+        if (!(pos[i].value > 0 && isfinite(pos[i].value))) {
+            snprintf(err, PFF_ERRLEN, "%s: the checkpoint's %s is %g, expected a positive number "
+                     "(the file is damaged)", path, pos[i].name, (double)pos[i].value);
+            return LOAD_BAD;
+        }
+    if (m->epochs % m->splits) {
+        snprintf(err, PFF_ERRLEN, "%s: the checkpoint's epochs (%d) are not a multiple of its "
+                 "splits (%d; the file is damaged)", path, m->epochs, m->splits);
+        return LOAD_BAD;
+    }
+    return LOAD_OK;
+}
+
 static load_step read_settings(rbuf *b, pff_checkpoint *ck, const char *path, char *err)
 {
     uint32_t version = r32(b);
@@ -338,23 +397,11 @@ static load_step read_settings(rbuf *b, pff_checkpoint *ck, const char *path, ch
                        (version == CK_VERSION_EXT) == pff_header_needs_ext(&c->model);
     ck->next = (int)r32(b);
     ck->train_n = (long)r32(b);
-    if (!b->ok || c->model.splits < 1 || c->model.epochs < 1 || c->model.epochs % c->model.splits ||
-        ck->next < 1 || ck->next > c->model.splits || (unsigned)c->run.schedule > PFF_FEDERATED ||
-        c->run.nodes < 1 || c->run.nodes > PFF_MAX_NODES || (unsigned)c->model.neg > PFF_NEG_HARD ||
-        !ext_ok || (unsigned)c->model.augment >= PFF_AUGMENT_KINDS ||
-        !(c->model.hard_temp > 0 && isfinite(c->model.hard_temp)) ||
-        (unsigned)c->model.classifier > PFF_CLS_SOFTMAX ||
-        (unsigned)c->run.shards > PFF_SHARDS_LABEL_SKEW || (unsigned)c->run.fast > 1 ||
-        (unsigned)c->run.stale_adam > 1 || (unsigned)c->run.sl_recompute > 1 ||
-        c->run.threads < 1 || c->run.threads > PFF_MAX_THREADS || c->model.batch < 1 ||
-        c->model.batch > PFF_MAX_BATCH || c->run.eval_every < 0 ||
-        !(c->model.lr > 0 && isfinite(c->model.lr)) ||
-        !(c->model.softmax_lr > 0 && isfinite(c->model.softmax_lr)) ||
-        !(c->model.threshold > 0 && isfinite(c->model.threshold))) {
-        snprintf(err, PFF_ERRLEN, "%s: the checkpoint's settings are invalid", path);
+    if (!b->ok) {
+        snprintf(err, PFF_ERRLEN, "%s: the checkpoint ends inside its settings", path);
         return LOAD_BAD;
     }
-    return LOAD_OK;
+    return check_settings(ck, ext_ok, path, err);
 }
 
 /* The layers, the head, the per-chapter statistics and accuracies. */

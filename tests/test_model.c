@@ -38,7 +38,6 @@ static void spit(const char *path, const unsigned char *p, size_t n)
     fclose(f);
 }
 
-/* p[at..at+4) = v (little-endian), then the trailing FNV-1a made right again */
 /* The last 8 bytes of a file become the FNV-1a of the bytes before them. */
 static void fix_sum(unsigned char *p, size_t n)
 {
@@ -47,13 +46,19 @@ static void fix_sum(unsigned char *p, size_t n)
         p[n - 8 + i] = (unsigned char)(h >> (8 * i));
 }
 
+/* p[at..at+4) = u (little-endian), then the trailing FNV-1a made right again */
+static void put_u32_fix_sum(unsigned char *p, size_t n, size_t at, uint32_t u)
+{
+    for (int i = 0; i < 4; i++)
+        p[at + i] = (unsigned char)(u >> (8 * i));
+    fix_sum(p, n);
+}
+
 static void put_f32_fix_sum(unsigned char *p, size_t n, size_t at, float v)
 {
     uint32_t u;
     memcpy(&u, &v, 4);
-    for (int i = 0; i < 4; i++)
-        p[at + i] = (unsigned char)(u >> (8 * i));
-    fix_sum(p, n);
+    put_u32_fix_sum(p, n, at, u);
 }
 
 static void expect_refused(const char *path, const char *what, const char *needle)
@@ -133,6 +138,35 @@ static void test_checkpoint_v4(const char *dir)
     CHECK(pff_checkpoint_load(path2, &back, err) == PFF_EUSAGE && !back &&
               strstr(err, "version-4 settings"),
           "a version-4 checkpoint using neither is refused: '%s'", err);
+    put_f32_fix_sum(p, n, drop_at, 0.3f);
+    put_f32_fix_sum(p, n, wd_at, 0.002f);
+    /* each setting out of range, with a right checksum: refused, the setting named */
+    const struct {
+        size_t at;
+        uint32_t bad;
+        const char *says;
+    } field[] = {
+        {36, 3, "epochs (4) are not a multiple of its splits (3"},  /* splits */
+        {36, 0, "splits is 0, expected 1.."},
+        {40, 5000, "batch is 5000, expected 1..4096"},
+        {44, 0xbf800000u, "lr is -1, expected a positive number"},      /* -1.0f */
+        {28, 0x7fc00000u, "threshold is nan, expected a positive number"}, /* NaN */
+        {52, 9, "negatives kind is 9, expected 0..3"},
+        {68, 7, "schedule is 7, expected 0..3"},
+        {72, 0, "nodes is 0, expected 1..64"},
+        {76, 100000, "threads is 100000, expected 1..256"},
+        {100, 5, "augment is 5, expected 0..2"},
+    };
+    unsigned char *q = malloc(n);
+    for (size_t i = 0; q && i < sizeof field / sizeof field[0]; i++) {
+        memcpy(q, p, n);
+        put_u32_fix_sum(q, n, field[i].at, field[i].bad);
+        spit(path2, q, n);
+        CHECK(pff_checkpoint_load(path2, &back, err) == PFF_EUSAGE && !back &&
+                  strstr(err, field[i].says) && strstr(err, path2),
+              "a checkpoint with '%s' is refused, the field named: '%s'", field[i].says, err);
+    }
+    free(q);
     free(p);
     c->model.dropout = c->model.weight_decay = 0.0f;
     CHECK(pff_checkpoint_save(ck, path, err) == 0, "save: %s", err);
