@@ -270,8 +270,6 @@ static unsigned char *read_whole(const char *path, size_t *size, int *rc, char *
     return p;
 }
 
-/* The version, the settings, the chapters completed and the training images
- * (b is past the magic). */
 /* Every setting read from a checkpoint against what a run can use; the first one out of range is
  * named, with its value and the range expected. ext_ok: the version is the one its settings need
  * (one state, one byte string). */
@@ -330,6 +328,8 @@ static load_step check_settings(const pff_checkpoint *ck, int ext_ok, const char
     return LOAD_OK;
 }
 
+/* The version, the settings, the chapters completed and the training images
+ * (b is past the magic). */
 static load_step read_settings(rbuf *b, pff_checkpoint *ck, const char *path, char *err)
 {
     uint32_t version = r32(b);
