@@ -1,5 +1,6 @@
 # pff — plain Makefile. Knobs: NO_BLAS=1 (plain C products), NO_OMP=1,
-# VARIANT=release|asan|tsan (separate object dirs under build/), MPI=1 (the
+# VARIANT=release|asan|tsan|plain (separate object dirs under build/; plain: the
+# release options with the plain C products, the same bits on every CPU), MPI=1 (the
 # MPI transport, built with mpicc into build/VARIANT-mpi).
 CC      ?= gcc
 VARIANT ?= release
@@ -16,6 +17,9 @@ LDLIBS  = -lstb -lm -lpthread
 
 ifeq ($(VARIANT),asan)
   OPT = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+else ifeq ($(VARIANT),plain)
+  OPT = -O2 -g
+  NO_BLAS = 1
 else ifeq ($(VARIANT),tsan)
   OPT = -O1 -g -fsanitize=thread
   NO_BLAS = 1
@@ -52,13 +56,13 @@ CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
 HDRS    = pff.h cli.h report.h data/export.h data/gantt.h layers/layers.h data/bytes.h data/model_file.h \
           data/checkpoint.h pipeline/pipeline.h pipeline/run.h pipeline/plan.h tests/check.h \
           data/data.h data/canvas.h data/image.h data/log.h data/pictures.h data/trace.h
-UNIT_TESTS = test_layers test_idx test_model test_data test_plan test_trace
+UNIT_TESTS = test_layers test_idx test_model test_data test_plan test_trace test_runtime
 PIPE_TESTS = test_pipeline
 TEST_BINS  = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS) $(PIPE_TESTS))
 TIMEOUT = timeout --foreground -k 10
 
 .DEFAULT_GOAL := all
-.PHONY: all run test test-unit test-sanitizers asan tsan bench data deps test-deps clean test-mpi \
+.PHONY: all run test test-unit test-kernels test-sanitizers asan tsan bench data deps test-deps clean test-mpi \
         paper accuracy
 $(BUILD)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -77,6 +81,10 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libpff.a
 
 # test_plan also checks `pff schedule` itself (cmd_schedule.c, on the parser of cli.c).
 $(BUILD)/tests/test_plan: $(BUILD)/tests/test_plan.o $(BUILD)/cmd_schedule.o $(BUILD)/cli.o $(BUILD)/libpff.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# test_runtime starts the process as pff does (runtime.c) with each kernel this CPU runs.
+$(BUILD)/tests/test_runtime: $(BUILD)/tests/test_runtime.o $(BUILD)/runtime.o $(BUILD)/libpff.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # The release build is copied to the top (make MPI=1: the MPI-enabled one);
@@ -148,6 +156,7 @@ test: test-deps data
 	@$(TIMEOUT) 60 python3 tests/test_layout.py . >/dev/null || \
 	  { python3 tests/test_layout.py . | grep -v '^ok'; echo "FAILED: tests/test_layout.py"; exit 1; }
 	@$(TIMEOUT) 600 ./tests/test_resume.sh ./pff
+	@$(MAKE) --no-print-directory test-kernels
 	@$(MAKE) --no-print-directory fuzz-regress
 	@$(MAKE) --no-print-directory test-mpi
 	@echo "make test: all tests passed"
@@ -167,6 +176,13 @@ test-mpi: data
 	@$(MAKE) --no-print-directory build/release/tests/test_trace
 	@echo "== tests/test_mpi.sh (Open MPI)"
 	@$(TIMEOUT) 1500 ./tests/test_mpi.sh build/release-mpi/pff build/release/tests/test_trace
+
+# The unit, pipeline and CLI tests once with each OpenBLAS core this CPU runs (from CPUID), and
+# thread-count invariance of every schedule on each (tests/test_kernels.sh).
+test-kernels: all $(TEST_BINS)
+	@$(MAKE) --no-print-directory VARIANT=plain build/plain/pff
+	@echo "== tests/test_kernels.sh (every OpenBLAS core this CPU runs)"
+	@$(TIMEOUT) 1500 ./tests/test_kernels.sh ./pff $(BUILD) build/plain/pff
 
 asan:
 	@$(MAKE) --no-print-directory VARIANT=asan test-unit

@@ -128,8 +128,10 @@ void pff_json_widths(FILE *f, const int *widths, int nlayers);
 /* ---- The process (runtime.c) ---- */
 
 /* Starts the program again with OMP_WAIT_POLICY=PASSIVE and the best OpenBLAS core for this CPU,
- * unless the user set them; returns when nothing was re-executed. Call first in main. */
-void pff_runtime_start(char **argv);
+ * unless the user set them; returns when nothing was re-executed. Call first in main, with
+ * pff_blas_check (layers/layers.h) as kernel_check: a core pff chose that fails it is dropped
+ * for OpenBLAS's own pick (tests/test_runtime.c passes a check that always fails). */
+void pff_runtime_start(char **argv, int (*kernel_check)(void));
 /* The OpenBLAS core in use, and who chose it: "SkylakeX (chosen by pff; OpenBLAS picked ...)". */
 const char *pff_blas_describe(void);
 

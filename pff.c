@@ -49,6 +49,7 @@
 
 #include "pff.h"
 #include "cli.h"
+#include "layers/layers.h"     /* pff_blas_check */
 #include "pipeline/pipeline.h" /* pff_mpi_available */
 
 /* Every command: its name, its function and the file that holds it. */
@@ -86,7 +87,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-    pff_runtime_start(argv);
+    pff_runtime_start(argv, pff_blas_check);
     if (argc < 2) {
         usage(stderr);
         return PFF_EUSAGE;

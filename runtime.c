@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pff.h"
+
 #include "cli.h"
 #include "layers/layers.h"
 
@@ -26,14 +28,17 @@
  *   passive waits unless the user set a policy;
  * - the OpenBLAS core, chosen by pff_blas_choose_core unless the user set OPENBLAS_CORETYPE
  *   (always honoured). PFF_BLAS_CHOSEN marks pff's own choice; the started
- *   program checks that kernel and, if it fails, starts once more with
+ *   program checks that kernel with kernel_check (pff_blas_check; a test
+ *   passes one that fails) and, if it fails, starts once more with
  *   OpenBLAS's own pick and says so. */
-void pff_runtime_start(char **argv)
+void pff_runtime_start(char **argv, int (*kernel_check)(void))
 {
-#ifndef PFF_NO_BLAS
+#ifdef PFF_NO_BLAS
+    (void)kernel_check;
+#else
     const char *user = getenv("OPENBLAS_CORETYPE"), *chosen = getenv("PFF_BLAS_CHOSEN");
     int ours = user && chosen && !strcmp(user, chosen);
-    if (ours && pff_blas_check()) {
+    if (ours && kernel_check && kernel_check()) {
         fprintf(stderr, "pff: the OpenBLAS %s kernel failed its check against the reference "
                         "product; using OpenBLAS's own choice\n", chosen);
         unsetenv("OPENBLAS_CORETYPE");

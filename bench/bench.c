@@ -310,7 +310,7 @@ static step_times time_step(int in, int out, int B, int T)
 
 int main(int argc, char **argv)
 {
-    pff_runtime_start(argv);
+    pff_runtime_start(argv, pff_blas_check);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     int T = (int)cores, floor_only = 0;
     for (int i = 1; i < argc; i++) {

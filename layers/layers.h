@@ -60,6 +60,8 @@ void pff_cpu_read(pff_cpu *cpu); /* CPUID; all zero off x86 */
  * ("current") already uses the best vector features the CPU has. */
 const char *pff_blas_choose_core(const pff_cpu *cpu, const char *current);
 int pff_blas_check(void); /* 0 when the BLAS product agrees with the reference */
+/* The OpenBLAS cores this CPU can run, best first (at most max into out); how many. */
+int pff_blas_cores(const pff_cpu *cpu, const char **out, int max);
 void pff_matmul_reference(int ta, int tb, int m, int n, int k, float alpha, const float *a,
                           int lda, const float *b, int ldb, float beta, float *c, int ldc);
 
