@@ -65,12 +65,62 @@ static int load_model(pff_model *m, const char *path)
 static const pff_option eval_opts[] = {
     {"data", 1, "DIR      directory of the IDX files (default data/mnist)"},
     {"test-limit", 1, "N        first N test images only"},
+    {"val", 1, "N        measure the validation set of pff train --val N instead of the test set"},
+    {"train-limit", 1, "N        with --val: as pff train --train-limit N (the set is cut from those)"},
     {"threads", 1, "T        worker threads (default: all cores)"},
     {"confusion", 1, "FILE.png confusion matrix: table on stdout (stderr with --json), heat map PNG"},
     {"goodness-from", 1, "K        the goodness classifier sums layers K..L (default: the model's)"},
+    {"per-layer", 0, "         also the goodness accuracy of each layer alone and of layers K..L"},
     {"json", 0, "         one JSON object on stdout"},
     {"help", 0, "         this text"},
     {NULL, 0, NULL}};
+
+/* The images pff eval measures: the test set, or with --val N the validation set pff train
+ * --val N (after --train-limit) held out. Its image file's path into path[4096]. */
+static int eval_images(const char *dir, long val, long train_limit, long test_limit,
+                       pff_dataset *set, char *path, char *err)
+{
+    char lab[4096];
+    snprintf(path, 4096, "%s/%s", dir, val ? "train-images-idx3-ubyte" : "t10k-images-idx3-ubyte");
+    snprintf(lab, sizeof lab, "%s/%s", dir, val ? "train-labels-idx1-ubyte" : "t10k-labels-idx1-ubyte");
+    int rc = pff_idx_load(path, lab, set, err);
+    if (rc || !val) {
+        if (!rc)
+            pff_dataset_truncate(set, (int)test_limit);
+        return rc;
+    }
+    pff_dataset all = *set;
+    pff_dataset_truncate(&all, (int)train_limit);
+    rc = pff_dataset_hold_out(&all, (int)val, set, err);
+    pff_dataset_free(&all);
+    return rc;
+}
+
+/* --per-layer: each layer alone and each suffix K..L, as a table or a JSON member. */
+static int print_per_layer(const pff_model *m, const pff_dataset *d, int threads, int json,
+                           char *err)
+{
+    const int L = m->cfg.nlayers;
+    double alone[PFF_MAX_LAYERS], suffix[PFF_MAX_LAYERS];
+    int rc = pff_evaluate_layers(m, d, threads, alone, suffix, err);
+    if (rc)
+        return rc;
+    if (json) {
+        printf(",\"per_layer\":{\"alone\":[");
+        for (int k = 0; k < L; k++)
+            printf("%s%.4f", k ? "," : "", 100 * alone[k]);
+        printf("],\"from\":[");
+        for (int k = 0; k < L; k++)
+            printf("%s%.4f", k ? "," : "", 100 * suffix[k]);
+        printf("]}");
+        return PFF_OK;
+    }
+    printf("goodness accuracy by layer (%d images):\n  layer  alone    layers K..%d\n", d->n, L);
+    for (int k = 0; k < L; k++)
+        printf("  %5d  %6.2f%%  %6.2f%%%s\n", k + 1, 100 * alone[k], 100 * suffix[k],
+               pff_goodness_first(L, m->cfg.goodness_from) == k ? "  (the model's rule)" : "");
+    return PFF_OK;
+}
 
 int pff_cmd_eval(int argc, char **argv)
 {
@@ -79,7 +129,7 @@ int pff_cmd_eval(int argc, char **argv)
     int rc = pff_cli_start(argc, argv, O, "pff eval MODEL [options]", 1, "one MODEL file", &p);
     if (rc)
         return rc == PFF_DONE ? PFF_OK : rc;
-    long threads = pff_cores(), limit = 0, from = 0;
+    long threads = pff_cores(), limit = 0, from = 0, val = 0, train_limit = 0;
     const char *s;
     /* the layer is checked against the model once it is loaded */
     const char *from_arg = pff_cli_get(&p, O, "goodness-from");
@@ -89,9 +139,20 @@ int pff_cmd_eval(int argc, char **argv)
         return rc;
     if ((s = pff_cli_get(&p, O, "test-limit")) && (rc = pff_cli_long("test-limit", s, 1, INT_MAX, &limit)))
         return rc;
+    if ((s = pff_cli_get(&p, O, "val")) && (rc = pff_cli_long("val", s, 1, INT_MAX, &val)))
+        return rc;
+    if ((s = pff_cli_get(&p, O, "train-limit")) &&
+        (rc = pff_cli_long("train-limit", s, 1, INT_MAX, &train_limit)))
+        return rc;
+    if ((val && limit) || (!val && train_limit)) {
+        fprintf(stderr, "pff: --%s applies to the %s set; %s\n", val ? "test-limit" : "train-limit",
+                val ? "test" : "validation", val ? "drop it or --val" : "add --val N or drop it");
+        return PFF_EUSAGE;
+    }
     const char *confusion = pff_cli_get(&p, O, "confusion");
     if (confusion && (rc = pff_check_writable("confusion", confusion)))
         return rc;
+    const int json = pff_cli_has(&p, O, "json"), per_layer = pff_cli_has(&p, O, "per-layer");
     char err[PFF_ERRLEN];
     pff_model m;
     if ((rc = load_model(&m, p.pos[0])))
@@ -101,31 +162,32 @@ int pff_cmd_eval(int argc, char **argv)
         return rc;
     }
     const char *dir = pff_cli_get(&p, O, "data") ? pff_cli_get(&p, O, "data") : "data/mnist";
-    char a[4096], b[4096];
-    snprintf(a, sizeof a, "%s/t10k-images-idx3-ubyte", dir);
-    snprintf(b, sizeof b, "%s/t10k-labels-idx1-ubyte", dir);
-    pff_dataset test;
-    if ((rc = pff_idx_load(a, b, &test, err))) {
+    const char *set_name = val ? "validation" : "test";
+    char a[4096];
+    pff_dataset set;
+    if ((rc = eval_images(dir, val, train_limit, limit, &set, a, err))) {
         fprintf(stderr, "pff: %s\n", err);
         pff_model_free(&m);
         return rc;
     }
-    pff_dataset_truncate(&test, (int)limit);
     double ga, sa;
-    if (test.dim != m.cfg.widths[0]) {
-        fprintf(stderr, "pff: %s: images have %d pixels, the model expects %d\n", a, test.dim,
+    if (set.dim != m.cfg.widths[0]) {
+        fprintf(stderr, "pff: %s: images have %d pixels, the model expects %d\n", a, set.dim,
                 m.cfg.widths[0]);
         rc = PFF_EUSAGE;
-    } else if ((rc = pff_evaluate(&m, &test, (int)threads, &ga, &sa, err))) {
+    } else if ((rc = pff_evaluate(&m, &set, (int)threads, &ga, &sa, err))) {
         fprintf(stderr, "pff: %s\n", err);
-    } else if (pff_cli_has(&p, O, "json")) {
+    } else if (json) {
         printf("{\"model\":");
         pff_json_str(stdout, p.pos[0]);
-        printf(",\"test_n\":%d,\"goodness_from\":%d,\"goodness_accuracy\":", test.n,
+        printf(",\"set\":\"%s\",\"%s\":%d,\"goodness_from\":%d,\"goodness_accuracy\":",
+               val ? "val" : "test", val ? "val_n" : "test_n", set.n,
                pff_goodness_first(m.cfg.nlayers, m.cfg.goodness_from) + 1);
         pff_json_acc(stdout, ga);
         printf(",\"softmax_accuracy\":");
         pff_json_acc(stdout, sa);
+        if (per_layer && (rc = print_per_layer(&m, &set, (int)threads, 1, err)))
+            fprintf(stderr, "pff: %s\n", err);
         printf("}\n");
     } else {
         printf("%s: %.2f%% (goodness", p.pos[0], 100 * ga);
@@ -134,13 +196,14 @@ int pff_cmd_eval(int argc, char **argv)
         printf(")");
         if (sa >= 0)
             printf(", %.2f%% (softmax)", 100 * sa);
-        printf(" on %d test images\n", test.n);
+        printf(" on %d %s images\n", set.n, set_name);
+        if (per_layer && (rc = print_per_layer(&m, &set, (int)threads, 0, err)))
+            fprintf(stderr, "pff: %s\n", err);
     }
     if (!rc && confusion &&
-        (rc = pff_confusion_model(&m, &test, (int)threads, confusion,
-                                  pff_cli_has(&p, O, "json") ? stderr : stdout, err)))
+        (rc = pff_confusion_model(&m, &set, (int)threads, confusion, json ? stderr : stdout, err)))
         fprintf(stderr, "pff: %s\n", err);
-    pff_dataset_free(&test);
+    pff_dataset_free(&set);
     pff_model_free(&m);
     return rc;
 }

@@ -67,13 +67,15 @@ static const pff_option train_opts[] = {
     {"seed", 1, "N        random seed (default 1)"},
     {"train-limit", 1, "N        train on the first N images only"},
     {"test-limit", 1, "N        evaluate on the first N test images only"},
+    {"val", 1, "N        hold out N training images (a fixed keyed choice) as a validation set"},
+    {"test", 0, "         with --val: also measure the test set at the end (never during training)"},
     {"preset", 1, "NAME     paper: the paper's literal settings (see layers/README.md)"},
     {"save", 1, "FILE     write the trained model (atomically)"},
     {"trace", 1, "FILE     record every node's events: .json (Perfetto), .png, .txt or -"},
     {"log", 1, "FILE     one record per chapter: CSV, or JSON Lines for .jsonl"},
     {"checkpoint", 1, "FILE     save the whole training state after every chapter (atomically)"},
     {"resume", 1, "FILE     continue a run from its checkpoint (settings come from it)"},
-    {"eval-every", 1, "K        test accuracy every K chapters (in the log and the model)"},
+    {"eval-every", 1, "K        validation (else test) accuracy every K chapters, in the log"},
     {"json", 0, "         print one JSON object with the results on stdout"},
     {"quiet", 0, "         no progress on stderr"},
     {"help", 0, "         this text"},
@@ -165,11 +167,12 @@ static char *absolute_path(const char *path)
  * outputs made absolute, the limits, a fingerprint of each IDX file. When
  * resuming (was: the checkpoint's record), the files must still match it. */
 static int make_record(pff_run_record *r, const char *dir, long train_limit, long test_limit,
-                       const char *save, const char *log, const char *trace,
+                       long val_n, const char *save, const char *log, const char *trace,
                        const pff_run_record *was, char *err)
 {
     r->train_limit = train_limit;
     r->test_limit = test_limit;
+    r->val_n = val_n;
     r->data_dir = absolute_path(dir);
     r->save = absolute_path(save);
     r->log = absolute_path(log);
@@ -206,6 +209,8 @@ typedef struct {
     pff_checkpoint *ck;         /* the checkpoint it resumes from */
     const pff_run_record *rec;  /* what that checkpoint recorded */
     long train_limit, test_limit;
+    long val_n;                 /* --val N (0: no validation set) */
+    int measure_test;           /* measure the test set at the end: --test, or no --val */
     int mpi, ranks, local;      /* --transport mpi: ranks in the job, ranks on this machine */
     int N;                      /* nodes that run */
     int sharers;                /* threads share this machine's cores: N nodes, or local ranks */
@@ -213,7 +218,7 @@ typedef struct {
     int quiet, json;
     const char *dir;            /* the data directory */
     const char *save, *trace, *logpath;
-    pff_dataset train, test;
+    pff_dataset train, val, test;
     pff_run_record record;      /* what every checkpoint of this run records */
     char err[PFF_ERRLEN];
 } train_job;
@@ -222,8 +227,8 @@ typedef struct {
  * named with it. */
 static int check_resume_flags(const pff_parsed *p)
 {
-    static const char *const outputs[] = {"resume", "save",  "log",       "trace",
-                                          "checkpoint", "json", "quiet", "transport", NULL};
+    static const char *const outputs[] = {"resume", "save",  "log",       "trace", "checkpoint",
+                                          "json",   "quiet", "transport", "test",  NULL};
     const pff_option *O = train_opts;
     for (int i = 0; O[i].name; i++) {
         int allowed = 0;
@@ -231,8 +236,9 @@ static int check_resume_flags(const pff_parsed *p)
             allowed |= !strcmp(O[i].name, outputs[j]);
         if (!allowed && pff_cli_has(p, O, O[i].name)) {
             fprintf(stderr, "pff: --resume takes every training setting, the data set and the "
-                            "limits from the checkpoint (only --save, --log, --trace, "
-                            "--checkpoint, --json and --quiet may go with it); drop --%s\n",
+                            "limits (--val included) from the checkpoint (only --save, --log, "
+                            "--trace, --checkpoint, --test, --json and --quiet may go with it); "
+                            "drop --%s\n",
                     O[i].name);
             return PFF_EUSAGE;
         }
@@ -302,6 +308,8 @@ static int parse_numbers(train_job *t)
         return rc;
     if ((s = pff_cli_get(p, O, "test-limit")) &&
         (rc = pff_cli_long("test-limit", s, 1, INT_MAX, &t->test_limit)))
+        return rc;
+    if ((s = pff_cli_get(p, O, "val")) && (rc = pff_cli_long("val", s, 1, INT_MAX, &t->val_n)))
         return rc;
     if ((s = pff_cli_get(p, O, "seed"))) {
         char *end;
@@ -400,6 +408,7 @@ static int parse_settings(train_job *t)
         return rc;
     t->mpi = t->cfg.run.transport == PFF_TRANSPORT_MPI;
     t->quiet = pff_cli_has(&t->p, train_opts, "quiet");
+    t->measure_test = pff_cli_has(&t->p, train_opts, "test");
     t->json = pff_cli_has(&t->p, train_opts, "json");
     return PFF_OK;
 }
@@ -421,6 +430,7 @@ static int load_resume(train_job *t)
     }
     t->train_limit = t->rec->train_limit;
     t->test_limit = t->rec->test_limit;
+    t->val_n = t->rec->val_n;
     t->cfg = *pff_checkpoint_config(t->ck);
     t->cfg.run.transport = t->mpi ? PFF_TRANSPORT_MPI : PFF_TRANSPORT_THREADS;
     t->cfg.run.resume = t->ck;
@@ -554,9 +564,17 @@ static int load_data(train_job *t)
     }
     pff_dataset_truncate(&t->train, (int)t->train_limit);
     pff_dataset_truncate(&t->test, (int)t->test_limit);
+    /* the validation set: after --train-limit, before anything is cut into shards */
+    if ((rc = pff_dataset_hold_out(&t->train, (int)t->val_n, &t->val, t->err))) {
+        if (!mpi || cfg->run.rank == 0)
+            fprintf(stderr, "pff: %s\n", t->err);
+        if (mpi)
+            pff_mpi_agree(rc);
+        return rc;
+    }
     /* what every checkpoint of this run records; a resumed run's data must match it */
     if (cfg->run.checkpoint) {
-        if ((rc = make_record(&t->record, t->dir, t->train_limit, t->test_limit, t->save,
+        if ((rc = make_record(&t->record, t->dir, t->train_limit, t->test_limit, t->val_n, t->save,
                               t->logpath, t->trace, t->rec, t->err))) {
             if (t->resume)
                 fprintf(stderr, "pff: --resume %s: %s\n", t->resume, t->err);
@@ -608,7 +626,7 @@ static int start_reporting(train_job *t)
         const char *dot = strrchr(t->logpath, '.');
         cfg->report.log_jsonl = dot && !strcmp(dot, ".jsonl");
         if (!cfg->report.log_jsonl)
-            pff_log_header(cfg->report.log, cfg->model.nlayers);
+            pff_log_header(cfg->report.log, cfg->model.nlayers, cfg->report.eval_is_val);
     }
     return PFF_OK;
 }
@@ -657,14 +675,14 @@ static int run_training(train_job *t, pff_model *model, pff_result *res)
 
 /* The trace of a run: the nodes' spans plus the final evaluation on node 1, its summary per node
  * (for --json) and, with --trace, the file. Takes res->spans. */
-static int write_trace(train_job *t, const pff_model *model, pff_result *res, double *busy,
-                       double *wait, double *util)
+static int write_trace(train_job *t, const pff_model *model, pff_result *res, double final_eval,
+                       double *busy, double *wait, double *util)
 {
     const pff_config *cfg = &t->cfg;
     const int N = t->N;
     pff_span *spans = res->spans;
     int nspans = res->nspans, rc = PFF_OK;
-    double t_end = res->trace_end + res->eval_seconds;
+    double t_end = res->trace_end + final_eval;
     res->spans = NULL;
     if (spans) {
         pff_span *grown = realloc(spans, (size_t)(nspans + 1) * sizeof *spans);
@@ -695,19 +713,25 @@ static int write_trace(train_job *t, const pff_model *model, pff_result *res, do
 static pff_run_view run_view(const train_job *t)
 {
     return (pff_run_view){&t->cfg, t->N, t->mpi, t->train.index ? t->train.total : t->train.n,
-                          t->test.n};
+                          t->test.n, t->val.n};
 }
 
-/* report: test accuracy (timed, into the trace), --save, --trace, the text line, --json. */
+/* report: the validation and (when asked) test accuracies (timed, into the trace), --save,
+ * --trace, the text line, --json. */
 static int report_results(train_job *t, pff_model *model, pff_result *res)
 {
     const pff_config *cfg = &t->cfg;
-    double ga = 0, sa = -1;
+    const int threads = cfg->run.threads * t->sharers;
+    pff_scores sc = {-1, -1, -1, -1};
     struct timespec a, b;
     clock_gettime(CLOCK_MONOTONIC, &a);
-    int rc = pff_evaluate(model, &t->test, cfg->run.threads * t->sharers, &ga, &sa, t->err);
+    int rc = PFF_OK;
+    if (t->val.n)
+        rc = pff_evaluate(model, &t->val, threads, &sc.val_good, &sc.val_soft, t->err);
+    if (!rc && t->measure_test)
+        rc = pff_evaluate(model, &t->test, threads, &sc.test_good, &sc.test_soft, t->err);
     clock_gettime(CLOCK_MONOTONIC, &b);
-    res->eval_seconds = (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) * 1e-9;
+    double final_eval = (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) * 1e-9;
     if (rc) {
         fprintf(stderr, "pff: evaluation failed: %s\n", t->err);
         return rc;
@@ -717,19 +741,21 @@ static int report_results(train_job *t, pff_model *model, pff_result *res)
         return rc;
     }
     double busy[PFF_MAX_NODES] = {0}, wait[PFF_MAX_NODES] = {0}, util[PFF_MAX_NODES] = {0};
-    if ((rc = write_trace(t, model, res, busy, wait, util)))
+    if ((rc = write_trace(t, model, res, final_eval, busy, wait, util)))
         return rc;
+    res->eval_seconds += final_eval;
     const pff_run_view view = run_view(t);
     if (!t->quiet || !t->json)
-        pff_print_result(t->json ? stderr : stdout, &view, res, ga, sa);
+        pff_print_result(t->json ? stderr : stdout, &view, res, &sc);
     if (t->json)
-        pff_print_json(&view, res, ga, sa, busy, wait, util);
+        pff_print_json(&view, res, &sc, busy, wait, util);
     return PFF_OK;
 }
 
 static void free_job(train_job *t)
 {
     pff_dataset_free(&t->train);
+    pff_dataset_free(&t->val);
     pff_dataset_free(&t->test);
     pff_checkpoint_free(t->ck);
     free(t->record.data_dir);
@@ -758,7 +784,9 @@ static int train_main(train_job *t)
     pff_model model;
     pff_result res;
     memset(&res, 0, sizeof res);
-    t->cfg.run.eval_set = &t->test;
+    t->cfg.run.eval_set = t->val.n ? &t->val : &t->test;
+    t->cfg.report.eval_is_val = t->val.n > 0;
+    t->measure_test |= t->val.n == 0; /* without a validation set the test set is the held-out one */
     if ((rc = start_reporting(t)) || (rc = run_training(t, &model, &res)))
         return rc;
     if (t->mpi && t->cfg.run.rank != 0) { /* every rank holds the model; rank 0 reports it */

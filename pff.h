@@ -51,6 +51,7 @@ typedef struct {
     uint64_t data_size[PFF_DATA_FILES];    /* bytes of each of pff_data_files */
     uint64_t data_hash[PFF_DATA_FILES];    /* 64-bit FNV-1a of each file's bytes */
     long train_limit, test_limit;          /* first N images (0: all) */
+    long val_n;                            /* --val N: images held out of training (0: none) */
     char *save, *log, *trace;              /* absolute output paths (NULL: none; trace may be "-") */
 } pff_run_record;
 
@@ -95,8 +96,9 @@ typedef struct {
     int stale_adam;                  /* --handoff weights: Adam moments stay on each node */
     pff_transport_kind transport;    /* threads (one process) or mpi (a rank per node) */
     int rank;                        /* mpi: this process's node (its MPI rank) */
-    int eval_every;                  /* test accuracy every K chapters and after the last (0: never) */
-    const struct pff_dataset *eval_set; /* the images eval_every measures (the test set) */
+    int eval_every;                  /* held-out accuracy every K chapters and after the last (0: never) */
+    const struct pff_dataset *eval_set; /* the images eval_every measures: the validation set
+                                           (--val), else the test set */
     const char *checkpoint;          /* write the training state here after every chapter */
     const struct pff_checkpoint *resume; /* continue from this state (pff_checkpoint_load) */
     const pff_run_record *record;    /* written into every checkpoint (NULL: nothing) */
@@ -108,6 +110,8 @@ typedef struct {
     int log_jsonl;                   /* the log as JSON Lines instead of CSV */
     int quiet;                       /* no progress on stderr */
     int progress_bar;                /* live bar within a chapter (stderr is a terminal) */
+    int eval_is_val;                 /* eval_every measures the validation set: the log's column
+                                        and the chapter line say val, not test */
     const pff_reporter *reporter;    /* what the run tells while it trains (NULL: silent) */
 } pff_report_config;
 
@@ -186,7 +190,9 @@ typedef struct {
 
 /* What a run measured (the fields of `pff train --json`). */
 typedef struct {
-    double train_seconds, neg_seconds, eval_seconds;
+    double train_seconds;  /* the node threads' wall time less the --eval-every evaluations */
+    double neg_seconds;    /* of which regenerating negatives (summed over nodes) */
+    double eval_seconds;   /* the --eval-every evaluations (pff train adds its final ones) */
     double goodness_accuracy, softmax_accuracy; /* softmax < 0 when no head */
     double gflops, peak_rss_mb;
     int train_n, test_n;
@@ -213,6 +219,9 @@ int pff_data_fingerprint(const char *dir, uint64_t size[PFF_DATA_FILES],
                          uint64_t hash[PFF_DATA_FILES], char *err);
 void pff_dataset_free(pff_dataset *d);
 void pff_dataset_truncate(pff_dataset *d, int n);
+/* --val N: moves N images of train, a fixed keyed choice independent of --seed (data/idx.c), into
+ * val; train keeps the others, in order. PFF_EUSAGE when N >= train->n. n <= 0: val empty. */
+int pff_dataset_hold_out(pff_dataset *train, int n, pff_dataset *val, char *err);
 
 /* Federated over MPI: cuts train down to the rows of shard `shard` (the same
  * keyed shards pff_train would cut), keeping their ids in train->index, and
@@ -226,6 +235,11 @@ int pff_train(const pff_config *cfg, const pff_dataset *train, pff_model *model,
 /* Accuracy of the goodness classifier (and of the head when present) on d. */
 int pff_evaluate(const pff_model *m, const pff_dataset *d, int threads, double *goodness_acc,
                  double *softmax_acc, char *err);
+
+/* Goodness accuracy (fractions) of each layer alone (alone[k]: layer k+1) and of each suffix of
+ * layers (suffix[k]: layers k+1..L) on d; arrays of m->cfg.nlayers. */
+int pff_evaluate_layers(const pff_model *m, const pff_dataset *d, int threads, double *alone,
+                        double *suffix, char *err);
 
 /* Predictions for n images (rows of dim = widths[0]): goodness argmax into
  * good_pred[n], softmax argmax into soft_pred[n] when the model has a head

@@ -23,7 +23,7 @@ static void log_chapter(const pff_config *cfg, const pff_history *h, const pff_c
         for (int k = 0; k < L; k++)
             loss[k] = h->loss[k], gp[k] = h->gpos[k], gn[k] = h->gneg[k];
         pff_log_row(cfg->report.log, h->chapter, (double)h->chapter * C, h->lr, L, loss, gp, gn, secs,
-                    h->test_accuracy);
+                    h->test_accuracy); /* the held-out set's: the column is named by the header */
     } else {
         fprintf(cfg->report.log, "{\"chapter\":%d,\"epoch\":%d,\"lr\":%g,", h->chapter,
                 h->chapter * C, (double)h->lr);
@@ -39,16 +39,17 @@ static void log_chapter(const pff_config *cfg, const pff_history *h, const pff_c
         fprintf(cfg->report.log, "],\"gneg\":[");
         for (int k = 0; k < L; k++)
             fprintf(cfg->report.log, "%s%.6g", k ? "," : "", (double)h->gneg[k]);
+        const char *key = cfg->report.eval_is_val ? "val_accuracy" : "test_accuracy";
         if (h->test_accuracy >= 0)
-            fprintf(cfg->report.log, "],\"test_accuracy\":%.4f}\n", (double)h->test_accuracy);
+            fprintf(cfg->report.log, "],\"%s\":%.4f}\n", key, (double)h->test_accuracy);
         else
-            fprintf(cfg->report.log, "],\"test_accuracy\":null}\n");
+            fprintf(cfg->report.log, "],\"%s\":null}\n", key);
     }
     fflush(cfg->report.log);
 }
 
 /* The chapter line on stderr. */
-static void print_chapter(int chapter, const pff_chapter_note *n)
+static void print_chapter(int chapter, const pff_chapter_note *n, int val)
 {
     fprintf(stderr, "chapter %d/%d", chapter, n->chapters);
     for (int k = 0; k < n->nlayers; k++)
@@ -57,7 +58,7 @@ static void print_chapter(int chapter, const pff_chapter_note *n)
     if (n->head_loss >= 0)
         fprintf(stderr, " | head CE %.4f", n->head_loss);
     if (n->test_accuracy >= 0)
-        fprintf(stderr, " | test %.2f%%", n->test_accuracy);
+        fprintf(stderr, " | %s %.2f%%", val ? "val" : "test", n->test_accuracy);
     if (n->elapsed >= 0)
         fprintf(stderr, " | %.1fs, ETA %.0fs\n", n->elapsed, n->eta);
     else
@@ -76,7 +77,7 @@ static void on_chapter(void *ctx, const pff_history *h, const pff_chapter_note *
     pff_terminal *t = ctx;
     if (!n->log_only && !t->cfg->report.quiet) {
         clear_bar(t);
-        print_chapter(h->chapter, n);
+        print_chapter(h->chapter, n, t->cfg->report.eval_is_val);
     }
     if (t->cfg->report.log)
         log_chapter(t->cfg, h, n);
@@ -135,13 +136,21 @@ void pff_print_header(const pff_run_view *v)
             pff_classifier_name(cfg->model.classifier), v->train_n, pff_blas_describe());
 }
 
-void pff_print_result(FILE *out, const pff_run_view *v, const pff_result *res, double ga, double sa)
+static void print_pair(FILE *out, const char *set, double good, double soft, int n)
 {
-    fprintf(out, "test accuracy: %.2f%% (goodness)", 100 * ga);
-    if (sa >= 0)
-        fprintf(out, ", %.2f%% (softmax)", 100 * sa);
-    fprintf(out, " on %d images; trained in %.1f s (%.1f GFLOP/s)\n", v->test_n, res->train_seconds,
-            res->gflops);
+    fprintf(out, "%s accuracy: %.2f%% (goodness)", set, 100 * good);
+    if (soft >= 0)
+        fprintf(out, ", %.2f%% (softmax)", 100 * soft);
+    fprintf(out, " on %d images; ", n);
+}
+
+void pff_print_result(FILE *out, const pff_run_view *v, const pff_result *res, const pff_scores *s)
+{
+    if (s->val_good >= 0)
+        print_pair(out, "validation", s->val_good, s->val_soft, v->val_n);
+    if (s->test_good >= 0)
+        print_pair(out, "test", s->test_good, s->test_soft, v->test_n);
+    fprintf(out, "trained in %.1f s (%.1f GFLOP/s)\n", res->train_seconds, res->gflops);
 }
 
 static void print_list(const char *key, const double *v, int n, const char *fmt)
@@ -155,9 +164,10 @@ static void print_list(const char *key, const double *v, int n, const char *fmt)
 }
 
 
-void pff_print_json(const pff_run_view *v, const pff_result *res, double ga, double sa,
+void pff_print_json(const pff_run_view *v, const pff_result *res, const pff_scores *s,
                     const double *busy, const double *wait, const double *util)
 {
+    const int soft = v->cfg->model.classifier == PFF_CLS_SOFTMAX;
     const pff_config *cfg = v->cfg;
     printf("{\"schedule\":\"%s\",\"transport\":\"%s\",\"nodes\":%d,\"threads\":%d,"
            "\"blas_core\":\"%s\",\"layers\":",
@@ -167,7 +177,7 @@ void pff_print_json(const pff_run_view *v, const pff_result *res, double ga, dou
     printf(",\"epochs\":%d,\"splits\":%d,\"batch\":%d,\"neg\":\"%s\",\"classifier\":\"%s\","
            "\"seed\":%llu,\"lr\":%g,\"softmax_lr\":%g,\"threshold\":%g,\"fast\":%s,"
            "\"augment\":\"%s\",\"hard_temp\":%g,\"dropout\":%g,\"weight_decay\":%g,"
-           "\"goodness_from\":%d,\"train_n\":%d,"
+           "\"goodness_from\":%d,\"train_n\":%d,\"val_n\":%d,"
            "\"test_n\":%d,\"train_seconds\":%.3f,"
            "\"neg_seconds\":%.3f,\"eval_seconds\":%.3f,\"goodness_accuracy\":",
            cfg->model.epochs, cfg->model.splits, cfg->model.batch, pff_neg_name(cfg->model.neg),
@@ -175,13 +185,20 @@ void pff_print_json(const pff_run_view *v, const pff_result *res, double ga, dou
            (double)cfg->model.softmax_lr, (double)cfg->model.threshold, cfg->run.fast ? "true" : "false",
            pff_augment_name(cfg->model.augment), (double)cfg->model.hard_temp,
            (double)cfg->model.dropout, (double)cfg->model.weight_decay,
-           pff_goodness_first(cfg->model.nlayers, cfg->model.goodness_from) + 1, v->train_n, v->test_n, res->train_seconds,
+           pff_goodness_first(cfg->model.nlayers, cfg->model.goodness_from) + 1, v->train_n, v->val_n,
+           s->test_good >= 0 ? v->test_n : 0, res->train_seconds,
            res->neg_seconds, res->eval_seconds);
-    pff_json_acc(stdout, ga);
+    pff_json_acc(stdout, s->test_good);
     printf(",\"softmax_accuracy\":");
-    pff_json_acc(stdout, sa);
+    pff_json_acc(stdout, s->test_soft);
     printf(",\"test_accuracy\":");
-    pff_json_acc(stdout, cfg->model.classifier == PFF_CLS_SOFTMAX ? sa : ga);
+    pff_json_acc(stdout, soft ? s->test_soft : s->test_good);
+    printf(",\"val_goodness_accuracy\":");
+    pff_json_acc(stdout, s->val_good);
+    printf(",\"val_softmax_accuracy\":");
+    pff_json_acc(stdout, s->val_soft);
+    printf(",\"val_accuracy\":");
+    pff_json_acc(stdout, soft ? s->val_soft : s->val_good);
     printf(",\"gflops\":%.2f,\"peak_rss_mb\":%.1f,", res->gflops, res->peak_rss_mb);
     print_list("\"node_busy_seconds\":", busy, v->nodes, "%.3f");
     print_list(",\"node_wait_seconds\":", wait, v->nodes, "%.3f");

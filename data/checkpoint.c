@@ -11,8 +11,10 @@
  *           u32 augment, f32 hard_temp
  *   versions 4 and 5 (version 4: runs with --dropout P > 0 or --weight-decay L > 0):
  *           f32 dropout, f32 weight_decay
- *   version 5 only (runs with --goodness-from K other than the paper's rule):
+ *   versions 5 and 6 (version 5: runs with --goodness-from K other than the paper's rule):
  *           u32 goodness_from
+ *   version 6 (runs with --val N): the fields of versions 3 to 5 whatever they hold, and
+ *           u32 val_n in the run record
  *   u32 next                      chapters completed
  *   u32 train_n                   training images (a resumed run must use the same)
  *   per layer: u64 Adam step, f32 slab[3 * nparam] (W | b, m, v)
@@ -22,7 +24,8 @@
  *   u32 count, then negatives already drawn for coming chapters:
  *           u32 chapter, u32 n, u8 labels[n]
  *   the run record (versions 2 to 5; pff_run_record), what `--resume FILE` alone
- *   needs to continue: u32 train_limit, test_limit (0: all); str data_dir;
+ *   needs to continue: u32 train_limit, test_limit (0: all); version 6: u32 val_n
+ *           (images held out by --val, >= 1); str data_dir;
  *           per IDX file (pff_data_files order) u64 size, u64 FNV-1a;
  *           str save, log, trace   (str: u32 length <= 4096, then the bytes,
  *           no NUL; length 0: not recorded; paths are absolute, trace may be -)
@@ -45,6 +48,7 @@
 #define CK_VERSION_EXT 3u /* + augment, hard_temp: written only by runs that use them */
 #define CK_VERSION_REG 4u /* 3 + dropout, weight_decay: written only by runs that use them */
 #define CK_VERSION_CLS 5u /* 4 + goodness_from: written only by runs that use it */
+#define CK_VERSION_VAL 6u /* 5 + val_n in the run record: written only by runs with --val */
 #define CK_MAX_STR 4096u
 
 typedef struct {
@@ -131,7 +135,8 @@ int pff_checkpoint_save(const pff_checkpoint *ck, const char *path, char *err)
     const pff_config *c = &ck->cfg;
     const int L = c->model.nlayers;
     pff_bytes b = {NULL, 0, 0, 1};
-    const uint32_t version = pff_header_version(&c->model); /* the model file's numbering */
+    /* the model file's numbering, or 6 for a run with a validation split */
+    const uint32_t version = ck->rec.val_n > 0 ? CK_VERSION_VAL : pff_header_version(&c->model);
     pff_put_header(&b, CK_MAGIC, version, &c->model);
     uint32_t sched[8] = {(uint32_t)c->run.schedule,     (uint32_t)c->run.nodes,
                          (uint32_t)c->run.threads,      (uint32_t)c->run.fast,
@@ -173,6 +178,8 @@ int pff_checkpoint_save(const pff_checkpoint *ck, const char *path, char *err)
     const pff_run_record *rec = &ck->rec;
     pff_put32(&b, (uint32_t)rec->train_limit);
     pff_put32(&b, (uint32_t)rec->test_limit);
+    if (version >= CK_VERSION_VAL)
+        pff_put32(&b, (uint32_t)rec->val_n);
     w_str(&b, rec->data_dir);
     for (int i = 0; i < PFF_DATA_FILES; i++) {
         pff_put64(&b, rec->data_size[i]);
@@ -333,9 +340,9 @@ static load_step check_settings(const pff_checkpoint *ck, int ext_ok, const char
 static load_step read_settings(rbuf *b, pff_checkpoint *ck, const char *path, char *err)
 {
     uint32_t version = r32(b);
-    if (version < CK_VERSION || version > CK_VERSION_CLS) {
+    if (version < CK_VERSION || version > CK_VERSION_VAL) {
         snprintf(err, PFF_ERRLEN, "%s: checkpoint version %u, this pff reads versions %u to %u%s",
-                 path, version, CK_VERSION, CK_VERSION_CLS,
+                 path, version, CK_VERSION, CK_VERSION_VAL,
                  version < CK_VERSION ? " (resume it with the pff that wrote it)"
                                       : " (written by a newer pff)");
         return LOAD_BAD;
@@ -388,11 +395,13 @@ static load_step read_settings(rbuf *b, pff_checkpoint *ck, const char *path, ch
     }
     if (version >= CK_VERSION_CLS) {
         c->model.goodness_from = (int)r32(b);
-        if (b->ok && pff_header_check_cls(&c->model, path, err))
+        /* version 6 carries it whatever it holds (0 included) */
+        if (b->ok && (version == CK_VERSION_CLS || c->model.goodness_from != 0) &&
+            pff_header_check_cls(&c->model, path, err))
             return LOAD_BAD;
     }
     /* each version exactly when its settings are used: one state, one byte string (versions 4
-     * and 5 carry the fields of the versions below whatever they hold) */
+     * to 6 carry the fields of the versions below whatever they hold) */
     const int ext_ok = version >= CK_VERSION_REG ||
                        (version == CK_VERSION_EXT) == pff_header_needs_ext(&c->model);
     ck->next = (int)r32(b);
@@ -474,13 +483,16 @@ static load_step read_negatives(rbuf *b, pff_checkpoint *ck, const char *path, c
     return LOAD_OK;
 }
 
-/* The run record: limits, data set and outputs. */
-static load_step read_record(rbuf *b, pff_run_record *rec, const char *path, char *err)
+/* The run record: limits, the validation split (version 6), data set and outputs. */
+static load_step read_record(rbuf *b, uint32_t version, pff_run_record *rec, const char *path,
+                             char *err)
 {
-    uint32_t tl = r32(b), el = r32(b);
-    int bad = tl > 0x7fffffffu || el > 0x7fffffffu;
+    uint32_t tl = r32(b), el = r32(b), vn = version >= CK_VERSION_VAL ? r32(b) : 0;
+    int bad = tl > 0x7fffffffu || el > 0x7fffffffu || vn > 0x7fffffffu ||
+              (version >= CK_VERSION_VAL && vn == 0); /* version 6 exactly when --val was given */
     rec->train_limit = (long)tl;
     rec->test_limit = (long)el;
+    rec->val_n = (long)vn;
     rec->data_dir = r_str(b, 0, &bad);
     for (int i = 0; i < PFF_DATA_FILES; i++) {
         rec->data_size[i] = r64(b);
@@ -490,8 +502,8 @@ static load_step read_record(rbuf *b, pff_run_record *rec, const char *path, cha
     rec->log = r_str(b, 0, &bad);
     rec->trace = r_str(b, 1, &bad);
     if (bad) {
-        snprintf(err, PFF_ERRLEN, "%s: the checkpoint's run record (data set, limits, outputs) is "
-                 "invalid", path);
+        snprintf(err, PFF_ERRLEN, "%s: the checkpoint's run record (data set, limits, validation "
+                 "split, outputs) is invalid", path);
         return LOAD_BAD;
     }
     return LOAD_OK;
@@ -526,7 +538,7 @@ int pff_checkpoint_load(const char *path, pff_checkpoint **out, char *err)
     if ((step = read_settings(&b, ck, path, err)) != LOAD_OK ||
         (step = read_network(&b, ck, path, err)) != LOAD_OK ||
         (step = read_negatives(&b, ck, path, err)) != LOAD_OK ||
-        (step = read_record(&b, &ck->rec, path, err)) != LOAD_OK)
+        (step = read_record(&b, pff_get32(p + 8), &ck->rec, path, err)) != LOAD_OK)
         goto fail;
     if (!b.ok || b.off != b.n) {
         snprintf(err, PFF_ERRLEN, "%s: truncated or invalid checkpoint (%zu of %zu bytes read)",

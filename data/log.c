@@ -15,7 +15,7 @@
 /* ------------------------------------------------------------------------ */
 /* The writer                                                               */
 
-void pff_log_header(FILE *f, int L)
+void pff_log_header(FILE *f, int L, int val)
 {
     fprintf(f, "chapter,epoch,lr");
     for (int k = 1; k <= L; k++)
@@ -24,7 +24,7 @@ void pff_log_header(FILE *f, int L)
         fprintf(f, ",gpos_%d", k);
     for (int k = 1; k <= L; k++)
         fprintf(f, ",gneg_%d", k);
-    fprintf(f, ",seconds,test_accuracy\n");
+    fprintf(f, ",seconds,%s\n", val ? "val_accuracy" : "test_accuracy");
 }
 
 void pff_log_row(FILE *f, int chapter, double epoch, double lr, int L, const double *loss,
@@ -144,7 +144,7 @@ void pff_log_free(pff_train_log *g)
 
 /* Where pff_log_read finds each column of a training log (-1: absent). */
 typedef struct {
-    int chapter, acc;            /* "chapter", "test_accuracy" */
+    int chapter, acc;            /* "chapter", "test_accuracy" or "val_accuracy" */
     int loss[PFF_MAX_LAYERS];    /* "loss_k" */
     int gpos[PFF_MAX_LAYERS];    /* "gpos_k" */
     int gneg[PFF_MAX_LAYERS];    /* "gneg_k" */
@@ -170,7 +170,7 @@ static int log_header(const csv_reader *in, const char *path, log_columns *c, pf
         char rest;
         if (!strcmp(f, "chapter"))
             c->chapter = i;
-        else if (!strcmp(f, "test_accuracy"))
+        else if (!strcmp(f, "test_accuracy") || !strcmp(f, "val_accuracy"))
             c->acc = i;
         else if (sscanf(f, "loss_%d%c", &k, &rest) == 1 && k >= 1 && k <= PFF_MAX_LAYERS)
             c->loss[k - 1] = i;
@@ -343,7 +343,8 @@ static int push_point(pff_acc_curve *c, double x, double y)
 
 /* Where pff_acc_read finds each column (-1: absent), and which kind of file it reads. */
 typedef struct {
-    int seconds, acc, name, kind; /* "seconds", "test_accuracy" or "accuracy", "name", "kind" */
+    int seconds, acc, name, kind; /* "seconds", "test_accuracy", "val_accuracy" or "accuracy",
+                                     "name", "kind" */
     int ref;                      /* a reference file (it has names): name,seconds,accuracy,kind */
     int nf;                       /* fields of the header, and so of every row */
 } acc_columns;
@@ -355,7 +356,8 @@ static int acc_header(const csv_reader *in, const char *path, acc_columns *c, ch
         const char *f = in->fld[i];
         if (!strcmp(f, "seconds"))
             c->seconds = i;
-        else if (!strcmp(f, "test_accuracy") || !strcmp(f, "accuracy"))
+        else if (!strcmp(f, "test_accuracy") || !strcmp(f, "val_accuracy") ||
+                 !strcmp(f, "accuracy"))
             c->acc = i;
         else if (!strcmp(f, "name"))
             c->name = i;
@@ -366,7 +368,8 @@ static int acc_header(const csv_reader *in, const char *path, acc_columns *c, ch
     c->nf = in->n;
     if (c->seconds < 0 || c->acc < 0 || (c->ref && c->kind < 0)) {
         snprintf(err, PFF_ERRLEN, "%s:%d: expected a pff train log with the columns "
-                 "seconds and test_accuracy, or the header name,seconds,accuracy,kind",
+                 "seconds and test_accuracy (or val_accuracy), or the header "
+                 "name,seconds,accuracy,kind",
                  path, in->lineno);
         return PFF_EUSAGE;
     }

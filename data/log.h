@@ -8,7 +8,8 @@
  * learning rate of the chapter's last epoch; loss_k, gpos_k and gneg_k are layer k's mean batch
  * loss and mean goodness of the positives and of the negatives over the chapter; seconds is the
  * run's training time when the chapter was complete, evaluations left out (empty when unknown;
- * logs without the column still read); test_accuracy is in percent and may be empty. Lines
+ * logs without the column still read); test_accuracy is in percent and may be empty. A run with a
+ * validation set (--val) measures it instead, and names the last column val_accuracy. Lines
  * starting with '#' are comments, blank lines are skipped; fields are split at commas (no quoting).
  *
  * Two readers share one CSV line reader: pff_log_read (the curves of `pff show --curves`) and
@@ -25,7 +26,7 @@
 
 /* The header for L layers, then one row per chapter (test_accuracy in percent; a negative value,
  * or a negative seconds, leaves the field empty). */
-void pff_log_header(FILE *f, int L);
+void pff_log_header(FILE *f, int L, int val); /* val: the last column is val_accuracy */
 void pff_log_row(FILE *f, int chapter, double epoch, double lr, int L, const double *loss,
                  const double *gpos, const double *gneg, double seconds, double test_accuracy);
 

@@ -376,3 +376,26 @@ int pff_evaluate(const pff_model *m, const pff_dataset *d, int threads, double *
     free(sp);
     return rc;
 }
+
+/* Goodness accuracy of each layer alone and of each suffix of layers, as fractions: alone[k] sums
+ * layer k+1 only, suffix[k] layers k+1..L (suffix[1] is the paper's rule when L > 1). Each is the
+ * goodness classifier of the model cut to its first layers (alone) or given goodness_from k+1
+ * (suffix), so suffix[K-1] is bit for bit what pff_evaluate gives with --goodness-from K. */
+int pff_evaluate_layers(const pff_model *m, const pff_dataset *d, int threads, double *alone,
+                        double *suffix, char *err)
+{
+    const int L = m->cfg.nlayers;
+    for (int k = 0; k < L; k++) {
+        pff_model cut = *m; /* shares the layers; no head: goodness only */
+        cut.head = NULL;
+        double soft;
+        for (int which = 0; which < 2; which++) {
+            cut.cfg.nlayers = which ? L : k + 1;
+            cut.cfg.goodness_from = k + 1;
+            int rc = pff_evaluate(&cut, d, threads, which ? &suffix[k] : &alone[k], &soft, err);
+            if (rc)
+                return rc;
+        }
+    }
+    return PFF_OK;
+}

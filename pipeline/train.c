@@ -391,7 +391,13 @@ static void collect(run *r, pff_model *model, pff_result *res, double seconds, p
 {
     const pff_config *cfg = r->cfg;
     const int L = r->L, N = r->N, S = r->S;
-    res->train_seconds = seconds;
+    /* training time excludes the --eval-every evaluations (one accounting everywhere: the log's
+     * seconds do the same); they are eval_seconds, to which pff train adds its final one */
+    double eval = 0;
+    for (int c = r->start; c < S; c++)
+        eval += r->eval_sec[c] > 0 ? r->eval_sec[c] : 0;
+    res->train_seconds = seconds - eval > 0 ? seconds - eval : 0;
+    res->eval_seconds = eval;
     res->neg_seconds = 0;
     double flops = 0;
     for (int k = 0; k < L; k++)
