@@ -201,13 +201,13 @@ bench: all data $(BUILD)/bench/bench
 	./bench/pipeline.sh ./pff
 	./bench/floor.sh ./pff $(BUILD)/bench/bench
 
-# The paper's Tables 1-3 (bench/paper.sh; PAPER_ARGS="--scale large" etc.): writes bench/PAPER.md.
+# The paper's Tables 1-3 (bench/paper.sh; PAPER_ARGS="--scale large" etc.): writes bench/archive/PAPER.md.
 paper: all data
 	./bench/paper.sh $(PAPER_ARGS)
 
-# Test accuracy against training seconds on all 60,000 images for named recipes
-# (bench/accuracy.sh; ACCURACY_ARGS="--recipes default,best --epochs 20" etc.): writes
-# bench/ACCURACY.md and bench/accuracy.png. Long: hours on 2 cores; it resumes when run again.
+# Recipes and classifier rules chosen on a validation split, the winner's test accuracy over
+# seeds (bench/accuracy.sh; ACCURACY_ARGS="--group large --seeds 3" etc.): writes
+# bench/runs/accuracy/GROUP/. The default group takes minutes; large takes days on 2 cores.
 accuracy: all data
 	./bench/accuracy.sh $(ACCURACY_ARGS)
 

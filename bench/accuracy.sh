@@ -13,14 +13,15 @@
 #    The test set is never read in this step.
 # 2. Seeds. The winner, with --goodness-from K, trains on all 60,000 images with seeds 1..N
 #    (default 3) and `--test`: the test set is measured once, at the end of each run.
-# 3. Report. OUT/selection.csv (one row per recipe and rule), OUT/seeds.csv (one row per seed)
-#    and OUT/REPORT.md (the machine, the commands, the winner, test mean ± sd).
+# 3. Report. OUT/selection.csv (one row per recipe and rule), OUT/seeds.csv (one row per seed),
+#    OUT/summary.json (the winner, test mean and sd, median seconds, the machine) and
+#    OUT/REPORT.md (the same in words, with the commands).
 #
 # Groups (OUT defaults to bench/runs/accuracy/GROUP):
 #   default  recipes that train in about a minute on 2 cores (what `pff train` should be)
-#   large    the paper's network [784,2000,2000,2000,2000] with regularisation: hours per run;
-#            each run writes a checkpoint and continues from it when the script is run again
-# Every run keeps NAME.cmd (the command), NAME.json (pff train --json), NAME.csv (--log) and, for
+#   large    the paper's network [784,2000,2000,2000,2000] with regularisation: hours per run
+# A large run writes a checkpoint (NAME.ck) after every chapter and continues from it when the
+# script is run again. Every run keeps NAME.cmd (the command), NAME.json (pff train --json), NAME.csv (--log) and, for
 # selection runs, NAME.eval.json (pff eval --json). A run whose JSON exists is not run again: the
 # script says "kept" and names the file; --force runs everything again. Models (NAME.pff) are
 # written beside them and not committed (the commands remake them).
@@ -81,7 +82,9 @@ train() {
         set -- --resume "$ck" --log "$out/$run.resumed.csv"
         echo "== $run: continuing from $ck"
     else
-        set -- "$@" --checkpoint "$ck" --log "$out/$run.csv" --save "$out/$run.pff" --quiet --json
+        # a checkpoint for the long runs only: writing one costs seconds the short ones would count
+        [ "$group" = large ] && set -- "$@" --checkpoint "$ck"
+        set -- "$@" --log "$out/$run.csv" --save "$out/$run.pff" --quiet --json
     fi
     echo "pff train $*" | sed "s|$out/||g" >>"$out/$run.cmd.tmp"
     echo "== $run: pff train $*"
@@ -156,7 +159,8 @@ done
 
 # ---- 3. the report ----
 python3 - "$out" "$win" "$K" "$wargs" "$seeds" "$smoke" "$("$pff" --version)" \
-    "$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1)" "$(nproc)" <<'EOF'
+    "$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1) (family $(lscpu | sed -n 's/^CPU family: *//p'), model $(lscpu | sed -n 's/^Model: *//p'))" \
+    "$(nproc)" <<'EOF'
 import json, statistics, sys, datetime
 out, win, K, wargs, seeds, smoke, version, cpu, ncpu = sys.argv[1:10]
 K, seeds = int(K), int(seeds)
@@ -188,5 +192,14 @@ with open(f"{out}/REPORT.md", "w") as f:
             f"(median; {', '.join(f'{x:.1f}' for x in sec)} s; `train_seconds` excludes evaluation), "
             f"BLAS {runs[0]['blas_core']}, {runs[0]['threads']} threads.\n\n")
     f.write("Every command that made these files is in its `NAME.cmd`.\n")
+summary = {"recipe": win, "args": wargs, "goodness_from": K, "seeds": seeds, "smoke": smoke == "1",
+           "test_accuracy_mean": round(statistics.mean(acc), 4), "test_accuracy_sd": round(sd, 4),
+           "test_accuracy": acc, "train_seconds_median": round(statistics.median(sec), 3),
+           "train_seconds": sec, "blas_core": runs[0]["blas_core"], "threads": runs[0]["threads"],
+           "cpu": cpu, "cores": int(ncpu), "pff": version, "date": str(datetime.date.today()),
+           "val_accuracy_chosen": max(float(r[3]) for r in sel if r[4] == "1")}
+with open(f"{out}/summary.json", "w") as f:
+    json.dump(summary, f)
+    f.write("\n")
 print(f"== test accuracy {statistics.mean(acc):.2f} +- {sd:.2f}% over {seeds} seeds; wrote {out}/REPORT.md")
 EOF

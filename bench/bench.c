@@ -14,7 +14,8 @@
  *   4. the epoch of a network these give: seconds, GFLOP/s, % of peak;
  *   5. the goodness table (adaptive negatives, evaluation) per image;
  *   6. memory bandwidth: a STREAM-style triad on 1 and 2 threads (and T).
- * Usage: bench [--floor] [threads] (default: all cores). --floor prints only
+ * Usage: bench [--floor | --cores] [threads] (default: all cores). --cores lists the OpenBLAS
+ * cores this CPU runs, best first (pff_blas_cores). --floor prints only
  * one JSON line for bench/floor.sh: the sgemm peak on `threads` threads (as in
  * 2.) and the triad bandwidths (as in 6.). */
 #define _GNU_SOURCE
@@ -316,10 +317,19 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--floor"))
             floor_only = 1;
+        else if (!strcmp(argv[i], "--cores")) { /* the OpenBLAS cores this CPU runs (CPUID) */
+            pff_cpu cpu;
+            const char *names[8];
+            pff_cpu_read(&cpu);
+            int n = pff_blas_cores(&cpu, names, 8);
+            for (int k = 0; k < n; k++)
+                printf("%s\n", names[k]);
+            return 0;
+        }
         else if (argv[i][0] >= '0' && argv[i][0] <= '9')
             T = atoi(argv[i]);
         else {
-            fprintf(stderr, "usage: bench [--floor] [threads]\n");
+            fprintf(stderr, "usage: bench [--floor | --cores] [threads]\n");
             return 2;
         }
     }

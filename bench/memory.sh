@@ -1,7 +1,7 @@
 #!/bin/sh
 # bench/memory.sh — peak RSS of every schedule on the paper network at 6,000 and 12,000
 # images (4 nodes, 4 chapters: every node trains), for the linear fit to 60,000 in
-# bench/RESULTS.md. Run from the repository root.
+# bench/archive/RESULTS.md. Run from the repository root.
 P=${1:-./pff}
 net="--layers 784,2000,2000,2000,2000 --neg random --test-limit 100 --threads 1 --oversubscribe --json --quiet"
 for n in 6000 12000; do

@@ -1,8 +1,8 @@
 #!/bin/sh
-# bench/paper-report.sh — writes bench/PAPER.md on stdout from
-# bench/paper-notes.md (the readings, by hand), the rows bench/paper.sh
-# recorded in bench/paper/SCALE.jsonl (one pff --json object per row), and
-# bench/paper-discussion.md (what the numbers say, by hand).
+# bench/paper-report.sh — writes bench/archive/PAPER.md on stdout from
+# bench/archive/paper-notes.md (the readings, by hand), the rows bench/paper.sh
+# recorded in bench/runs/paper/SCALE.jsonl (one pff --json object per row), and
+# bench/archive/paper-discussion.md (what the numbers say, by hand).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -10,7 +10,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # neg_seconds eval_seconds train_n epochs threads nodes
 rows() {
     for scale in default large full; do
-        f=$here/paper/$scale.jsonl
+        f=$here/runs/paper/$scale.jsonl
         [ -f "$f" ] || continue
         while IFS= read -r line; do
             get() { printf '%s\n' "$line" | sed -n "s/.*\"result\":{.*\"$1\":\([^,}]*\).*/\1/p" | tr -d '"'; }
@@ -24,7 +24,7 @@ rows() {
     done
 }
 
-cat "$here/paper-notes.md"
+cat "$here/archive/paper-notes.md"
 echo
 rows | awk -F '\t' '
 BEGIN {
@@ -171,7 +171,7 @@ END {
         else
             made = "`bench/paper.sh --scale " s "`"
         if (s == "full")   # rows run by hand, one at a time (bench/paper.sh --scale full would take days)
-            print "Rows made by hand with the commands in `bench/paper/full.jsonl`: Sequential on 2 threads,\nAll Layers on 2 nodes of 1 thread (see the discussion at the end)."
+            print "Rows made by hand with the commands in `bench/runs/paper/full.jsonl`: Sequential on 2 threads,\nAll Layers on 2 nodes of 1 thread (see the discussion at the end)."
         else
             printf "Made by %s. Sequential runs on %d thread(s); the pipelines run 4 node threads of %d thread(s) each.\n", \
                 made, THR[s], THR[s]
@@ -183,14 +183,14 @@ END {
     }
 }'
 # rows of the full scale with pff's additions (--augment, --dropout, --weight-decay, another
-# --lr): bench/paper/full-variants.jsonl, one table of their own beside the paper's row
-variants=$here/paper/full-variants.jsonl
+# --lr): bench/runs/paper/full-variants.jsonl, one table of their own beside the paper's row
+variants=$here/runs/paper/full-variants.jsonl
 if [ -s "$variants" ]; then
     echo
     echo "## Scale \`full\`, with options beyond the paper's recipe"
     echo
     echo "The paper's network, batch 64, all 60,000 images, 100 epochs in 100 chapters, with options"
-    echo "the paper does not have; the commands are in \`bench/paper/full-variants.jsonl\`."
+    echo "the paper does not have; the commands are in \`bench/runs/paper/full-variants.jsonl\`."
     echo "*Every layer %* is the same final model classified by the goodness of layers 1..4"
     echo "(\`pff eval --goodness-from 1\`, which never changes the weights); *our accuracy %* uses the"
     echo "paper's rule, layers 2..4."
@@ -222,7 +222,7 @@ if [ -s "$variants" ]; then
             "${secs:-$(get train_seconds)}" "$acc" "${every:--}" "$(get blas_core)" "$(get nodes)" "$(get threads)"
     done <"$variants"
 fi
-if [ -f "$here/paper-discussion.md" ]; then
+if [ -f "$here/archive/paper-discussion.md" ]; then
     echo
-    cat "$here/paper-discussion.md"
+    cat "$here/archive/paper-discussion.md"
 fi

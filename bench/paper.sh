@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench/paper.sh — run the grid of the paper's Tables 1-3 and write bench/PAPER.md.
+# bench/paper.sh — run the grid of the paper's Tables 1-3 and write bench/archive/PAPER.md.
 #
 #   bench/paper.sh [--scale default|large|full] [--rows all|adaptive-goodness|sequential-goodness]
 #                  [--pff ./pff] [--report-only] [--dry-run]
@@ -21,9 +21,9 @@
 #   large    20,000 images, 8 epochs   about 15 minutes a row at most on 2 cores
 #   full     60,000 images, 100 epochs the paper's setting: days on 2 cores (the
 #                                      estimate is printed; run it with --yes)
-# Each row's JSON line is appended to bench/paper/SCALE.jsonl (a row already there
+# Each row's JSON line is appended to bench/runs/paper/SCALE.jsonl (a row already there
 # is not run again, so an interrupted grid continues where it stopped); then
-# bench/PAPER.md is rewritten from bench/paper-notes.md and every results file.
+# bench/archive/PAPER.md is rewritten from bench/archive/paper-notes.md and every results file.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -59,12 +59,12 @@ esac
 cores=$(nproc)
 tpn=$((cores / 4)); [ "$tpn" -ge 1 ] || tpn=1
 over=; [ $((4 * tpn)) -le "$cores" ] || over=--oversubscribe
-mkdir -p "$here/paper"
-results=$here/paper/$scale.jsonl
+mkdir -p "$here/runs/paper"
+results=$here/runs/paper/$scale.jsonl
 
 if [ $scale = full ] && [ $yes = 0 ] && [ $report_only = 0 ]; then
     # about 2.6 ms per image-epoch on one core for training, 3.3 ms per image for a
-    # regeneration of adaptive negatives (bench/RESULTS.md, scaled to one thread)
+    # regeneration of adaptive negatives (bench/archive/RESULTS.md, scaled to one thread)
     echo "paper.sh: --scale full trains 100 epochs of 60,000 images per row. On one core a" >&2
     echo "  sequential row takes about 4.3 h (random, fixed) or 10 h (adaptive); the grid about" >&2
     echo " about 3 days on 2 cores. Run again with --yes to start it." >&2
@@ -104,4 +104,4 @@ if [ $report_only = 0 ]; then
 fi
 [ $dry = 1 ] && exit 0
 "$here/paper-report.sh" >"$here/PAPER.md.tmp" && mv "$here/PAPER.md.tmp" "$here/PAPER.md"
-echo "paper.sh: wrote bench/PAPER.md" >&2
+echo "paper.sh: wrote bench/archive/PAPER.md" >&2

@@ -124,13 +124,25 @@ class FFLayer(torch.nn.Module):
     def train_step(self, pos, neg, lr):
         for group in self.opt.param_groups:
             group["lr"] = lr
+        t0 = time.perf_counter()
         g = self(torch.cat([pos, neg])).pow(2).sum(dim=1)
         g_pos, g_neg = g[: len(pos)], g[len(pos):]
         loss = (F.softplus(self.theta - g_pos) + F.softplus(g_neg - self.theta)).mean()
+        t1 = time.perf_counter()
         self.opt.zero_grad()
         loss.backward()
+        t2 = time.perf_counter()
         self.opt.step()
+        t3 = time.perf_counter()
+        PHASES["forward"] += t1 - t0
+        PHASES["backward"] += t2 - t1
+        PHASES["adam"] += t3 - t2
         return loss.item()
+
+
+# where the training time goes: the forward and loss, backward (the weight gradient), the Adam
+# step, the mapping pass; the rest of train_seconds is batching and bookkeeping
+PHASES = {"forward": 0.0, "backward": 0.0, "adam": 0.0, "mapping": 0.0}
 
 
 def cooldown(lr, e, epochs):
@@ -153,8 +165,10 @@ def train(layers, x, y):
                 if not np.isfinite(loss):
                     sys.exit(f"peer_torch: layer {k + 1}: the loss is {loss}")
             if k + 1 < len(layers):
+                t0 = time.perf_counter()
                 with torch.no_grad():  # the mapping pass: inputs of the next layer
                     pos, neg = layer(pos), layer(neg)
+                PHASES["mapping"] += time.perf_counter() - t0
 
 
 @torch.no_grad()
@@ -181,9 +195,12 @@ def openblas_info():
                     names.add(base)
     except OSError:
         pass
-    info = {"blas_libraries": sorted(names)}
+    info = {"blas_libraries": sorted(names), "openblas_core": None}
+    # ask the OpenBLAS torch itself loaded: never load one of our own (it would answer for itself)
+    if not any(n.startswith("libopenblas") for n in names):
+        return info
     try:
-        lib = ctypes.CDLL("libopenblas.so.0")
+        lib = ctypes.CDLL("libopenblas.so.0", mode=getattr(os, "RTLD_NOLOAD", 4) | ctypes.RTLD_GLOBAL)
         lib.openblas_get_corename.restype = ctypes.c_char_p
         info["openblas_core"] = lib.openblas_get_corename().decode()
         info["openblas_threads"] = lib.openblas_get_num_threads()
@@ -226,6 +243,7 @@ def main():
         "torch_cpu_capability": next((l.split(":")[1].strip() for l in config.splitlines()
                                       if "CPU capability usage" in l), None),
         "openblas_coretype_env": os.environ.get("OPENBLAS_CORETYPE"),
+        "phase_seconds": {k: round(v, 3) for k, v in PHASES.items()},
     }
     out.update(openblas_info())
     print(json.dumps(out))

@@ -287,6 +287,60 @@ else
     echo "skipped: a user's OPENBLAS_CORETYPE is honoured (x86-64 cores only)"
 fi
 
+# --val N: a validation split held out of training; the test set only when asked (--test)
+jget() { python3 -c 'import json,sys; v=json.load(open(sys.argv[1])).get(sys.argv[2]); print("null" if v is None else v)' "$1" "$2"; }
+if "$PFF" train $SMALL --val 100 --eval-every 1 --log "$T/val.csv" --save "$T/val.pff" --json >"$T/val.json" 2>"$T/err"; then
+    [ "$(jget "$T/val.json" val_n)" = 100 ] && [ "$(jget "$T/val.json" train_n)" = 200 ] &&
+        [ "$(jget "$T/val.json" test_accuracy)" = null ] && [ "$(jget "$T/val.json" val_accuracy)" != null ] &&
+        head -n 1 "$T/val.csv" | grep -q ',seconds,val_accuracy$' &&
+        echo "ok   --val 100: 200 trained, 100 validated (the log's column val_accuracy), no test set" ||
+        { echo "FAIL: --val JSON or log: $(cat "$T/val.json") $(head -n 1 "$T/val.csv")"; fails=$((fails + 1)); }
+    va=$(jget "$T/val.json" val_goodness_accuracy)
+    "$PFF" eval "$T/val.pff" --val 100 --train-limit 300 --json >"$T/ev.json" 2>"$T/err" &&
+        [ "$(jget "$T/ev.json" goodness_accuracy)" = "$va" ] && [ "$(jget "$T/ev.json" val_n)" = 100 ] &&
+        echo "ok   pff eval --val 100 --train-limit 300 measures the same images ($va%)" ||
+        { echo "FAIL: eval --val gave $(cat "$T/ev.json" "$T/err"), train said $va"; fails=$((fails + 1)); }
+    # --per-layer: layers K..L is what --goodness-from K gives, bit for bit; the last layer alone too
+    if "$PFF" eval "$T/val.pff" --test-limit 200 --per-layer --json >"$T/pl.json" 2>"$T/err"; then
+        for k in 1 2; do
+            "$PFF" eval "$T/val.pff" --test-limit 200 --goodness-from $k --json >"$T/k.json" 2>/dev/null
+            python3 -c 'import json,sys; p=json.load(open(sys.argv[1]))["per_layer"]; k=int(sys.argv[3])
+a=json.load(open(sys.argv[2]))["goodness_accuracy"]; sys.exit(not (p["from"][k-1] == a and p["alone"][-1] == p["from"][-1]))' \
+                "$T/pl.json" "$T/k.json" $k &&
+                echo "ok   --per-layer: layers $k..L equal --goodness-from $k" ||
+                { echo "FAIL: --per-layer $(cat "$T/pl.json") against $(cat "$T/k.json")"; fails=$((fails + 1)); }
+        done
+    else
+        echo "FAIL: eval --per-layer: $(cat "$T/err")"; fails=$((fails + 1))
+    fi
+else
+    echo "FAIL: --val run: $(cat "$T/err")"; fails=$((fails + 1))
+fi
+"$PFF" train $SMALL --val 100 --test --json >"$T/vt.json" 2>"$T/err" && [ "$(jget "$T/vt.json" test_n)" = 200 ] &&
+    [ "$(jget "$T/vt.json" test_accuracy)" != null ] && echo "ok   --val with --test measures the test set once, at the end" ||
+    { echo "FAIL: --val --test: $(cat "$T/vt.json" "$T/err")"; fails=$((fails + 1)); }
+expect 2 "fewer than the 300 training images" train $SMALL --val 300
+expect 2 "'0' is not an integer" train $SMALL --val 0
+expect 2 "add --val N" eval "$T/val.pff" --train-limit 100
+# the split is the same on every schedule: fixed negatives give the same model bytes
+if "$PFF" train $SMALL --epochs 2 --splits 2 --neg fixed --val 100 --schedule sequential --threads 1 --save "$T/vs.pff" >/dev/null 2>"$T/err" &&
+    "$PFF" train $SMALL --epochs 2 --splits 2 --neg fixed --val 100 --schedule all-layers --nodes 2 --threads 1 --save "$T/va.pff" >/dev/null 2>>"$T/err" &&
+    cmp -s "$T/vs.pff" "$T/va.pff"; then
+    echo "ok   --val: sequential and all-layers write the same model"
+else
+    echo "FAIL: --val across schedules: $(cat "$T/err")"; fails=$((fails + 1))
+fi
+# a checkpoint records --val; a resume keeps it and refuses another --val
+if "$PFF" train $SMALL --epochs 2 --splits 2 --val 100 --checkpoint "$T/val.ck" --json >"$T/full.json" 2>"$T/err"; then
+    expect 2 "drop --val" train --resume "$T/val.ck" --val 50
+    "$PFF" train --resume "$T/val.ck" --json >"$T/res.json" 2>"$T/err" && [ "$(jget "$T/res.json" val_n)" = 100 ] &&
+        [ "$(jget "$T/res.json" val_accuracy)" = "$(jget "$T/full.json" val_accuracy)" ] &&
+        echo "ok   --resume keeps --val 100 from the checkpoint" ||
+        { echo "FAIL: resume of a --val run: $(cat "$T/res.json" "$T/err")"; fails=$((fails + 1)); }
+else
+    echo "FAIL: --val --checkpoint: $(cat "$T/err")"; fails=$((fails + 1))
+fi
+
 for c in train eval info schedule; do
     "$PFF" $c --help >/dev/null 2>&1 || { echo "FAIL: pff $c --help"; fails=$((fails + 1)); }
 done

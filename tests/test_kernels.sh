@@ -6,9 +6,9 @@
 # The cores come from CPUID (BUILD/tests/test_runtime --cores), never from a list written here, so
 # no core the CPU lacks is ever forced. For each core, with OPENBLAS_CORETYPE set:
 #   1. the unit tests, the pipeline tests (schedules byte-identical to each other, DESIGN.md
-#      §2.5) and tests/test_cli.sh;
+#      §2.1) and tests/test_cli.sh;
 #   2. each schedule trained with --threads 1 and 2: reported, identical or not. With OpenBLAS a
-#      product's bits depend on its shape (DESIGN.md §2.5), and --threads T splits the forward's
+#      product's bits depend on its shape (DESIGN.md §2.4), and --threads T splits the forward's
 #      columns into T blocks, so models may differ across --threads; they differ on most cores.
 # Then, across cores, the same model: its bytes are printed by class (cores whose models are
 # identical) and every core's test accuracy must be within 2 points of the first core's. Kernels

@@ -81,6 +81,9 @@ MPIRUN=$MPIRUN_SHM
 same "all-layers N=2, --neg hard --augment shift" 2 $net3 $small --schedule all-layers --nodes 2 --neg hard --hard-temp 5 --augment shift
 same "single-layer N=L=3, hard, shift, 2 epochs a chapter" 3 $net3 $small --splits 2 --schedule single-layer --recompute --neg hard --augment shift
 same "federated N=2, hard, shift" 2 $net3 $small --schedule federated --nodes 2 --neg hard --augment shift
+# --val: every rank holds out the same images (a fixed key), before any shard is cut
+same "all-layers N=2, --val 300" 2 $net3 $small --schedule all-layers --nodes 2 --val 300 --neg adaptive
+same "federated N=2, --val 300" 2 $net3 $small --schedule federated --nodes 2 --val 300
 
 # a Federated rank keeps only its own shard; the JSON still counts the whole training set
 $MPIRUN -np 3 "$PFF" train --transport mpi $net3 $small --schedule federated --json >"$T/out" 2>"$T/err"

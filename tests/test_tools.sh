@@ -153,13 +153,19 @@ expect 2 "cannot open" show --accuracy "$T/x.png" "$T/none.csv"
 expect 2 "one or more" show --accuracy "$T/x.png"
 [ -e "$T/x.png" ] && fail "a refused show --accuracy left $T/x.png"
 
-# --- bench/accuracy.sh on a tiny configuration: logs, report marked as a smoke run, PNG
-if ./bench/accuracy.sh --recipes default --epochs 2 --train-limit 300 --test-limit 200 \
-    --out "$T/acc" --pff "$PFF" >"$T/out" 2>"$T/err"; then
-    head -1 "$T/acc/ACCURACY.md" | grep -q "SMOKE RUN, NOT A RESULT" && is_png "$T/acc/accuracy.png" &&
-        [ "$(grep -c '^[0-9]' "$T/acc/default.csv")" = 2 ] && grep -q '^| default | ' "$T/acc/ACCURACY.md" &&
-        ok "bench/accuracy.sh: 2 chapters logged, report marked as a smoke run, PNG" ||
-        fail "bench/accuracy.sh report: $(head -3 "$T/acc/ACCURACY.md")"
+# --- bench/accuracy.sh --smoke: chosen on validation (the test set unread), seeds on test,
+# the report marked as a smoke run; run again, every run is kept and said to be kept
+if ./bench/accuracy.sh --smoke --seeds 2 --out "$T/acc" --pff "$PFF" >"$T/out" 2>"$T/err"; then
+    head -1 "$T/acc/REPORT.md" | grep -q "SMOKE RUN, NOT A RESULT" &&
+        [ "$(grep -c ',1$' "$T/acc/selection.csv")" = 1 ] && [ "$(grep -c '^[0-9]' "$T/acc/seeds.csv")" = 2 ] &&
+        ! grep -q '"test_accuracy":[0-9]' "$T"/acc/sel-*.json && grep -q '"val_accuracy":[0-9]' "$T/acc/sel-base.json" &&
+        grep -q -- '--per-layer' "$T/acc/sel-base.cmd" &&
+        ok "bench/accuracy.sh --smoke: one winner chosen on validation, 2 seeds on test, commands kept" ||
+        fail "bench/accuracy.sh report: $(head -3 "$T/acc/REPORT.md") $(cat "$T/acc/selection.csv")"
+    ./bench/accuracy.sh --smoke --seeds 2 --out "$T/acc" --pff "$PFF" >"$T/out" 2>"$T/err" &&
+        [ "$(grep -c ': kept ' "$T/out")" -ge 10 ] && ! grep -q 'pff train' "$T/out" &&
+        ok "bench/accuracy.sh again: every run kept, and said so" ||
+        fail "bench/accuracy.sh again: $(cat "$T/out" "$T/err" | tail -5)"
 else
     fail "bench/accuracy.sh: $(tail -3 "$T/err")"
 fi
