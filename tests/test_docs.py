@@ -116,7 +116,7 @@ for md in ("README.md", "bench/README.md"):
         if not found or "the paper" in line or "(quoted" in line:
             continue
         data = []
-        for d in DATA.findall(line):
+        for d in DATA.findall(re.sub(r"\[[^\]]*\]\(", "(", line)):  # link targets, not link texts
             full = os.path.normpath(os.path.join(os.path.dirname(md), d))
             if full in FILESET:
                 data.append(full)
