@@ -59,7 +59,7 @@ static void print_help(FILE *out)
         "\n"
         "options:\n"
         "  --schedule S    sequential | single-layer | all-layers | federated (default all-layers)\n"
-        "  --nodes N       nodes (default: L for single-layer, 1 for sequential, else 3)\n"
+        "  --nodes N       nodes (default: L for single-layer, 1 for sequential, else 2)\n"
         "  --layers X      layer count (default 3), or widths like 784,2000,2000 (L = count - 1,\n"
         "                  costs proportional to in*out of each layer, mean 1)\n"
         "  --splits S      chapters (default 3)\n"
@@ -252,9 +252,7 @@ static int check_options(sched_opts *o, int nodes_set, FILE *err)
 {
     const int L = o->layers;
     if (!nodes_set) {
-        o->nodes = o->schedule == PFF_PLAN_SINGLE_LAYER ? L
-                   : o->schedule == PFF_PLAN_SEQUENTIAL ? 1
-                                                         : 3;
+        o->nodes = pff_default_nodes((pff_schedule_kind)o->schedule, L); /* pff train's too */
     } else if (o->schedule == PFF_PLAN_SEQUENTIAL && o->nodes != 1) {
         return usage(err, "--nodes: sequential runs on 1 node, found %d", o->nodes);
     } else if (o->schedule == PFF_PLAN_SINGLE_LAYER && o->nodes != L) {

@@ -464,8 +464,7 @@ static int threads_policy(train_job *t)
         (cfg->run.schedule == PFF_ALL_LAYERS || cfg->run.schedule == PFF_FEDERATED))
         cfg->run.nodes = t->ranks;
     if (!t->resume && !given_nodes && !(t->mpi && cfg->run.schedule >= PFF_ALL_LAYERS))
-        cfg->run.nodes = cfg->run.schedule == PFF_SINGLE_LAYER ? cfg->model.nlayers
-                     : cfg->run.schedule == PFF_SEQUENTIAL ? 1 : 2;
+        cfg->run.nodes = pff_default_nodes(cfg->run.schedule, cfg->model.nlayers);
     t->N = cfg->run.schedule == PFF_SEQUENTIAL ? 1 : cfg->run.nodes;
     t->sharers = t->mpi ? t->local : t->N;
     if (!t->resume && !given_threads)

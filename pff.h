@@ -205,6 +205,9 @@ typedef struct {
 
 void pff_config_default(pff_config *cfg);
 void pff_model_config_default(pff_model_config *m); /* the model part of pff_config_default */
+/* The nodes a schedule runs when --nodes is not given: 1 (sequential), one per layer (single
+ * layer), 2 (all layers, federated). pff train and pff schedule both take it from here. */
+int pff_default_nodes(pff_schedule_kind s, int nlayers);
 /* Checks a configuration against the data width and size; PFF_EUSAGE with a message. How many
  * threads a machine should run is the caller's policy (pff train: cmd_train.c). */
 int pff_config_check(const pff_config *cfg, int input_dim, long train_n, char *err);

@@ -56,6 +56,11 @@ void pff_model_config_default(pff_model_config *m)
     m->seed = 1;
 }
 
+int pff_default_nodes(pff_schedule_kind s, int nlayers)
+{
+    return s == PFF_SINGLE_LAYER ? nlayers : s == PFF_SEQUENTIAL ? 1 : 2;
+}
+
 void pff_config_default(pff_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
