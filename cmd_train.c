@@ -630,7 +630,7 @@ static int start_reporting(train_job *t)
     return PFF_OK;
 }
 
-static void on_signal(int sig) { pff_stop_signal = sig; }
+static void on_signal(int sig) { pff_request_stop(sig); }
 
 /* run: pff_train under SIGINT/SIGTERM handlers; a stopped run says whether and how it resumes. */
 static int run_training(train_job *t, pff_model *model, pff_result *res)
@@ -651,8 +651,8 @@ static int run_training(train_job *t, pff_model *model, pff_result *res)
         fprintf(stderr, "pff: --log %s: write failed\n", t->logpath);
         rc = PFF_EFAIL;
     }
-    if (rc && pff_stop_signal) {
-        int sig = (int)pff_stop_signal;
+    if (rc && pff_stop_requested()) {
+        int sig = pff_stop_requested();
         if (cfg->run.checkpoint && !access(cfg->run.checkpoint, F_OK))
             fprintf(stderr, "pff: interrupted by %s; the last finished chapter is saved in %s: "
                             "continue with\n  pff train --resume %s\n",

@@ -10,7 +10,6 @@
 #ifndef PFF_H
 #define PFF_H
 
-#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -275,19 +274,18 @@ int pff_checkpoint_chapters(const pff_checkpoint *ck); /* chapters already train
 const pff_run_record *pff_checkpoint_record(const pff_checkpoint *ck); /* data, limits, outputs */
 void pff_checkpoint_free(pff_checkpoint *ck);
 
-/* Set from a signal handler: training stops at the next batch on every node
- * (pff_train then fails with "interrupted"); holds the signal number. */
-extern volatile sig_atomic_t pff_stop_signal;
+/* Asks a running pff_train to stop at the next batch on every node (it then fails with
+ * "interrupted by signal SIG"); safe to call from a signal handler. pff_stop_requested: the
+ * signal asked for, or 0. */
+void pff_request_stop(int sig);
+int pff_stop_requested(void);
 
 /* Model files (data/model_file.c): versioned, checksummed, written atomically. */
 int pff_model_save(const pff_model *m, const char *path, char *err);
 int pff_model_load(pff_model *m, const char *path, char *err);
 void pff_model_free(pff_model *m); /* layers/model.c */
 
-/* Matrix product choke point (layers/matmul.c), row-major, single-threaded:
- * C = alpha * op(A) * op(B) + beta * C, op(X) = X or X^T. */
-void pff_matmul(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
-                int lda, const float *b, int ldb, float beta, float *c, int ldc);
+/* The OpenBLAS kernel ("core") in use, e.g. "Haswell"; "plain C (NO_BLAS)" without OpenBLAS. */
 const char *pff_blas_name(void);
 
 /* One table of names per enum, in the enum's order (layers/model.c): the command line parses

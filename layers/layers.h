@@ -62,6 +62,10 @@ const char *pff_blas_choose_core(const pff_cpu *cpu, const char *current);
 int pff_blas_check(void); /* 0 when the BLAS product agrees with the reference */
 /* The OpenBLAS cores this CPU can run, best first (at most max into out); how many. */
 int pff_blas_cores(const pff_cpu *cpu, const char **out, int max);
+/* The matrix product choke point (matmul.c), row-major, single-threaded:
+ * C = alpha * op(A) * op(B) + beta * C, op(X) = X or X^T. */
+void pff_matmul(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
+                int lda, const float *b, int ldb, float beta, float *c, int ldc);
 void pff_matmul_reference(int ta, int tb, int m, int n, int k, float alpha, const float *a,
                           int lda, const float *b, int ldb, float beta, float *c, int ldc);
 

@@ -15,9 +15,14 @@
 #define PFF_PIPELINE_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 
 #include "../pff.h"
+
+/* The signal a stop was asked for (pff_request_stop, pipeline/train.c), 0 if none: every node
+ * reads it between batches. */
+extern volatile sig_atomic_t pff_stop_signal;
 
 /* The pipeline's mutex and condition-variable calls, checked. With default
  * attributes they fail only on a programming error (an object never

@@ -22,6 +22,9 @@
 
 volatile sig_atomic_t pff_stop_signal;
 
+void pff_request_stop(int sig) { pff_stop_signal = sig; }
+int pff_stop_requested(void) { return (int)pff_stop_signal; }
+
 /* ---- what the reporter hears ---- */
 
 /* Chapter c's record, from the stages' sums. */
