@@ -202,7 +202,8 @@ int pff_stage_softmax(const pff_model_config *cfg, pff_layer *h, int stage, int 
                       const atomic_int *abort, atomic_long *progress, pff_stage_stats *st,
                       char *err);
 /* Rows of normalised embedded inputs; labels == NULL embeds the neutral label. */
-void pff_embed_rows(float *out, const float *img, const uint8_t *labels, long n, int dim);
+void pff_embed_rows(float *out, const float *img, const uint8_t *labels, long n, int dim,
+                    int threads);
 /* Negatives of chapter c that do not depend on the network (fixed: always the
  * chapter-0 draw; random, and adaptive before a network exists: chapter c's). */
 void pff_negatives_draw(const pff_model_config *cfg, uint8_t *neg, const uint8_t *y, const int *index,
@@ -235,6 +236,7 @@ void pff_shift_image(const float *src, int side, int dx, int dy, float *dst);
  * (the same shift for its positive and its negative). pos == 0 leaves the
  * positive half alone (it does not change between epochs without augment). */
 void pff_embed_inputs(const pff_model_config *cfg, float *a, const float *img, const uint8_t *y,
-                      const uint8_t *neg, const int *index, long n, int dim, int epoch, int pos);
+                      const uint8_t *neg, const int *index, long n, int dim, int epoch, int pos,
+                      int threads); /* rows spread over threads: each row is its own, same bits */
 
 #endif

@@ -204,8 +204,11 @@ int pff_stage_softmax(const pff_model_config *cfg, pff_layer *h, int stage, int 
     return PFF_EFAIL;
 }
 
-void pff_embed_rows(float *out, const float *img, const uint8_t *labels, long n, int dim)
+void pff_embed_rows(float *out, const float *img, const uint8_t *labels, long n, int dim,
+                    int threads)
 {
+    const int T = threads > 1 ? threads : 1;
+#pragma omp parallel for num_threads(T) if (T > 1) schedule(static)
     for (long i = 0; i < n; i++) {
         float *o = out + (size_t)i * dim;
         pff_embed(img + (size_t)i * dim, dim, labels ? labels[i] : PFF_LABEL_NEUTRAL, o);
@@ -258,15 +261,18 @@ void pff_shift_image(const float *src, int side, int dx, int dy, float *dst)
 }
 
 void pff_embed_inputs(const pff_model_config *cfg, float *a, const float *img, const uint8_t *y,
-                      const uint8_t *neg, const int *index, long n, int dim, int epoch, int pos)
+                      const uint8_t *neg, const int *index, long n, int dim, int epoch, int pos,
+                      int threads)
 {
     if (cfg->augment == PFF_AUGMENT_NONE) {
         if (pos)
-            pff_embed_rows(a, img, y, n, dim);
-        pff_embed_rows(a + (size_t)n * dim, img, neg, n, dim);
+            pff_embed_rows(a, img, y, n, dim, threads);
+        pff_embed_rows(a + (size_t)n * dim, img, neg, n, dim, threads);
         return;
     }
-    int side = (int)lround(sqrt((double)dim)), s = pff_shift_max(cfg->augment);
+    const int side = (int)lround(sqrt((double)dim)), s = pff_shift_max(cfg->augment);
+    const int T = threads > 1 ? threads : 1;
+#pragma omp parallel for num_threads(T) if (T > 1) schedule(static)
     for (long i = 0; i < n; i++) {
         int dx, dy;
         pff_shift_offset(cfg->seed, epoch, index ? (uint64_t)index[i] : (uint64_t)i, s, &dx, &dy);

@@ -176,7 +176,8 @@ static int chapter_tail(node *nd, int c, pff_layer *const *net, pff_layer *head,
 static const float *epoch_input(node *nd, pff_layer *const *net, int k, int c, int e)
 {
     run *r = nd->r;
-    pff_embed_inputs(&r->cfg->model, nd->a0, nd->img, nd->y, nd->neg, nd->index, nd->n, r->dim, e, 1);
+    pff_embed_inputs(&r->cfg->model, nd->a0, nd->img, nd->y, nd->neg, nd->index, nd->n, r->dim, e, 1,
+                     nd->work.threads);
     const float *in = nd->a0;
     for (int j = 0; j < k; j++) {
         float *out = in == nd->act[0] ? nd->act[1] : nd->act[0];
@@ -242,7 +243,7 @@ static int all_layers_node(node *nd, char *err)
         const int per_epoch = pff_inputs_per_epoch(&cfg->model);
         if (!per_epoch)
             pff_embed_inputs(&cfg->model, nd->a0, nd->img, nd->y, nd->neg, nd->index, n, r->dim, c * C,
-                             c == c0 || cfg->model.augment);
+                             c == c0 || cfg->model.augment, nd->work.threads);
         const float *in = nd->a0;
         for (int k = 0; k < L; k++) {
             pff_layer *l = c == r->start ? r->layers[k] : get(nd, ch(r, CH_LAYER, k), k, c - 1);
@@ -353,7 +354,7 @@ static int single_layer_input(node *nd, int c, pff_layer **net, const float **in
     const int per_epoch = pff_inputs_per_epoch(&cfg->model); /* then train_layer maps */
     if (!per_epoch)
         pff_embed_inputs(&cfg->model, nd->a0, nd->img, nd->y, nd->neg, nd->index, n, r->dim, c * C,
-                         c == r->start || cfg->model.augment);
+                         c == r->start || cfg->model.augment, nd->work.threads);
     *in = nd->a0;
     /* recompute: map the data through the layers below, from their snapshots */
     for (int j = 0; recompute && j < k; j++) {

@@ -783,7 +783,7 @@ static void test_shift(void)
     pff_config_default(&cfg);
     cfg.model.seed = 11;
     cfg.model.augment = PFF_AUGMENT_SHIFT;
-    pff_embed_inputs(&cfg.model, a, img, yy, nn, NULL, n, D, 6, 1);
+    pff_embed_inputs(&cfg.model, a, img, yy, nn, NULL, n, D, 6, 1, 2);
     int inputs_ok = 1;
     for (int i = 0; i < n; i++) {
         int dx, dy;

@@ -599,12 +599,12 @@ static void test_shift_dataflow(void)
     pff_negatives_draw(&cfg.model, neg, data.y, NULL, n, 0);
     pff_stage_stats st = {0};
     for (int e = 0; e < C; e++) {
-        pff_embed_inputs(&cfg.model, a, data.x, data.y, neg, NULL, n, dim, e, 1);
+        pff_embed_inputs(&cfg.model, a, data.x, data.y, neg, NULL, n, dim, e, 1, 2);
         rc |= pff_stage_ff_epochs(&cfg.model, l1, 0, 0, e, e + 1, &w, a, n, NULL, NULL, NULL, &st,
                                   err);
     }
     for (int e = 0; e < C; e++) {
-        pff_embed_inputs(&cfg.model, a, data.x, data.y, neg, NULL, n, dim, e, 1);
+        pff_embed_inputs(&cfg.model, a, data.x, data.y, neg, NULL, n, dim, e, 1, 2);
         pff_ff_map(l1, &w, a, 2 * n, h);
         rc |= pff_stage_ff_epochs(&cfg.model, l2, 1, 0, e, e + 1, &w, h, n, NULL, NULL, NULL, &st,
                                   err);
@@ -617,7 +617,7 @@ static void test_shift_dataflow(void)
     /* and not on the unshifted images: the same reference without shifts differs */
     pff_config plain = cfg;
     plain.model.augment = PFF_AUGMENT_NONE;
-    pff_embed_inputs(&plain.model, a, data.x, data.y, neg, NULL, n, dim, 0, 1);
+    pff_embed_inputs(&plain.model, a, data.x, data.y, neg, NULL, n, dim, 0, 1, 1);
     pff_ff_map(l1, &w, a, 2 * n, h);
     pff_layer_init(l2, cfg.model.seed, 1);
     memset(l2->m, 0, 2 * l2->nparam * sizeof(float));
