@@ -12,6 +12,7 @@
 
 #include "pff.h"
 #include "cli.h"
+#include "layers/layers.h" /* pff_neg_from_net: the negatives policy of pff train */
 #include "pipeline/plan.h"
 
 #include <math.h>
@@ -31,6 +32,7 @@ typedef struct {
     int ncosts;
     long *widths;      /* (layers+1) or NULL */
     const char *neg;   /* one of pff_neg_names */
+    pff_neg_kind kind; /* the same, as the library's enum */
     double neg_cost;
     double map_cost;
     int width;         /* 0: automatic */
@@ -225,11 +227,14 @@ static int set_option(sched_opts *o, int id, const char *v, FILE *err)
     case OPT_LAYERS: return parse_layers(v, o, err);
     case OPT_COSTS: return parse_costs(v, o, err);
     case OPT_NEG: {
-        int known = 0;
-        for (int i = 0; i < 4; i++) known |= strcmp(v, pff_neg_names[i]) == 0;
-        if (!known)
+        int known = -1;
+        for (int i = 0; i < 4; i++)
+            if (!strcmp(v, pff_neg_names[i]))
+                known = i;
+        if (known < 0)
             return usage(err, "--neg: expected adaptive, fixed, random or hard, found '%s'", v);
         o->neg = v;
+        o->kind = (pff_neg_kind)known;
         break;
     }
     case OPT_NEG_COST:
@@ -367,7 +372,7 @@ static double *costs_from_widths(const sched_opts *o)
 /* The heading, the chart and the summary per node, on chart. */
 static void print_plan(FILE *chart, const pff_plan *plan, const sched_opts *o, int colour)
 {
-    const int fixed = strcmp(o->neg, "fixed") == 0;
+    const int fixed = o->kind == PFF_NEG_FIXED;
     fprintf(chart, "%s schedule: %d node%s, %d layer%s, %d chapter%s, negatives %s",
             pff_plan_sched_name(plan->schedule), plan->nodes, plan->nodes == 1 ? "" : "s",
             plan->layers, plan->layers == 1 ? "" : "s", plan->splits, plan->splits == 1 ? "" : "s",
@@ -414,6 +419,7 @@ int pff_schedule_cli(int argc, char **argv, FILE *out, FILE *err, int use_color)
     o.layers = 3;
     o.splits = 3;
     o.neg = "random";
+    o.kind = PFF_NEG_RANDOM;
     int help = 0;
     int rc = parse_args(argc, argv, &o, out, err, &help);
     double *wcosts = NULL;
@@ -425,14 +431,14 @@ int pff_schedule_cli(int argc, char **argv, FILE *out, FILE *err, int use_color)
         rc = out_of_memory(err, NULL);
         goto done;
     }
-    const int fixed = strcmp(o.neg, "fixed") == 0;
+    const int fixed = o.kind == PFF_NEG_FIXED;
     pff_plan_config cfg = {
         .schedule = o.schedule,
         .nodes = o.nodes,
         .layers = o.layers,
         .splits = o.splits,
         .costs = o.costs ? o.costs : wcosts,
-        .adaptive = strcmp(o.neg, "adaptive") == 0 || strcmp(o.neg, "hard") == 0,
+        .adaptive = pff_neg_from_net(o.kind), /* the policy of pff train (layers/layers.h) */
         .neg_cost = fixed ? 0.0 : o.neg_cost,
         .map_cost = o.map_cost,
     };

@@ -212,6 +212,18 @@ void pff_negatives_draw(const pff_model_config *cfg, uint8_t *neg, const uint8_t
 void pff_negatives_adaptive(uint8_t *neg, const float *table, const uint8_t *y, long n);
 /* Does the kind of negatives come from the network (adaptive, hard)? */
 static inline int pff_neg_from_net(pff_neg_kind k) { return k == PFF_NEG_ADAPTIVE || k == PFF_NEG_HARD; }
+/* The one negatives policy of every schedule: where a node gets the negatives of chapter c, its
+ * first chapter being `first` and the network that makes them being that of chapter c - lag
+ * (All Layers: lag = N nodes; Single Layer and Sequential: 1). From the network once there is
+ * one (adaptive, hard); else drawn (random every chapter, fixed in the node's first chapter:
+ * the draw of chapter 0); else kept (fixed). */
+typedef enum { PFF_NEGS_KEEP, PFF_NEGS_DRAW, PFF_NEGS_FROM_NET } pff_negs_source;
+static inline pff_negs_source pff_negatives_source(pff_neg_kind k, int c, int first, int lag)
+{
+    if (pff_neg_from_net(k) && c >= lag)
+        return PFF_NEGS_FROM_NET;
+    return k != PFF_NEG_FIXED || c == first ? PFF_NEGS_DRAW : PFF_NEGS_KEEP;
+}
 /* --neg hard: for each row a wrong label drawn with probability
  * exp((G_j - max) / temp) / sum over the 9 wrong labels (the true label never),
  * keyed by (seed, chapter, image id): index[i], or i when index is NULL. */

@@ -227,16 +227,17 @@ static int all_layers_node(node *nd, char *err)
     int c0 = r->start + ((nd->id - r->start % N) + N) % N; /* this node's first chapter */
     for (int c = c0; c < S; c += N) {
         int rc;
-        if (pff_neg_from_net(cfg->model.neg) && c >= N) {
+        const pff_negs_source src = pff_negatives_source(cfg->model.neg, c, c0, N);
+        if (src == PFF_NEGS_FROM_NET) {
             if (c == c0) { /* resumed: made before the checkpoint */
                 if ((rc = pff_resumed_negatives(nd, c, err)))
                     return rc;
-            } else {
+            } else { /* made by this node after its chapter c - N */
                 uint8_t *t = nd->neg;
                 nd->neg = nd->neg_next;
                 nd->neg_next = t;
             }
-        } else if (cfg->model.neg != PFF_NEG_FIXED || c == c0) {
+        } else if (src == PFF_NEGS_DRAW) {
             draw_negatives(nd, c);
         }
         /* the chapter's inputs (of its one epoch, when shifts change every epoch) */
@@ -312,8 +313,9 @@ static int single_layer_negatives(node *nd, int c, char *err)
     run *r = nd->r;
     const pff_config *cfg = r->cfg;
     const int chan = ch(r, CH_NEG, nd->id);
-    if (!pff_neg_from_net(cfg->model.neg) || c == 0) {
-        if (cfg->model.neg != PFF_NEG_FIXED || c == r->start)
+    const pff_negs_source src = pff_negatives_source(cfg->model.neg, c, r->start, 1);
+    if (src != PFF_NEGS_FROM_NET) {
+        if (src == PFF_NEGS_DRAW)
             draw_negatives(nd, c);
         return PFF_OK;
     }
