@@ -221,7 +221,7 @@ int pff_data_fingerprint(const char *dir, uint64_t size[PFF_DATA_FILES],
                          uint64_t hash[PFF_DATA_FILES], char *err);
 void pff_dataset_free(pff_dataset *d);
 void pff_dataset_truncate(pff_dataset *d, int n);
-/* --val N: moves N images of train, a fixed keyed choice independent of --seed (data/idx.c), into
+/* --val N: moves N images of train, a fixed keyed choice independent of --seed (pipeline/shards.c), into
  * val; train keeps the others, in order. PFF_EUSAGE when N >= train->n. n <= 0: val empty. */
 int pff_dataset_hold_out(pff_dataset *train, int n, pff_dataset *val, char *err);
 

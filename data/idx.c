@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 
 #include "../pff.h"
-#include "../layers/layers.h" /* pff_hash */
 
 static uint32_t be32(const unsigned char *p)
 {
@@ -218,67 +217,4 @@ void pff_dataset_truncate(pff_dataset *d, int n)
 {
     if (n > 0 && n < d->n)
         d->n = n;
-}
-
-/* --val N: the N images of train whose keyed draw pff_hash(PFF_VAL_KEY, PFF_RNG_VAL, 0, 0, i) is
- * smallest (i: the image's place in train, ties to the lower i), in their order, move to val; the
- * others stay in train, in their order. The key is fixed, not --seed: every seed, schedule and
- * MPI rank holds out the same images, so runs chosen between see the same validation set. */
-#define PFF_VAL_KEY 0x76616c69646174ull /* "validat" */
-typedef struct {
-    uint64_t h;
-    int i;
-} val_key;
-
-static int val_key_cmp(const void *a, const void *b)
-{
-    const val_key *x = a, *y = b;
-    return x->h < y->h ? -1 : x->h > y->h ? 1 : x->i - y->i;
-}
-
-int pff_dataset_hold_out(pff_dataset *train, int n, pff_dataset *val, char *err)
-{
-    memset(val, 0, sizeof *val);
-    if (n <= 0)
-        return PFF_OK;
-    if (n >= train->n || train->index) {
-        snprintf(err, PFF_ERRLEN, "--val %d: expected fewer than the %d training images", n,
-                 train->n);
-        return PFF_EUSAGE;
-    }
-    const int total = train->n, dim = train->dim;
-    val_key *k = malloc((size_t)total * sizeof *k);
-    uint8_t *held = calloc((size_t)total, 1);
-    val->x = malloc((size_t)n * dim * sizeof *val->x);
-    val->y = malloc((size_t)n);
-    if (!k || !held || !val->x || !val->y) {
-        free(k);
-        free(held);
-        pff_dataset_free(val);
-        snprintf(err, PFF_ERRLEN, "--val %d: out of memory", n);
-        return PFF_EFAIL;
-    }
-    for (int i = 0; i < total; i++)
-        k[i] = (val_key){pff_hash(PFF_VAL_KEY, PFF_RNG_VAL, 0, 0, (uint64_t)i), i};
-    qsort(k, (size_t)total, sizeof *k, val_key_cmp);
-    for (int j = 0; j < n; j++)
-        held[k[j].i] = 1;
-    int nv = 0, nt = 0;
-    for (int i = 0; i < total; i++) {
-        const float *row = train->x + (size_t)i * dim;
-        if (held[i]) {
-            memcpy(val->x + (size_t)nv * dim, row, (size_t)dim * sizeof *row);
-            val->y[nv++] = train->y[i];
-        } else {
-            if (nt != i)
-                memmove(train->x + (size_t)nt * dim, row, (size_t)dim * sizeof *row);
-            train->y[nt++] = train->y[i];
-        }
-    }
-    val->n = nv;
-    val->dim = dim;
-    train->n = nt;
-    free(k);
-    free(held);
-    return PFF_OK;
 }

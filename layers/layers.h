@@ -77,7 +77,7 @@ enum {
     PFF_RNG_SHARD,
     PFF_RNG_AUGMENT,
     PFF_RNG_DROPOUT, /* --dropout's mask (layers/ff.c) */
-    PFF_RNG_VAL      /* --val: which training images are held out (data/idx.c) */
+    PFF_RNG_VAL      /* --val: which training images are held out (pipeline/shards.c) */
 };
 uint64_t pff_hash(uint64_t seed, uint64_t purpose, uint64_t a, uint64_t b, uint64_t i);
 float pff_uniform(uint64_t h); /* [0,1) from a hash */
