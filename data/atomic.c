@@ -1,4 +1,7 @@
-/* data/atomic.c — the one atomic file writer: every file pff writes (models,
+/* data/atomic.c — the one atomic file writer, and the one whole-file reader (pff_read_whole, at
+ * the end: model files, checkpoints and pictures are read through it).
+ *
+ * Every file pff writes (models,
  * checkpoints, exports, pictures, traces) goes through write_atomic below, so
  * a reader never sees half a file and a failed write leaves any existing file
  * untouched.
@@ -31,6 +34,7 @@
 #include <unistd.h>
 
 #include "../pff.h"
+#include "data.h"
 
 #define KEEP_UMASK ((mode_t)-1) /* write_atomic: file mode 0666 & ~umask */
 
@@ -160,4 +164,35 @@ int pff_write_atomic(const char *path, const void *data, size_t n, char *err)
 {
     buffer b = {data, n};
     return write_atomic(path, emit_buffer, &b, 0644, err);
+}
+
+unsigned char *pff_read_whole(const char *path, size_t max, size_t *n, pff_read_status *why)
+{
+    *n = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        *why = PFF_READ_OPEN;
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        *why = PFF_READ_NOT_REGULAR;
+        return NULL;
+    }
+    *n = (size_t)st.st_size;
+    if (max && *n > max) {
+        fclose(f);
+        *why = PFF_READ_TOO_LARGE;
+        return NULL;
+    }
+    unsigned char *p = malloc(*n + 1);
+    *why = !p ? PFF_READ_NOMEM : fread(p, 1, *n, f) != *n ? PFF_READ_IO : PFF_READ_OK;
+    fclose(f);
+    if (*why != PFF_READ_OK) {
+        free(p);
+        return NULL;
+    }
+    p[*n] = 0;
+    return p;
 }

@@ -41,6 +41,7 @@
 
 #include "bytes.h"
 #include "checkpoint.h"
+#include "data.h"
 #include "model_file.h"
 
 #define CK_MAGIC "PFFCKPT1"
@@ -248,32 +249,22 @@ typedef enum { LOAD_OK, LOAD_BAD, LOAD_OOM } load_step;
 /* The whole file at path; NULL with *rc and err set when it cannot be read. */
 static unsigned char *read_whole(const char *path, size_t *size, int *rc, char *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    pff_read_status why;
+    unsigned char *p = pff_read_whole(path, 0, size, &why);
+    if (why == PFF_READ_OPEN) {
         snprintf(err, PFF_ERRLEN, "--resume %s: cannot open: no such checkpoint", path);
         *rc = PFF_EUSAGE;
-        return NULL;
-    }
-    unsigned char *p = NULL;
-    size_t n = 0, cap = 0, got;
-    do {
-        if (n == cap) {
-            cap = cap ? 2 * cap : 1 << 20;
-            unsigned char *q = realloc(p, cap);
-            if (!q) {
-                free(p);
-                fclose(f);
-                snprintf(err, PFF_ERRLEN, "%s: out of memory", path);
-                *rc = PFF_EFAIL;
-                return NULL;
-            }
-            p = q;
+    } else if (why == PFF_READ_NOMEM) {
+        snprintf(err, PFF_ERRLEN, "%s: out of memory", path);
+        *rc = PFF_EFAIL;
+    } else if (why != PFF_READ_OK) { /* a directory or a short read: no checkpoint's bytes */
+        *size = 0;
+        p = calloc(1, 1);
+        if (!p) {
+            snprintf(err, PFF_ERRLEN, "%s: out of memory", path);
+            *rc = PFF_EFAIL;
         }
-        got = fread(p + n, 1, cap - n, f);
-        n += got;
-    } while (got > 0);
-    fclose(f);
-    *size = n;
+    }
     return p;
 }
 

@@ -12,9 +12,24 @@
 #ifndef PFF_DATA_H
 #define PFF_DATA_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 /* pff_write_atomic_stream, the one atomic writer, is declared in pff.h (data/atomic.c). */
+
+/* The one whole-file reader (data/atomic.c): the bytes of the regular file at path (at most
+ * max of them; 0: any size), malloc'd with one zero byte past them, their count in *n. NULL on
+ * failure, *why saying which (and *n the file's size where it is known); each reader words its
+ * own message from it. */
+typedef enum {
+    PFF_READ_OK,
+    PFF_READ_OPEN,        /* fopen failed: errno is kept */
+    PFF_READ_NOT_REGULAR, /* a directory, a device... */
+    PFF_READ_TOO_LARGE,   /* more than max bytes (nothing read) */
+    PFF_READ_NOMEM,       /* the buffer could not be allocated */
+    PFF_READ_IO           /* fewer bytes than the file's size could be read */
+} pff_read_status;
+unsigned char *pff_read_whole(const char *path, size_t max, size_t *n, pff_read_status *why);
 
 /* 0 when a file can be created at path (tried and removed: the atomic writers create
  * PATH.tmp.XXXXXX beside it and rename it over PATH), else PFF_EUSAGE (PFF_EFAIL when out of

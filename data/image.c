@@ -13,6 +13,7 @@
 #include <stb/stb_image.h>
 
 #include "../pff.h"
+#include "data.h"
 #include "image.h"
 
 #define MAX_PIXELS (64L * 1024 * 1024) /* images larger than this are refused */
@@ -59,32 +60,20 @@ static void resample(const float *src, int n, long ss, float *dst, int m, long d
 static unsigned char *slurp(const char *path, size_t *len, char *err)
 {
     static const char *const want = "expected a PNG, JPEG or BMP image";
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    pff_read_status why;
+    unsigned char *buf = pff_read_whole(path, MAX_FILE, len, &why);
+    if (why == PFF_READ_OPEN)
         snprintf(err, PFF_ERRLEN, "%s: cannot open: %s; %s", path, strerror(errno), want);
-        return NULL;
-    }
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+    else if (why == PFF_READ_NOT_REGULAR)
         snprintf(err, PFF_ERRLEN, "%s: not a regular file; %s", path, want);
-        fclose(f);
-        return NULL;
-    }
-    if (st.st_size == 0 || st.st_size > MAX_FILE) {
+    else if (why == PFF_READ_IO || why == PFF_READ_NOMEM)
+        snprintf(err, PFF_ERRLEN, "%s: %s", path, why == PFF_READ_IO ? "read error" : "out of memory");
+    else if (why == PFF_READ_TOO_LARGE || *len == 0) {
         snprintf(err, PFF_ERRLEN, "%s: %s (%lld bytes); %s", path,
-                 st.st_size ? "too large" : "empty file", (long long)st.st_size, want);
-        fclose(f);
-        return NULL;
-    }
-    unsigned char *buf = malloc((size_t)st.st_size);
-    if (!buf || fread(buf, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
-        snprintf(err, PFF_ERRLEN, "%s: %s", path, buf ? "read error" : "out of memory");
+                 *len ? "too large" : "empty file", (long long)*len, want);
         free(buf);
-        fclose(f);
         return NULL;
     }
-    fclose(f);
-    *len = (size_t)st.st_size;
     return buf;
 }
 

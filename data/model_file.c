@@ -35,6 +35,7 @@
 
 #include "../layers/layers.h"
 #include "bytes.h"
+#include "data.h"
 #include "model_file.h"
 
 #define MODEL_MAGIC "PFFMODEL"
@@ -178,26 +179,14 @@ int pff_model_save(const pff_model *m, const char *path, char *err)
 
 static unsigned char *read_file(const char *path, size_t *n, char *err)
 {
-    struct stat st;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    pff_read_status why;
+    unsigned char *p = pff_read_whole(path, 0, n, &why);
+    if (why == PFF_READ_OPEN)
         snprintf(err, PFF_ERRLEN, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+    else if (why == PFF_READ_NOT_REGULAR)
         snprintf(err, PFF_ERRLEN, "%s: not a regular file", path);
-        fclose(f);
-        return NULL;
-    }
-    unsigned char *p = malloc((size_t)st.st_size + 1);
-    if (!p || fread(p, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
-        snprintf(err, PFF_ERRLEN, "%s: cannot read %lld bytes", path, (long long)st.st_size);
-        free(p);
-        fclose(f);
-        return NULL;
-    }
-    fclose(f);
-    *n = (size_t)st.st_size;
+    else if (why != PFF_READ_OK)
+        snprintf(err, PFF_ERRLEN, "%s: cannot read %lld bytes", path, (long long)*n);
     return p;
 }
 
