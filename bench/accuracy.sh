@@ -21,7 +21,9 @@
 #   default  recipes that train in about a minute on 2 cores (what `pff train` should be)
 #   large    the paper's network [784,2000,2000,2000,2000] with regularisation: hours per run
 # A large run writes a checkpoint (NAME.ck) after every chapter and continues from it when the
-# script is run again. Every run keeps NAME.cmd (the command), NAME.json (pff train --json), NAME.csv (--log) and, for
+# script is run again, logging into NAME.resumeK.csv; its JSON then also holds
+# train_seconds_total, the training seconds of every part (the last logged chapter of each
+# stopped part, from its log, plus the last part's train_seconds). Every run keeps NAME.cmd (the command), NAME.json (pff train --json), NAME.csv (--log) and, for
 # selection runs, NAME.eval.json (pff eval --json). A run whose JSON exists is not run again: the
 # script says "kept" and names the file; --force runs everything again. Models (NAME.pff) are
 # written beside them and not committed (the commands remake them).
@@ -77,10 +79,20 @@ train() {
         echo "== $run: kept $json (made earlier: see $run.cmd; --force runs it again)"
         return 0
     fi
-    [ "$force" = 1 ] && rm -f "$ck"
+    [ "$force" = 1 ] && rm -f "$ck" "$out/$run.before"
     if [ -e "$ck" ]; then
-        set -- --resume "$ck" --log "$out/$run.resumed.csv"
-        echo "== $run: continuing from $ck"
+        # the training seconds before this resume: the last logged chapter of the part that
+        # stopped, plus what the parts before it had (DESIGN.md §6: one accounting, from the logs)
+        k=1
+        while [ -e "$out/$run.resume$k.csv" ]; do k=$((k + 1)); done
+        last="$out/$run.csv"
+        [ "$k" -gt 1 ] && last="$out/$run.resume$((k - 1)).csv"
+        awk -F, -v before="$(cat "$out/$run.before" 2>/dev/null || echo 0)" '
+            NR == 1 { for (i = 1; i <= NF; i++) if ($i == "seconds") c = i; next }
+            c && $c != "" { s = $c } END { printf "%.3f\n", before + s }' "$last" >"$out/$run.before.tmp"
+        mv "$out/$run.before.tmp" "$out/$run.before"
+        set -- --resume "$ck" --log "$out/$run.resume$k.csv" --quiet --json
+        echo "== $run: continuing from $ck ($(cat "$out/$run.before") s trained before)"
     else
         # a checkpoint for the long runs only: writing one costs seconds the short ones would count
         [ "$group" = large ] && set -- "$@" --checkpoint "$ck"
@@ -90,7 +102,12 @@ train() {
     echo "== $run: pff train $*"
     [ "$dry" = 1 ] && { rm -f "$out/$run.cmd.tmp"; return 0; }
     if "$pff" train "$@" >"$json.tmp"; then
-        tail -n 1 "$json.tmp" >"$json"
+        # a resumed run: its JSON gains train_seconds_total, the seconds of every part
+        tail -n 1 "$json.tmp" | python3 -c 'import json, sys
+d = json.loads(sys.stdin.read())
+if sys.argv[1]:
+    d["train_seconds_total"] = round(float(sys.argv[1]) + d["train_seconds"], 3)
+print(json.dumps(d, separators=(",", ":")))' "$(cat "$out/$run.before" 2>/dev/null)" >"$json"
         rm -f "$json.tmp" "$ck"
         mv "$out/$run.cmd.tmp" "$out/$run.cmd"
     else
@@ -128,7 +145,7 @@ done
 
 # selection.csv: recipe,args,K,val_accuracy (every rule of every recipe), then the winner
 python3 - "$out" "$candidates" <<'EOF'
-import json, sys
+import csv, json, sys
 out, cands = sys.argv[1], [l.split(None, 1) for l in sys.argv[2].splitlines() if l.strip()]
 rows, best = [], None
 for name, *rest in cands:
@@ -139,10 +156,11 @@ for name, *rest in cands:
         key = (acc, k == 2)          # ties: the earlier recipe (strict >), then the paper's rule
         if best is None or key > best[0]:
             best = (key, name, args, k, acc)
-with open(f"{out}/selection.csv", "w") as f:
-    f.write("recipe,args,goodness_from,val_accuracy,chosen\n")
+with open(f"{out}/selection.csv", "w", newline="") as f:
+    w = csv.writer(f, lineterminator="\n")  # options hold commas (--layers): quoted
+    w.writerow(["recipe", "args", "goodness_from", "val_accuracy", "chosen"])
     for name, args, k, acc in rows:
-        f.write(f"{name},{args},{k},{acc:.4f},{int(name == best[1] and k == best[3])}\n")
+        w.writerow([name, args, k, f"{acc:.4f}", int(name == best[1] and k == best[3])])
 with open(f"{out}/chosen.txt", "w") as f:
     f.write(f"{best[1]}\t{best[3]}\t{best[2]}\n")
 print(f"== chosen on validation: {best[1]} ({best[2] or 'the defaults'}), goodness of layers {best[3]}..L: {best[4]:.2f}%")
@@ -161,18 +179,18 @@ done
 python3 - "$out" "$win" "$K" "$wargs" "$seeds" "$smoke" "$("$pff" --version)" \
     "$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1) (family $(lscpu | sed -n 's/^CPU family: *//p'), model $(lscpu | sed -n 's/^Model: *//p'))" \
     "$(nproc)" <<'EOF'
-import json, statistics, sys, datetime
+import csv, json, statistics, sys, datetime
 out, win, K, wargs, seeds, smoke, version, cpu, ncpu = sys.argv[1:10]
 K, seeds = int(K), int(seeds)
 runs = [json.load(open(f"{out}/seed-{win}-k{K}-s{s}.json")) for s in range(1, seeds + 1)]
 acc = [r["test_accuracy"] for r in runs]
-sec = [r["train_seconds"] for r in runs]
+sec = [r.get("train_seconds_total", r["train_seconds"]) for r in runs]  # a resumed run: all its parts
 sd = statistics.stdev(acc) if len(acc) > 1 else 0.0
 with open(f"{out}/seeds.csv", "w") as f:
     f.write("seed,test_accuracy,train_seconds,blas_core,threads,json\n")
     for s, r in enumerate(runs, start=1):
         f.write(f"{s},{r['test_accuracy']:.4f},{r['train_seconds']:.3f},{r['blas_core']},{r['threads']},seed-{win}-k{K}-s{s}.json\n")
-sel = [l.rstrip("\n").split(",") for l in open(f"{out}/selection.csv")][1:]
+sel = list(csv.reader(open(f"{out}/selection.csv")))[1:]
 with open(f"{out}/REPORT.md", "w") as f:
     if smoke == "1":
         f.write("# SMOKE RUN, NOT A RESULT\n\nMade by `bench/accuracy.sh --smoke`: a few thousand images, 2 epochs.\n\n")
