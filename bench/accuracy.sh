@@ -178,9 +178,9 @@ done
 # ---- 3. the report ----
 python3 - "$out" "$win" "$K" "$wargs" "$seeds" "$smoke" "$("$pff" --version)" \
     "$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1) (family $(lscpu | sed -n 's/^CPU family: *//p'), model $(lscpu | sed -n 's/^Model: *//p'))" \
-    "$(nproc)" <<'EOF'
+    "$(nproc)" "$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)" <<'EOF'
 import csv, json, statistics, sys, datetime
-out, win, K, wargs, seeds, smoke, version, cpu, ncpu = sys.argv[1:10]
+out, win, K, wargs, seeds, smoke, version, cpu, ncpu, commit = sys.argv[1:11]
 K, seeds = int(K), int(seeds)
 runs = [json.load(open(f"{out}/seed-{win}-k{K}-s{s}.json")) for s in range(1, seeds + 1)]
 acc = [r["test_accuracy"] for r in runs]
@@ -195,7 +195,8 @@ with open(f"{out}/REPORT.md", "w") as f:
     if smoke == "1":
         f.write("# SMOKE RUN, NOT A RESULT\n\nMade by `bench/accuracy.sh --smoke`: a few thousand images, 2 epochs.\n\n")
     f.write(f"# Accuracy: the `{out.rstrip('/').split('/')[-1]}` group\n\n")
-    f.write(f"Made by `bench/accuracy.sh` on {datetime.date.today()} on a {ncpu}-core {cpu}, {version}.\n\n")
+    f.write(f"Made by `bench/accuracy.sh` on {datetime.date.today()} on a {ncpu}-core {cpu}, {version}, "
+            f"commit {commit} (the script's own; the runs were made by the pff in use then).\n\n")
     f.write("## Chosen on the validation set\n\nEach recipe trained on 50,000 images with `--val 10000`; "
             "every classifier rule (goodness of layers K..L) scored on the 10,000 held-out images "
             "([selection.csv](selection.csv), from each `sel-NAME.eval.json`).\n\n")
@@ -215,6 +216,7 @@ summary = {"recipe": win, "args": wargs, "goodness_from": K, "seeds": seeds, "sm
            "test_accuracy": acc, "train_seconds_median": round(statistics.median(sec), 3),
            "train_seconds": sec, "blas_core": runs[0]["blas_core"], "threads": runs[0]["threads"],
            "cpu": cpu, "cores": int(ncpu), "pff": version, "date": str(datetime.date.today()),
+           "commit": commit,
            "val_accuracy_chosen": max(float(r[3]) for r in sel if r[4] == "1")}
 with open(f"{out}/summary.json", "w") as f:
     json.dump(summary, f)
