@@ -207,6 +207,38 @@ static void test_checkpoint_v4(const char *dir)
     }
     free(p5);
     c->model.goodness_from = 0;
+
+    /* --val: version 6, the fields of versions 3 to 5 whatever they hold (here unused), and u32
+     * val_n after the limits in the run record: 24 bytes longer than version 2. The record ends
+     * the file: limits, val_n, the data directory (u32 0: none), 4 x (u64 size, u64 hash), three
+     * empty paths, the checksum; so val_n is 92 bytes from the end. */
+    ck->rec.val_n = 1234;
+    CHECK(pff_checkpoint_save(ck, path, err) == 0, "save a version-6 checkpoint: %s", err);
+    unsigned char *p6 = slurp(path, &n);
+    CHECK(p6 && p6[8] == 6 && n == n0 + 24 && pff_get32(p6 + n - 92) == 1234,
+          "a --val checkpoint is version 6, 24 bytes longer (%zu vs %zu), val_n in its record", n, n0);
+    CHECK(pff_checkpoint_load(path, &back, err) == 0, "load version 6: %s", err);
+    if (back) {
+        CHECK(pff_checkpoint_record(back)->val_n == 1234 &&
+                  pff_checkpoint_config(back)->model.goodness_from == 0 &&
+                  back->layer[1]->step == 40,
+              "version-6 checkpoint round trip (val_n %ld)", pff_checkpoint_record(back)->val_n);
+        CHECK(pff_checkpoint_save(back, path2, err) == 0, "save it again: %s", err);
+        unsigned char *p2 = slurp(path2, &n2);
+        CHECK(p6 && p2 && n2 == n && memcmp(p6, p2, n) == 0,
+              "version-6 checkpoint: save → load → save identical");
+        free(p2);
+        pff_checkpoint_free(back);
+    }
+    if (p6) { /* version 6 says a validation split was held out: val_n 0 is a damaged file */
+        put_u32_fix_sum(p6, n, n - 92, 0);
+        spit(path2, p6, n);
+        CHECK(pff_checkpoint_load(path2, &back, err) == PFF_EUSAGE && !back &&
+                  strstr(err, "validation split"),
+              "a version-6 checkpoint with val_n 0 is refused: '%s'", err);
+    }
+    free(p6);
+    ck->rec.val_n = 0;
     pff_checkpoint_free(ck);
 }
 
