@@ -134,7 +134,10 @@ echo "$candidates" | while read -r name args; do
         echo "== sel-$name: kept $ev"
     elif [ -e "$out/sel-$name.pff" ]; then
         # shellcheck disable=SC2086
-        "$pff" eval "$out/sel-$name.pff" --val $VAL $limit --per-layer --json >"$ev.tmp" && mv "$ev.tmp" "$ev"
+        # the JSON names the model as the command does: by its name in OUT, not by a path here
+        "$pff" eval "$out/sel-$name.pff" --val $VAL $limit --per-layer --json |
+            python3 -c 'import json, sys; d = json.load(sys.stdin); d["model"] = sys.argv[1]; print(json.dumps(d, separators=(",", ":")))' \
+                "sel-$name.pff" >"$ev.tmp" && mv "$ev.tmp" "$ev"
         echo "$cmd" >>"$out/sel-$name.cmd"
     else
         echo "accuracy.sh: sel-$name.pff is missing (the JSON was kept from an earlier run); --force remakes it" >&2
