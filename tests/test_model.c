@@ -71,6 +71,19 @@ static void expect_refused(const char *path, const char *what, const char *needl
     printf("  refused %-18s %s\n", what, err);
 }
 
+/* A loaded checkpoint saved again to path2 gives the n bytes p it was loaded from. */
+static void check_resave(const pff_checkpoint *back, const char *path2, const unsigned char *p,
+                         size_t n, int version)
+{
+    char err[PFF_ERRLEN];
+    size_t n2 = 0;
+    CHECK(pff_checkpoint_save(back, path2, err) == 0, "save it again: %s", err);
+    unsigned char *p2 = slurp(path2, &n2);
+    CHECK(p && p2 && n2 == n && memcmp(p, p2, n) == 0,
+          "version-%d checkpoint: save → load → save identical", version);
+    free(p2);
+}
+
 /* A checkpoint of a --dropout --weight-decay run: version 4 (the version-3
  * fields, then dropout and weight_decay, after the eight run settings),
  * save → load → save identical, bad values refused with the field named; the
@@ -101,7 +114,7 @@ static void test_checkpoint_v4(const char *dir)
     ck->acc = calloc((size_t)ck->next, sizeof *ck->acc);
     ck->stats[1].loss = 0.75, ck->acc[1] = -1;
     CHECK(pff_checkpoint_save(ck, path, err) == 0, "save a version-4 checkpoint: %s", err);
-    size_t n, n2;
+    size_t n;
     unsigned char *p = slurp(path, &n);
     CHECK(p && n > 120 && p[8] == 4, "a --dropout --weight-decay checkpoint is version 4");
     pff_checkpoint *back = NULL;
@@ -112,11 +125,7 @@ static void test_checkpoint_v4(const char *dir)
                   b->model.neg == c->model.neg && b->model.augment == PFF_AUGMENT_NONE &&
                   back->layer[1]->step == 40 && back->layer[1]->m[1] == 0.5f,
               "version-4 checkpoint round trip");
-        CHECK(pff_checkpoint_save(back, path2, err) == 0, "save it again: %s", err);
-        unsigned char *p2 = slurp(path2, &n2);
-        CHECK(p && p2 && n2 == n && memcmp(p, p2, n) == 0,
-              "version-4 checkpoint: save → load → save identical");
-        free(p2);
+        check_resave(back, path2, p, n, 4);
         pff_checkpoint_free(back);
     }
     /* magic 8, version 4, L 4, widths 12, threshold..seed 40, run settings 32: augment at 100 */
@@ -189,11 +198,7 @@ static void test_checkpoint_v4(const char *dir)
         CHECK(b->model.goodness_from == 1 && b->model.dropout == 0.0f &&
                   b->model.weight_decay == 0.0f && back->layer[1]->step == 40,
               "version-5 checkpoint round trip");
-        CHECK(pff_checkpoint_save(back, path2, err) == 0, "save it again: %s", err);
-        unsigned char *p2 = slurp(path2, &n2);
-        CHECK(p5 && p2 && n2 == n && memcmp(p5, p2, n) == 0,
-              "version-5 checkpoint: save → load → save identical");
-        free(p2);
+        check_resave(back, path2, p5, n, 5);
         pff_checkpoint_free(back);
     }
     const size_t from_at = 116;
@@ -223,11 +228,7 @@ static void test_checkpoint_v4(const char *dir)
                   pff_checkpoint_config(back)->model.goodness_from == 0 &&
                   back->layer[1]->step == 40,
               "version-6 checkpoint round trip (val_n %ld)", pff_checkpoint_record(back)->val_n);
-        CHECK(pff_checkpoint_save(back, path2, err) == 0, "save it again: %s", err);
-        unsigned char *p2 = slurp(path2, &n2);
-        CHECK(p6 && p2 && n2 == n && memcmp(p6, p2, n) == 0,
-              "version-6 checkpoint: save → load → save identical");
-        free(p2);
+        check_resave(back, path2, p6, n, 6);
         pff_checkpoint_free(back);
     }
     if (p6) { /* version 6 says a validation split was held out: val_n 0 is a damaged file */
