@@ -43,7 +43,7 @@ CFLAGS  = $(CFLAGS_BASE) $(OPT) $(OMP) $(BLAS_CFLAGS) $(MPI_CFLAGS)
 LDFLAGS = $(OPT) $(filter -fopenmp,$(OMP))
 LIBS    = $(BLAS_LIBS) $(LDLIBS)
 
-LIB_SRC = layers/matmul.c layers/ff.c layers/net.c layers/stage.c layers/model.c \
+LIB_SRC = layers/matmul.c layers/ff.c layers/net.c layers/stage.c layers/model.c layers/settings.c \
           data/model_file.c data/checkpoint.c data/atomic.c data/idx.c data/export.c data/gantt.c \
           data/canvas.c data/image.c data/log.c data/pictures.c data/trace.c data/writable.c \
           pipeline/hub.c pipeline/mpi.c pipeline/schedule.c pipeline/plan.c \
@@ -53,7 +53,7 @@ LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
 # what pff train prints while it runs.
 CLI_SRC = cli.c runtime.c report.c cmd_train.c cmd_model.c cmd_schedule.c cmd_predict.c cmd_show.c
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
-HDRS    = pff.h cli.h report.h data/export.h data/gantt.h layers/layers.h data/bytes.h data/model_file.h \
+HDRS    = pff.h cli.h report.h data/export.h data/gantt.h layers/layers.h layers/settings.h data/bytes.h data/model_file.h \
           data/checkpoint.h pipeline/pipeline.h pipeline/run.h pipeline/plan.h tests/check.h \
           data/data.h data/canvas.h data/image.h data/log.h data/pictures.h data/trace.h
 UNIT_TESTS = test_layers test_idx test_model test_data test_plan test_trace test_runtime

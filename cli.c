@@ -248,3 +248,63 @@ int pff_cli_choice(const char *flag, const char *s, const char *const *names, in
     fprintf(stderr, "\n");
     return PFF_EUSAGE;
 }
+
+int pff_cli_setting(const pff_setting *st, const char *s, pff_model_config *m, pff_run_config *r)
+{
+    void *f = pff_setting_field(st, m, r);
+    char expected[160];
+    long v;
+    int kind, rc;
+    switch (st->type) {
+    case PFF_SET_FLAG: *(int *)f = 1; return PFF_OK;
+    case PFF_SET_LAYER: return pff_cli_goodness_from(s, m->nlayers, (int *)f);
+    case PFF_SET_KIND:
+        if ((rc = pff_cli_choice(st->flag, s, st->names, st->nnames, &kind)))
+            return rc;
+        *(int *)f = kind;
+        return PFF_OK;
+    case PFF_SET_INT:
+        if ((rc = pff_cli_long(st->flag, s, (long)st->lo, (long)st->hi, &v)))
+            return rc;
+        *(int *)f = (int)v;
+        return PFF_OK;
+    case PFF_SET_SEED: {
+        char *end;
+        errno = 0;
+        unsigned long long sd = strtoull(s, &end, 10);
+        if (errno || end == s || *end || s[0] == '-') {
+            fprintf(stderr, "pff: --%s: '%s' is not a non-negative integer\n", st->flag, s);
+            return PFF_EUSAGE;
+        }
+        *(uint64_t *)f = sd;
+        return PFF_OK;
+    }
+    case PFF_SET_REAL: {
+        double d;
+        float was = *(float *)f;
+        int ok = !pff_parse_double(s, &d) && d <= 3e38 && d >= -3e38;
+        if (ok) {
+            *(float *)f = (float)d;
+            ok = pff_setting_ok(st, m, r);
+        }
+        if (!ok) {
+            *(float *)f = was;
+            pff_setting_expected(st, m ? m->nlayers : 0, expected, sizeof expected);
+            fprintf(stderr, "pff: --%s: '%s' is not %s\n", st->flag, s, expected);
+            return PFF_EUSAGE;
+        }
+        return PFF_OK;
+    }
+    }
+    return PFF_EUSAGE;
+}
+
+void pff_json_settings(FILE *f, const pff_model_config *m, const pff_run_config *r)
+{
+    char value[96];
+    for (int i = 0; i < pff_nsettings; i++)
+        if (pff_setting_cfield(&pff_settings[i], m, r)) {
+            pff_setting_json(&pff_settings[i], m, r, 0, value, sizeof value);
+            fprintf(f, ",\"%s\":%s", pff_settings[i].name, value);
+        }
+}

@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #include "pff.h"
+#include "layers/settings.h"
 
 typedef struct {
     const char *name;
@@ -87,6 +88,10 @@ int pff_cli_choice(const char *flag, const char *s, const char *const *names, in
  * as 0 when it is the paper's rule (K = 2, or 1 for one layer), so that a run
  * that names the default writes the same bytes as one that does not. */
 int pff_cli_goodness_from(const char *s, int L, int *out);
+/* The value s of a row of the settings table (layers/settings.h) into its field of m or r, by
+ * its type: a number in its range, a kind's name, a flag, the seed, a layer of m's network (so
+ * --layers first). PFF_EUSAGE with a message naming the flag and what it expects. */
+int pff_cli_setting(const pff_setting *st, const char *s, pff_model_config *m, pff_run_config *r);
 
 /* ---- The commands (pff.c's table) ---- */
 
@@ -124,6 +129,9 @@ int pff_cores(void);
 void pff_json_str(FILE *f, const char *s);
 void pff_json_acc(FILE *f, double a);
 void pff_json_widths(FILE *f, const int *widths, int nlayers);
+/* ,"name":value for every row of the settings table in the parts given (NULL: skipped), in the
+ * table's order (cli.c). */
+void pff_json_settings(FILE *f, const pff_model_config *m, const pff_run_config *r);
 
 /* ---- The process (runtime.c) ---- */
 

@@ -232,41 +232,24 @@ int pff_cmd_info(int argc, char **argv)
         pff_json_str(stdout, p.pos[0]);
         printf(",\"layers\":");
         pff_json_widths(stdout, c->widths, c->nlayers);
-        printf(",\"parameters\":%ld,\"softmax_parameters\":%ld,\"epochs\":%d,\"splits\":%d,"
-               "\"batch\":%d,\"lr\":%g,\"softmax_lr\":%g,\"threshold\":%g,\"neg\":\"%s\","
-               "\"classifier\":\"%s\",\"seed\":%llu,\"augment\":\"%s\",\"hard_temp\":%g,"
-               "\"dropout\":%g,\"weight_decay\":%g,\"goodness_from\":%d}\n",
-               params, head, c->epochs, c->splits, c->batch, (double)c->lr, (double)c->softmax_lr,
-               (double)c->threshold, pff_neg_name(c->neg), pff_classifier_name(c->classifier),
-               (unsigned long long)c->seed, pff_augment_name(c->augment), (double)c->hard_temp,
-               (double)c->dropout, (double)c->weight_decay,
-               pff_goodness_first(c->nlayers, c->goodness_from) + 1);
+        printf(",\"parameters\":%ld,\"softmax_parameters\":%ld", params, head);
+        pff_json_settings(stdout, c, NULL);
+        printf("}\n");
     } else {
-        printf("model      %s\nlayers     %d", p.pos[0], c->widths[0]);
+        printf("model          %s\nlayers         %d", p.pos[0], c->widths[0]);
         for (int k = 1; k <= c->nlayers; k++)
             printf(",%d", c->widths[k]);
-        printf("\nparameters %ld FF", params);
+        printf("\nparameters     %ld FF", params);
         if (head)
             printf(" + %ld softmax head", head);
-        printf("\ntrained    %d epochs in %d chapters, batch %d, lr %g, softmax lr %g\n"
-               "           threshold %g per unit, %s negatives, %s classifier, seed %llu\n",
-               c->epochs, c->splits, c->batch, (double)c->lr, (double)c->softmax_lr,
-               (double)c->threshold, pff_neg_name(c->neg), pff_classifier_name(c->classifier),
-               (unsigned long long)c->seed);
-        if (c->neg == PFF_NEG_HARD)
-            printf("           hard negatives at temperature %g\n", (double)c->hard_temp);
-        if (c->augment != PFF_AUGMENT_NONE)
-            printf("           augment    %s (each image moved by up to %d px per epoch)\n",
-                   pff_augment_name(c->augment), pff_shift_max(c->augment));
-        if (c->dropout > 0)
-            printf("           dropout    %g (FF activities, while training only)\n",
-                   (double)c->dropout);
-        if (c->weight_decay > 0)
-            printf("           weight decay %g (decoupled, on the FF weights)\n",
-                   (double)c->weight_decay);
-        if (c->goodness_from)
-            printf("           goodness classifier over layers %d..%d (the paper's: 2..%d)\n",
-                   c->goodness_from, c->nlayers, c->nlayers);
+        printf("\n");
+        /* every setting the model file records, in the table's order (layers/settings.h) */
+        for (int i = 0; i < pff_nsettings; i++)
+            if (pff_settings[i].stored == PFF_STORED_MODEL) {
+                char value[64];
+                pff_setting_text(&pff_settings[i], c, NULL, value, sizeof value);
+                printf("%-14s %s\n", pff_settings[i].name, value);
+            }
     }
     pff_model_free(&m);
     return 0;

@@ -34,52 +34,67 @@
 #include "data/data.h" /* pff_check_writable */
 #include "data/log.h"  /* pff_log_header */
 #include "layers/layers.h"
+#include "layers/settings.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/plan.h"
 #include "data/trace.h"
 
-static const pff_option train_opts[] = {
+/* The options of `pff train`: what only the command line knows (the data, the network's shape,
+ * the limits, the outputs), then every row of the settings table (layers/settings.h), whose help
+ * lines are written from the table once, by train_options. */
+static const pff_option own_opts[] = {
     {"data", 1, "DIR      directory of the four IDX files (default data/mnist)"},
     {"dataset", 1, "NAME     mnist (data/mnist) | fashion (data/fashion-mnist)"},
     {"layers", 1, "W0,W1,.. widths, input first (default 784,500,500,500)"},
-    {"epochs", 1, "E        total epochs (default 10)"},
-    {"splits", 1, "S        chapters; E must be a multiple of S (default 5)"},
-    {"batch", 1, "B        images per batch (default 64)"},
-    {"schedule", 1, "NAME     sequential | single-layer | all-layers | federated"},
-    {"nodes", 1, "N        pipeline node threads (single-layer: number of layers)"},
-    {"threads", 1, "T        worker threads per node (default cores / nodes)"},
+    {"preset", 1, "NAME     paper: the paper's literal settings (see layers/README.md)"},
     {"oversubscribe", 0, "         allow nodes x threads above the core count"},
-    {"fast", 0, "         single-layer: take adaptive negatives as they arrive (paper)"},
-    {"recompute", 0, "         single-layer: recompute lower layers instead of receiving activations"},
-    {"handoff", 1, "WHAT     all-layers: full (weights + Adam state) | weights (paper's sockets)"},
-    {"shards", 1, "KIND     federated shards: iid | label-skew (default iid)"},
-    {"transport", 1, "KIND     threads (one process) | mpi (one rank per node, under mpirun)"},
-    {"neg", 1, "KIND     negatives: adaptive | fixed | random | hard (default adaptive)"},
-    {"hard-temp", 1, "T        --neg hard: wrong label j drawn with P ~ exp(G_j / T) (default 1)"},
-    {"augment", 1, "KIND     none | shift | shift1: move each image by a keyed +-2 (+-1) px each epoch"},
-    {"dropout", 1, "P        drop FF activities with probability P in training (default 0: off)"},
-    {"weight-decay", 1, "L        decoupled (AdamW) decay of the FF weights (default 0: off)"},
-    {"classifier", 1, "KIND     goodness | softmax (default goodness)"},
-    {"goodness-from", 1, "K        the goodness classifier sums layers K..L (default 2; 1: all)"},
-    {"lr", 1, "X        Adam learning rate of the FF layers (default 0.001)"},
-    {"softmax-lr", 1, "X        Adam learning rate of the softmax head (default 0.001)"},
-    {"threshold", 1, "X        goodness threshold per unit: theta = X * width (default 1)"},
-    {"seed", 1, "N        random seed (default 1)"},
     {"train-limit", 1, "N        train on the first N images only"},
     {"test-limit", 1, "N        evaluate on the first N test images only"},
     {"val", 1, "N        hold out N training images (a fixed keyed choice) as a validation set"},
     {"test", 0, "         with --val: also measure the test set at the end (never during training)"},
-    {"preset", 1, "NAME     paper: the paper's literal settings (see layers/README.md)"},
     {"save", 1, "FILE     write the trained model (atomically)"},
     {"trace", 1, "FILE     record every node's events: .json (Perfetto), .png, .txt or -"},
     {"log", 1, "FILE     one record per chapter: CSV, or JSON Lines for .jsonl"},
     {"checkpoint", 1, "FILE     save the whole training state after every chapter (atomically)"},
     {"resume", 1, "FILE     continue a run from its checkpoint (settings come from it)"},
-    {"eval-every", 1, "K        validation (else test) accuracy every K chapters, in the log"},
     {"json", 0, "         print one JSON object with the results on stdout"},
     {"quiet", 0, "         no progress on stderr"},
-    {"help", 0, "         this text"},
-    {NULL, 0, NULL}};
+    {"help", 0, "         this text"}};
+#define OWN_OPTS (int)(sizeof own_opts / sizeof own_opts[0])
+static pff_option train_opts[OWN_OPTS + 32];
+static char setting_help[32][200];
+
+/* train_opts: the first three of own_opts, the settings' rows, the rest of own_opts. */
+static void train_options(void)
+{
+    _Static_assert(OWN_OPTS + 32 <= PFF_CLI_MAX_OPTS, "the option table fits the parser");
+    if (train_opts[0].name)
+        return;
+    int n = 0;
+    for (int i = 0; i < 4; i++)
+        train_opts[n++] = own_opts[i];
+    for (int i = 0; i < pff_nsettings && i < 32; i++) {
+        const pff_setting *st = &pff_settings[i];
+        char def[96] = "", kinds[120] = "";
+        for (int k = 0; k < st->nnames; k++)
+            snprintf(kinds + strlen(kinds), sizeof kinds - strlen(kinds), "%s%s", k ? " | " : ": ",
+                     st->names[k]);
+        if (st->type != PFF_SET_FLAG) {
+            pff_model_config m;
+            pff_run_config r;
+            pff_settings_default(&m, &r);
+            char value[64];
+            pff_setting_text(st, &m, &r, value, sizeof value);
+            snprintf(def, sizeof def, " (default %s)", st->def_text ? st->def_text : value);
+        }
+        snprintf(setting_help[i], sizeof setting_help[i], "%-8s %s%s%s", st->metavar, st->help,
+                 kinds, def);
+        train_opts[n++] = (pff_option){st->flag, st->type != PFF_SET_FLAG, setting_help[i]};
+    }
+    for (int i = 4; i < OWN_OPTS; i++)
+        train_opts[n++] = own_opts[i];
+    train_opts[n] = (pff_option){NULL, 0, NULL};
+}
 
 static int parse_layers(const char *s, pff_config *cfg)
 {
@@ -246,30 +261,13 @@ static int check_resume_flags(const pff_parsed *p)
     return PFF_OK;
 }
 
-/* --dropout P, --weight-decay L: any number here (0 turns each off); the range is
- * pff_check_regularisers', as for a library caller. */
-static int parse_regulariser(const pff_parsed *p, const char *flag, float *out)
-{
-    const char *s = pff_cli_get(p, train_opts, flag);
-    double v;
-    if (!s)
-        return PFF_OK;
-    if (pff_parse_double(s, &v) || v > 3e38 || v < -3e38) {
-        fprintf(stderr, "pff: --%s: '%s' is not a number\n", flag, s);
-        return PFF_EUSAGE;
-    }
-    *out = (float)v;
-    return PFF_OK;
-}
-
-/* --preset, --layers and the numbers. */
+/* --preset, --layers, the limits, then every setting of the table that was given. */
 static int parse_numbers(train_job *t)
 {
     const pff_parsed *p = &t->p;
     const pff_option *O = train_opts;
     pff_config *cfg = &t->cfg;
     const char *s;
-    long v;
     int rc;
     if ((s = pff_cli_get(p, O, "preset"))) {
         if (strcmp(s, "paper") != 0) {
@@ -288,21 +286,6 @@ static int parse_numbers(train_job *t)
     }
     if ((s = pff_cli_get(p, O, "layers")) && (rc = parse_layers(s, cfg)))
         return rc;
-    static const struct {
-        const char *name;
-        long lo, hi;
-        size_t field; /* offset of an int in pff_config */
-    } ints[] = {{"epochs", 1, 1000000, offsetof(pff_config, model.epochs)},
-                {"splits", 1, 1000000, offsetof(pff_config, model.splits)},
-                {"batch", 1, PFF_MAX_BATCH, offsetof(pff_config, model.batch)},
-                {"nodes", 1, PFF_MAX_NODES, offsetof(pff_config, run.nodes)},
-                {"threads", 1, PFF_MAX_THREADS, offsetof(pff_config, run.threads)}};
-    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
-        if ((s = pff_cli_get(p, O, ints[i].name))) {
-            if ((rc = pff_cli_long(ints[i].name, s, ints[i].lo, ints[i].hi, &v)))
-                return rc;
-            *(int *)((char *)cfg + ints[i].field) = (int)v;
-        }
     if ((s = pff_cli_get(p, O, "train-limit")) &&
         (rc = pff_cli_long("train-limit", s, 1, INT_MAX, &t->train_limit)))
         return rc;
@@ -311,88 +294,29 @@ static int parse_numbers(train_job *t)
         return rc;
     if ((s = pff_cli_get(p, O, "val")) && (rc = pff_cli_long("val", s, 1, INT_MAX, &t->val_n)))
         return rc;
-    if ((s = pff_cli_get(p, O, "seed"))) {
-        char *end;
-        errno = 0;
-        unsigned long long sd = strtoull(s, &end, 10);
-        if (errno || end == s || *end || s[0] == '-') {
-            fprintf(stderr, "pff: --seed: '%s' is not a non-negative integer\n", s);
-            return PFF_EUSAGE;
-        }
-        cfg->model.seed = sd;
-    }
-    if ((s = pff_cli_get(p, O, "lr")) && (rc = pff_cli_float("lr", s, &cfg->model.lr)))
-        return rc;
-    if ((s = pff_cli_get(p, O, "softmax-lr")) &&
-        (rc = pff_cli_float("softmax-lr", s, &cfg->model.softmax_lr)))
-        return rc;
-    if ((s = pff_cli_get(p, O, "threshold")) &&
-        (rc = pff_cli_float("threshold", s, &cfg->model.threshold)))
-        return rc;
-    if ((s = pff_cli_get(p, O, "goodness-from")) &&
-        (rc = pff_cli_goodness_from(s, cfg->model.nlayers, &cfg->model.goodness_from)))
-        return rc;
-    if ((rc = parse_regulariser(p, "dropout", &cfg->model.dropout)) ||
-        (rc = parse_regulariser(p, "weight-decay", &cfg->model.weight_decay)))
-        return rc;
-    char err[PFF_ERRLEN];
-    if ((rc = pff_check_regularisers(&cfg->model, err))) /* now, before any file is touched */
-        fprintf(stderr, "pff: %s\n", err);
-    return rc;
-}
-
-/* A --flag NAME among names, into *out; absent: *out unchanged. */
-static int choice(const pff_parsed *p, const char *flag, const char *const *names, int n, int *out)
-{
-    const char *s = pff_cli_get(p, train_opts, flag);
-    return s ? pff_cli_choice(flag, s, names, n, out) : PFF_OK;
-}
-
-/* The kinds: schedule, negatives, augmentation, classifier, shards, hand-off, transport. */
-static int parse_kinds(train_job *t)
-{
-    const pff_parsed *p = &t->p;
-    const pff_option *O = train_opts;
-    pff_config *cfg = &t->cfg;
-    static const char *const hand[] = {"full", "weights"}, *const tps[] = {"threads", "mpi"};
-    int rc, sched = cfg->run.schedule, neg = cfg->model.neg, aug = cfg->model.augment,
-            cls = cfg->model.classifier, shards = cfg->run.shards, transport = cfg->run.transport;
-    const char *s;
-    if ((rc = choice(p, "schedule", pff_schedule_names, 4, &sched)))
-        return rc;
-    cfg->run.schedule = (pff_schedule_kind)sched;
-    if ((rc = choice(p, "neg", pff_neg_names, 4, &neg)))
-        return rc;
-    cfg->model.neg = (pff_neg_kind)neg;
-    if ((s = pff_cli_get(p, O, "hard-temp"))) {
-        if ((rc = pff_cli_float("hard-temp", s, &cfg->model.hard_temp)))
+    /* every setting of the table that was given, after --layers (--goodness-from names a
+     * layer of it) */
+    for (int i = 0; i < pff_nsettings; i++)
+        if (pff_cli_has(p, O, pff_settings[i].flag) &&
+            (rc = pff_cli_setting(&pff_settings[i], pff_cli_get(p, O, pff_settings[i].flag),
+                                  &cfg->model, &cfg->run)))
             return rc;
-        if (cfg->model.neg != PFF_NEG_HARD) {
-            fprintf(stderr, "pff: --hard-temp applies to --neg hard only (now --neg %s)\n",
-                    pff_neg_name(cfg->model.neg));
-            return PFF_EUSAGE;
-        }
+    return PFF_OK;
+}
+
+/* The settings that apply to one kind of another: --hard-temp, --shards. */
+static int check_kinds(const train_job *t)
+{
+    const pff_config *cfg = &t->cfg;
+    if (pff_cli_has(&t->p, train_opts, "hard-temp") && cfg->model.neg != PFF_NEG_HARD) {
+        fprintf(stderr, "pff: --hard-temp applies to --neg hard only (now --neg %s)\n",
+                pff_neg_name(cfg->model.neg));
+        return PFF_EUSAGE;
     }
-    if ((rc = choice(p, "augment", pff_augment_names, PFF_AUGMENT_KINDS, &aug)))
-        return rc;
-    cfg->model.augment = (pff_augment_kind)aug;
-    if ((rc = choice(p, "classifier", pff_classifier_names, 2, &cls)))
-        return rc;
-    cfg->model.classifier = (pff_classifier_kind)cls;
-    if ((rc = choice(p, "shards", pff_shard_names, 2, &shards)))
-        return rc;
-    cfg->run.shards = (pff_shard_kind)shards;
-    if (pff_cli_has(p, O, "shards") && cfg->run.schedule != PFF_FEDERATED) {
+    if (pff_cli_has(&t->p, train_opts, "shards") && cfg->run.schedule != PFF_FEDERATED) {
         fprintf(stderr, "pff: --shards applies to --schedule federated only\n");
         return PFF_EUSAGE;
     }
-    cfg->run.fast = pff_cli_has(p, O, "fast");
-    cfg->run.sl_recompute = pff_cli_has(p, O, "recompute");
-    if ((rc = choice(p, "handoff", hand, 2, &cfg->run.stale_adam)))
-        return rc;
-    if ((rc = choice(p, "transport", tps, 2, &transport)))
-        return rc;
-    cfg->run.transport = (pff_transport_kind)transport;
     return PFF_OK;
 }
 
@@ -400,11 +324,11 @@ static int parse_kinds(train_job *t)
 static int parse_settings(train_job *t)
 {
     int rc;
-    pff_model_config_default(&t->cfg.model);
+    pff_settings_default(&t->cfg.model, &t->cfg.run);
     t->resume = pff_cli_get(&t->p, train_opts, "resume");
     if (t->resume && (rc = check_resume_flags(&t->p)))
         return rc;
-    if ((rc = parse_numbers(t)) || (rc = parse_kinds(t)))
+    if ((rc = parse_numbers(t)) || (rc = check_kinds(t)))
         return rc;
     t->mpi = t->cfg.run.transport == PFF_TRANSPORT_MPI;
     t->quiet = pff_cli_has(&t->p, train_opts, "quiet");
@@ -521,12 +445,6 @@ static int resolve_paths(train_job *t)
         }
         t->dir = ch ? "data/fashion-mnist" : "data/mnist";
     }
-    long eval_every = 0;
-    if ((s = pff_cli_get(p, O, "eval-every")) &&
-        (rc = pff_cli_long("eval-every", s, 1, 1000000, &eval_every)))
-        return rc;
-    if (eval_every)
-        t->cfg.run.eval_every = (int)eval_every;
     const pff_run_record *rec = t->rec;
     if (rec)
         t->dir = rec->data_dir;
@@ -802,6 +720,7 @@ static int train_main(train_job *t)
 /* pff train; under --transport mpi every rank runs this, and MPI ends here. */
 int pff_cmd_train(int argc, char **argv)
 {
+    train_options();
     train_job *t = calloc(1, sizeof *t);
     if (!t) {
         fprintf(stderr, "pff train: out of memory\n");

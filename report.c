@@ -120,18 +120,15 @@ void pff_print_header(const pff_run_view *v)
             cfg->model.widths[0]);
     for (int k = 1; k <= cfg->model.nlayers; k++)
         fprintf(stderr, ",%d", cfg->model.widths[k]);
-    fprintf(stderr, ", %d epochs in %d chapters, %s negatives%s", cfg->model.epochs,
-            cfg->model.splits, pff_neg_name(cfg->model.neg),
-            cfg->model.augment == PFF_AUGMENT_SHIFT    ? ", shifted images"
-            : cfg->model.augment == PFF_AUGMENT_SHIFT1 ? ", images shifted by 1 px"
-                                                       : "");
-    if (cfg->model.dropout > 0)
-        fprintf(stderr, ", dropout %g", (double)cfg->model.dropout);
-    if (cfg->model.weight_decay > 0)
-        fprintf(stderr, ", weight decay %g", (double)cfg->model.weight_decay);
-    if (cfg->model.goodness_from)
-        fprintf(stderr, ", goodness of layers %d..%d", cfg->model.goodness_from,
-                cfg->model.nlayers);
+    fprintf(stderr, ", %d epochs in %d chapters, %s negatives", cfg->model.epochs,
+            cfg->model.splits, pff_neg_name(cfg->model.neg));
+    /* the settings of the later file versions, when the run uses them */
+    for (int i = 0; i < pff_nsettings; i++)
+        if (pff_settings[i].version > 2 && pff_setting_used(&pff_settings[i], &cfg->model)) {
+            char value[64];
+            pff_setting_text(&pff_settings[i], &cfg->model, NULL, value, sizeof value);
+            fprintf(stderr, ", %s %s", pff_settings[i].flag, value);
+        }
     fprintf(stderr, ", %s classifier, %d images; BLAS %s\n",
             pff_classifier_name(cfg->model.classifier), v->train_n, pff_blas_describe());
 }
@@ -169,25 +166,14 @@ void pff_print_json(const pff_run_view *v, const pff_result *res, const pff_scor
 {
     const int soft = v->cfg->model.classifier == PFF_CLS_SOFTMAX;
     const pff_config *cfg = v->cfg;
-    printf("{\"schedule\":\"%s\",\"transport\":\"%s\",\"nodes\":%d,\"threads\":%d,"
-           "\"blas_core\":\"%s\",\"layers\":",
-           pff_schedule_name(cfg->run.schedule), v->mpi ? "mpi" : "threads", v->nodes, cfg->run.threads,
-           pff_blas_name());
+    printf("{\"layers\":");
     pff_json_widths(stdout, cfg->model.widths, cfg->model.nlayers);
-    printf(",\"epochs\":%d,\"splits\":%d,\"batch\":%d,\"neg\":\"%s\",\"classifier\":\"%s\","
-           "\"seed\":%llu,\"lr\":%g,\"softmax_lr\":%g,\"threshold\":%g,\"fast\":%s,"
-           "\"augment\":\"%s\",\"hard_temp\":%g,\"dropout\":%g,\"weight_decay\":%g,"
-           "\"goodness_from\":%d,\"train_n\":%d,\"val_n\":%d,"
-           "\"test_n\":%d,\"train_seconds\":%.3f,"
-           "\"neg_seconds\":%.3f,\"eval_seconds\":%.3f,\"goodness_accuracy\":",
-           cfg->model.epochs, cfg->model.splits, cfg->model.batch, pff_neg_name(cfg->model.neg),
-           pff_classifier_name(cfg->model.classifier), (unsigned long long)cfg->model.seed, (double)cfg->model.lr,
-           (double)cfg->model.softmax_lr, (double)cfg->model.threshold, cfg->run.fast ? "true" : "false",
-           pff_augment_name(cfg->model.augment), (double)cfg->model.hard_temp,
-           (double)cfg->model.dropout, (double)cfg->model.weight_decay,
-           pff_goodness_first(cfg->model.nlayers, cfg->model.goodness_from) + 1, v->train_n, v->val_n,
-           s->test_good >= 0 ? v->test_n : 0, res->train_seconds,
-           res->neg_seconds, res->eval_seconds);
+    pff_json_settings(stdout, &cfg->model, &cfg->run);
+    printf(",\"blas_core\":\"%s\",\"train_n\":%d,\"val_n\":%d,\"test_n\":%d,"
+           "\"train_seconds\":%.3f,\"neg_seconds\":%.3f,\"eval_seconds\":%.3f,"
+           "\"goodness_accuracy\":",
+           pff_blas_name(), v->train_n, v->val_n, s->test_good >= 0 ? v->test_n : 0,
+           res->train_seconds, res->neg_seconds, res->eval_seconds);
     pff_json_acc(stdout, s->test_good);
     printf(",\"softmax_accuracy\":");
     pff_json_acc(stdout, s->test_soft);

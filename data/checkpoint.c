@@ -46,9 +46,6 @@
 
 #define CK_MAGIC "PFFCKPT1"
 #define CK_VERSION 2u
-#define CK_VERSION_EXT 3u /* + augment, hard_temp: written only by runs that use them */
-#define CK_VERSION_REG 4u /* 3 + dropout, weight_decay: written only by runs that use them */
-#define CK_VERSION_CLS 5u /* 4 + goodness_from: written only by runs that use it */
 #define CK_VERSION_VAL 6u /* 5 + val_n in the run record: written only by runs with --val */
 #define CK_MAX_STR 4096u
 
@@ -137,24 +134,10 @@ int pff_checkpoint_save(const pff_checkpoint *ck, const char *path, char *err)
     const int L = c->model.nlayers;
     pff_bytes b = {NULL, 0, 0, 1};
     /* the model file's numbering, or 6 for a run with a validation split */
-    const uint32_t version = ck->rec.val_n > 0 ? CK_VERSION_VAL : pff_header_version(&c->model);
+    const uint32_t version = ck->rec.val_n > 0 ? CK_VERSION_VAL : pff_settings_version(&c->model);
     pff_put_header(&b, CK_MAGIC, version, &c->model);
-    uint32_t sched[8] = {(uint32_t)c->run.schedule,     (uint32_t)c->run.nodes,
-                         (uint32_t)c->run.threads,      (uint32_t)c->run.fast,
-                         (uint32_t)c->run.shards,       (uint32_t)c->run.stale_adam,
-                         (uint32_t)c->run.sl_recompute, (uint32_t)c->run.eval_every};
-    for (int i = 0; i < 8; i++)
-        pff_put32(&b, sched[i]);
-    if (version >= CK_VERSION_EXT) {
-        pff_put32(&b, (uint32_t)c->model.augment);
-        pff_putf(&b, c->model.hard_temp);
-    }
-    if (version >= CK_VERSION_REG) {
-        pff_putf(&b, c->model.dropout);
-        pff_putf(&b, c->model.weight_decay);
-    }
-    if (version >= CK_VERSION_CLS)
-        pff_put32(&b, (uint32_t)c->model.goodness_from);
+    pff_put_settings(&b, NULL, &c->run, PFF_STORED_RUN, 2, 2);
+    pff_put_settings(&b, &c->model, NULL, PFF_STORED_MODEL, 3, version);
     pff_put32(&b, (uint32_t)ck->next);
     pff_put32(&b, (uint32_t)ck->train_n);
     for (int k = 0; k < L; k++)
@@ -268,56 +251,21 @@ static unsigned char *read_whole(const char *path, size_t *size, int *rc, char *
     return p;
 }
 
-/* Every setting read from a checkpoint against what a run can use; the first one out of range is
- * named, with its value and the range expected. ext_ok: the version is the one its settings need
- * (one state, one byte string). */
-static load_step check_settings(const pff_checkpoint *ck, int ext_ok, const char *path, char *err)
+/* Every setting read from a checkpoint against what a run can use (the table's ranges), the
+ * version against what its settings need (below 6: exactly; one state, one byte string), and the
+ * chapters completed; the first one wrong is named, with its value and the range expected. */
+static load_step check_settings(const pff_checkpoint *ck, unsigned version, const char *path,
+                                char *err)
 {
     const pff_model_config *m = &ck->cfg.model;
-    const pff_run_config *r = &ck->cfg.run;
-    if (!ext_ok) {
-        snprintf(err, PFF_ERRLEN, "%s: checkpoint version 3 is written exactly when --neg hard or "
-                 "--augment is used, and this one's settings say otherwise (the file is damaged)",
-                 path);
+    if (pff_settings_check_file(m, &ck->cfg.run, version, version < CK_VERSION_VAL, "checkpoint",
+                                path, err))
+        return LOAD_BAD;
+    if (ck->next < 1 || ck->next > m->splits) {
+        snprintf(err, PFF_ERRLEN, "%s: the checkpoint's next chapter is %d, expected 1..%d (the "
+                 "file is damaged)", path, ck->next, m->splits);
         return LOAD_BAD;
     }
-    const struct {
-        const char *name;
-        double value, lo, hi; /* the range, ends included */
-    } f[] = {
-        {"splits", m->splits, 1, INT_MAX},
-        {"epochs", m->epochs, 1, INT_MAX},
-        {"next chapter", ck->next, 1, m->splits},
-        {"schedule", r->schedule, 0, PFF_FEDERATED},
-        {"nodes", r->nodes, 1, PFF_MAX_NODES},
-        {"negatives kind", m->neg, 0, PFF_NEG_HARD},
-        {"augment", m->augment, 0, PFF_AUGMENT_KINDS - 1},
-        {"classifier", m->classifier, 0, PFF_CLS_SOFTMAX},
-        {"shards", r->shards, 0, PFF_SHARDS_LABEL_SKEW},
-        {"fast", r->fast, 0, 1},
-        {"stale_adam", r->stale_adam, 0, 1},
-        {"sl_recompute", r->sl_recompute, 0, 1},
-        {"threads", r->threads, 1, PFF_MAX_THREADS},
-        {"batch", m->batch, 1, PFF_MAX_BATCH},
-        {"eval_every", r->eval_every, 0, INT_MAX},
-    };
-    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
-        if (!(f[i].value >= f[i].lo && f[i].value <= f[i].hi)) { /* NaN fails too */
-            snprintf(err, PFF_ERRLEN, "%s: the checkpoint's %s is %g, expected %g..%g (the file is "
-                     "damaged)", path, f[i].name, f[i].value, f[i].lo, f[i].hi);
-            return LOAD_BAD;
-        }
-    const struct {
-        const char *name;
-        float value;
-    } pos[] = {{"hard_temp", m->hard_temp}, {"lr", m->lr}, {"softmax_lr", m->softmax_lr},
-               {"threshold", m->threshold}};
-    for (size_t i = 0; i < sizeof pos / sizeof pos[0]; i++)
-        if (!(pos[i].value > 0 && isfinite(pos[i].value))) {
-            snprintf(err, PFF_ERRLEN, "%s: the checkpoint's %s is %g, expected a positive number "
-                     "(the file is damaged)", path, pos[i].name, (double)pos[i].value);
-            return LOAD_BAD;
-        }
     if (m->epochs % m->splits) {
         snprintf(err, PFF_ERRLEN, "%s: the checkpoint's epochs (%d) are not a multiple of its "
                  "splits (%d; the file is damaged)", path, m->epochs, m->splits);
@@ -354,54 +302,24 @@ static load_step read_settings(rbuf *b, pff_checkpoint *ck, const char *path, ch
         }
         c->model.widths[k] = (int)w;
     }
-    c->model.threshold = rf(b);
-    c->model.epochs = (int)r32(b);
-    c->model.splits = (int)r32(b);
-    c->model.batch = (int)r32(b);
-    c->model.lr = rf(b);
-    c->model.softmax_lr = rf(b);
-    c->model.neg = (pff_neg_kind)r32(b);
-    c->model.classifier = (pff_classifier_kind)r32(b);
-    c->model.seed = r64(b);
-    c->run.schedule = (pff_schedule_kind)r32(b);
-    c->run.nodes = (int)r32(b);
-    c->run.threads = (int)r32(b);
-    c->run.fast = (int)r32(b);
-    c->run.shards = (pff_shard_kind)r32(b);
-    c->run.stale_adam = (int)r32(b);
-    c->run.sl_recompute = (int)r32(b);
-    c->run.eval_every = (int)r32(b);
-    if (version >= CK_VERSION_EXT) {
-        c->model.augment = (pff_augment_kind)r32(b);
-        c->model.hard_temp = rf(b);
+    /* the recipe, the run, then the fields of versions 3 to 5 (version 6 carries them all) */
+    static const struct {
+        pff_setting_store which;
+        unsigned vmin, vmax;
+    } part[] = {{PFF_STORED_MODEL, 2, 2}, {PFF_STORED_RUN, 2, 2}, {PFF_STORED_MODEL, 3, 5}};
+    for (int i = 0; i < 3; i++) {
+        unsigned vmax = part[i].vmax < version ? part[i].vmax : version;
+        const unsigned char *q = r_take(b, pff_settings_bytes(part[i].which, part[i].vmin, vmax));
+        if (q)
+            pff_get_settings(q, &c->model, &c->run, part[i].which, part[i].vmin, vmax);
     }
-    if (version >= CK_VERSION_REG) {
-        c->model.dropout = rf(b);
-        c->model.weight_decay = rf(b);
-        /* version 5 carries them whatever they hold (both 0 included) */
-        if (b->ok && (version == CK_VERSION_REG || c->model.dropout != 0.0f ||
-                      c->model.weight_decay != 0.0f) &&
-            pff_header_check_reg(&c->model, path, err))
-            return LOAD_BAD;
-    }
-    if (version >= CK_VERSION_CLS) {
-        c->model.goodness_from = (int)r32(b);
-        /* version 6 carries it whatever it holds (0 included) */
-        if (b->ok && (version == CK_VERSION_CLS || c->model.goodness_from != 0) &&
-            pff_header_check_cls(&c->model, path, err))
-            return LOAD_BAD;
-    }
-    /* each version exactly when its settings are used: one state, one byte string (versions 4
-     * to 6 carry the fields of the versions below whatever they hold) */
-    const int ext_ok = version >= CK_VERSION_REG ||
-                       (version == CK_VERSION_EXT) == pff_header_needs_ext(&c->model);
     ck->next = (int)r32(b);
     ck->train_n = (long)r32(b);
     if (!b->ok) {
         snprintf(err, PFF_ERRLEN, "%s: the checkpoint ends inside its settings", path);
         return LOAD_BAD;
     }
-    return check_settings(ck, ext_ok, path, err);
+    return check_settings(ck, version, path, err);
 }
 
 /* The layers, the head, the per-chapter statistics and accuracies. */

@@ -29,6 +29,7 @@
 #include "export.h"
 #include "bytes.h"
 #include "../layers/layers.h"
+#include "../layers/settings.h"
 
 /* ---- CRC-32 ------------------------------------------------------------- */
 
@@ -111,7 +112,7 @@ static void tprintf(text *t, const char *fmt, ...)
     t->n += (size_t)need;
 }
 
-enum { CFG_KEYS = 28 };
+enum { CFG_KEYS = 32 };
 typedef struct {
     const char *key;
     char value[256]; /* JSON text of the value */
@@ -157,7 +158,6 @@ static int config_entries(const pff_model *m, cfg_entry *e)
     e[n].key = "layers";
     e[n].is_string = 0;
     int_list(e[n++].value, sizeof e->value, c->widths, L + 1);
-    put_num(&e[n++], "threshold", "%.9g", (double)c->threshold);
     put_str(&e[n++], "theta", "threshold * width of the layer");
     put_str(&e[n++], "label_embedding", "one-hot replacing the first 10 inputs");
     put_num(&e[n++], "label_slots", "%d", PFF_CLASSES);
@@ -169,21 +169,17 @@ static int config_entries(const pff_model *m, cfg_entry *e)
     e[n].key = "goodness_layers";
     e[n].is_string = 0;
     int_list(e[n++].value, sizeof e->value, glayers, ng);
-    put_str(&e[n++], "classifier", pff_classifier_name(c->classifier));
     put_num(&e[n++], "has_head", "%s", m->head ? "true" : "false");
     put_str(&e[n++], "head_input", L == 1 ? "normalised activities of layer 1, neutral label"
                                           : "normalised activities of layers 2..L, neutral label");
-    put_num(&e[n++], "epochs", "%d", c->epochs);
-    put_num(&e[n++], "splits", "%d", c->splits);
-    put_num(&e[n++], "batch", "%d", c->batch);
-    put_num(&e[n++], "lr", "%.9g", (double)c->lr);
-    put_num(&e[n++], "softmax_lr", "%.9g", (double)c->softmax_lr);
-    put_str(&e[n++], "neg", pff_neg_name(c->neg));
-    put_num(&e[n++], "seed", "%llu", (unsigned long long)c->seed);
-    put_num(&e[n++], "hard_temp", "%.9g", (double)c->hard_temp);
-    put_str(&e[n++], "augment", pff_augment_name(c->augment));
-    put_num(&e[n++], "dropout", "%.9g", (double)c->dropout); /* training only: inference never drops */
-    put_num(&e[n++], "weight_decay", "%.9g", (double)c->weight_decay);
+    /* every setting the model file records (layers/settings.h); dropout is training only:
+     * inference never drops */
+    for (int i = 0; i < pff_nsettings; i++)
+        if (pff_settings[i].stored == PFF_STORED_MODEL && n < CFG_KEYS) {
+            e[n].key = pff_settings[i].name;
+            e[n].is_string = pff_settings[i].type == PFF_SET_KIND;
+            pff_setting_json(&pff_settings[i], c, NULL, 1, e[n++].value, sizeof e->value);
+        }
     return n;
 }
 

@@ -40,63 +40,87 @@
 
 #define MODEL_MAGIC "PFFMODEL"
 #define MODEL_VERSION 2u /* 2: chapter records after the head */
-#define MODEL_VERSION_EXT 3u /* 3: + augment and hard_temp (written only when used) */
-#define MODEL_VERSION_REG 4u /* 4: 3 + dropout and weight_decay (written only when used) */
 #define MODEL_VERSION_CLS 5u /* 5: 4 + goodness_from (written only when not the paper's rule) */
 
 static size_t header_size(int L, uint32_t version)
 {
-    return 8 + 4 + 4 + 4 * (size_t)(L + 1) + 4 * 8 + 8 + 4 +
-           (version >= MODEL_VERSION_EXT ? 8 : 0) + (version >= MODEL_VERSION_REG ? 8 : 0) +
-           (version >= MODEL_VERSION_CLS ? 4 : 0);
+    return 8 + 4 + 4 + 4 * (size_t)(L + 1) + pff_settings_bytes(PFF_STORED_MODEL, 2, version) + 4;
 }
 
-uint32_t pff_header_version(const pff_model_config *c)
+static size_t setting_bytes(const pff_setting *s)
 {
-    return c->goodness_from != 0          ? MODEL_VERSION_CLS
-           : pff_header_needs_reg(c)      ? MODEL_VERSION_REG
-           : pff_header_needs_ext(c)      ? MODEL_VERSION_EXT
-                                          : MODEL_VERSION;
+    return s->type == PFF_SET_SEED ? 8 : 4;
 }
 
-int pff_header_check_cls(const pff_model_config *c, const char *path, char *err)
+/* a row of `which` that versions vmin..vmax stored */
+static int stored_in(const pff_setting *s, pff_setting_store which, unsigned vmin, unsigned vmax)
 {
-    if (c->goodness_from < 1 || c->goodness_from > c->nlayers ||
-        pff_goodness_first(c->nlayers, c->goodness_from) == pff_goodness_first(c->nlayers, 0)) {
-        snprintf(err, PFF_ERRLEN, "%s: goodness_from %d is invalid (expected a layer of 1..%d "
-                 "other than the paper's rule; the file is damaged)", path, c->goodness_from,
-                 c->nlayers);
+    return s->stored == which && s->version >= vmin && s->version <= vmax;
+}
+
+size_t pff_settings_bytes(pff_setting_store which, unsigned vmin, unsigned vmax)
+{
+    size_t n = 0;
+    for (int i = 0; i < pff_nsettings; i++)
+        if (stored_in(&pff_settings[i], which, vmin, vmax))
+            n += setting_bytes(&pff_settings[i]);
+    return n;
+}
+
+void pff_put_settings(pff_bytes *b, const pff_model_config *m, const pff_run_config *r,
+                      pff_setting_store which, unsigned vmin, unsigned vmax)
+{
+    for (int i = 0; i < pff_nsettings; i++) {
+        const pff_setting *s = &pff_settings[i];
+        if (!stored_in(s, which, vmin, vmax))
+            continue;
+        const void *f = pff_setting_cfield(s, m, r);
+        if (s->type == PFF_SET_SEED)
+            pff_put64(b, *(const uint64_t *)f);
+        else if (s->type == PFF_SET_REAL)
+            pff_putf(b, *(const float *)f);
+        else
+            pff_put32(b, (uint32_t) * (const int *)f);
+    }
+}
+
+const unsigned char *pff_get_settings(const unsigned char *q, pff_model_config *m,
+                                      pff_run_config *r, pff_setting_store which, unsigned vmin,
+                                      unsigned vmax)
+{
+    for (int i = 0; i < pff_nsettings; i++) {
+        const pff_setting *s = &pff_settings[i];
+        if (!stored_in(s, which, vmin, vmax))
+            continue;
+        void *f = pff_setting_field(s, m, r);
+        if (s->type == PFF_SET_SEED)
+            *(uint64_t *)f = pff_get64(q);
+        else if (s->type == PFF_SET_REAL)
+            *(float *)f = pff_getf(q);
+        else
+            *(int *)f = (int)pff_get32(q);
+        q += setting_bytes(s);
+    }
+    return q;
+}
+
+int pff_settings_check_file(const pff_model_config *m, const pff_run_config *r, unsigned version,
+                            int exact, const char *what, const char *path, char *err)
+{
+    const pff_setting *s = pff_settings_bad(m, r);
+    if (s) {
+        char value[64], expected[160];
+        pff_setting_text(s, m, r, value, sizeof value);
+        pff_setting_expected(s, m->nlayers, expected, sizeof expected);
+        snprintf(err, PFF_ERRLEN, "%s: the %s's %s is %s, expected %s (the file is damaged)", path,
+                 what, s->name, value, expected);
         return PFF_EUSAGE;
     }
-    return PFF_OK;
-}
-
-/* Does a configuration need the version-3 fields (model and checkpoint alike)? */
-int pff_header_needs_ext(const pff_model_config *c)
-{
-    return c->neg == PFF_NEG_HARD || c->augment != PFF_AUGMENT_NONE;
-}
-
-int pff_header_needs_reg(const pff_model_config *c)
-{
-    return c->dropout > 0.0f || c->weight_decay > 0.0f;
-}
-
-int pff_header_check_reg(const pff_model_config *c, const char *path, char *err)
-{
-    if (!(c->dropout >= 0.0f && c->dropout < 1.0f)) {
-        snprintf(err, PFF_ERRLEN, "%s: dropout %g is outside [0, 1) (the file is damaged)", path,
-                 (double)c->dropout);
-        return PFF_EUSAGE;
-    }
-    if (!(c->weight_decay >= 0.0f && isfinite(c->weight_decay))) {
-        snprintf(err, PFF_ERRLEN, "%s: weight_decay %g is not a finite number >= 0 (the file is "
-                 "damaged)", path, (double)c->weight_decay);
-        return PFF_EUSAGE;
-    }
-    if (!pff_header_needs_reg(c)) {
-        snprintf(err, PFF_ERRLEN, "%s: version-4 settings are invalid (dropout and weight_decay "
-                 "both 0: such a run writes version 2 or 3)", path);
+    unsigned need = pff_settings_version(m);
+    if (exact && need != version) {
+        snprintf(err, PFF_ERRLEN, "%s: a version-%u %s whose settings need version %u (each "
+                 "version is written exactly when its settings are used; the file is damaged)",
+                 path, version, what, need);
         return PFF_EUSAGE;
     }
     return PFF_OK;
@@ -120,22 +144,14 @@ void pff_put_header(pff_bytes *b, const char *magic, uint32_t version, const pff
     pff_put32(b, (uint32_t)c->nlayers);
     for (int k = 0; k <= c->nlayers; k++)
         pff_put32(b, (uint32_t)c->widths[k]);
-    pff_putf(b, c->threshold);
-    pff_put32(b, (uint32_t)c->epochs);
-    pff_put32(b, (uint32_t)c->splits);
-    pff_put32(b, (uint32_t)c->batch);
-    pff_putf(b, c->lr);
-    pff_putf(b, c->softmax_lr);
-    pff_put32(b, (uint32_t)c->neg);
-    pff_put32(b, (uint32_t)c->classifier);
-    pff_put64(b, c->seed);
+    pff_put_settings(b, c, NULL, PFF_STORED_MODEL, 2, 2);
 }
 
 int pff_model_save(const pff_model *m, const char *path, char *err)
 {
     const pff_model_config *c = &m->cfg;
     const int L = c->nlayers, head_in = m->head ? m->head->in : 0;
-    const uint32_t version = pff_header_version(c);
+    const uint32_t version = pff_settings_version(c);
     pff_bytes b = {NULL, 0, 0, 1};
     b.cap = header_size(L, version) + 4 * body_floats(c->widths, L, head_in) + 4 +
             (size_t)m->nhistory * (12 + 12 * (size_t)L) + 8;
@@ -144,16 +160,7 @@ int pff_model_save(const pff_model *m, const char *path, char *err)
         return PFF_EFAIL;
     }
     pff_put_header(&b, MODEL_MAGIC, version, c);
-    if (version >= MODEL_VERSION_EXT) {
-        pff_put32(&b, (uint32_t)c->augment);
-        pff_putf(&b, c->hard_temp);
-    }
-    if (version >= MODEL_VERSION_REG) {
-        pff_putf(&b, c->dropout);
-        pff_putf(&b, c->weight_decay);
-    }
-    if (version >= MODEL_VERSION_CLS)
-        pff_put32(&b, (uint32_t)c->goodness_from);
+    pff_put_settings(&b, c, NULL, PFF_STORED_MODEL, 3, version);
     pff_put32(&b, (uint32_t)head_in);
     for (int k = 0; k < L; k++)
         pff_putfs(&b, m->layer[k]->slab, m->layer[k]->nparam);
@@ -205,47 +212,8 @@ static const unsigned char *get_settings(const unsigned char *q, uint32_t versio
         }
         c->widths[k] = (int)w;
     }
-    c->threshold = pff_getf(q), q += 4;
-    c->epochs = (int)pff_get32(q), q += 4;
-    c->splits = (int)pff_get32(q), q += 4;
-    c->batch = (int)pff_get32(q), q += 4;
-    c->lr = pff_getf(q), q += 4;
-    c->softmax_lr = pff_getf(q), q += 4;
-    c->neg = (pff_neg_kind)pff_get32(q), q += 4;
-    c->classifier = (pff_classifier_kind)pff_get32(q), q += 4;
-    c->seed = pff_get64(q), q += 8;
-    if (version < MODEL_VERSION_EXT) {
-        if (pff_header_needs_ext(c)) {
-            snprintf(err, PFF_ERRLEN, "%s: version-2 model with negatives kind %u (hard), which only "
-                     "version 3 holds", path, (unsigned)c->neg);
-            return NULL;
-        }
-        return q;
-    }
-    c->augment = (pff_augment_kind)pff_get32(q), q += 4;
-    c->hard_temp = pff_getf(q), q += 4;
-    /* only runs that used these settings write version 3 (version 4 carries them whatever they
-     * hold): one model, one byte string */
-    if ((unsigned)c->augment >= PFF_AUGMENT_KINDS || !(c->hard_temp > 0 && isfinite(c->hard_temp)) ||
-        (version == MODEL_VERSION_EXT && !pff_header_needs_ext(c))) {
-        snprintf(err, PFF_ERRLEN, "%s: version-3 settings are invalid (augment %u, hard_temp %g, "
-                 "negatives %u)", path, (unsigned)c->augment, (double)c->hard_temp, (unsigned)c->neg);
-        return NULL;
-    }
-    if (version >= MODEL_VERSION_REG) {
-        c->dropout = pff_getf(q), q += 4;
-        c->weight_decay = pff_getf(q), q += 4;
-        /* version 5 carries them whatever they hold (both 0 included) */
-        if ((version == MODEL_VERSION_REG || c->dropout != 0.0f || c->weight_decay != 0.0f) &&
-            pff_header_check_reg(c, path, err))
-            return NULL;
-    }
-    if (version >= MODEL_VERSION_CLS) {
-        c->goodness_from = (int)pff_get32(q), q += 4;
-        if (pff_header_check_cls(c, path, err))
-            return NULL;
-    }
-    return q;
+    q = pff_get_settings(q, c, NULL, PFF_STORED_MODEL, 2, version);
+    return pff_settings_check_file(c, NULL, version, 1, "model", path, err) ? NULL : q;
 }
 
 /* The body of a file whose size and checksum were checked: every layer's parameters, the head's

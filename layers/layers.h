@@ -162,10 +162,10 @@ int pff_feature_dim(pff_layer *const *layers, int L);
 void pff_features(pff_layer *const *layers, int L, pff_work *w, const float *images, long n,
                   int dim, float *feat);
 
-/* The ranges of --dropout ([0, 1)) and --weight-decay (finite, >= 0): PFF_EUSAGE
- * with a message naming the flag (layers/model.c; pff_config_check and the
+/* Every setting of the parts given (NULL: skipped) in its range (layers/settings.h): PFF_EUSAGE
+ * with a message naming the first flag that is not (layers/model.c; pff_config_check and the
  * command line share it). */
-int pff_check_regularisers(const pff_model_config *m, char *err);
+int pff_check_settings(const pff_model_config *m, const pff_run_config *r, char *err);
 
 /* Learning rate of global epoch e (0-based) out of E: linear cooldown after E/2. */
 float pff_cooldown(float lr, int e, int E);

@@ -10,13 +10,7 @@
 #include <unistd.h>
 
 #include "layers.h"
-
-const char *const pff_schedule_names[4] = {"sequential", "single-layer", "all-layers",
-                                            "federated"};
-const char *const pff_neg_names[4] = {"adaptive", "fixed", "random", "hard"};
-const char *const pff_classifier_names[2] = {"goodness", "softmax"};
-const char *const pff_shard_names[2] = {"iid", "label-skew"};
-const char *const pff_augment_names[PFF_AUGMENT_KINDS] = {"none", "shift", "shift1"};
+#include "settings.h"
 
 const char *pff_schedule_name(pff_schedule_kind s)
 {
@@ -40,20 +34,7 @@ const char *pff_classifier_name(pff_classifier_kind c)
 
 void pff_model_config_default(pff_model_config *m)
 {
-    memset(m, 0, sizeof *m);
-    m->nlayers = 3;
-    m->widths[0] = 784;
-    m->widths[1] = m->widths[2] = m->widths[3] = 500;
-    m->threshold = 1.0f;
-    m->epochs = 10;
-    m->splits = 5;
-    m->batch = 64;
-    m->lr = 0.001f;
-    m->softmax_lr = 0.001f;
-    m->neg = PFF_NEG_ADAPTIVE;
-    m->hard_temp = 1.0f;
-    m->classifier = PFF_CLS_GOODNESS;
-    m->seed = 1;
+    pff_settings_default(m, NULL);
 }
 
 int pff_default_nodes(pff_schedule_kind s, int nlayers)
@@ -64,10 +45,7 @@ int pff_default_nodes(pff_schedule_kind s, int nlayers)
 void pff_config_default(pff_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
-    pff_model_config_default(&cfg->model);
-    cfg->run.schedule = PFF_SEQUENTIAL;
-    cfg->run.nodes = 1;
-    cfg->run.threads = 1;
+    pff_settings_default(&cfg->model, &cfg->run);
 }
 
 double pff_memory_estimate(const pff_config *cfg, long n)
@@ -86,19 +64,18 @@ double pff_memory_estimate(const pff_config *cfg, long n)
     return params * 12 + N * per_node;
 }
 
-int pff_check_regularisers(const pff_model_config *m, char *err)
+/* The first setting of the parts given (NULL: skipped) out of its range, worded for a
+ * library caller and the command line alike: "--dropout 1.5: expected a number in [0, 1)". */
+int pff_check_settings(const pff_model_config *m, const pff_run_config *r, char *err)
 {
-    if (!(m->dropout >= 0.0f && m->dropout < 1.0f)) {
-        snprintf(err, PFF_ERRLEN, "--dropout: %g is outside [0, 1) (the probability of dropping "
-                 "an activity; 0: off)", (double)m->dropout);
-        return PFF_EUSAGE;
-    }
-    if (!(m->weight_decay >= 0.0f && isfinite(m->weight_decay))) {
-        snprintf(err, PFF_ERRLEN, "--weight-decay: %g is not a finite number >= 0 (0: off)",
-                 (double)m->weight_decay);
-        return PFF_EUSAGE;
-    }
-    return PFF_OK;
+    const pff_setting *s = pff_settings_bad(m, r);
+    if (!s)
+        return PFF_OK;
+    char value[64], expected[160];
+    pff_setting_text(s, m, r, value, sizeof value);
+    pff_setting_expected(s, m ? m->nlayers : 0, expected, sizeof expected);
+    snprintf(err, PFF_ERRLEN, "--%s %s: expected %s", s->flag, value, expected);
+    return PFF_EUSAGE;
 }
 
 /* The recipe (cfg->model): what any run of it needs, whatever the schedule. */
@@ -123,38 +100,13 @@ static int check_recipe(const pff_model_config *m, int input_dim, char *err)
                      m->widths[k], k);
             return PFF_EUSAGE;
         }
-    if (m->epochs < 1 || m->splits < 1 || m->epochs % m->splits) {
+    if ((rc = pff_check_settings(m, NULL, err)))
+        return rc;
+    if (m->epochs % m->splits) {
         snprintf(err, PFF_ERRLEN,
                  "--epochs %d --splits %d: epochs must be a positive multiple of splits "
                  "(each chapter trains epochs/splits whole epochs)",
                  m->epochs, m->splits);
-        return PFF_EUSAGE;
-    }
-    if (m->batch < 1 || m->batch > PFF_MAX_BATCH) {
-        snprintf(err, PFF_ERRLEN, "--batch %d: expected 1..%d", m->batch, PFF_MAX_BATCH);
-        return PFF_EUSAGE;
-    }
-    if (!(m->lr > 0 && isfinite(m->lr)) ||
-        !(m->softmax_lr > 0 && isfinite(m->softmax_lr)) ||
-        !(m->threshold > 0 && isfinite(m->threshold))) {
-        snprintf(err, PFF_ERRLEN, "--lr, --softmax-lr and --threshold must be positive numbers");
-        return PFF_EUSAGE;
-    }
-    if (!(m->hard_temp > 0 && isfinite(m->hard_temp))) {
-        snprintf(err, PFF_ERRLEN, "--hard-temp %g: expected a positive number",
-                 (double)m->hard_temp);
-        return PFF_EUSAGE;
-    }
-    if ((rc = pff_check_regularisers(m, err)))
-        return rc;
-    if (m->goodness_from < 0 || m->goodness_from > L) {
-        snprintf(err, PFF_ERRLEN, "--goodness-from %d: expected 1..%d (0: the paper's rule)",
-                 m->goodness_from, L);
-        return PFF_EUSAGE;
-    }
-    if ((unsigned)m->neg > PFF_NEG_HARD || (unsigned)m->augment >= PFF_AUGMENT_KINDS) {
-        snprintf(err, PFF_ERRLEN, "--neg or --augment: unknown kind (%d, %d)", (int)m->neg,
-                 (int)m->augment);
         return PFF_EUSAGE;
     }
     if (m->augment != PFF_AUGMENT_NONE) {
@@ -175,6 +127,9 @@ static int check_recipe(const pff_model_config *m, int input_dim, char *err)
 static int check_run(const pff_config *cfg, long train_n, char *err)
 {
     const int L = cfg->model.nlayers;
+    int rc = pff_check_settings(NULL, &cfg->run, err);
+    if (rc)
+        return rc;
     /* layer k trains on the shifted images of each epoch mapped through layers < k (DESIGN.md
      * §2); with several epochs per chapter a node maps them once per epoch through the
      * chapter's layers below, which a single-layer node can only do from parameter snapshots */
@@ -202,10 +157,6 @@ static int check_run(const pff_config *cfg, long train_n, char *err)
                  N, L, L);
         return PFF_EUSAGE;
     }
-    if (N < 1 || N > PFF_MAX_NODES) {
-        snprintf(err, PFF_ERRLEN, "--nodes %d: expected 1..%d", N, PFF_MAX_NODES);
-        return PFF_EUSAGE;
-    }
     if (cfg->run.fast && cfg->run.schedule != PFF_SINGLE_LAYER) {
         snprintf(err, PFF_ERRLEN, "--fast applies to --schedule single-layer only");
         return PFF_EUSAGE;
@@ -219,10 +170,6 @@ static int check_run(const pff_config *cfg, long train_n, char *err)
         snprintf(err, PFF_ERRLEN,
                  "--handoff weights applies to --schedule all-layers or federated only (layers "
                  "do not travel in the others)");
-        return PFF_EUSAGE;
-    }
-    if (cfg->run.threads < 1 || cfg->run.threads > PFF_MAX_THREADS) {
-        snprintf(err, PFF_ERRLEN, "--threads %d: expected 1..%d", cfg->run.threads, PFF_MAX_THREADS);
         return PFF_EUSAGE;
     }
     if (train_n < (long)N * cfg->model.batch && cfg->run.schedule == PFF_FEDERATED) {

@@ -12,6 +12,8 @@
 #include "../layers/layers.h"
 #include "../data/bytes.h" /* pff_fnv1a (moved from layers/) */
 #include "../data/checkpoint.h" /* struct pff_checkpoint, pff_checkpoint_save */
+#include "../data/model_file.h" /* pff_settings_bytes */
+#include "../layers/settings.h"
 #include "check.h"
 
 static unsigned char *slurp(const char *path, size_t *n)
@@ -133,19 +135,19 @@ static void test_checkpoint_v4(const char *dir)
     put_f32_fix_sum(p, n, drop_at, 1.0f);
     spit(path2, p, n);
     CHECK(pff_checkpoint_load(path2, &back, err) == PFF_EUSAGE && !back &&
-              strstr(err, "dropout 1 is outside"),
+              strstr(err, "dropout is 1, expected a number in [0, 1)"),
           "a checkpoint with dropout 1 is refused: '%s'", err);
     put_f32_fix_sum(p, n, drop_at, 0.3f);
     put_f32_fix_sum(p, n, wd_at, -0.5f);
     spit(path2, p, n);
     CHECK(pff_checkpoint_load(path2, &back, err) == PFF_EUSAGE && !back &&
-              strstr(err, "weight_decay -0.5"),
+              strstr(err, "weight_decay is -0.5, expected a number >= 0"),
           "a checkpoint with weight decay -0.5 is refused: '%s'", err);
     put_f32_fix_sum(p, n, drop_at, 0.0f);
     put_f32_fix_sum(p, n, wd_at, 0.0f);
     spit(path2, p, n);
     CHECK(pff_checkpoint_load(path2, &back, err) == PFF_EUSAGE && !back &&
-              strstr(err, "version-4 settings"),
+              strstr(err, "a version-4 checkpoint whose settings need version 2"),
           "a version-4 checkpoint using neither is refused: '%s'", err);
     put_f32_fix_sum(p, n, drop_at, 0.3f);
     put_f32_fix_sum(p, n, wd_at, 0.002f);
@@ -160,11 +162,11 @@ static void test_checkpoint_v4(const char *dir)
         {40, 5000, "batch is 5000, expected 1..4096"},
         {44, 0xbf800000u, "lr is -1, expected a positive number"},      /* -1.0f */
         {28, 0x7fc00000u, "threshold is nan, expected a positive number"}, /* NaN */
-        {52, 9, "negatives kind is 9, expected 0..3"},
-        {68, 7, "schedule is 7, expected 0..3"},
+        {52, 9, "neg is 9, expected one of adaptive, fixed, random, hard"},
+        {68, 7, "schedule is 7, expected one of sequential,"},
         {72, 0, "nodes is 0, expected 1..64"},
         {76, 100000, "threads is 100000, expected 1..256"},
-        {100, 5, "augment is 5, expected 0..2"},
+        {100, 5, "augment is 5, expected one of none, shift, shift1"},
     };
     unsigned char *q = malloc(n);
     for (size_t i = 0; q && i < sizeof field / sizeof field[0]; i++) {
@@ -243,6 +245,60 @@ static void test_checkpoint_v4(const char *dir)
     pff_checkpoint_free(ck);
 }
 
+/* The table of settings (layers/settings.h): names and flags unique, every default in its range,
+ * the defaults those of pff_config_default, the file fields where the formats put them, and the
+ * version each use of a setting needs. */
+static void test_settings_table(void)
+{
+    pff_config cfg;
+    pff_config_default(&cfg);
+    for (int i = 0; i < pff_nsettings; i++) {
+        const pff_setting *s = &pff_settings[i];
+        CHECK(pff_setting_ok(s, &cfg.model, &cfg.run), "the default of %s is in its range", s->name);
+        CHECK(pff_setting_find(s->name) == s && pff_setting_find(s->flag) == s,
+              "%s (--%s) is found by name and by flag, and is the only one", s->name, s->flag);
+        CHECK(!pff_setting_used(s, &cfg.model), "%s at its default is not 'used'", s->name);
+        CHECK(s->version >= 2 && s->version <= 5 && (s->version == 2 || s->stored == PFF_STORED_MODEL),
+              "%s: version %u", s->name, s->version);
+    }
+    /* the version-2 recipe is 40 bytes in both files, the run 32 in checkpoints; 3..5 add 8, 8, 4 */
+    CHECK(pff_settings_bytes(PFF_STORED_MODEL, 2, 2) == 40, "the version-2 recipe: 40 bytes");
+    CHECK(pff_settings_bytes(PFF_STORED_RUN, 2, 2) == 32, "the run: 8 u32 in a checkpoint");
+    CHECK(pff_settings_bytes(PFF_STORED_MODEL, 3, 3) == 8 &&
+              pff_settings_bytes(PFF_STORED_MODEL, 4, 4) == 8 &&
+              pff_settings_bytes(PFF_STORED_MODEL, 5, 5) == 4,
+          "versions 3, 4, 5 add augment + hard_temp, dropout + weight_decay, goodness_from");
+    /* the version a model needs, setting by setting */
+    const struct {
+        const char *name;
+        double value;
+        unsigned version;
+    } use[] = {{"neg", PFF_NEG_RANDOM, 2}, {"neg", PFF_NEG_HARD, 3}, {"augment", 2, 3},
+               {"hard_temp", 2, 3},       {"dropout", 0.1, 4},      {"weight_decay", 0.5, 4},
+               {"goodness_from", 1, 5},   {"lr", 0.5, 2},           {"seed", 9, 2}};
+    for (size_t i = 0; i < sizeof use / sizeof use[0]; i++) {
+        pff_config c = cfg;
+        const pff_setting *s = pff_setting_find(use[i].name);
+        pff_setting_set(s, &c.model, &c.run, use[i].value);
+        CHECK(pff_settings_version(&c.model) == use[i].version, "%s = %g needs version %u (got %u)",
+              use[i].name, use[i].value, use[i].version, pff_settings_version(&c.model));
+    }
+    /* ranges, and how a value out of range is worded */
+    pff_config c = cfg;
+    char err[PFF_ERRLEN];
+    c.model.dropout = 1.0f;
+    CHECK(pff_check_settings(&c.model, NULL, err) == PFF_EUSAGE &&
+              strstr(err, "--dropout 1: expected a number in [0, 1)"), "dropout 1: '%s'", err);
+    c = cfg;
+    c.model.goodness_from = 2; /* the paper's rule is written 0 */
+    CHECK(pff_check_settings(&c.model, NULL, err) == PFF_EUSAGE, "goodness_from 2 of 3 layers is 0");
+    c = cfg;
+    c.run.threads = 0;
+    CHECK(pff_check_settings(NULL, &c.run, err) == PFF_EUSAGE &&
+              strstr(err, "--threads 0: expected 1..256"), "threads 0: '%s'", err);
+    CHECK(pff_check_settings(&cfg.model, &cfg.run, err) == PFF_OK, "the defaults pass");
+}
+
 int main(void)
 {
     char dir[64] = "/tmp/pff_test_model_XXXXXX", a[128], b[128], c[128], d[128];
@@ -252,6 +308,7 @@ int main(void)
     snprintf(b, sizeof b, "%s/b.pff", dir);
     snprintf(c, sizeof c, "%s/c.pff", dir);
     snprintf(d, sizeof d, "%s/d.pff", dir);
+    test_settings_table();
     pff_model m;
     memset(&m, 0, sizeof m);
     pff_model_config_default(&m.cfg);
@@ -344,9 +401,9 @@ int main(void)
     const size_t aug_at = 8 + 4 + 4 + 4 * 3 + 4 * 8 + 8; /* u32 augment after the seed */
     memset(p3 + aug_at, 0, 4);
     p3[8 + 4 + 4 + 4 * 3 + 4 * 6] = PFF_NEG_RANDOM; /* u32 neg (the 7th field after the widths) */
-    fix_sum(p3, n3);
+    put_f32_fix_sum(p3, n3, aug_at + 4, 1.0f);     /* hard_temp at its default */
     spit(c, p3, n3);
-    expect_refused(c, "v3 without hard/shift", "version-3 settings are invalid");
+    expect_refused(c, "v3 without hard/shift", "a version-3 model whose settings need version 2");
     free(p3);
     m.cfg.neg = PFF_NEG_RANDOM;
     m.cfg.augment = PFF_AUGMENT_NONE;
@@ -380,21 +437,21 @@ int main(void)
         if (!with_v3) { /* out of range, or neither in use: refused, the field named */
             put_f32_fix_sum(p4, n4, drop_at, 1.5f);
             spit(c, p4, n4);
-            expect_refused(c, "v4 dropout 1.5", "dropout 1.5 is outside [0, 1)");
+            expect_refused(c, "v4 dropout 1.5", "the model's dropout is 1.5, expected a number in [0, 1)");
             put_f32_fix_sum(p4, n4, drop_at, -0.25f);
             spit(c, p4, n4);
             expect_refused(c, "v4 dropout -0.25", "dropout");
             put_f32_fix_sum(p4, n4, drop_at, 0.2f);
             put_f32_fix_sum(p4, n4, wd_at, -1.0f);
             spit(c, p4, n4);
-            expect_refused(c, "v4 weight decay -1", "weight_decay -1");
+            expect_refused(c, "v4 weight decay -1", "weight_decay is -1, expected a number >= 0");
             put_f32_fix_sum(p4, n4, wd_at, __builtin_nanf(""));
             spit(c, p4, n4);
             expect_refused(c, "v4 weight decay NaN", "weight_decay");
             put_f32_fix_sum(p4, n4, drop_at, 0.0f);
             put_f32_fix_sum(p4, n4, wd_at, 0.0f);
             spit(c, p4, n4);
-            expect_refused(c, "v4 with both 0", "version-4 settings are invalid");
+            expect_refused(c, "v4 with both 0", "a version-4 model whose settings need version 2");
         }
         free(p4);
     }

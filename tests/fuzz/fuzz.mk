@@ -37,10 +37,10 @@ FUZZ_HDRS    = pff.h layers/layers.h data/bytes.h data/model_file.h data/checkpo
 
 # what each target links (checked with nm: no undefined pff_* symbol is left)
 FUZZ_IDX_SRC   = tests/fuzz/fuzz_idx.c data/idx.c
-FUZZ_MODEL_SRC = tests/fuzz/fuzz_model.c data/model_file.c data/atomic.c layers/model.c layers/ff.c \
+FUZZ_MODEL_SRC = tests/fuzz/fuzz_model.c data/model_file.c data/atomic.c layers/model.c layers/settings.c layers/ff.c \
                  layers/net.c layers/matmul.c
 FUZZ_CHECKPOINT_SRC = tests/fuzz/fuzz_checkpoint.c data/checkpoint.c data/model_file.c data/atomic.c \
-                      layers/model.c layers/ff.c layers/net.c layers/matmul.c
+                      layers/model.c layers/settings.c layers/ff.c layers/net.c layers/matmul.c
 FUZZ_TARGETS   = idx model checkpoint
 
 .PHONY: fuzz fuzz-build fuzz-regress fuzz-seeds
