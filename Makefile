@@ -44,18 +44,20 @@ LDFLAGS = $(OPT) $(filter -fopenmp,$(OMP))
 LIBS    = $(BLAS_LIBS) $(LDLIBS)
 
 LIB_SRC = layers/matmul.c layers/ff.c layers/net.c layers/stage.c layers/model.c layers/settings.c \
-          data/model_file.c data/checkpoint.c data/atomic.c data/idx.c data/export.c data/gantt.c \
-          data/canvas.c data/image.c data/log.c data/pictures.c data/trace.c data/writable.c \
+          data/model_file.c data/checkpoint.c data/atomic.c data/idx.c data/export.c data/image.c \
+          data/log.c draw/gantt.c draw/canvas.c draw/pictures.c draw/trace.c \
           pipeline/hub.c pipeline/mpi.c pipeline/schedule.c pipeline/plan.c \
           pipeline/train.c pipeline/chapter_state.c pipeline/shards.c pipeline/node_alloc.c pipeline/mpi_codec.c
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
 # The command line (not in the library): the option parser, the process start, the commands,
 # what pff train prints while it runs.
-CLI_SRC = cli.c runtime.c report.c cmd_train.c cmd_model.c cmd_schedule.c cmd_predict.c cmd_show.c
+CLI_SRC = cli/cli.c cli/runtime.c cli/report.c cli/writable.c cli/cmd_train.c cli/cmd_model.c \
+          cli/cmd_schedule.c cli/cmd_predict.c cli/cmd_show.c
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
-HDRS    = pff.h cli.h report.h data/export.h data/gantt.h layers/layers.h layers/settings.h data/bytes.h data/model_file.h \
-          data/checkpoint.h pipeline/pipeline.h pipeline/run.h pipeline/plan.h tests/check.h \
-          data/data.h data/canvas.h data/image.h data/log.h data/pictures.h data/trace.h
+HDRS    = pff.h cli/cli.h cli/report.h layers/layers.h layers/settings.h data/data.h data/bytes.h \
+          data/model_file.h data/checkpoint.h data/export.h data/image.h data/log.h \
+          draw/gantt.h draw/canvas.h draw/pictures.h draw/trace.h \
+          pipeline/pipeline.h pipeline/run.h pipeline/plan.h tests/check.h
 UNIT_TESTS = test_layers test_idx test_model test_data test_plan test_trace test_runtime
 PIPE_TESTS = test_pipeline
 TEST_BINS  = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS) $(PIPE_TESTS))
@@ -79,12 +81,12 @@ $(BUILD)/pff: $(BUILD)/pff.o $(CLI_OBJ) $(BUILD)/libpff.a
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libpff.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-# test_plan also checks `pff schedule` itself (cmd_schedule.c, on the parser of cli.c).
-$(BUILD)/tests/test_plan: $(BUILD)/tests/test_plan.o $(BUILD)/cmd_schedule.o $(BUILD)/cli.o $(BUILD)/libpff.a
+# test_plan also checks `pff schedule` itself (cli/cmd_schedule.c, on the parser of cli/cli.c).
+$(BUILD)/tests/test_plan: $(BUILD)/tests/test_plan.o $(BUILD)/cli/cmd_schedule.o $(BUILD)/cli/cli.o $(BUILD)/libpff.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-# test_runtime starts the process as pff does (runtime.c) with each kernel this CPU runs.
-$(BUILD)/tests/test_runtime: $(BUILD)/tests/test_runtime.o $(BUILD)/runtime.o $(BUILD)/libpff.a
+# test_runtime starts the process as pff does (cli/runtime.c) with each kernel this CPU runs.
+$(BUILD)/tests/test_runtime: $(BUILD)/tests/test_runtime.o $(BUILD)/cli/runtime.o $(BUILD)/libpff.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # The release build is copied to the top (make MPI=1: the MPI-enabled one);
@@ -131,7 +133,7 @@ test-deps:
 	  python3-numpy >/dev/null || { echo "test-deps: apt-get install python3-numpy failed" >&2; exit 1; }
 
 data:
-	@./data/fetch-mnist.sh
+	@./setup/fetch-mnist.sh
 
 run: deps data
 	@$(MAKE) --no-print-directory all
@@ -213,11 +215,11 @@ paper: all data
 accuracy: all data
 	./bench/accuracy.sh $(ACCURACY_ARGS)
 
-$(BUILD)/bench/bench: $(BUILD)/bench/bench.o $(BUILD)/runtime.o $(BUILD)/libpff.a
+$(BUILD)/bench/bench: $(BUILD)/bench/bench.o $(BUILD)/cli/runtime.o $(BUILD)/libpff.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 clean:
 	rm -rf build pff libpff.a
 
-include data/install.mk
+include setup/install.mk
 include tests/fuzz/fuzz.mk

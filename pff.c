@@ -3,15 +3,19 @@
  *
  * Where things live (each folder's main header says what it owns and must never do):
  *
- *   pff.c, cli.h   the command line: parsing (cli.c, the one option parser), dispatch (below),
- *                  what is printed; one file per command, named in the table below; report.c
- *                  what pff train prints; runtime.c starts the process (OpenMP wait policy,
- *                  the OpenBLAS kernel)
- *   layers/        the maths: layers, goodness, Adam, the one product pff_matmul
+ *   pff.c          main: this map, the table of commands, usage and --version
+ *   cli/           the command line (cli.h): the one option parser, one file per command (named
+ *                  in the table below), what pff train prints (report.c), the process start
+ *                  (runtime.c: OpenMP wait policy, the OpenBLAS kernel)
+ *   layers/        the maths: layers, goodness, Adam, the one product pff_matmul; the one table
+ *                  of settings (layers/settings.h)
  *   pipeline/      the schedules and transports (threads, MPI), the planner
- *   data/          the file formats: IDX, model, checkpoint, images, logs, pictures, traces
+ *   data/          the file formats: IDX, model, checkpoint, picture files in, logs, exports
+ *   draw/          what pff draws: pictures, the Gantt chart, traces of a run
+ *   setup/         what puts pff and its data on a machine: make install, the man page, the
+ *                  fetch scripts of MNIST and Fashion-MNIST and their checksums
  *
- * Data flow of `pff train` (cmd_train.c):
+ * Data flow of `pff train` (cli/cmd_train.c):
  *
  *   IDX files ──data/idx.c──▶ pff_dataset (floats in [0,1], labels)
  *        │
@@ -37,7 +41,7 @@
  *             ──data/model_file.c──▶ model file (--save)
  *
  * What pff train prints on the way (its opening line, a line per chapter, the
- * bar, the --log rows, the result) is report.c's: pipeline/ tells a
+ * bar, the --log rows, the result) is cli/report.c's: pipeline/ tells a
  * pff_reporter and never prints.
  *
  * Every product goes through pff_matmul (layers/matmul.c). Which node runs
@@ -48,7 +52,7 @@
 #include <string.h>
 
 #include "pff.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "layers/layers.h"     /* pff_blas_check */
 #include "pipeline/pipeline.h" /* pff_mpi_available */
 
@@ -59,16 +63,16 @@ static const struct {
     const char *file;
     const char *summary;
 } commands[] = {
-    {"train", pff_cmd_train, "cmd_train.c", "train a network (pff train --help)"},
-    {"eval", pff_cmd_eval, "cmd_model.c", "accuracy of a saved model on the test set"},
-    {"info", pff_cmd_info, "cmd_model.c", "what a saved model holds"},
-    {"schedule", pff_cmd_schedule, "cmd_schedule.c",
+    {"train", pff_cmd_train, "cli/cmd_train.c", "train a network (pff train --help)"},
+    {"eval", pff_cmd_eval, "cli/cmd_model.c", "accuracy of a saved model on the test set"},
+    {"info", pff_cmd_info, "cli/cmd_model.c", "what a saved model holds"},
+    {"schedule", pff_cmd_schedule, "cli/cmd_schedule.c",
      "draw a PFF schedule as a Gantt chart, without training"},
-    {"predict", pff_cmd_predict, "cmd_predict.c",
+    {"predict", pff_cmd_predict, "cli/cmd_predict.c",
      "classify image files (PNG, JPEG, BMP) with a saved model"},
-    {"export", pff_cmd_export, "cmd_model.c",
+    {"export", pff_cmd_export, "cli/cmd_model.c",
      "a saved model as NumPy .npz and .safetensors files"},
-    {"show", pff_cmd_show, "cmd_show.c",
+    {"show", pff_cmd_show, "cli/cmd_show.c",
      "pictures: receptive fields, training curves, a test image"},
 };
 enum { NCOMMANDS = sizeof commands / sizeof commands[0] };

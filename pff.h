@@ -163,7 +163,7 @@ typedef struct {
 
 /* How a run reports while it trains (pff_config.report.reporter; NULL: silent).
  * pipeline/ calls these and never prints; the command line's terminal
- * reporter (report.c) prints them. on_chapter, on_progress and on_nodes_done
+ * reporter (cli/report.c) prints them. on_chapter, on_progress and on_nodes_done
  * come from the thread that called pff_train, chapters in order; on_abort
  * from whichever thread ends an MPI job. Any callback may be NULL. */
 struct pff_reporter {
@@ -197,7 +197,7 @@ typedef struct {
     int train_n, test_n;
     double node_busy[PFF_MAX_NODES], node_wait[PFF_MAX_NODES]; /* seconds per node thread */
     long node_images[PFF_MAX_NODES]; /* training images each node trained on (its shard in federated) */
-    void *spans;       /* (nspans) pff_span (data/gantt.h): the run's trace; free() it */
+    void *spans;       /* (nspans) pff_span (draw/gantt.h): the run's trace; free() it */
     int nspans, trace_nodes;
     double trace_end;  /* seconds from the start of the node threads to the last join */
 } pff_result;
@@ -208,7 +208,7 @@ void pff_model_config_default(pff_model_config *m); /* the model part of pff_con
  * layer), 2 (all layers, federated). pff train and pff schedule both take it from here. */
 int pff_default_nodes(pff_schedule_kind s, int nlayers);
 /* Checks a configuration against the data width and size; PFF_EUSAGE with a message. How many
- * threads a machine should run is the caller's policy (pff train: cmd_train.c). */
+ * threads a machine should run is the caller's policy (pff train: cli/cmd_train.c). */
 int pff_config_check(const pff_config *cfg, int input_dim, long train_n, char *err);
 /* Bytes a run of cfg on n training images will allocate, roughly. */
 double pff_memory_estimate(const pff_config *cfg, long n);

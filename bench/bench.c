@@ -27,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../cli.h" /* pff_runtime_start (runtime.c) */
+#include "../cli/cli.h" /* pff_runtime_start (cli/runtime.c) */
 #include "../layers/layers.h"
 
 #ifdef _OPENMP

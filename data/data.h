@@ -1,11 +1,13 @@
-/* data/data.h — data/ owns the file formats (IDX sets, model files and checkpoints, images, the
- * training log, pictures, traces, exports and the atomic writing of every file) and never trains.
+/* data/data.h — data/ owns the file formats (IDX sets, model files and checkpoints, picture files
+ * in, the training log, exports, and the atomic writing and whole reading of every file); it never
+ * trains, draws or prints. Pictures, charts and traces are draw/'s; the data sets themselves are
+ * fetched into data/mnist and data/fashion-mnist by setup/'s scripts.
  *
  * The folder, one format per file:
- *   idx.c       the IDX loader (pff.h)             export.c    .npz / .safetensors (export.h)
- *   image.c     picture files in (image.h)         canvas.c    canvas, font, PNG (canvas.h)
- *   pictures.c  show / confusion PNGs (pictures.h) log.c       the training log (log.h)
- *   trace.c     traces of a run (trace.h)          writable.c  pff_check_writable (below)
+ *   idx.c         the IDX loader (pff.h)          export.c    .npz / .safetensors (export.h)
+ *   model_file.c  model files (pff.h)             image.c     picture files in (image.h)
+ *   checkpoint.c  checkpoints (checkpoint.h)      log.c       the training log (log.h)
+ *   atomic.c      the atomic writer, the whole-file reader (below)
  * Functions return PFF_OK, PFF_EUSAGE (2: a file or input the user can fix) or PFF_EFAIL (1:
  * anything else), with a message naming the file in err[PFF_ERRLEN].
  */
@@ -31,10 +33,5 @@ typedef enum {
 } pff_read_status;
 unsigned char *pff_read_whole(const char *path, size_t max, size_t *n, pff_read_status *why);
 
-/* 0 when a file can be created at path (tried and removed: the atomic writers create
- * PATH.tmp.XXXXXX beside it and rename it over PATH), else PFF_EUSAGE (PFF_EFAIL when out of
- * memory) with "pff: --FLAG PATH: cannot create a file there: ..." on stderr. The command line
- * checks every output with it before any work. */
-int pff_check_writable(const char *flag, const char *path);
 
 #endif

@@ -47,7 +47,7 @@ void pff_layer_copy_moments(pff_layer *dst, const pff_layer *src); /* Adam m, v 
 
 void pff_blas_init(void); /* one BLAS thread per caller; call once before training */
 /* Restarting the process for the kernel (pff_runtime_start) is the command
- * line's: runtime.c, declared in cli.h. */
+ * line's: cli/runtime.c, declared in cli/cli.h. */
 
 /* The CPU's vector features (as the OS enables them) and the kernel rule. */
 typedef enum { PFF_CPU_OTHER, PFF_CPU_INTEL, PFF_CPU_AMD } pff_cpu_vendor;

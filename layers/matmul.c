@@ -11,7 +11,7 @@
  * Also here: the pure rule that picks the OpenBLAS kernel for a CPU
  * (pff_blas_choose_core), the CPUID reader and the check of a kernel against
  * the reference. Acting on them (starting the program again) is the command
- * line's: runtime.c. */
+ * line's: cli/runtime.c. */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdio.h>
@@ -88,7 +88,7 @@ const char *pff_blas_name(void)
  * for models they do not know, although the CPU may have AVX-512: a third or
  * less of the speed. pff_blas_choose_core is the pure rule that picks the
  * best core the CPU's features allow when OpenBLAS's own pick is below them;
- * the command line's pff_runtime_start (runtime.c) applies it by starting the
+ * the command line's pff_runtime_start (cli/runtime.c) applies it by starting the
  * program again with OPENBLAS_CORETYPE set, since OpenBLAS reads it only while
  * loading. */
 

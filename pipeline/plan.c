@@ -1,5 +1,5 @@
-/* plan.c - Pipeline Forward-Forward schedule planner (the chart is data/gantt.c's, the command
- * cmd_schedule.c's).
+/* plan.c - Pipeline Forward-Forward schedule planner (the chart is draw/gantt.c's, the command
+ * cli/cmd_schedule.c's).
  *
  * The model (DESIGN.md section 2). Write (k, c) for "train layer k on chapter c", k = 1..L,
  * c = 1..S; block (k, c) costs costs[k] time units (default 1: one layer for one chapter of C = E/S

@@ -2,8 +2,8 @@
  *
  * The planner models each schedule of DESIGN.md section 2 as a dataflow of (layer k, chapter c)
  * blocks with per-layer costs and computes when and where every block runs (no maths, no threads,
- * no printing). Its blocks are spans (data/gantt.h, included here), which the text Gantt chart of
- * data/gantt.c draws; `pff schedule` (cmd_schedule.c) prints them.
+ * no printing). Its blocks are spans (draw/gantt.h, included here), which the text Gantt chart of
+ * draw/gantt.c draws; `pff schedule` (cli/cmd_schedule.c) prints them.
  */
 #ifndef PFF_PLAN_H
 #define PFF_PLAN_H
@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "../data/gantt.h" /* pff_span, and pff_gantt_print for the planner's users */
+#include "../draw/gantt.h" /* pff_span, and pff_gantt_print for the planner's users */
 
 /* Same values as pff_schedule_kind in pff.h (PFF_SEQUENTIAL ... PFF_FEDERATED), so a cast converts;
  * a separate type keeps this module free of pff.h and the rest of libpff. */
@@ -74,7 +74,7 @@ void pff_plan_free(pff_plan *p); /* safe on a zeroed or freed plan */
 /* The training span of (layer k, chapter c), 0-based; NULL when out of range. */
 const pff_span *pff_plan_block(const pff_plan *p, int k, int c);
 
-/* printf into err[errlen] (nothing when err is NULL); shared by plan.c and data/trace.c. */
+/* printf into err[errlen] (nothing when err is NULL); shared by plan.c and draw/trace.c. */
 void pff_plan_set_err(char *err, size_t errlen, const char *fmt, ...);
 
 #endif /* PFF_PLAN_H */

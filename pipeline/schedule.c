@@ -48,7 +48,7 @@
  * each product single-threaded in OpenBLAS (pff_blas_init sets OpenBLAS to
  * one thread), so node threads never share a BLAS pool and their products run
  * at the same time. N nodes x T threads may not exceed the cores unless
- * --oversubscribe is given (the command line's threads policy, cmd_train.c).
+ * --oversubscribe is given (the command line's threads policy, cli/cmd_train.c).
  *
  * Failure: a node that fails calls transport->fail with its message; every
  * wait wakes, every compute loop sees the flag at its next batch, every node

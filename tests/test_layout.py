@@ -2,7 +2,7 @@
 """tests/test_layout.py [ROOT] — the README's Layout block against the tree.
 
 The block (the code block after "## Layout" in README.md) has one line per
-top-level file and folder; the files of layers/, pipeline/ and data/ follow
+top-level file and folder; the files of the folders in LISTED follow
 their folder's line, indented. "x.c, .h" names x.c and x.h. This test fails
 when a tracked file of those places is not named in its section, when the
 block names a file that is not there, or when a top-level folder has no line.
@@ -14,7 +14,7 @@ import subprocess
 import sys
 
 ROOT = sys.argv[1] if len(sys.argv) > 1 else "."
-LISTED = ("layers", "pipeline", "data")  # folders whose files the block lists
+LISTED = ("cli", "layers", "pipeline", "data", "draw", "setup")  # folders whose files the block lists
 FILE = re.compile(r"^[\w.+-]+\.(?:c|h|md|sh|sha256|1|in|mk)$|^Makefile$")
 
 failed = 0

@@ -1,11 +1,11 @@
 /* test_plan.c - checks the schedule planner, the Gantt renderer and `pff schedule` against
- * makespans worked out by hand. Links with libpff and cmd_schedule.c + cli.c (the command).
+ * makespans worked out by hand. Links with libpff and cli/cmd_schedule.c + cli/cli.c (the command).
  * Prints one line per check and exits non-zero if any check fails. */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
 
-#include "../cli.h" /* pff_schedule_cli, pff_schedule_main (cmd_schedule.c) */
+#include "../cli/cli.h" /* pff_schedule_cli, pff_schedule_main (cli/cmd_schedule.c) */
 #include "../pipeline/plan.h"
 #include "check.h"
 

@@ -1,4 +1,4 @@
-/* tests/test_runtime.c — the start of the process (runtime.c) on this very CPU.
+/* tests/test_runtime.c — the start of the process (cli/runtime.c) on this very CPU.
  *
  * Every kernel it names comes from CPUID (pff_blas_cores), never from a list
  * written here, so the test runs on AVX2-only and AVX-512 machines alike:
@@ -22,7 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../cli.h"
+#include "../cli/cli.h"
 #include "../layers/layers.h"
 #include "check.h"
 

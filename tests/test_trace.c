@@ -2,7 +2,7 @@
  * two-node trace. Standalone: prints one line per check, exits non-zero when any check fails.
  *
  *   gcc -std=c11 -O2 -Wall -Wextra -Werror -Wno-format-truncation -D_POSIX_C_SOURCE=200809L \
- *       -I. -o /tmp/test_trace data/trace.c data/canvas.c data/atomic.c pipeline/plan.c \
+ *       -I. -o /tmp/test_trace draw/trace.c draw/canvas.c data/atomic.c pipeline/plan.c \
  *       tests/test_trace.c layers/model.c ... -lstb -lm && /tmp/test_trace   (or: make, then
  *       build/release/tests/test_trace)
  */
@@ -10,7 +10,7 @@
 #define _POSIX_C_SOURCE 200809L
 #endif
 
-#include "../data/trace.h"
+#include "../draw/trace.h"
 
 #include <stb/stb_image.h>
 

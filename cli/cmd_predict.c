@@ -1,11 +1,11 @@
-/* cmd_predict.c — `pff predict MODEL IMAGE...` and the confusion matrix of `pff eval
+/* cli/cmd_predict.c — `pff predict MODEL IMAGE...` and the confusion matrix of `pff eval
  * --confusion`: parse the command line, call the loaders and the model (pff_predict,
  * pff_head_softmax), print the results.
  *
  * An image that cannot be read is reported on stderr and skipped; the others are still
  * classified and printed, and the exit status is then PFF_EUSAGE (2) (PFF_EFAIL when one failed
  * for want of memory). Images go through data/image.c (pff_image_load), the confusion heat map
- * through data/pictures.c.
+ * through draw/pictures.c.
  */
 #include <math.h>
 #include <stdio.h>
@@ -16,7 +16,7 @@
 #include "pff.h"
 #include "cli.h"
 #include "data/image.h"
-#include "data/pictures.h"
+#include "draw/pictures.h"
 
 static void json_num(FILE *f, double v)
 {

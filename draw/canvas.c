@@ -1,7 +1,7 @@
-/* data/canvas.c — the canvas, the 5x7 bitmap font and PNG encoding (canvas.h).
+/* draw/canvas.c — the canvas, the 5x7 bitmap font and PNG encoding (canvas.h).
  *
- * One copy for every picture: the show/eval pictures (data/pictures.c) and the trace's Gantt PNG
- * (data/trace.c) draw here. Pixels are RGB bytes, row-major; every drawing call clips to the
+ * One copy for every picture: the show/eval pictures (draw/pictures.c) and the trace's Gantt PNG
+ * (draw/trace.c) draw here. Pixels are RGB bytes, row-major; every drawing call clips to the
  * canvas. The font's capitals, digits and signs were the pictures' font, its small letters the
  * trace's; the minus is the trace's full-width bar. PNGs are encoded by stb_image_write (libstb)
  * into memory, a pff_bytes buffer.
@@ -12,7 +12,7 @@
 #include <stb/stb_image_write.h>
 
 #include "../pff.h"
-#include "bytes.h"
+#include "../data/bytes.h"
 #include "canvas.h"
 
 int pff_canvas_new(pff_canvas *c, int w, int h, pff_rgb bg)

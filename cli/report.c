@@ -1,4 +1,4 @@
-/* report.c — what `pff train` prints: the line that opens a run, the terminal
+/* cli/report.c — what `pff train` prints: the line that opens a run, the terminal
  * reporter while it runs, and the result (the text line or the --json object).
  *
  * pff_train (pipeline/) never prints: it tells a pff_reporter (pff.h) when a

@@ -1,4 +1,4 @@
-/* data/pictures.h — the PNG pictures of `pff show` and `pff eval --confusion`.
+/* draw/pictures.h — the PNG pictures of `pff show` and `pff eval --confusion`.
  *
  * Each draws on the one canvas (canvas.h) and writes an RGB (the digit: grey) PNG atomically.
  * Each returns PFF_OK, or PFF_EUSAGE (a file or input the user can fix) / PFF_EFAIL (out of memory,
@@ -9,7 +9,7 @@
 
 #include "../pff.h"
 #include "../layers/layers.h"
-#include "log.h"
+#include "../data/log.h"
 
 /* The receptive fields of the first `units` units of layer l as a grid of tiles, each tile the
  * unit's weights over the square input (the label inputs left out of its grey range), every input

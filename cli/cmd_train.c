@@ -1,4 +1,4 @@
-/* cmd_train.c — `pff train`: flags to a configuration, a run of pff_train, and what is printed
+/* cli/cmd_train.c — `pff train`: flags to a configuration, a run of pff_train, and what is printed
  * and written after it. The steps, each one function, in the order train_main calls them:
  *
  *   parse     the flags into a pff_config (parse_settings; --resume allows only output flags)
@@ -31,13 +31,12 @@
 #include "pff.h"
 #include "cli.h"
 #include "report.h"
-#include "data/data.h" /* pff_check_writable */
 #include "data/log.h"  /* pff_log_header */
 #include "layers/layers.h"
 #include "layers/settings.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/plan.h"
-#include "data/trace.h"
+#include "draw/trace.h"
 
 /* The options of `pff train`: what only the command line knows (the data, the network's shape,
  * the limits, the outputs), then every row of the settings table (layers/settings.h), whose help

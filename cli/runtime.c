@@ -1,4 +1,4 @@
-/* runtime.c — the start of the process, before any command runs: pff_runtime_start starts the
+/* cli/runtime.c — the start of the process, before any command runs: pff_runtime_start starts the
  * program again when the runtime it needs can only be set before the libraries load, and marks
  * its own choices in the environment (PFF_BLAS_CHOSEN, PFF_BLAS_FROM) so that the started program
  * neither chooses again nor claims the user's choice; pff_blas_describe reads those marks back.

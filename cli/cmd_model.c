@@ -1,4 +1,4 @@
-/* cmd_model.c — the commands that read a saved model: `pff eval` (its accuracy on the test set,
+/* cli/cmd_model.c — the commands that read a saved model: `pff eval` (its accuracy on the test set,
  * with --confusion the confusion matrix), `pff info` (what the file holds) and `pff export`
  * (NumPy .npz and .safetensors, data/export.c). Each parses its options with the one parser
  * (cli.c), calls the library and prints the result, as text or one JSON object (--json).
@@ -13,7 +13,6 @@
 #include "pff.h"
 #include "cli.h"
 #include "data/export.h"
-#include "data/data.h" /* pff_check_writable */
 #include "layers/layers.h"
 
 int pff_cores(void)

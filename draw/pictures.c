@@ -1,4 +1,4 @@
-/* data/pictures.c — the pictures of `pff show` and `pff eval --confusion` (pictures.h), drawn
+/* draw/pictures.c — the pictures of `pff show` and `pff eval --confusion` (pictures.h), drawn
  * on the one canvas (canvas.h) and written as PNG with pff_png_write (atomic: temp file, fsync,
  * rename):
  *   weights    first-layer receptive fields, one grey tile per unit, each scaled to its own range
@@ -15,7 +15,7 @@
 #include "../pff.h"
 #include "../layers/layers.h"
 #include "canvas.h"
-#include "image.h"
+#include "../data/image.h"
 #include "pictures.h"
 
 static const pff_rgb WHITE = {255, 255, 255}, BLACK = {0, 0, 0}, GRID = {225, 225, 225},

@@ -1,4 +1,4 @@
-/* data/trace.h - Writing the measured spans of a real `pff train` run (--trace FILE): a file
+/* draw/trace.h - Writing the measured spans of a real `pff train` run (--trace FILE): a file
  * format of data/, drawn from the spans pipeline/ records (pff_span, pipeline/plan.h).
  *
  * Spans are pff_span (plan.h) with times in seconds from the start of training, 0-based indices:

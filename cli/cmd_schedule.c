@@ -1,5 +1,5 @@
-/* cmd_schedule.c - `pff schedule`: plans a Pipeline Forward-Forward schedule in units of work
- * (pipeline/plan.c, no training) and prints it as a text Gantt chart (data/gantt.c), a summary
+/* cli/cmd_schedule.c - `pff schedule`: plans a Pipeline Forward-Forward schedule in units of work
+ * (pipeline/plan.c, no training) and prints it as a text Gantt chart (draw/gantt.c), a summary
  * of makespan, speed-up and utilisation per node, and with --json the plan as one JSON object.
  *
  * Its options go through the one parser (cli.c, pff_args_next); the command words its own errors

@@ -1,4 +1,4 @@
-# data/install.mk — included by the Makefile.
+# setup/install.mk — included by the Makefile.
 #   make install [PREFIX=/usr/local] [DESTDIR=]   pff, libpff.a, libpff.so.*, pff.h, pff.pc, pff.1
 #   make uninstall [PREFIX=...]                   removes exactly those files
 #   make shared                                   build/release/libpff.so.VERSION only
@@ -37,10 +37,10 @@ install: all $(BUILD)/$(PFF_SOFILE)
 	ln -sf $(PFF_SOFILE) $(PFF_DEST)/lib/$(PFF_SONAME)
 	ln -sf $(PFF_SONAME) $(PFF_DEST)/lib/libpff.so
 	$(INSTALL) -m 644 pff.h $(PFF_DEST)/include/pff.h
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(PFF_PKG_VERSION)|g' data/pff.pc.in \
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(PFF_PKG_VERSION)|g' setup/pff.pc.in \
 	  >$(PFF_DEST)/lib/pkgconfig/pff.pc.tmp
 	mv $(PFF_DEST)/lib/pkgconfig/pff.pc.tmp $(PFF_DEST)/lib/pkgconfig/pff.pc
-	$(INSTALL) -m 644 data/pff.1 $(PFF_DEST)/share/man/man1/pff.1
+	$(INSTALL) -m 644 setup/pff.1 $(PFF_DEST)/share/man/man1/pff.1
 	@echo "installed pff $(PFF_PKG_VERSION) into $(PFF_DEST)"
 
 uninstall:
@@ -49,4 +49,4 @@ uninstall:
 	  $(PFF_DEST)/lib/pkgconfig/pff.pc $(PFF_DEST)/share/man/man1/pff.1
 
 data-fashion:
-	@./data/fetch-fashion.sh
+	@./setup/fetch-fashion.sh

@@ -1,5 +1,5 @@
-/* cmd_show.c — `pff show`: parse the command line, read what each picture needs (the model,
- * the training log, an IDX set, the accuracy logs), draw it (data/pictures.c) and print the
+/* cli/cmd_show.c — `pff show`: parse the command line, read what each picture needs (the model,
+ * the training log, an IDX set, the accuracy logs), draw it (draw/pictures.c) and print the
  * "wrote FILE: ..." line, or the error, for each.
  */
 #include <limits.h>
@@ -11,7 +11,7 @@
 #include "data/data.h"
 #include "data/image.h"
 #include "data/log.h"
-#include "data/pictures.h"
+#include "draw/pictures.h"
 
 /* --curves: from the log file when given, else from the model's chapter records. */
 static int show_curves(const char *logpath, const pff_model *m, const char *path, char *msg,

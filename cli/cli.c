@@ -1,4 +1,4 @@
-/* cli.c — the one option parser of every pff command (see cli.h): one tokenising step
+/* cli/cli.c — the one option parser of every pff command (see cli.h): one tokenising step
  * (pff_args_next) and, on it, the table parser that the commands with an option table use, the
  * usage text, and the number and choice checks that word their errors with the flag's name. */
 #include <errno.h>

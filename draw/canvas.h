@@ -1,5 +1,5 @@
-/* data/canvas.h — the one canvas and the one bitmap font every picture of pff is drawn with
- * (the pictures of data/pictures.c and the Gantt PNG of data/trace.c).
+/* draw/canvas.h — the one canvas and the one bitmap font every picture of pff is drawn with
+ * (the pictures of draw/pictures.c and the Gantt PNG of draw/trace.c).
  *
  * A canvas is w x h RGB pixels, row-major, 3 bytes a pixel. Drawing clips to the canvas: any
  * coordinate may lie outside it. Text is a 5x7 bitmap font (digits, upper and lower case letters,

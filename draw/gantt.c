@@ -1,4 +1,4 @@
-/* data/gantt.c - the text Gantt chart of a list of spans (see gantt.h): one row per node, a block
+/* draw/gantt.c - the text Gantt chart of a list of spans (see gantt.h): one row per node, a block
  * per span labelled as wide as it allows ("[L1c2]", "[L1]", "[1]", "1"), a time axis with round
  * ticks and a legend of what the chart shows. `pff schedule` draws its plan with it, a training
  * run's trace its measured spans (`--trace FILE.txt`, `--trace -`).

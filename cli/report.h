@@ -1,4 +1,4 @@
-/* report.h — what `pff train` prints (report.c): the line that opens a run, the terminal
+/* cli/report.h — what `pff train` prints (report.c): the line that opens a run, the terminal
  * reporter that pff_train tells through pff_config.report.reporter, and the result. */
 #ifndef PFF_REPORT_H
 #define PFF_REPORT_H

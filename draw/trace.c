@@ -1,4 +1,4 @@
-/* data/trace.c - Writing the spans measured in a real run (`pff train --trace FILE`): the trace
+/* draw/trace.c - Writing the spans measured in a real run (`pff train --trace FILE`): the trace
  * file formats below, and the per-node summary of pff_trace_summary.
  *
  * What each format holds:
@@ -22,7 +22,7 @@
  *          and labelled "L2c3" where they fit, head / negatives / map / eval blocks in their own
  *          colours, waits as thin light-grey bars, publishes as black markers on the row's top
  *          edge, a time axis with 1-2-5 ticks labelled in seconds, and a two-line legend. Drawn
- *          on the project's one canvas and font, encoded into memory (data/canvas.c).
+ *          on the project's one canvas and font, encoded into memory (draw/canvas.c).
  *   .txt   The terminal Gantt chart of plan.c (pff_gantt_print, 100 columns, no colour, unit s).
  *   -      The same chart on stdout, coloured when stdout is a terminal and NO_COLOR is unset.
  * Files are written by the one atomic writer, pff_write_atomic_stream (pff.h, data/atomic.c): a mkstemp file in
@@ -52,7 +52,7 @@
 
 #include "../pff.h"
 #include "canvas.h"
-#include "data.h"
+#include "../data/data.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* Common                                                                                     */

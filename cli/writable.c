@@ -1,4 +1,4 @@
-/* data/writable.c — pff_check_writable (data.h): can an output file be created at a path? The
+/* cli/writable.c — pff_check_writable (cli.h): can an output file be created at a path? The
  * command line asks before any work, so that a bad --save, --log, --trace, --checkpoint,
  * --confusion or picture path fails at once with PFF_EUSAGE instead of after training.
  */
@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "../pff.h"
-#include "data.h"
+#include "cli.h"
 
 /* Fails early, before any work, when FILE is a directory or its directory
  * cannot take a file (the atomic writers create FILE.tmp.XXXXXX there and

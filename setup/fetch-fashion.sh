@@ -1,7 +1,7 @@
 #!/bin/sh
 # Fetches Fashion-MNIST from the Debian package dataset-fashion-mnist (it
 # holds the four IDX files, gzipped, in /usr/share/datasets/fashion-mnist/),
-# checks each file against data/fashion-mnist.sha256 and installs them into
+# checks each file against setup/fashion-mnist.sha256 and installs them into
 # data/fashion-mnist/ under the MNIST file names, so that
 #   pff train --data data/fashion-mnist
 # reads them. No root needed: `apt-get download` fetches the .deb into a
@@ -14,7 +14,7 @@ PKG=dataset-fashion-mnist
 SYSDIR=/usr/share/datasets/fashion-mnist
 FILES="train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte"
 here=$(cd "$(dirname "$0")" && pwd)
-dest="$here/fashion-mnist"
+dest="$here/../data/fashion-mnist"
 sums="$here/fashion-mnist.sha256"
 say() { echo "fetch-fashion: $*"; }
 die() { echo "fetch-fashion: $*" >&2; exit 1; }
@@ -73,7 +73,7 @@ for f in $FILES; do
 done
 
 # 3. Check, then move into place.
-(cd "$tmp/out" && sha256sum -c "$sums") || die "checksum mismatch against data/fashion-mnist.sha256"
+(cd "$tmp/out" && sha256sum -c "$sums") || die "checksum mismatch against setup/fashion-mnist.sha256"
 mkdir -p "$dest"
 rm -f "$dest/.verified"
 for f in $FILES; do
