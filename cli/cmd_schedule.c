@@ -31,7 +31,7 @@ typedef struct {
     double *costs;     /* (layers) or NULL: from widths or all 1 */
     int ncosts;
     long *widths;      /* (layers+1) or NULL */
-    const char *neg;   /* one of pff_neg_names */
+    const char *neg;   /* one of the names of the settings table's neg row */
     pff_neg_kind kind; /* the same, as the library's enum */
     double neg_cost;
     double map_cost;
@@ -226,16 +226,17 @@ static int set_option(sched_opts *o, int id, const char *v, FILE *err)
         break;
     case OPT_LAYERS: return parse_layers(v, o, err);
     case OPT_COSTS: return parse_costs(v, o, err);
-    case OPT_NEG: {
-        int known = -1;
-        for (int i = 0; i < 4; i++)
-            if (!strcmp(v, pff_neg_names[i]))
-                known = i;
-        if (known < 0)
-            return usage(err, "--neg: expected adaptive, fixed, random or hard, found '%s'", v);
-        o->neg = v;
-        o->kind = (pff_neg_kind)known;
-        break;
+    case OPT_NEG: { /* the names and their wording are the settings table's */
+        const pff_setting *st = pff_setting_find("neg");
+        char expected[160];
+        for (int i = 0; i < st->nnames; i++)
+            if (!strcmp(v, st->names[i])) {
+                o->neg = st->names[i];
+                o->kind = (pff_neg_kind)i;
+                return PFF_OK;
+            }
+        pff_setting_expected(st, 0, expected, sizeof expected);
+        return usage(err, "--neg: expected %s, found '%s'", expected, v);
     }
     case OPT_NEG_COST:
         if (pff_parse_double(v, &d) || d < 0.0)
@@ -442,13 +443,13 @@ int pff_schedule_cli(int argc, char **argv, FILE *out, FILE *err, int use_color)
         .neg_cost = fixed ? 0.0 : o.neg_cost,
         .map_cost = o.map_cost,
     };
-    char msg[256];
-    rc = pff_plan_compute(&cfg, &plan, msg, sizeof msg);
-    if (rc == PFF_PLAN_EINVAL) {
+    char msg[PFF_ERRLEN];
+    rc = pff_plan_compute(&cfg, &plan, msg);
+    if (rc == PFF_EUSAGE) {
         usage(err, "%s", msg);
         goto done;
     }
-    if (rc != PFF_PLAN_OK) {
+    if (rc != PFF_OK) {
         fprintf(err, "pff schedule: %s\n", msg);
         goto done;
     }

@@ -618,8 +618,7 @@ static int write_trace(train_job *t, const pff_model *model, pff_result *res, do
                             N <= PFF_MAX_NODES ? res->node_images : NULL,
                             pff_schedule_name(cfg->run.schedule)};
     if (t->trace && spans &&
-        (rc = pff_trace_write_run(t->trace, spans, nspans, N, t_end, &tinfo, t->err,
-                                  sizeof t->err)))
+        (rc = pff_trace_write_run(t->trace, spans, nspans, N, t_end, &tinfo, t->err)))
         fprintf(stderr, "pff: %s\n", t->err);
     free(spans);
     return rc;

@@ -679,33 +679,32 @@ static int emit_png(FILE *f, void *ctx)
 /* Entry point                                                                                */
 
 int pff_trace_write(const char *path, const pff_span *spans, int nspans, int nodes, double t_end,
-                    char *err, size_t errlen)
+                    char *err)
 {
-    return pff_trace_write_run(path, spans, nspans, nodes, t_end, NULL, err, errlen);
+    return pff_trace_write_run(path, spans, nspans, nodes, t_end, NULL, err);
 }
 
-/* pff_write_atomic_stream with its message copied into err[errlen]. */
-static int write_file(const char *path, int (*emit)(FILE *f, void *ctx), trace_ctx *c, char *err,
-                      size_t errlen)
+/* pff_write_atomic_stream with its message copied into err[PFF_ERRLEN]. */
+static int write_file(const char *path, int (*emit)(FILE *f, void *ctx), trace_ctx *c, char *err)
 {
     char msg[PFF_ERRLEN] = "";
     int rc = pff_write_atomic_stream(path, emit, c, msg);
-    if (rc) pff_plan_set_err(err, errlen, "%s", msg);
+    if (rc) snprintf(err, PFF_ERRLEN, "%s", msg);
     return rc;
 }
 
 /* The Gantt picture, encoded, then written. */
-static int write_png(const char *path, trace_ctx *c, char *err, size_t errlen)
+static int write_png(const char *path, trace_ctx *c, char *err)
 {
     if (c->nodes > PFF_TRACE_PNG_MAX_NODES) {
-        pff_plan_set_err(err, errlen, "%s: a PNG trace shows at most %d nodes, found %d (use .json)",
+        snprintf(err, PFF_ERRLEN, "%s: a PNG trace shows at most %d nodes, found %d (use .json)",
                          path, PFF_TRACE_PNG_MAX_NODES, c->nodes);
         return PFF_EUSAGE;
     }
     pff_canvas cv;
     const pff_rgb white = {255, 255, 255};
     if (pff_canvas_new(&cv, PFF_TRACE_PNG_WIDTH, PFF_TRACE_PNG_HEIGHT(c->nodes), white)) {
-        pff_plan_set_err(err, errlen, "%s: out of memory for a %dx%d picture", path,
+        snprintf(err, PFF_ERRLEN, "%s: out of memory for a %dx%d picture", path,
                          PFF_TRACE_PNG_WIDTH, PFF_TRACE_PNG_HEIGHT(c->nodes));
         return PFF_EFAIL;
     }
@@ -715,26 +714,26 @@ static int write_png(const char *path, trace_ctx *c, char *err, size_t errlen)
     int rc = pff_png_encode(cv.px, cv.w, cv.h, 3, &png, &c->png_size, path, msg);
     pff_canvas_free(&cv);
     if (rc) {
-        pff_plan_set_err(err, errlen, "%s", msg);
+        snprintf(err, PFF_ERRLEN, "%s", msg);
         return rc;
     }
     c->png = png;
-    rc = write_file(path, emit_png, c, err, errlen);
+    rc = write_file(path, emit_png, c, err);
     free(png);
     c->png = NULL;
     return rc;
 }
 
 int pff_trace_write_run(const char *path, const pff_span *spans, int nspans, int nodes,
-                        double t_end, const pff_trace_info *info, char *err, size_t errlen)
+                        double t_end, const pff_trace_info *info, char *err)
 {
-    if (err && errlen) err[0] = '\0';
+    err[0] = '\0';
     if (!path || !*path) {
-        pff_plan_set_err(err, errlen, "trace: no file name given");
+        snprintf(err, PFF_ERRLEN, "trace: no file name given");
         return PFF_EUSAGE;
     }
     if (nodes < 1) {
-        pff_plan_set_err(err, errlen, "%s: expected at least 1 node, found %d", path, nodes);
+        snprintf(err, PFF_ERRLEN, "%s: expected at least 1 node, found %d", path, nodes);
         return PFF_EUSAGE;
     }
     if (!spans || nspans < 0) nspans = 0;
@@ -744,7 +743,7 @@ int pff_trace_write_run(const char *path, const pff_span *spans, int nspans, int
         int colour = isatty(fileno(stdout)) && getenv("NO_COLOR") == NULL;
         pff_gantt_print(stdout, spans, nspans, nodes, c.T, TRACE_TEXT_COLS, colour, "s");
         if (fflush(stdout) != 0 || ferror(stdout)) {
-            pff_plan_set_err(err, errlen, "-: cannot write the trace to standard output: %s",
+            snprintf(err, PFF_ERRLEN, "-: cannot write the trace to standard output: %s",
                     strerror(errno));
             return PFF_EFAIL;
         }
@@ -754,10 +753,10 @@ int pff_trace_write_run(const char *path, const pff_span *spans, int nspans, int
     const char *slash = strrchr(path, '/');
     const char *base = slash ? slash + 1 : path;
     const char *dot = strrchr(base, '.');
-    if (dot && strcasecmp(dot, ".json") == 0) return write_file(path, emit_json, &c, err, errlen);
-    if (dot && strcasecmp(dot, ".txt") == 0) return write_file(path, emit_txt, &c, err, errlen);
-    if (dot && strcasecmp(dot, ".png") == 0) return write_png(path, &c, err, errlen);
-    pff_plan_set_err(err, errlen, "%s: unknown trace format '%s' (expected a file ending in .json, "
+    if (dot && strcasecmp(dot, ".json") == 0) return write_file(path, emit_json, &c, err);
+    if (dot && strcasecmp(dot, ".txt") == 0) return write_file(path, emit_txt, &c, err);
+    if (dot && strcasecmp(dot, ".png") == 0) return write_png(path, &c, err);
+    snprintf(err, PFF_ERRLEN, "%s: unknown trace format '%s' (expected a file ending in .json, "
                          ".png or .txt, or - for the terminal)", path, dot ? dot : "");
     return PFF_EUSAGE;
 }

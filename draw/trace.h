@@ -1,7 +1,7 @@
-/* draw/trace.h - Writing the measured spans of a real `pff train` run (--trace FILE): a file
- * format of data/, drawn from the spans pipeline/ records (pff_span, pipeline/plan.h).
+/* draw/trace.h - Writing the measured spans of a real `pff train` run (--trace FILE), drawn from
+ * the spans pipeline/ records (pff_span, draw/gantt.h).
  *
- * Spans are pff_span (plan.h) with times in seconds from the start of training, 0-based indices:
+ * Spans are pff_span (gantt.h) with times in seconds from the start of training, 0-based indices:
  * PFF_SPAN_TRAIN (layer, chapter), PFF_SPAN_HEAD (layer = number of FF layers, chapter),
  * PFF_SPAN_NEGATIVES (chapter), PFF_SPAN_MAP (layer, chapter), PFF_SPAN_WAIT (layer = the layer or
  * item waited for, chapter), PFF_SPAN_EVAL (node 0) and PFF_SPAN_PUBLISH instants (start == end).
@@ -13,7 +13,8 @@
 
 #include <stddef.h>
 
-#include "../pipeline/plan.h"
+#include "../pff.h"   /* PFF_OK, PFF_EUSAGE, PFF_EFAIL, PFF_ERRLEN */
+#include "gantt.h" /* pff_span */
 
 /* PNG geometry: fixed width, one PFF_TRACE_PNG_ROW-pixel row per node plus a title band above and
  * the time axis and a two-line legend below. At most PFF_TRACE_PNG_MAX_NODES nodes. */
@@ -38,10 +39,10 @@
  *               created or renamed there (missing or read-only directory, a directory in the way);
  *   PFF_EFAIL   anything else: out of memory, a failed write, fsync or encoding, stdout failing.
  * Files are written atomically by pff_write_atomic_stream (data/data.h: temp file in the same
- * directory + rename, mode 0666 & ~umask) and nothing is left behind on failure. err may be NULL;
- * on success err[0] is '\0'. */
+ * directory + rename, mode 0666 & ~umask) and nothing is left behind on failure. err holds
+ * PFF_ERRLEN bytes; on success err[0] is '\0'. */
 int pff_trace_write(const char *path, const pff_span *spans, int nspans, int nodes, double t_end,
-                    char *err, size_t errlen);
+                    char *err);
 
 /* What the JSON trace can tell about a run beyond its spans; every field is optional (0 / NULL:
  * unknown). With it, pff_trace_write_run adds to each span's args the images it worked on and,
@@ -69,7 +70,7 @@ typedef struct {
  *    published and not yet taken, per channel, at every publish and take.
  * Flows and counters are written when info is NULL or info->ring is set. */
 int pff_trace_write_run(const char *path, const pff_span *spans, int nspans, int nodes,
-                        double t_end, const pff_trace_info *info, char *err, size_t errlen);
+                        double t_end, const pff_trace_info *info, char *err);
 
 /* Per node busy seconds (train+head+negatives+map), wait seconds, utilisation = busy / t_end
  * (0 when t_end and every span end are 0). Each output array has `nodes` entries and may be NULL.

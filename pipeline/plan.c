@@ -69,15 +69,6 @@ int pff_plan_sched_parse(const char *name, pff_plan_sched *out)
 /* ------------------------------------------------------------------------------------------ */
 /* Planner                                                                                    */
 
-void pff_plan_set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static double dmax(double a, double b) { return a > b ? a : b; }
 
 /* One pass over the blocks in chapter-major order (a topological order, see the top of the file).
@@ -156,84 +147,84 @@ void pff_plan_free(pff_plan *p)
 
 /* Every field of the configuration against what a plan can be made of, with a message naming
  * the field, what was found and what was expected. */
-static int check_config(const pff_plan_config *cfg, char *err, size_t errlen)
+static int check_config(const pff_plan_config *cfg, char *err)
 {
     const int N = cfg->nodes, L = cfg->layers, S = cfg->splits;
     if ((int)cfg->schedule < 0 || (int)cfg->schedule > 3) {
-        pff_plan_set_err(err, errlen, "schedule: unknown value %d", (int)cfg->schedule);
-        return PFF_PLAN_EINVAL;
+        snprintf(err, PFF_ERRLEN, "schedule: unknown value %d", (int)cfg->schedule);
+        return PFF_EUSAGE;
     }
     if (L < 1) {
-        pff_plan_set_err(err, errlen, "layers: expected at least 1, found %d", L);
-        return PFF_PLAN_EINVAL;
+        snprintf(err, PFF_ERRLEN, "layers: expected at least 1, found %d", L);
+        return PFF_EUSAGE;
     }
     if (S < 1) {
-        pff_plan_set_err(err, errlen, "splits: expected at least 1, found %d", S);
-        return PFF_PLAN_EINVAL;
+        snprintf(err, PFF_ERRLEN, "splits: expected at least 1, found %d", S);
+        return PFF_EUSAGE;
     }
     if (N < 1) {
-        pff_plan_set_err(err, errlen, "nodes: expected at least 1, found %d", N);
-        return PFF_PLAN_EINVAL;
+        snprintf(err, PFF_ERRLEN, "nodes: expected at least 1, found %d", N);
+        return PFF_EUSAGE;
     }
     if ((long long)L * S > PFF_PLAN_MAX_BLOCKS) {
-        pff_plan_set_err(err, errlen, "layers x splits: expected at most %d blocks, found %lld",
+        snprintf(err, PFF_ERRLEN, "layers x splits: expected at most %d blocks, found %lld",
                 PFF_PLAN_MAX_BLOCKS, (long long)L * S);
-        return PFF_PLAN_EINVAL;
+        return PFF_EUSAGE;
     }
     if (cfg->schedule == PFF_PLAN_SEQUENTIAL && N != 1) {
-        pff_plan_set_err(err, errlen, "nodes: sequential runs on 1 node, found %d", N);
-        return PFF_PLAN_EINVAL;
+        snprintf(err, PFF_ERRLEN, "nodes: sequential runs on 1 node, found %d", N);
+        return PFF_EUSAGE;
     }
     if (cfg->schedule == PFF_PLAN_SINGLE_LAYER && N != L) {
-        pff_plan_set_err(err, errlen, "nodes: single-layer needs one node per layer (%d), found %d", L, N);
-        return PFF_PLAN_EINVAL;
+        snprintf(err, PFF_ERRLEN, "nodes: single-layer needs one node per layer (%d), found %d", L, N);
+        return PFF_EUSAGE;
     }
     if (N > PFF_PLAN_MAX_BLOCKS) {
-        pff_plan_set_err(err, errlen, "nodes: expected at most %d, found %d", PFF_PLAN_MAX_BLOCKS, N);
-        return PFF_PLAN_EINVAL;
+        snprintf(err, PFF_ERRLEN, "nodes: expected at most %d, found %d", PFF_PLAN_MAX_BLOCKS, N);
+        return PFF_EUSAGE;
     }
     if (cfg->costs) {
         for (int k = 0; k < L; k++) {
             double v = cfg->costs[k];
             if (!isfinite(v) || v <= 0.0) {
-                pff_plan_set_err(err, errlen, "costs: layer %d: expected a finite number > 0, found %g",
+                snprintf(err, PFF_ERRLEN, "costs: layer %d: expected a finite number > 0, found %g",
                         k + 1, v);
-                return PFF_PLAN_EINVAL;
+                return PFF_EUSAGE;
             }
         }
     }
     if (!isfinite(cfg->map_cost) || cfg->map_cost < 0.0) {
-        pff_plan_set_err(err, errlen, "map_cost: expected a finite number >= 0, found %g", cfg->map_cost);
-        return PFF_PLAN_EINVAL;
+        snprintf(err, PFF_ERRLEN, "map_cost: expected a finite number >= 0, found %g", cfg->map_cost);
+        return PFF_EUSAGE;
     }
     if (!isfinite(cfg->neg_cost) || cfg->neg_cost < 0.0) {
-        pff_plan_set_err(err, errlen, "neg_cost: expected a finite number >= 0, found %g", cfg->neg_cost);
-        return PFF_PLAN_EINVAL;
+        snprintf(err, PFF_ERRLEN, "neg_cost: expected a finite number >= 0, found %g", cfg->neg_cost);
+        return PFF_EUSAGE;
     }
     double total = 0.0; /* the sequential makespan bounds every schedule's */
     for (int k = 0; k < L; k++) total += cfg->costs ? cfg->costs[k] : 1.0;
     total = total * (S * (1.0 + cfg->map_cost)) + cfg->neg_cost * (S - 1);
     if (!isfinite(total)) {
-        pff_plan_set_err(err, errlen, "costs: too large, the total time overflows");
-        return PFF_PLAN_EINVAL;
+        snprintf(err, PFF_ERRLEN, "costs: too large, the total time overflows");
+        return PFF_EUSAGE;
     }
-    return PFF_PLAN_OK;
+    return PFF_OK;
 }
 
-int pff_plan_compute(const pff_plan_config *cfg, pff_plan *out, char *err, size_t errlen)
+int pff_plan_compute(const pff_plan_config *cfg, pff_plan *out, char *err)
 {
-    if (err && errlen) err[0] = '\0';
+    err[0] = '\0';
     if (!out) {
-        pff_plan_set_err(err, errlen, "no output plan given");
-        return PFF_PLAN_EINVAL;
+        snprintf(err, PFF_ERRLEN, "no output plan given");
+        return PFF_EUSAGE;
     }
     memset(out, 0, sizeof *out);
     if (!cfg) {
-        pff_plan_set_err(err, errlen, "no plan configuration given");
-        return PFF_PLAN_EINVAL;
+        snprintf(err, PFF_ERRLEN, "no plan configuration given");
+        return PFF_EUSAGE;
     }
-    int rc = check_config(cfg, err, errlen);
-    if (rc != PFF_PLAN_OK)
+    int rc = check_config(cfg, err);
+    if (rc != PFF_OK)
         return rc;
     const int N = cfg->nodes, L = cfg->layers, S = cfg->splits;
 
@@ -253,8 +244,8 @@ int pff_plan_compute(const pff_plan_config *cfg, pff_plan *out, char *err, size_
         free(chapter_ready);
         pff_plan_free(out);
         memset(out, 0, sizeof *out);
-        pff_plan_set_err(err, errlen, "out of memory planning %d layers x %d chapters on %d nodes", L, S, N);
-        return PFF_PLAN_ENOMEM;
+        snprintf(err, PFF_ERRLEN, "out of memory planning %d layers x %d chapters on %d nodes", L, S, N);
+        return PFF_EFAIL;
     }
     for (int k = 0; k < L; k++) out->costs[k] = cfg->costs ? cfg->costs[k] : 1.0;
 
@@ -289,7 +280,7 @@ int pff_plan_compute(const pff_plan_config *cfg, pff_plan *out, char *err, size_
     free(seq_spans);
     free(node_free);
     free(chapter_ready);
-    return PFF_PLAN_OK;
+    return PFF_OK;
 }
 
 const pff_span *pff_plan_block(const pff_plan *p, int k, int c)

@@ -11,10 +11,11 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "../pff.h"      /* PFF_OK, PFF_EUSAGE, PFF_EFAIL, PFF_ERRLEN */
 #include "../draw/gantt.h" /* pff_span, and pff_gantt_print for the planner's users */
 
 /* Same values as pff_schedule_kind in pff.h (PFF_SEQUENTIAL ... PFF_FEDERATED), so a cast converts;
- * a separate type keeps this module free of pff.h and the rest of libpff. */
+ * the planner's own name for it says that a plan is a model of a schedule, not a run. */
 typedef enum {
     PFF_PLAN_SEQUENTIAL = 0,
     PFF_PLAN_SINGLE_LAYER = 1,
@@ -26,11 +27,6 @@ typedef enum {
 const char *pff_plan_sched_name(pff_plan_sched s);
 /* 0 on success, -1 if the name is unknown. */
 int pff_plan_sched_parse(const char *name, pff_plan_sched *out);
-
-/* Return codes of pff_plan_compute (the values of PFF_OK, PFF_EFAIL and PFF_EUSAGE). */
-#define PFF_PLAN_OK 0
-#define PFF_PLAN_ENOMEM 1 /* allocation failed */
-#define PFF_PLAN_EINVAL 2 /* invalid configuration; the message says which field */
 
 /* Upper bound on layers * chapters (keeps every index an int). */
 #define PFF_PLAN_MAX_BLOCKS 1000000
@@ -66,15 +62,13 @@ typedef struct {
     double *bubble;            /* (nodes) 1 - utilisation */
 } pff_plan;
 
-/* Fills *out (zeroed first). Returns PFF_PLAN_OK, PFF_PLAN_EINVAL or PFF_PLAN_ENOMEM; on error
- * *out holds nothing to free and, if err != NULL, err holds a one-line message. */
-int pff_plan_compute(const pff_plan_config *cfg, pff_plan *out, char *err, size_t errlen);
+/* Fills *out (zeroed first). Returns PFF_OK, PFF_EUSAGE (an invalid configuration: the message
+ * names the field) or PFF_EFAIL (out of memory), as the rest of libpff; on error *out holds
+ * nothing to free and err[PFF_ERRLEN] a one-line message. */
+int pff_plan_compute(const pff_plan_config *cfg, pff_plan *out, char *err);
 void pff_plan_free(pff_plan *p); /* safe on a zeroed or freed plan */
 
 /* The training span of (layer k, chapter c), 0-based; NULL when out of range. */
 const pff_span *pff_plan_block(const pff_plan *p, int k, int c);
-
-/* printf into err[errlen] (nothing when err is NULL); shared by plan.c and draw/trace.c. */
-void pff_plan_set_err(char *err, size_t errlen, const char *fmt, ...);
 
 #endif /* PFF_PLAN_H */

@@ -23,9 +23,9 @@ static int plan(pff_plan *p, pff_plan_sched s, int n, int l, int sp, const doubl
                 int adaptive, double neg_cost)
 {
     pff_plan_config cfg = {s, n, l, sp, costs, adaptive, neg_cost, 0.0};
-    char err[256];
-    int rc = pff_plan_compute(&cfg, p, err, sizeof err);
-    if (rc != PFF_PLAN_OK) printf("# plan error: %s\n", err);
+    char err[PFF_ERRLEN];
+    int rc = pff_plan_compute(&cfg, p, err);
+    if (rc != PFF_OK) printf("# plan error: %s\n", err);
     return rc;
 }
 
@@ -314,8 +314,8 @@ static void test_map_cost(void)
 {
     pff_plan_config cfg = {PFF_PLAN_SINGLE_LAYER, 2, 2, 2, NULL, 0, 0.0, 0.5};
     pff_plan p;
-    char err[256];
-    int rc = pff_plan_compute(&cfg, &p, err, sizeof err);
+    char err[PFF_ERRLEN];
+    int rc = pff_plan_compute(&cfg, &p, err);
     CHECK(rc == 0, "map cost: plan computes");
     if (rc == 0) {
         CHECK(fabs(p.makespan - 4.0) < 1e-12, "map cost: single-layer makespan 4");
@@ -328,7 +328,7 @@ static void test_map_cost(void)
 static void test_invalid(void)
 {
     pff_plan p;
-    char err[256];
+    char err[PFF_ERRLEN];
     const double bad[3] = {1.0, 0.0, 1.0};
     struct {
         pff_plan_config cfg;
@@ -347,10 +347,10 @@ static void test_invalid(void)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         err[0] = '\0';
-        int rc = pff_plan_compute(&cases[i].cfg, &p, err, sizeof err);
+        int rc = pff_plan_compute(&cases[i].cfg, &p, err);
         char what[400];
         snprintf(what, sizeof what, "planner rejects %.60s (%.255s)", cases[i].what, err);
-        CHECK(rc == PFF_PLAN_EINVAL && err[0] != '\0' && p.spans == NULL, "%s", what);
+        CHECK(rc == PFF_EUSAGE && err[0] != '\0' && p.spans == NULL, "%s", what);
         pff_plan_free(&p); /* safe on the zeroed plan */
     }
     pff_plan_sched k;

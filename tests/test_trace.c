@@ -1,10 +1,7 @@
 /* test_trace.c - pff_trace_write (JSON, PNG, TXT, stdout) and pff_trace_summary on a synthetic
  * two-node trace. Standalone: prints one line per check, exits non-zero when any check fails.
  *
- *   gcc -std=c11 -O2 -Wall -Wextra -Werror -Wno-format-truncation -D_POSIX_C_SOURCE=200809L \
- *       -I. -o /tmp/test_trace draw/trace.c draw/canvas.c data/atomic.c pipeline/plan.c \
- *       tests/test_trace.c layers/model.c ... -lstb -lm && /tmp/test_trace   (or: make, then
- *       build/release/tests/test_trace)
+ * Built and run by `make test-unit` (build/release/tests/test_trace), linked with libpff.
  */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
@@ -396,8 +393,8 @@ static int overlap(double a0, double a1, double b0, double b1) { return a0 < b1 
 
 static void test_json(const char *path)
 {
-    char err[512];
-    int rc = pff_trace_write(path, trace, NTRACE, 2, T_END, err, sizeof err);
+    char err[PFF_ERRLEN];
+    int rc = pff_trace_write(path, trace, NTRACE, 2, T_END, err);
     CHECK(rc == 0 && err[0] == '\0', "json: written (rc %d, '%s')", rc, err);
     char *text = slurp(path, NULL);
     jv root;
@@ -535,8 +532,8 @@ static int pixel_is(const unsigned char *img, int w, int x, int y, int r, int g,
 
 static void test_png(const char *path)
 {
-    char err[512];
-    int rc = pff_trace_write(path, trace, NTRACE, 2, T_END, err, sizeof err);
+    char err[PFF_ERRLEN];
+    int rc = pff_trace_write(path, trace, NTRACE, 2, T_END, err);
     CHECK(rc == 0, "png: written (rc %d, '%s')", rc, err);
     size_t len = 0;
     unsigned char *data = (unsigned char *)slurp(path, &len);
@@ -564,8 +561,8 @@ static void test_png(const char *path)
 
 static void test_txt(const char *path)
 {
-    char err[512];
-    int rc = pff_trace_write(path, trace, NTRACE, 2, T_END, err, sizeof err);
+    char err[PFF_ERRLEN];
+    int rc = pff_trace_write(path, trace, NTRACE, 2, T_END, err);
     CHECK(rc == 0, "txt: written (rc %d, '%s')", rc, err);
     char *text = slurp(path, NULL);
     CHECK(text && count_prefix_lines(text, "node") == 2, "txt: one line starting with \"node\" "
@@ -584,9 +581,9 @@ static void test_stdout(const char *dir)
     int saved = dup(STDOUT_FILENO);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     int rc = -1;
-    char err[512] = "";
+    char err[PFF_ERRLEN] = "";
     if (saved >= 0 && fd >= 0 && dup2(fd, STDOUT_FILENO) >= 0) {
-        rc = pff_trace_write("-", trace, NTRACE, 2, T_END, err, sizeof err);
+        rc = pff_trace_write("-", trace, NTRACE, 2, T_END, err);
         fflush(stdout);
         dup2(saved, STDOUT_FILENO);
     }
@@ -629,21 +626,21 @@ static void test_failures(const char *dir)
     int before = count_entries(dir);
 
     snprintf(path, sizeof path, "%s/trace.bmp", dir);
-    int rc = pff_trace_write(path, trace, NTRACE, 2, T_END, err, sizeof err);
+    int rc = pff_trace_write(path, trace, NTRACE, 2, T_END, err);
     struct stat st;
     CHECK(rc == 2 && strstr(err, path) && stat(path, &st) != 0 && count_entries(dir) == before,
           "bad extension: returns 2, names the file, leaves no file ('%s')", err);
     snprintf(path, sizeof path, "%s/trace", dir);
-    rc = pff_trace_write(path, trace, NTRACE, 2, T_END, err, sizeof err);
+    rc = pff_trace_write(path, trace, NTRACE, 2, T_END, err);
     CHECK(rc == 2 && count_entries(dir) == before, "no extension: returns 2, leaves no file");
 
     snprintf(path, sizeof path, "%s/missing/trace.json", dir);
-    rc = pff_trace_write(path, trace, NTRACE, 2, T_END, err, sizeof err);
+    rc = pff_trace_write(path, trace, NTRACE, 2, T_END, err);
     CHECK(rc == 2 && strstr(err, path) && count_entries(dir) == before,
           "missing directory: returns 2 ('%s')", err);
 
     snprintf(path, sizeof path, "%s/trace.txt/trace.png", dir); /* parent is a file */
-    rc = pff_trace_write(path, trace, NTRACE, 2, T_END, err, sizeof err);
+    rc = pff_trace_write(path, trace, NTRACE, 2, T_END, err);
     CHECK(rc == 2 && strstr(err, path) && count_entries(dir) == before,
           "parent is a file (unwritable, also for root): returns 2, leaves nothing ('%s')", err);
 
@@ -662,7 +659,7 @@ static void test_failures(const char *dir)
             SKIP("read-only directory: this user (uid %d) can write into a 0500 directory",
                  (int)geteuid());
         } else {
-            rc = pff_trace_write(path, trace, NTRACE, 2, T_END, err, sizeof err);
+            rc = pff_trace_write(path, trace, NTRACE, 2, T_END, err);
             CHECK(rc == 2 && strstr(err, path) && count_entries(ro) == 0,
                   "read-only directory: returns 2, leaves nothing ('%s')", err);
         }
@@ -674,14 +671,14 @@ static void test_failures(const char *dir)
 
     snprintf(path, sizeof path, "%s/sub.json", dir); /* the target is a directory: rename fails */
     if (mkdir(path, 0700) == 0) {
-        rc = pff_trace_write(path, trace, NTRACE, 2, T_END, err, sizeof err);
+        rc = pff_trace_write(path, trace, NTRACE, 2, T_END, err);
         CHECK(rc == 2 && strstr(err, "rename") && count_entries(dir) == before + 1,
               "target is a directory: returns 2, temporary file removed ('%s')", err);
         rmdir(path);
     }
 
     snprintf(path, sizeof path, "%s/zero.json", dir);
-    rc = pff_trace_write(path, trace, NTRACE, 0, T_END, err, sizeof err);
+    rc = pff_trace_write(path, trace, NTRACE, 0, T_END, err);
     CHECK(rc == 2 && count_entries(dir) == before, "zero nodes: returns 2");
 }
 
