@@ -44,18 +44,18 @@ LDFLAGS = $(OPT) $(filter -fopenmp,$(OMP))
 LIBS    = $(BLAS_LIBS) $(LDLIBS)
 
 LIB_SRC = layers/matmul.c layers/ff.c layers/net.c layers/stage.c layers/model.c layers/settings.c \
-          data/model_file.c data/checkpoint.c data/atomic.c data/idx.c data/export.c data/image.c \
+          data/model_file.c data/checkpoint.c data/atomic.c data/idx.c data/export.c data/image.c data/json.c \
           data/log.c draw/gantt.c draw/canvas.c draw/pictures.c draw/trace.c \
           pipeline/hub.c pipeline/mpi.c pipeline/schedule.c pipeline/plan.c \
           pipeline/train.c pipeline/chapter_state.c pipeline/shards.c pipeline/node_alloc.c pipeline/mpi_codec.c
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
 # The command line (not in the library): the option parser, the process start, the commands,
 # what pff train prints while it runs.
-CLI_SRC = cli/cli.c cli/runtime.c cli/report.c cli/writable.c cli/cmd_train.c cli/cmd_model.c \
+CLI_SRC = cli/cli.c cli/common.c cli/runtime.c cli/report.c cli/cmd_train.c cli/cmd_model.c \
           cli/cmd_schedule.c cli/cmd_predict.c cli/cmd_show.c
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
 HDRS    = pff.h cli/cli.h cli/report.h layers/layers.h layers/settings.h data/data.h data/bytes.h \
-          data/model_file.h data/checkpoint.h data/export.h data/image.h data/log.h \
+          data/model_file.h data/checkpoint.h data/export.h data/image.h data/json.h data/log.h \
           draw/gantt.h draw/canvas.h draw/pictures.h draw/trace.h \
           pipeline/pipeline.h pipeline/run.h pipeline/plan.h tests/check.h
 UNIT_TESTS = test_layers test_idx test_model test_data test_plan test_trace test_runtime
@@ -82,7 +82,8 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libpff.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # test_plan also checks `pff schedule` itself (cli/cmd_schedule.c, on the parser of cli/cli.c).
-$(BUILD)/tests/test_plan: $(BUILD)/tests/test_plan.o $(BUILD)/cli/cmd_schedule.o $(BUILD)/cli/cli.o $(BUILD)/libpff.a
+$(BUILD)/tests/test_plan: $(BUILD)/tests/test_plan.o $(BUILD)/cli/cmd_schedule.o $(BUILD)/cli/cli.o \
+                          $(BUILD)/cli/common.o $(BUILD)/libpff.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # test_runtime starts the process as pff does (cli/runtime.c) with each kernel this CPU runs.

@@ -298,13 +298,3 @@ int pff_cli_setting(const pff_setting *st, const char *s, pff_model_config *m, p
     }
     return PFF_EUSAGE;
 }
-
-void pff_json_settings(FILE *f, const pff_model_config *m, const pff_run_config *r)
-{
-    char value[96];
-    for (int i = 0; i < pff_nsettings; i++)
-        if (pff_setting_cfield(&pff_settings[i], m, r)) {
-            pff_setting_json(&pff_settings[i], m, r, 0, value, sizeof value);
-            fprintf(f, ",\"%s\":%s", pff_settings[i].name, value);
-        }
-}

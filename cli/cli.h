@@ -17,6 +17,7 @@
 
 #include "pff.h"
 #include "layers/settings.h"
+#include "data/json.h"
 
 typedef struct {
     const char *name;
@@ -106,7 +107,7 @@ int pff_cmd_show(int argc, char **argv);     /* cmd_show.c */
 /* Confusion matrix of n predictions (row = true label, column = predicted):
  * a text table to `text` (skipped when NULL) and a heat-map PNG to png_path
  * (skipped when NULL). Labels must be 0..9. Returns 0, or PFF_EUSAGE /
- * PFF_EFAIL with a message naming the file in err[PFF_ERRLEN] (cmd_predict.c). */
+ * PFF_EFAIL with a message naming the file in err[PFF_ERRLEN] (common.c). */
 int pff_confusion_write(const char *png_path, FILE *text, const int *pred, const uint8_t *truth,
                         int n, char *err);
 /* `pff eval --confusion FILE.png`: predicts d with the model's classifier
@@ -122,21 +123,19 @@ int pff_schedule_cli(int argc, char **argv, FILE *out, FILE *err, int use_color)
 /* The same on stdout and stderr (the name tests/test_plan.c calls). */
 int pff_schedule_main(int argc, char **argv);
 
-/* Shared by the commands (cmd_model.c): the core count, a JSON string (quotes, backslashes and
- * control characters escaped), a JSON accuracy (percent, or null when a < 0), a JSON list of
- * the widths. */
+/* Shared by the commands (common.c): the core count, a JSON accuracy (percent, or null when
+ * a < 0); strings, numbers and lists go through data/json.h. */
 int pff_cores(void);
-void pff_json_str(FILE *f, const char *s);
 void pff_json_acc(FILE *f, double a);
 void pff_json_widths(FILE *f, const int *widths, int nlayers);
 /* ,"name":value for every row of the settings table in the parts given (NULL: skipped), in the
- * table's order (cli.c). */
+ * table's order (common.c). */
 void pff_json_settings(FILE *f, const pff_model_config *m, const pff_run_config *r);
 
 /* 0 when a file can be created at path (tried and removed: the atomic writers create
  * PATH.tmp.XXXXXX beside it and rename it over PATH), else PFF_EUSAGE (PFF_EFAIL when out of
  * memory) with "pff: --FLAG PATH: cannot create a file there: ..." on stderr. The command line
- * checks every output with it before any work (writable.c). */
+ * checks every output with it before any work (common.c). */
 int pff_check_writable(const char *flag, const char *path);
 
 /* ---- The process (runtime.c) ---- */

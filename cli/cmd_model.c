@@ -1,9 +1,7 @@
 /* cli/cmd_model.c — the commands that read a saved model: `pff eval` (its accuracy on the test set,
  * with --confusion the confusion matrix), `pff info` (what the file holds) and `pff export`
  * (NumPy .npz and .safetensors, data/export.c). Each parses its options with the one parser
- * (cli.c), calls the library and prints the result, as text or one JSON object (--json).
- * Also the small output helpers the commands share (pff_cores, pff_json_str, pff_json_acc,
- * pff_json_widths). */
+ * (cli.c), calls the library and prints the result, as text or one JSON object (--json). */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,42 +12,6 @@
 #include "cli.h"
 #include "data/export.h"
 #include "layers/layers.h"
-
-int pff_cores(void)
-{
-    long c = sysconf(_SC_NPROCESSORS_ONLN);
-    return c > 0 ? (int)c : 1;
-}
-
-void pff_json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
-void pff_json_widths(FILE *f, const int *widths, int nlayers)
-{
-    fprintf(f, "[");
-    for (int k = 0; k <= nlayers; k++)
-        fprintf(f, "%s%d", k ? "," : "", widths[k]);
-    fprintf(f, "]");
-}
-
-void pff_json_acc(FILE *f, double a)
-{
-    if (a < 0)
-        fprintf(f, "null");
-    else
-        fprintf(f, "%.4f", 100.0 * a);
-}
 
 /* A saved model, or the reason it cannot be read, on stderr. */
 static int load_model(pff_model *m, const char *path)
@@ -230,7 +192,7 @@ int pff_cmd_info(int argc, char **argv)
         printf("{\"model\":");
         pff_json_str(stdout, p.pos[0]);
         printf(",\"layers\":");
-        pff_json_widths(stdout, c->widths, c->nlayers);
+        pff_json_ints(stdout, c->widths, c->nlayers + 1);
         printf(",\"parameters\":%ld,\"softmax_parameters\":%ld", params, head);
         pff_json_settings(stdout, c, NULL);
         printf("}\n");

@@ -18,14 +18,6 @@
 #include "data/image.h"
 #include "draw/pictures.h"
 
-static void json_num(FILE *f, double v)
-{
-    if (isfinite(v))
-        fprintf(f, "%.6g", v);
-    else
-        fprintf(f, "null");
-}
-
 /* ------------------------------------------------------------------------ */
 /* pff predict                                                              */
 
@@ -83,14 +75,14 @@ static void print_prediction(const char *file, int json, int use_soft, int has_h
                use_soft ? "softmax" : "goodness", gl);
         for (int j = 0; j < PFF_CLASSES; j++) {
             printf("%s", j ? "," : "");
-            json_num(stdout, sc[j]);
+            pff_json_num(stdout, "%.6g", sc[j]);
         }
         printf("]");
         if (has_head) {
             printf(",\"softmax_label\":%d,\"softmax\":[", sl);
             for (int j = 0; j < PFF_CLASSES; j++) {
                 printf("%s", j ? "," : "");
-                json_num(stdout, pr[j]);
+                pff_json_num(stdout, "%.6g", pr[j]);
             }
             printf("]");
         }
@@ -238,74 +230,5 @@ int pff_cmd_predict(int argc, char **argv)
 out:
     free(oargv);
     free(files);
-    return rc;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Confusion matrix                                                         */
-
-int pff_confusion_write(const char *png_path, FILE *text_out, const int *pred, const uint8_t *truth,
-                        int n, char *err)
-{
-    enum { K = PFF_CLASSES };
-    long cnt[K][K] = {{0}}, row[K] = {0}, col[K] = {0}, right = 0;
-    for (int i = 0; i < n; i++) {
-        if (pred[i] < 0 || pred[i] >= K || truth[i] >= K) {
-            snprintf(err, PFF_ERRLEN, "confusion: image %d has label %d, prediction %d; expected "
-                     "0..%d", i, truth[i], pred[i], K - 1);
-            return PFF_EUSAGE;
-        }
-        cnt[truth[i]][pred[i]]++;
-        row[truth[i]]++;
-        col[pred[i]]++;
-        right += truth[i] == pred[i];
-    }
-    int rc = png_path ? pff_picture_confusion(png_path, cnt, row, right, n, err) : PFF_OK;
-    if (rc)
-        return rc; /* nothing printed: the caller reports the file */
-    if (text_out) {
-        fprintf(text_out, "confusion matrix of %d images: row = true label, column = predicted\n",
-                n);
-        fprintf(text_out, "true\\pred");
-        for (int j = 0; j < K; j++)
-            fprintf(text_out, " %6d", j);
-        fprintf(text_out, "   recall\n");
-        for (int i = 0; i < K; i++) {
-            fprintf(text_out, "%9d", i);
-            for (int j = 0; j < K; j++)
-                fprintf(text_out, " %6ld", cnt[i][j]);
-            if (row[i])
-                fprintf(text_out, "  %6.2f%%\n", 100.0 * cnt[i][i] / row[i]);
-            else
-                fprintf(text_out, "        -\n");
-        }
-        fprintf(text_out, "precision");
-        for (int j = 0; j < K; j++) {
-            if (col[j])
-                fprintf(text_out, " %5.1f%%", 100.0 * cnt[j][j] / col[j]);
-            else
-                fprintf(text_out, "      -");
-        }
-        fprintf(text_out, "\naccuracy %.2f%% (%ld of %d)\n", n ? 100.0 * right / n : 0.0, right, n);
-    }
-    return PFF_OK;
-}
-
-int pff_confusion_model(const pff_model *m, const pff_dataset *d, int threads, const char *png_path,
-                        FILE *text_out, char *err)
-{
-    int *gp = malloc(((size_t)d->n + 1) * sizeof(int)), *sp = malloc(((size_t)d->n + 1) * sizeof(int));
-    if (!gp || !sp) {
-        free(gp);
-        free(sp);
-        snprintf(err, PFF_ERRLEN, "out of memory for the predictions of %d images", d->n);
-        return PFF_EFAIL;
-    }
-    const int soft = m->head && m->cfg.classifier == PFF_CLS_SOFTMAX;
-    int rc = pff_predict(m, d->x, d->n, threads, gp, soft ? sp : NULL, NULL, err);
-    if (!rc)
-        rc = pff_confusion_write(png_path, text_out, soft ? sp : gp, d->y, d->n, err);
-    free(gp);
-    free(sp);
     return rc;
 }

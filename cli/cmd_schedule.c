@@ -307,15 +307,6 @@ static void print_num(FILE *f, double v)
     }
 }
 
-/* JSON has no NaN or infinity; the planner never produces them, but stay valid anyway. */
-static void json_num(FILE *f, double v)
-{
-    if (isfinite(v))
-        fprintf(f, "%.10g", v);
-    else
-        fputs("null", f);
-}
-
 /* The plan as one JSON object on one line (with trailing newline). 0, or -1 on a write error. */
 static int plan_json(FILE *f, const pff_plan *p, const char *neg_mode)
 {
@@ -323,34 +314,30 @@ static int plan_json(FILE *f, const pff_plan *p, const char *neg_mode)
     fprintf(f, "{\"schedule\":\"%s\",\"nodes\":%d,\"layers\":%d,\"splits\":%d",
             pff_plan_sched_name(p->schedule), p->nodes, p->layers, p->splits);
     if (neg_mode) {
-        fputs(",\"neg\":\"", f);
-        for (const char *s = neg_mode; *s; s++) { /* our own names, but escape anyway */
-            if (*s == '"' || *s == '\\') fputc('\\', f);
-            if ((unsigned char)*s >= 0x20) fputc(*s, f);
-        }
-        fputc('"', f);
+        fputs(",\"neg\":", f);
+        pff_json_str(f, neg_mode);
     }
     fprintf(f, ",\"adaptive\":%s,\"neg_cost\":", p->adaptive ? "true" : "false");
-    json_num(f, p->neg_cost);
+    pff_json_num(f, "%.10g", p->neg_cost);
     fputs(",\"costs\":[", f);
     for (int k = 0; k < p->layers; k++) {
         if (k) fputc(',', f);
-        json_num(f, p->costs[k]);
+        pff_json_num(f, "%.10g", p->costs[k]);
     }
     fputs("],\"makespan\":", f);
-    json_num(f, p->makespan);
+    pff_json_num(f, "%.10g", p->makespan);
     fputs(",\"sequential_makespan\":", f);
-    json_num(f, p->sequential_makespan);
+    pff_json_num(f, "%.10g", p->sequential_makespan);
     fputs(",\"speedup\":", f);
-    json_num(f, p->speedup);
+    pff_json_num(f, "%.10g", p->speedup);
     fputs(",\"nodes_detail\":[", f);
     for (int n = 0; n < p->nodes; n++) {
         fprintf(f, "%s{\"node\":%d,\"busy\":", n ? "," : "", n + 1);
-        json_num(f, p->busy[n]);
+        pff_json_num(f, "%.10g", p->busy[n]);
         fputs(",\"utilisation\":", f);
-        json_num(f, p->utilisation[n]);
+        pff_json_num(f, "%.10g", p->utilisation[n]);
         fputs(",\"bubble\":", f);
-        json_num(f, p->bubble[n]);
+        pff_json_num(f, "%.10g", p->bubble[n]);
         fputc('}', f);
     }
     fputs("]}\n", f);

@@ -10,7 +10,7 @@
 #include <stdio.h>
 
 #include "report.h"
-#include "cli.h"      /* pff_blas_describe, pff_json_acc, pff_json_widths */
+#include "cli.h"      /* pff_blas_describe, pff_json_acc, pff_json_settings, data/json.h */
 #include "data/log.h" /* pff_log_row */
 
 /* One row of --log FILE. */
@@ -18,33 +18,17 @@ static void log_chapter(const pff_config *cfg, const pff_history *h, const pff_c
 {
     const int L = n->nlayers, C = cfg->model.epochs / cfg->model.splits;
     const double secs = n->seconds;
-    if (!cfg->report.log_jsonl) {
-        double loss[PFF_MAX_LAYERS], gp[PFF_MAX_LAYERS], gn[PFF_MAX_LAYERS];
-        for (int k = 0; k < L; k++)
-            loss[k] = h->loss[k], gp[k] = h->gpos[k], gn[k] = h->gneg[k];
+    double loss[PFF_MAX_LAYERS], gp[PFF_MAX_LAYERS], gn[PFF_MAX_LAYERS];
+    for (int k = 0; k < L; k++)
+        loss[k] = h->loss[k], gp[k] = h->gpos[k], gn[k] = h->gneg[k];
+    /* the held-out set's accuracy: the CSV header or the JSON key names which */
+    if (!cfg->report.log_jsonl)
         pff_log_row(cfg->report.log, h->chapter, (double)h->chapter * C, h->lr, L, loss, gp, gn, secs,
-                    h->test_accuracy); /* the held-out set's: the column is named by the header */
-    } else {
-        fprintf(cfg->report.log, "{\"chapter\":%d,\"epoch\":%d,\"lr\":%g,", h->chapter,
-                h->chapter * C, (double)h->lr);
-        if (secs >= 0)
-            fprintf(cfg->report.log, "\"seconds\":%.3f,\"loss\":[", secs);
-        else
-            fprintf(cfg->report.log, "\"seconds\":null,\"loss\":[");
-        for (int k = 0; k < L; k++)
-            fprintf(cfg->report.log, "%s%.6g", k ? "," : "", (double)h->loss[k]);
-        fprintf(cfg->report.log, "],\"gpos\":[");
-        for (int k = 0; k < L; k++)
-            fprintf(cfg->report.log, "%s%.6g", k ? "," : "", (double)h->gpos[k]);
-        fprintf(cfg->report.log, "],\"gneg\":[");
-        for (int k = 0; k < L; k++)
-            fprintf(cfg->report.log, "%s%.6g", k ? "," : "", (double)h->gneg[k]);
-        const char *key = cfg->report.eval_is_val ? "val_accuracy" : "test_accuracy";
-        if (h->test_accuracy >= 0)
-            fprintf(cfg->report.log, "],\"%s\":%.4f}\n", key, (double)h->test_accuracy);
-        else
-            fprintf(cfg->report.log, "],\"%s\":null}\n", key);
-    }
+                    h->test_accuracy);
+    else
+        pff_log_row_json(cfg->report.log, h->chapter, (double)h->chapter * C, h->lr, L, loss, gp,
+                         gn, secs, h->test_accuracy,
+                         cfg->report.eval_is_val ? "val_accuracy" : "test_accuracy");
     fflush(cfg->report.log);
 }
 
@@ -167,7 +151,7 @@ void pff_print_json(const pff_run_view *v, const pff_result *res, const pff_scor
     const int soft = v->cfg->model.classifier == PFF_CLS_SOFTMAX;
     const pff_config *cfg = v->cfg;
     printf("{\"layers\":");
-    pff_json_widths(stdout, cfg->model.widths, cfg->model.nlayers);
+    pff_json_ints(stdout, cfg->model.widths, cfg->model.nlayers + 1);
     pff_json_settings(stdout, &cfg->model, &cfg->run);
     printf(",\"blas_core\":\"%s\",\"train_n\":%d,\"val_n\":%d,\"test_n\":%d,"
            "\"train_seconds\":%.3f,\"neg_seconds\":%.3f,\"eval_seconds\":%.3f,"

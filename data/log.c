@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../pff.h"
+#include "json.h"
 #include "log.h"
 
 /* ------------------------------------------------------------------------ */
@@ -25,6 +26,27 @@ void pff_log_header(FILE *f, int L, int val)
     for (int k = 1; k <= L; k++)
         fprintf(f, ",gneg_%d", k);
     fprintf(f, ",seconds,%s\n", val ? "val_accuracy" : "test_accuracy");
+}
+
+void pff_log_row_json(FILE *f, int chapter, double epoch, double lr, int L, const double *loss,
+                      const double *gpos, const double *gneg, double seconds, double accuracy,
+                      const char *key)
+{
+    const char *name[3] = {"loss", "gpos", "gneg"};
+    const double *list[3] = {loss, gpos, gneg};
+    fprintf(f, "{\"chapter\":%d,\"epoch\":%.6g,\"lr\":%g,\"seconds\":", chapter, epoch, lr);
+    pff_json_num(f, "%.3f", seconds >= 0 ? seconds : NAN);
+    for (int i = 0; i < 3; i++) {
+        fprintf(f, ",\"%s\":[", name[i]);
+        for (int k = 0; k < L; k++) {
+            fprintf(f, "%s", k ? "," : "");
+            pff_json_num(f, "%.6g", list[i][k]);
+        }
+        fputc(']', f);
+    }
+    fprintf(f, ",\"%s\":", key);
+    pff_json_num(f, "%.4f", accuracy >= 0 ? accuracy : NAN);
+    fputs("}\n", f);
 }
 
 void pff_log_row(FILE *f, int chapter, double epoch, double lr, int L, const double *loss,

@@ -11,6 +11,8 @@
  * logs without the column still read); test_accuracy is in percent and may be empty. A run with a
  * validation set (--val) measures it instead, and names the last column val_accuracy. Lines
  * starting with '#' are comments, blank lines are skipped; fields are split at commas (no quoting).
+ * A log named FILE.jsonl holds the same record as one JSON object per line (pff_log_row_json:
+ * loss, gpos and gneg as lists, null where the CSV leaves a field empty).
  *
  * Two readers share one CSV line reader: pff_log_read (the curves of `pff show --curves`) and
  * pff_acc_read (`pff show --accuracy`: test accuracy against seconds from logs, and reference
@@ -27,6 +29,10 @@
 /* The header for L layers, then one row per chapter (test_accuracy in percent; a negative value,
  * or a negative seconds, leaves the field empty). */
 void pff_log_header(FILE *f, int L, int val); /* val: the last column is val_accuracy */
+/* The same record as one line of JSON Lines; key: "test_accuracy" or "val_accuracy". */
+void pff_log_row_json(FILE *f, int chapter, double epoch, double lr, int L, const double *loss,
+                      const double *gpos, const double *gneg, double seconds, double accuracy,
+                      const char *key);
 void pff_log_row(FILE *f, int chapter, double epoch, double lr, int L, const double *loss,
                  const double *gpos, const double *gneg, double seconds, double test_accuracy);
 
