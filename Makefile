@@ -54,7 +54,7 @@ LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_SRC = cli/cli.c cli/common.c cli/runtime.c cli/report.c cli/cmd_train.c cli/cmd_model.c \
           cli/cmd_schedule.c cli/cmd_predict.c cli/cmd_show.c
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
-HDRS    = pff.h cli/cli.h cli/report.h layers/layers.h layers/settings.h data/data.h data/bytes.h \
+HDRS    = pff.h cli/cli.h cli/report.h layers/layers.h layers/random.h layers/settings.h data/data.h data/bytes.h \
           data/model_file.h data/checkpoint.h data/export.h data/image.h data/json.h data/log.h \
           draw/gantt.h draw/canvas.h draw/pictures.h draw/trace.h \
           pipeline/pipeline.h pipeline/run.h pipeline/plan.h tests/check.h

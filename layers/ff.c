@@ -88,34 +88,7 @@ void pff_layer_copy_moments(pff_layer *dst, const pff_layer *src)
     dst->step = src->step;
 }
 
-/* ---- counter-based randomness: splitmix64 finaliser over a folded key ---- */
-static uint64_t mix(uint64_t z)
-{
-    z += 0x9e3779b97f4a7c15ull;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-/* pff_hash in two parts, so that a caller drawing many i under one key pays
- * one mix per draw: pff_hash(s, p, a, b, i) == hash_tail(hash_head(s, p, a, b), i). */
-static uint64_t hash_head(uint64_t seed, uint64_t purpose, uint64_t a, uint64_t b)
-{
-    uint64_t h = mix(seed);
-    h = mix(h ^ purpose);
-    h = mix(h ^ a);
-    return mix(h ^ b);
-}
-
-static inline uint64_t hash_tail(uint64_t head, uint64_t i) { return mix(head ^ i); }
-
-uint64_t pff_hash(uint64_t seed, uint64_t purpose, uint64_t a, uint64_t b, uint64_t i)
-{
-    return hash_tail(hash_head(seed, purpose, a, b), i);
-}
-
-float pff_uniform(uint64_t h) { return (float)(h >> 40) * (1.0f / 16777216.0f); }
-
+/* ---- counter-based randomness (layers/random.h) ---- */
 void pff_permutation(int *perm, int n, uint64_t seed, uint64_t purpose, uint64_t a, uint64_t b)
 {
     for (int i = 0; i < n; i++)
@@ -361,7 +334,7 @@ static void forward_rows(const pff_layer *l, pff_work *w, const float *x, int R,
 #define DROP_CHUNK 256 /* units per stack buffer of draws (a multiple of PFF_LANES and of 4) */
 
 /* h[0..ng) = the hashes of the unit groups g0..g0+ng-1 of one row: head is
- * hash_head(seed, PFF_RNG_DROPOUT, k, e), row is (2 id + h) << 22. Integer
+ * pff_hash_head(seed, PFF_RNG_DROPOUT, k, e), row is (2 id + h) << 22. Integer
  * arithmetic, so every clone gives the same bits; apart from the draws
  * below, so that the vector clones can hash several groups at once (measured:
  * twice as fast as hashing in the loop that stores the draws). */
@@ -369,7 +342,7 @@ PFF_CLONES
 static void dropout_hashes(uint64_t head, uint64_t row, int g0, int ng, uint64_t *restrict h)
 {
     for (int g = 0; g < ng; g++)
-        h[g] = hash_tail(head, row | (uint64_t)(g0 + g));
+        h[g] = pff_hash_tail(head, row | (uint64_t)(g0 + g));
 }
 
 /* bits[4g + t] = bits 16t..16t+15 of h[g], for g < ng */
@@ -411,7 +384,7 @@ static void activities(const pff_layer *l, pff_work *w, int B, const pff_ff_reg 
         return;
     }
     const uint32_t thr = (uint32_t)lround(reg->dropout * 65536.0);
-    const uint64_t head = hash_head(reg->seed, PFF_RNG_DROPOUT, (uint64_t)reg->layer,
+    const uint64_t head = pff_hash_head(reg->seed, PFF_RNG_DROPOUT, (uint64_t)reg->layer,
                                     (uint64_t)reg->epoch);
 #pragma omp parallel for num_threads(T) if (T > 1) schedule(static)
     for (int r = 0; r < R; r++) {

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "../pff.h"
+#include "random.h"
 
 /* Fixed row partitions: a product's bits depend on its row count (DESIGN.md
  * §2.4), so every schedule cuts mapping and evaluation into the same chunks. */
@@ -69,7 +70,7 @@ void pff_matmul(int trans_a, int trans_b, int m, int n, int k, float alpha, cons
 void pff_matmul_reference(int ta, int tb, int m, int n, int k, float alpha, const float *a,
                           int lda, const float *b, int ldb, float beta, float *c, int ldc);
 
-/* Counter-based random numbers: a pure function of (seed, purpose, a, b, i). */
+/* Counter-based random numbers (random.h): the purposes that key them. */
 enum {
     PFF_RNG_INIT = 1,
     PFF_RNG_SHUFFLE,
@@ -79,8 +80,6 @@ enum {
     PFF_RNG_DROPOUT, /* --dropout's mask (layers/ff.c) */
     PFF_RNG_VAL      /* --val: which training images are held out (pipeline/shards.c) */
 };
-uint64_t pff_hash(uint64_t seed, uint64_t purpose, uint64_t a, uint64_t b, uint64_t i);
-float pff_uniform(uint64_t h); /* [0,1) from a hash */
 void pff_permutation(int *perm, int n, uint64_t seed, uint64_t purpose, uint64_t a, uint64_t b);
 
 /* Inputs. */
