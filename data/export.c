@@ -28,6 +28,7 @@
 
 #include "export.h"
 #include "bytes.h"
+#include "json.h"
 #include "../layers/layers.h"
 #include "../layers/settings.h"
 
@@ -122,7 +123,12 @@ typedef struct {
 static void put_str(cfg_entry *e, const char *key, const char *s)
 {
     e->key = key;
-    snprintf(e->value, sizeof e->value, "\"%s\"", s); /* callers pass plain ASCII, no quotes */
+    e->value[0] = 0;
+    FILE *f = fmemopen(e->value, sizeof e->value, "w"); /* escaped by the one JSON writer */
+    if (f) {
+        pff_json_str(f, s);
+        fclose(f);
+    }
     e->is_string = 1;
 }
 
