@@ -195,18 +195,33 @@ static int argument_error(pff_arg_kind k, const pff_args *a, FILE *err)
     }
 }
 
+/* A kind that is a row of the settings table (--schedule, --neg): its names and its wording
+ * come from the table, as for pff train. */
+static int setting_kind(const char *row, const char *v, int *out, const char **name, FILE *err)
+{
+    const pff_setting *st = pff_setting_find(row);
+    char expected[160];
+    for (int i = 0; i < st->nnames; i++)
+        if (!strcmp(v, st->names[i])) {
+            *out = i;
+            if (name)
+                *name = st->names[i];
+            return PFF_OK;
+        }
+    pff_setting_expected(st, 0, expected, sizeof expected);
+    return usage(err, "--%s: expected %s, found '%s'", st->flag, expected, v);
+}
+
 /* One option and its value, checked alone. */
 static int set_option(sched_opts *o, int id, const char *v, FILE *err)
 {
     long n;
     double d;
+    int kind, rc;
     switch (id) {
     case OPT_JSON: o->json = 1; break;
     case OPT_SCHEDULE:
-        if (pff_plan_sched_parse(v, &o->schedule))
-            return usage(err, "--schedule: expected sequential, single-layer, all-layers or "
-                              "federated, found '%s'", v);
-        break;
+        return setting_kind("schedule", v, (int *)&o->schedule, NULL, err);
     case OPT_NODES:
         if (pff_parse_long(v, 1, 1000000L, &n))
             return usage(err, "--nodes: expected a positive integer, found '%s'", v);
@@ -226,18 +241,11 @@ static int set_option(sched_opts *o, int id, const char *v, FILE *err)
         break;
     case OPT_LAYERS: return parse_layers(v, o, err);
     case OPT_COSTS: return parse_costs(v, o, err);
-    case OPT_NEG: { /* the names and their wording are the settings table's */
-        const pff_setting *st = pff_setting_find("neg");
-        char expected[160];
-        for (int i = 0; i < st->nnames; i++)
-            if (!strcmp(v, st->names[i])) {
-                o->neg = st->names[i];
-                o->kind = (pff_neg_kind)i;
-                return PFF_OK;
-            }
-        pff_setting_expected(st, 0, expected, sizeof expected);
-        return usage(err, "--neg: expected %s, found '%s'", expected, v);
-    }
+    case OPT_NEG:
+        if ((rc = setting_kind("neg", v, &kind, &o->neg, err)))
+            return rc;
+        o->kind = (pff_neg_kind)kind;
+        break;
     case OPT_NEG_COST:
         if (pff_parse_double(v, &d) || d < 0.0)
             return usage(err, "--neg-cost: expected a number >= 0, found '%s'", v);
