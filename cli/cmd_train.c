@@ -70,6 +70,9 @@ static void train_options(void)
     if (train_opts[0].name)
         return;
     int n = 0;
+    pff_model_config m; /* the defaults the help lines name */
+    pff_run_config r;
+    pff_settings_default(&m, &r);
     for (int i = 0; i < 4; i++)
         train_opts[n++] = own_opts[i];
     for (int i = 0; i < pff_nsettings && i < 32; i++) {
@@ -79,9 +82,6 @@ static void train_options(void)
             snprintf(kinds + strlen(kinds), sizeof kinds - strlen(kinds), "%s%s", k ? " | " : ": ",
                      st->names[k]);
         if (st->type != PFF_SET_FLAG) {
-            pff_model_config m;
-            pff_run_config r;
-            pff_settings_default(&m, &r);
             char value[64];
             pff_setting_text(st, &m, &r, value, sizeof value);
             snprintf(def, sizeof def, " (default %s)", st->def_text ? st->def_text : value);
