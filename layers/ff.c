@@ -187,6 +187,7 @@ static void relu_bias_drop_chunk(float *restrict z, const float *restrict b,
 PFF_CLONES
 void pff_scale(float *restrict x, float s, int n)
 {
+#pragma omp simd /* -O2 leaves a loop of unknown length scalar; element-wise, the same bits */
     for (int j = 0; j < n; j++)
         x[j] *= s;
 }
@@ -301,6 +302,7 @@ void pff_adam(float *restrict p, float *restrict m, float *restrict v, const flo
 PFF_CLONES
 static void scale_add(float *restrict z, float s, float *restrict sum, int n)
 {
+#pragma omp simd /* element-wise: vector lanes give the same bits */
     for (int j = 0; j < n; j++) {
         z[j] *= s;
         sum[j] += z[j];
