@@ -50,9 +50,21 @@ static int usage(FILE *err, const char *fmt, ...)
     return PFF_EUSAGE;
 }
 
+/* "a | b | c": the names of a settings-table row, so that the help lists what the parser takes. */
+static const char *row_names(const char *row, char *buf, size_t n)
+{
+    const pff_setting *st = pff_setting_find(row);
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < st->nnames && used < n; i++)
+        used += (size_t)snprintf(buf + used, n - used, "%s%s", i ? " | " : "", st->names[i]);
+    return buf;
+}
+
 static void print_help(FILE *out)
 {
-    fputs(
+    char sched[128], neg[128];
+    fprintf(out,
         "usage: pff schedule [options]\n"
         "\n"
         "Plans a Pipeline Forward-Forward schedule in units of work (no training) and draws it as a\n"
@@ -60,26 +72,27 @@ static void print_help(FILE *out)
         "One time unit = training one layer of cost 1 for one chapter (C = E/S epochs).\n"
         "\n"
         "options:\n"
-        "  --schedule S    sequential | single-layer | all-layers | federated (default all-layers)\n"
-        "  --nodes N       nodes (default: L for single-layer, 1 for sequential, else 2)\n"
+        "  --schedule S    %s (default all-layers)\n"
+        "  --nodes N       nodes (default: %s)\n"
         "  --layers X      layer count (default 3), or widths like 784,2000,2000 (L = count - 1,\n"
         "                  costs proportional to in*out of each layer, mean 1)\n"
         "  --splits S      chapters (default 3)\n"
         "  --costs A,B,..  L positive per-layer block costs (overrides widths)\n"
-        "  --neg MODE      adaptive | fixed | random (default random); adaptive makes chapter c\n"
-        "                  wait for the network after chapter c-lag (lag 1 for sequential and\n"
-        "                  single-layer, N for all-layers and federated)\n"
+        "  --neg MODE      %s (default random); those taken from\n"
+        "                  the network make chapter c wait for it after chapter c-lag (lag 1 for\n"
+        "                  sequential and single-layer, N for all-layers and federated)\n"
         "  --neg-cost X    cost of regenerating negatives after each chapter but the last\n"
         "  --map-cost X    cost of mapping the data through a layer, as a fraction of training\n"
         "                  it for a chapter (the trainer: 0.5 / epochs per chapter)\n"
         "                  (default 0; ignored with --neg fixed, which draws them once)\n"
-        "  --width COLS    chart width in columns, 8..1000 (default 6 per unit, at most 120)\n"
+        "  --width COLS    chart width in columns, 8..%d (default 6 per unit, at most 120)\n"
         "  --json          print one JSON object on stdout; the chart goes to stderr\n"
         "  -h, --help      this help\n"
         "\n"
         "Colour is used when the chart goes to a terminal and NO_COLOR is unset.\n"
         "example: pff schedule --schedule all-layers --nodes 3 --layers 3 --splits 6\n",
-        out);
+        row_names("schedule", sched, sizeof sched), pff_setting_find("nodes")->def_text,
+        row_names("neg", neg, sizeof neg), PFF_GANTT_MAX_COLS);
 }
 
 static int out_of_memory(FILE *err, const char *what)
@@ -173,21 +186,32 @@ static const pff_option sched_options[] = {
     {"costs", 1, "A,B,.."}, {"neg", 1, "MODE"},   {"neg-cost", 1, "X"},     {"map-cost", 1, "X"},
     {"width", 1, "COLS"}, {"json", 0, ""},        {"help", 0, ""},          {NULL, 0, NULL}};
 
-#define EXPECTED_OPTIONS                                                                           \
-    "(expected --schedule, --nodes, --layers, --splits, --costs, --neg, --neg-cost, --width, "    \
-    "--json or --help)"
+/* "(expected --schedule, ..., --json or --help)", from the option table */
+static const char *expected_options(char *buf, size_t n)
+{
+    size_t used = (size_t)snprintf(buf, n, "(expected");
+    for (int i = 0; sched_options[i].name && used < n; i++)
+        used += (size_t)snprintf(buf + used, n - used, "%s --%s",
+                                 i == 0 ? "" : sched_options[i + 1].name ? "," : " or",
+                                 sched_options[i].name);
+    if (used < n)
+        snprintf(buf + used, n - used, ")");
+    return buf;
+}
 
 /* What an argument that is not a well-formed option is, in this command's words. */
 static int argument_error(pff_arg_kind k, const pff_args *a, FILE *err)
 {
     const char *s = a->arg;
+    char expected[256];
     switch (k) {
     case PFF_ARG_POSITIONAL:
         if (s[0] != '-' || strcmp(s, "--") == 0 || strcmp(s, "-") == 0)
             return usage(err, "unexpected argument '%s' (expected an option such as --nodes 3)", s);
-        return usage(err, "unknown option '%s' " EXPECTED_OPTIONS, s);
+        return usage(err, "unknown option '%s' %s", s, expected_options(expected, sizeof expected));
     case PFF_ARG_UNKNOWN:
-        return usage(err, "unknown option '%.*s' " EXPECTED_OPTIONS, a->namelen + 2, s);
+        return usage(err, "unknown option '%.*s' %s", a->namelen + 2, s,
+                     expected_options(expected, sizeof expected));
     case PFF_ARG_MISSING_VALUE:
         return usage(err, "--%s: missing value", a->name);
     default: /* PFF_ARG_EXTRA_VALUE */

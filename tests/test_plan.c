@@ -467,6 +467,27 @@ static void test_cli(void)
     const char *a_help[] = {"--help"};
     rc = run_cli(a_help, 1, 0, &out, &err);
     CHECK(rc == 0 && out && strstr(out, "usage: pff schedule"), "cli --help: usage on stdout, status 0");
+    /* the help lists what the parser takes: every name of the settings table's rows */
+    const char *rows[] = {"schedule", "neg"};
+    for (int r = 0; r < 2; r++) {
+        const pff_setting *st = pff_setting_find(rows[r]);
+        for (int i = 0; i < st->nnames; i++) {
+            char opt[64];
+            snprintf(opt, sizeof opt, "%s%s", i ? "| " : "", st->names[i]);
+            CHECK(out && strstr(out, opt), "cli --help: --%s lists '%s'", rows[r], st->names[i]);
+        }
+    }
+    free(out);
+    free(err);
+
+    /* an unknown option: the message names every option of the command */
+    const char *a_unknown[] = {"--bogus"};
+    rc = run_cli(a_unknown, 1, 0, &out, &err);
+    const char *flags[] = {"--schedule,", "--nodes,", "--layers,", "--splits,", "--costs,", "--neg,",
+                           "--neg-cost,", "--map-cost,", "--width,", "--json or --help)"};
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+        CHECK(rc == 2 && err && strstr(err, flags[i]), "cli unknown option: the message names %s",
+              flags[i]);
     free(out);
     free(err);
 
