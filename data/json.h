@@ -1,7 +1,8 @@
 /* data/json.h — the one JSON writer (data/json.c): a string escaped, a number (null when it is not
  * finite), a list of integers, and the separator-and-key of an object's member. Every JSON that
  * pff writes goes through these: `--json` of the commands, the plan of `pff schedule`, the
- * training log's JSON Lines, the trace's run information. */
+ * training log's JSON Lines, the trace's run information and its events' names (the trace's
+ * numbers and fixed keys are printf formats of draw/trace.c). */
 #ifndef PFF_JSON_H
 #define PFF_JSON_H
 

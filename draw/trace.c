@@ -38,6 +38,7 @@
 #endif
 
 #include "trace.h"
+#include "data/json.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -291,6 +292,13 @@ static void handoff_name(char *buf, size_t n, const pff_span *p, const pff_trace
         snprintf(buf, n, "hand-off L%d c%d", p->layer + 1, p->chapter + 1);
 }
 
+/* The opening of one event, up to its name: ",\n{"name":"..."" (names escaped by the one writer). */
+static void event_name(FILE *f, const char *name)
+{
+    fputs(",\n{\"name\":", f);
+    pff_json_str(f, name);
+}
+
 static void emit_flows(FILE *f, const trace_ctx *c, const handoff *h, int nh)
 {
     for (int i = 0; i < nh; i++) {
@@ -302,12 +310,14 @@ static void emit_flows(FILE *f, const trace_ctx *c, const handoff *h, int nh)
         char args[128];
         snprintf(args, sizeof args, "{\"from\":\"node %d\",\"to\":\"node %d\",\"waited_ms\":%.3f}",
                  p->node + 1, w->node + 1, (w->end - w->start) * 1e3);
-        fprintf(f, ",\n{\"name\":\"%s\",\"cat\":\"handoff\",\"ph\":\"s\",\"id\":%d,\"ts\":%.3f,"
-                   "\"pid\":1,\"tid\":%d,\"args\":%s}",
-                name, i + 1, (double)ts / 1e3, p->node + 1, args);
-        fprintf(f, ",\n{\"name\":\"%s\",\"cat\":\"handoff\",\"ph\":\"f\",\"bp\":\"e\",\"id\":%d,"
-                   "\"ts\":%.3f,\"pid\":1,\"tid\":%d,\"args\":%s}",
-                name, i + 1, (double)tf / 1e3, w->node + 1, args);
+        event_name(f, name);
+        fprintf(f, ",\"cat\":\"handoff\",\"ph\":\"s\",\"id\":%d,\"ts\":%.3f,\"pid\":1,\"tid\":%d,"
+                   "\"args\":%s}",
+                i + 1, (double)ts / 1e3, p->node + 1, args);
+        event_name(f, name);
+        fprintf(f, ",\"cat\":\"handoff\",\"ph\":\"f\",\"bp\":\"e\",\"id\":%d,\"ts\":%.3f,\"pid\":1,"
+                   "\"tid\":%d,\"args\":%s}",
+                i + 1, (double)tf / 1e3, w->node + 1, args);
     }
 }
 
@@ -354,12 +364,13 @@ static int emit_counters(FILE *f, const trace_ctx *c, const handoff *h, int nh)
             snprintf(name, sizeof name, "queue L%d", k + 1);
         if (i == 0 || q[i - 1].chan != k) {
             depth = 0;
-            fprintf(f, ",\n{\"name\":\"%s\",\"cat\":\"queue\",\"ph\":\"C\",\"ts\":0.000,\"pid\":1,"
-                       "\"args\":{\"depth\":0}}", name);
+            event_name(f, name);
+            fputs(",\"cat\":\"queue\",\"ph\":\"C\",\"ts\":0.000,\"pid\":1,\"args\":{\"depth\":0}}", f);
         }
         depth += q[i].delta;
-        fprintf(f, ",\n{\"name\":\"%s\",\"cat\":\"queue\",\"ph\":\"C\",\"ts\":%.3f,\"pid\":1,"
-                   "\"args\":{\"depth\":%d}}", name, (double)q[i].t / 1e3, depth);
+        event_name(f, name);
+        fprintf(f, ",\"cat\":\"queue\",\"ph\":\"C\",\"ts\":%.3f,\"pid\":1,\"args\":{\"depth\":%d}}",
+                (double)q[i].t / 1e3, depth);
     }
     free(q);
     return 0;
@@ -386,12 +397,13 @@ static int emit_json(FILE *f, void *ctx)
         clip(s, c->T, &a, &b);
         double ts = us3(a), te = us3(b);
         if (s->kind == PFF_SPAN_PUBLISH) {
-            fprintf(f, ",\n{\"name\":\"%s\",\"cat\":\"publish\",\"ph\":\"i\",\"s\":\"t\","
-                       "\"ts\":%.3f,\"pid\":1,\"tid\":%d", name, ts, s->node + 1);
+            event_name(f, name);
+            fprintf(f, ",\"cat\":\"publish\",\"ph\":\"i\",\"s\":\"t\",\"ts\":%.3f,\"pid\":1,\"tid\":%d",
+                    ts, s->node + 1);
         } else {
-            fprintf(f, ",\n{\"name\":\"%s\",\"cat\":\"%s\",\"ph\":\"X\",\"ts\":%.3f,"
-                       "\"dur\":%.3f,\"pid\":1,\"tid\":%d",
-                    name, kind_cat[s->kind], ts, te - ts, s->node + 1);
+            event_name(f, name);
+            fprintf(f, ",\"cat\":\"%s\",\"ph\":\"X\",\"ts\":%.3f,\"dur\":%.3f,\"pid\":1,\"tid\":%d",
+                    kind_cat[s->kind], ts, te - ts, s->node + 1);
         }
         json_args(f, s, c->info, b - a);
         fputc('}', f);
@@ -409,7 +421,10 @@ static int emit_json(FILE *f, void *ctx)
     fprintf(f, "\n],\"displayTimeUnit\":\"ms\",\"otherData\":{\"generator\":\"pff\","
                "\"nodes\":%d,\"t_end_us\":%.3f,\"handoffs\":%d",
             c->nodes, us3(c->T), nh);
-    if (c->info && c->info->schedule) fprintf(f, ",\"schedule\":\"%s\"", c->info->schedule);
+    if (c->info && c->info->schedule) {
+        fputs(",\"schedule\":", f);
+        pff_json_str(f, c->info->schedule);
+    }
     fputs("}}\n", f);
     return 0;
 }
