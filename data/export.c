@@ -142,14 +142,17 @@ static void put_num(cfg_entry *e, const char *key, const char *fmt, ...)
     e->is_string = 0;
 }
 
-/* A list of ints as JSON: "[784,500,500]". */
-static void int_list(char *buf, size_t n, const int *v, int count)
+/* A list of ints as JSON, "[784,500,500]", by the one JSON writer. */
+static void put_ints(cfg_entry *e, const char *key, const int *v, int count)
 {
-    size_t len = (size_t)snprintf(buf, n, "[");
-    for (int i = 0; i < count && len < n; i++)
-        len += (size_t)snprintf(buf + len, n - len, "%s%d", i ? "," : "", v[i]);
-    if (len < n)
-        snprintf(buf + len, n - len, "]");
+    e->key = key;
+    e->value[0] = 0;
+    FILE *f = fmemopen(e->value, sizeof e->value, "w");
+    if (f) {
+        pff_json_ints(f, v, count);
+        fclose(f);
+    }
+    e->is_string = 0;
 }
 
 static int config_entries(const pff_model *m, cfg_entry *e)
@@ -161,9 +164,7 @@ static int config_entries(const pff_model *m, cfg_entry *e)
         glayers[ng++] = k; /* --goodness-from K: K..L; the paper's 2..L by default */
     put_str(&e[n++], "format", "pff");
     put_str(&e[n++], "pff_version", PFF_VERSION);
-    e[n].key = "layers";
-    e[n].is_string = 0;
-    int_list(e[n++].value, sizeof e->value, c->widths, L + 1);
+    put_ints(&e[n++], "layers", c->widths, L + 1);
     put_str(&e[n++], "theta", "threshold * width of the layer");
     put_str(&e[n++], "label_embedding", "one-hot replacing the first 10 inputs");
     put_num(&e[n++], "label_slots", "%d", PFF_CLASSES);
@@ -172,9 +173,7 @@ static int config_entries(const pff_model *m, cfg_entry *e)
     put_num(&e[n++], "rms_eps", "%.9g", (double)PFF_RMS_EPS);
     put_str(&e[n++], "activation", "relu");
     put_str(&e[n++], "goodness", "sum of squared activities");
-    e[n].key = "goodness_layers";
-    e[n].is_string = 0;
-    int_list(e[n++].value, sizeof e->value, glayers, ng);
+    put_ints(&e[n++], "goodness_layers", glayers, ng);
     put_num(&e[n++], "has_head", "%s", m->head ? "true" : "false");
     put_str(&e[n++], "head_input", L == 1 ? "normalised activities of layer 1, neutral label"
                                           : "normalised activities of layers 2..L, neutral label");
