@@ -2,8 +2,8 @@
 # bench/accuracy.sh — accuracy a reviewer can accept: every choice made on a validation split,
 # the chosen recipe reported on the test set as the mean ± sd of several seeds.
 #
-#   bench/accuracy.sh [--group default|large] [--seeds N] [--force] [--out DIR] [--pff ./pff]
-#                     [--smoke] [--dry-run]
+#   bench/accuracy.sh [--group default|large] [--seeds N] [--only-seed S] [--report-only]
+#                     [--force] [--out DIR] [--pff ./pff] [--smoke] [--dry-run]
 #
 # 1. Selection. Every candidate recipe of the group trains on 50,000 training images with
 #    `--val 10000` (the 10,000 others, held out by pff's fixed key: DESIGN.md §6) and saves its
@@ -15,7 +15,12 @@
 #    (default 3) and `--test`: the test set is measured once, at the end of each run.
 # 3. Report. OUT/selection.csv (one row per recipe and rule), OUT/seeds.csv (one row per seed),
 #    OUT/summary.json (the winner, test mean and sd, median seconds, the machine) and
-#    OUT/REPORT.md (the same in words, with the commands).
+#    OUT/REPORT.md (the same in words, with the commands). Seeds not trained yet are left out
+#    and the report says "k of N seeds": a partial result, not the mean of N.
+#
+# A large group's seed takes longer than some sessions: --only-seed S trains seed S alone (after
+# the selection, which is kept) and reports every seed trained so far; --report-only trains
+# nothing and rewrites the report from the files there.
 #
 # Groups (OUT defaults to bench/runs/accuracy/GROUP):
 #   default  recipes that train in about a minute on 2 cores (what `pff train` should be)
@@ -32,11 +37,13 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-group=default seeds=3 force=0 out="" pff=./pff smoke=0 dry=0
+group=default seeds=3 force=0 out="" pff=./pff smoke=0 dry=0 only="" report_only=0
 while [ $# -gt 0 ]; do
     case $1 in
     --group) group=$2; shift 2 ;;
     --seeds) seeds=$2; shift 2 ;;
+    --only-seed) only=$2; shift 2 ;;
+    --report-only) report_only=1; shift ;;
     --force) force=1; shift ;;
     --out) out=$2; shift 2 ;;
     --pff) pff=$2; shift 2 ;;
@@ -47,6 +54,8 @@ while [ $# -gt 0 ]; do
     esac
 done
 case $seeds in ''|*[!0-9]*|0) echo "accuracy.sh: --seeds takes a positive integer, not '$seeds'" >&2; exit 2 ;; esac
+case $only in ''|[1-9]|[1-9][0-9]) ;; *) echo "accuracy.sh: --only-seed takes a seed 1..$seeds, not '$only'" >&2; exit 2 ;; esac
+[ -z "$only" ] || [ "$only" -le "$seeds" ] || { echo "accuracy.sh: --only-seed $only: above --seeds $seeds" >&2; exit 2; }
 [ -x "$pff" ] || { echo "accuracy.sh: no pff at $pff (run make, or give --pff)" >&2; exit 2; }
 out=${out:-$here/runs/accuracy/$group}
 
@@ -122,7 +131,7 @@ print(json.dumps(d, separators=(",", ":")))' "$(cat "$out/$run.before" 2>/dev/nu
 field() { python3 -c 'import json,sys; v=json.load(open(sys.argv[1])).get(sys.argv[2]); print("" if v is None else v)' "$1" "$2"; }
 
 # ---- 1. selection on the validation set ----
-echo "$candidates" | while read -r name args; do
+[ "$report_only" = 1 ] || echo "$candidates" | while read -r name args; do
     # shellcheck disable=SC2086
     train "sel-$name" $args $SMOKE --val $VAL
     [ "$dry" = 1 ] && continue
@@ -147,7 +156,7 @@ done
 [ "$dry" = 1 ] && exit 0
 
 # selection.csv: recipe,args,K,val_accuracy (every rule of every recipe), then the winner
-python3 - "$out" "$candidates" <<'EOF'
+[ "$report_only" = 1 ] || python3 - "$out" "$candidates" <<'EOF'
 import csv, json, sys
 out, cands = sys.argv[1], [l.split(None, 1) for l in sys.argv[2].splitlines() if l.strip()]
 rows, best = [], None
@@ -172,9 +181,11 @@ EOF
 # ---- 2. seeds on all 60,000 images, the test set measured once per run ----
 IFS="$(printf '\t')" read -r win K wargs <"$out/chosen.txt"
 s=1
-while [ "$s" -le "$seeds" ]; do
-    # shellcheck disable=SC2086
-    train "seed-$win-k$K-s$s" $wargs --goodness-from $K --seed $s $SMOKE --test
+while [ "$s" -le "$seeds" ] && [ "$report_only" = 0 ]; do
+    if [ -z "$only" ] || [ "$s" = "$only" ]; then
+        # shellcheck disable=SC2086
+        train "seed-$win-k$K-s$s" $wargs --goodness-from $K --seed $s $SMOKE --test
+    fi
     s=$((s + 1))
 done
 
@@ -182,16 +193,21 @@ done
 python3 - "$out" "$win" "$K" "$wargs" "$seeds" "$smoke" "$("$pff" --version)" \
     "$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1) (family $(lscpu | sed -n 's/^CPU family: *//p'), model $(lscpu | sed -n 's/^Model: *//p'))" \
     "$(nproc)" "$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)" <<'EOF'
-import csv, json, statistics, sys, datetime
+import csv, json, os, statistics, sys, datetime
 out, win, K, wargs, seeds, smoke, version, cpu, ncpu, commit = sys.argv[1:11]
 K, seeds = int(K), int(seeds)
-runs = [json.load(open(f"{out}/seed-{win}-k{K}-s{s}.json")) for s in range(1, seeds + 1)]
+done = [s for s in range(1, seeds + 1) if os.path.exists(f"{out}/seed-{win}-k{K}-s{s}.json")]
+if not done:
+    sys.exit(f"accuracy.sh: no seed of {win} (K = {K}) is trained yet in {out}: nothing to report")
+runs = [json.load(open(f"{out}/seed-{win}-k{K}-s{s}.json")) for s in done]
+partial = len(done) < seeds
+n_of = f"{len(done)} of {seeds} seeds" if partial else f"{seeds} seeds"
 acc = [r["test_accuracy"] for r in runs]
 sec = [r.get("train_seconds_total", r["train_seconds"]) for r in runs]  # a resumed run: all its parts
 sd = statistics.stdev(acc) if len(acc) > 1 else 0.0
 with open(f"{out}/seeds.csv", "w") as f:
     f.write("seed,test_accuracy,train_seconds,blas_core,threads,json\n")
-    for s, r in enumerate(runs, start=1):
+    for s, r in zip(done, runs):
         f.write(f"{s},{r['test_accuracy']:.4f},{r['train_seconds']:.3f},{r['blas_core']},{r['threads']},seed-{win}-k{K}-s{s}.json\n")
 sel = list(csv.reader(open(f"{out}/selection.csv")))[1:]
 with open(f"{out}/REPORT.md", "w") as f:
@@ -208,13 +224,17 @@ with open(f"{out}/REPORT.md", "w") as f:
         mark = " **chosen**" if chosen == "1" else ""
         f.write(f"| {name}{mark} | `{args or '(defaults)'}` | {k} | {float(a):.2f}% |\n")
     f.write(f"\n## Reported on the test set\n\n`pff train {wargs} --goodness-from {K} --seed S --test` "
-            f"on all 60,000 images, seeds 1..{seeds} ([seeds.csv](seeds.csv)):\n\n")
-    f.write(f"**test accuracy {statistics.mean(acc):.2f} ± {sd:.2f}%** (mean ± sd of {seeds} seeds: "
+            f"on all 60,000 images, seeds {', '.join(map(str, done))} ([seeds.csv](seeds.csv)):\n\n")
+    if partial:
+        f.write(f"**Partial: {n_of} trained so far**; the mean of {seeds} is not known yet.\n\n")
+    spread = f" ± {sd:.2f}%** (mean ± sd of {n_of}: " if len(done) > 1 else "%** (one seed: "
+    f.write(f"**test accuracy {statistics.mean(acc):.2f}{spread}"
             + ", ".join(f"{a:.2f}" for a in acc) + f"); training {statistics.median(sec):.1f} s "
             f"(median; {', '.join(f'{x:.1f}' for x in sec)} s; `train_seconds` excludes evaluation), "
             f"BLAS {runs[0]['blas_core']}, {runs[0]['threads']} threads.\n\n")
     f.write("Every command that made these files is in its `NAME.cmd`.\n")
 summary = {"recipe": win, "args": wargs, "goodness_from": K, "seeds": seeds, "smoke": smoke == "1",
+           "seeds_done": done, "partial": partial,
            "test_accuracy_mean": round(statistics.mean(acc), 4), "test_accuracy_sd": round(sd, 4),
            "test_accuracy": acc, "train_seconds_median": round(statistics.median(sec), 3),
            "train_seconds": sec, "blas_core": runs[0]["blas_core"], "threads": runs[0]["threads"],
@@ -224,5 +244,5 @@ summary = {"recipe": win, "args": wargs, "goodness_from": K, "seeds": seeds, "sm
 with open(f"{out}/summary.json", "w") as f:
     json.dump(summary, f)
     f.write("\n")
-print(f"== test accuracy {statistics.mean(acc):.2f} +- {sd:.2f}% over {seeds} seeds; wrote {out}/REPORT.md")
+print(f"== test accuracy {statistics.mean(acc):.2f} +- {sd:.2f}% over {n_of}; wrote {out}/REPORT.md")
 EOF

@@ -169,6 +169,41 @@ if ./bench/accuracy.sh --smoke --seeds 2 --out "$T/acc" --pff "$PFF" >"$T/out" 2
 else
     fail "bench/accuracy.sh: $(tail -3 "$T/err")"
 fi
+
+# --- bench/accuracy.sh --only-seed: on the selection above (copied), a seed alone gives a report
+# that says it is partial, the next seed completes it, --report-only trains nothing
+A="$T/acc-part"
+mkdir -p "$A" && cp "$T"/acc/sel-* "$T/acc/selection.csv" "$T/acc/chosen.txt" "$A"/ 2>/dev/null
+if sh bench/accuracy.sh --smoke --seeds 2 --only-seed 1 --out "$A" --pff "$PFF" >"$T/acc1" 2>&1 &&
+    ls "$A"/seed-*-s1.json >/dev/null 2>&1; then
+    if ls "$A"/seed-*-s2.json >/dev/null 2>&1; then
+        fail "accuracy.sh --only-seed 1 trained seed 2 too"
+    elif grep -q "Partial: 1 of 2 seeds" "$A/REPORT.md" && grep -q '"partial": true' "$A/summary.json"; then
+        ok "accuracy.sh --only-seed 1: seed 1 alone, the report says 1 of 2 seeds"
+    else
+        fail "accuracy.sh --only-seed 1: the report does not say it is partial: $(head -c 600 "$A/REPORT.md")"
+    fi
+    before=$(ls "$A" | wc -l)
+    sh bench/accuracy.sh --smoke --seeds 2 --report-only --out "$A" --pff "$PFF" >"$T/acc2" 2>&1 &&
+        [ "$(ls "$A" | wc -l)" = "$before" ] && ! grep -q "pff train" "$T/acc2" &&
+        ok "accuracy.sh --report-only: no run, the same files" ||
+        fail "accuracy.sh --report-only: $(cat "$T/acc2")"
+    sh bench/accuracy.sh --smoke --seeds 2 --out "$A" --pff "$PFF" >"$T/acc3" 2>&1 &&
+        ls "$A"/seed-*-s2.json >/dev/null 2>&1 && grep -q "kept.*s1.json" "$T/acc3" &&
+        ! grep -q "Partial" "$A/REPORT.md" && grep -q "mean ± sd of 2 seeds" "$A/REPORT.md" &&
+        ok "accuracy.sh: seed 2 added to the kept seed 1, the report is whole" ||
+        fail "accuracy.sh, second seed: $(tail -5 "$T/acc3"); $(grep -i 'test accuracy' "$A/REPORT.md")"
+else
+    fail "accuracy.sh --smoke --only-seed 1: $(tail -5 "$T/acc1")"
+fi
+expect_sh() { # a usage error of the script: status 2 and its message
+    sh bench/accuracy.sh "$@" >"$T/out" 2>"$T/err"
+    [ $? = 2 ] && grep -q "only-seed" "$T/err" && ok "accuracy.sh $*: status 2, $(cat "$T/err")" ||
+        fail "accuracy.sh $*: $(cat "$T/err")"
+}
+expect_sh --seeds 2 --only-seed 3
+expect_sh --only-seed x
+
 expect 2 "out of range" show --digit 10000 --out "$T/x.png"
 [ -e "$T/x.png" ] && fail "a failed show left $T/x.png"
 for f in "$T"/*.tmp.*; do [ -e "$f" ] && fail "a temporary file was left: $f"; done
