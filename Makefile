@@ -11,8 +11,11 @@ ifeq ($(MPI),1)
 else
   BUILD := build/$(VARIANT)
 endif
+# -fno-trapping-math: pff reads no floating-point exception flags, and without it GCC keeps the
+# ReLU's select (y > 0 ? y : 0) scalar in the AVX2 and SSE2 clones of layers/ff.c (the AVX-512
+# clone masks it); values are unchanged (no -ffast-math: no reassociation, no contraction).
 CFLAGS_BASE = -std=c11 -Wall -Wextra -Werror -Wno-format-truncation -D_POSIX_C_SOURCE=200809L -I. \
-              -fno-math-errno
+              -fno-math-errno -fno-trapping-math
 LDLIBS  = -lstb -lm -lpthread
 
 ifeq ($(VARIANT),asan)
