@@ -109,9 +109,8 @@ void pff_permutation(int *perm, int n, uint64_t seed, uint64_t purpose, uint64_t
  * the schedule. No FMA may contract anything (C11 mode: -ffp-contract=off),
  * so every clone gives the same bits. GCC at -O2 leaves a loop scalar unless
  * told (`omp simd`), and the ReLU's select scalar in the AVX2 clone unless
- * FP traps are off (the Makefile's -fno-trapping-math): measured, the AVX2
- * clone with the scalar ReLU took 5.3 s for a [784,500,500,500] epoch that
- * the vector one trains in 4.4 s. */
+ * FP traps are off (the Makefile's -fno-trapping-math; what the scalar
+ * ReLU cost an AVX2 CPU: bench/runs/floor/avx2-clones.txt). */
 #if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
 #define PFF_CLONES /* ifunc resolvers run before the sanitizer runtime is ready */
 #else
