@@ -1,6 +1,7 @@
 # pff — plain Makefile. Knobs: NO_BLAS=1 (plain C products), NO_OMP=1,
-# VARIANT=release|asan|tsan|plain (separate object dirs under build/; plain: the
-# release options with the plain C products, the same bits on every CPU), MPI=1 (the
+# VARIANT=release|asan|tsan|plain|avx2 (separate object dirs under build/; plain: the
+# release options with the plain C products, the same bits on every CPU; avx2: the release
+# build with no AVX-512 clones, what a CPU without AVX-512 runs), MPI=1 (the
 # MPI transport, built with mpicc into build/VARIANT-mpi).
 CC      ?= gcc
 VARIANT ?= release
@@ -23,6 +24,8 @@ ifeq ($(VARIANT),asan)
 else ifeq ($(VARIANT),plain)
   OPT = -O2 -g
   NO_BLAS = 1
+else ifeq ($(VARIANT),avx2)
+  OPT = -O2 -g -DPFF_CLONES_AVX2
 else ifeq ($(VARIANT),tsan)
   OPT = -O1 -g -fsanitize=thread
   NO_BLAS = 1
@@ -189,8 +192,9 @@ test-mpi: data
 # thread-count invariance of every schedule on each (tests/test_kernels.sh).
 test-kernels: all $(TEST_BINS)
 	@$(MAKE) --no-print-directory VARIANT=plain build/plain/pff
+	@$(MAKE) --no-print-directory VARIANT=avx2 build/avx2/pff
 	@echo "== tests/test_kernels.sh (every OpenBLAS core this CPU runs)"
-	@$(TIMEOUT) 1500 ./tests/test_kernels.sh ./pff $(BUILD) build/plain/pff
+	@$(TIMEOUT) 1500 ./tests/test_kernels.sh ./pff $(BUILD) build/plain/pff build/avx2/pff
 
 asan:
 	@$(MAKE) --no-print-directory VARIANT=asan test-unit

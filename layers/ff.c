@@ -113,6 +113,8 @@ void pff_permutation(int *perm, int n, uint64_t seed, uint64_t purpose, uint64_t
  * ReLU cost an AVX2 CPU: bench/runs/floor/avx2-clones.txt). */
 #if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
 #define PFF_CLONES /* ifunc resolvers run before the sanitizer runtime is ready */
+#elif defined(PFF_CLONES_AVX2) /* make VARIANT=avx2: what a CPU without AVX-512 runs */
+#define PFF_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define PFF_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #endif

@@ -1,7 +1,8 @@
 #!/bin/sh
-# tests/test_kernels.sh PFF BUILD PLAIN_PFF — the tests once with each OpenBLAS core this CPU runs,
-# and which outputs may change with the core and with --threads (make test-kernels; make test
-# runs it). PLAIN_PFF is pff built with the plain C products (make VARIANT=plain).
+# tests/test_kernels.sh PFF BUILD PLAIN_PFF [AVX2_PFF] — the tests once with each OpenBLAS core this
+# CPU runs, and which outputs may change with the core and with --threads (make test-kernels; make
+# test runs it). PLAIN_PFF is pff built with the plain C products (make VARIANT=plain), AVX2_PFF
+# pff built without the AVX-512 clones of its own loops (make VARIANT=avx2).
 #
 # The cores come from CPUID (BUILD/tests/test_runtime --cores), never from a list written here, so
 # no core the CPU lacks is ever forced. For each core, with OPENBLAS_CORETYPE set:
@@ -14,12 +15,16 @@
 # identical) and every core's test accuracy must be within 2 points of the first core's. Kernels
 # of different register blocking sum a dot product in different orders (and Prescott has no FMA),
 # so their rounding differs: model bytes depend on the core.
-# Last, the plain C build: each schedule's model is byte-identical with --threads 1, 2 and 3
+# Then the plain C build: each schedule's model is byte-identical with --threads 1, 2 and 3
 # (every product element is one loop in one order, whatever the partition).
+# Last, the clones of pff's own element-wise loops (layers/ff.c): AVX2_PFF runs the AVX2 clones
+# where PFF runs the AVX-512 ones (on a CPU with AVX-512); each schedule's model must be
+# byte-identical, on the same OpenBLAS core: the lanes are fixed, so the clone changes no bit.
 set -u
 PFF=${1:-./pff}
 BUILD=${2:-build/release}
 PLAIN=${3:-build/plain/pff}
+AVX2=${4:-}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fails=0
@@ -106,5 +111,31 @@ for s in "$@"; do
         echo "FAIL: $name, plain C products: --threads 1, 2 and 3 write different models"; fails=$((fails + 1))
     fi
 done
+# The clones: the same bytes with the AVX2 clones as with the ones this CPU picks.
+if [ -z "$AVX2" ]; then
+    echo "skipped - the AVX2 clones: no AVX2_PFF given (make test-kernels builds build/avx2/pff)"
+elif ! grep -q -w avx2 /proc/cpuinfo 2>/dev/null; then
+    echo "skipped - the AVX2 clones: this CPU has no AVX2 (both builds run the baseline clone)"
+else
+    picks=avx2
+    grep -q -w avx512f /proc/cpuinfo && picks=avx512f
+    export OPENBLAS_CORETYPE=$first
+    for s in "$@"; do
+        name=${s%%:*} args=${s#*:}
+        # shellcheck disable=SC2086
+        timeout -k 10 300 "$AVX2" train $SMALL $args --threads 2 --save "$T/avx2-$name.pff" \
+            >/dev/null 2>"$T/err" || { echo "FAIL: $name with the AVX2 clones: $(cat "$T/err")"; fails=$((fails + 1)); }
+        # shellcheck disable=SC2086
+        timeout -k 10 300 "$PFF" train $SMALL $args --threads 2 --save "$T/own-$name.pff" \
+            >/dev/null 2>"$T/err" || { echo "FAIL: $name: $(cat "$T/err")"; fails=$((fails + 1)); }
+        if cmp -s "$T/avx2-$name.pff" "$T/own-$name.pff"; then
+            echo "ok   $name with $first: the AVX2 clones and the $picks ones write the same model bytes"
+        else
+            echo "FAIL: $name with $first: the AVX2 clones and the $picks ones write different models"
+            fails=$((fails + 1))
+        fi
+    done
+    unset OPENBLAS_CORETYPE
+fi
 echo "test_kernels: $fails failed"
 [ "$fails" = 0 ]
