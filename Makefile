@@ -211,7 +211,8 @@ tsan:
 bench: all data $(BUILD)/bench/bench
 	$(BUILD)/bench/bench $(BENCH_THREADS)
 	./bench/pipeline.sh ./pff
-	./bench/floor.sh ./pff $(BUILD)/bench/bench
+	@$(MAKE) --no-print-directory VARIANT=avx2 build/avx2/pff
+	./bench/floor.sh ./pff $(BUILD)/bench/bench build/avx2/pff
 
 # The paper's Tables 1-3 (bench/paper.sh; PAPER_ARGS="--scale large" etc.): writes bench/archive/PAPER.md.
 paper: all data

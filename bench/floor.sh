@@ -1,7 +1,9 @@
 #!/bin/sh
-# bench/floor.sh [PFF] [BENCH] — pff's epochs against their floors, on every AVX2 and AVX-512
-# OpenBLAS core this CPU runs (from CPUID: BENCH --cores), each figure the median of 3 runs,
-# every floor measured in the same run (DESIGN.md §5):
+# bench/floor.sh [PFF] [BENCH] [AVX2_PFF] — pff's epochs against their floors, on every AVX2 and
+# AVX-512 OpenBLAS core this CPU runs (from CPUID: BENCH --cores), each figure the median of 3
+# runs, every floor measured in the same run (DESIGN.md §5). The AVX2 cores (Haswell, Zen) run
+# AVX2_PFF when given (make VARIANT=avx2: no AVX-512 clones of pff's own loops), so that their
+# rows time what a CPU without AVX-512 runs, kernel and loops alike:
 #
 #   peak      the sgemm peak on T threads and the triad bandwidth on T threads (BENCH --floor),
 #             measured before and after the kernel's runs; the higher of each is used, so a busy
@@ -33,6 +35,7 @@
 set -u
 PFF=${1:-./pff}
 BENCH=${2:-build/release/bench/bench}
+AVX2_PFF=${3:-}
 HERE=$(cd "$(dirname "$0")" && pwd)
 IMAGES=${BENCH_IMAGES:-6000}
 SMALL=${BENCH_SMALL_IMAGES:-60000}
@@ -76,13 +79,16 @@ failed_runs=0 met=0 asked=0
 P=$(params $PAPER) STEPS=$(( (IMAGES + 63) / 64 ))
 for core in $KERNELS; do
     export OPENBLAS_CORETYPE=$core
+    # the pff of this row: the AVX2 build on an AVX2 core, when there is one
+    pf=$PFF loops="this CPU's clones"
+    case $core in Haswell|Zen) [ -n "$AVX2_PFF" ] && pf=$AVX2_PFF loops="AVX2 clones" ;; esac
     m1=$(run "$BENCH" --floor "$T")
     as="" bs="" cs="" cn="" cc=""
     r=1
     while [ "$r" -le "$REPS" ]; do
-        a=$(run "$PFF" train --threads "$T" --json --quiet --layers $PAPER --epochs 1 --splits 1 --neg random --train-limit "$IMAGES" --test-limit 1000)
-        b=$(run "$PFF" train --threads "$T" --json --quiet --layers $SMALLNET --epochs 1 --splits 1 --neg random --train-limit "$SMALL" --test-limit 1000)
-        c=$(run "$PFF" train --threads "$T" --json --quiet --layers $PAPER --epochs 2 --splits 2 --neg adaptive --train-limit "$IMAGES" --test-limit 1000)
+        a=$(run "$pf" train --threads "$T" --json --quiet --layers $PAPER --epochs 1 --splits 1 --neg random --train-limit "$IMAGES" --test-limit 1000)
+        b=$(run "$pf" train --threads "$T" --json --quiet --layers $SMALLNET --epochs 1 --splits 1 --neg random --train-limit "$SMALL" --test-limit 1000)
+        c=$(run "$pf" train --threads "$T" --json --quiet --layers $PAPER --epochs 2 --splits 2 --neg adaptive --train-limit "$IMAGES" --test-limit 1000)
         as="$as $(num train_seconds "$a")" bs="$bs $(num train_seconds "$b")"
         cn="$cn $(num neg_seconds "$c")" cc="$cc $(str blas_core "$a")"
         r=$((r + 1))
@@ -96,7 +102,7 @@ for core in $KERNELS; do
         failed_runs=1; continue
     fi
     used=$(echo $cc | tr ' ' '\n' | sort -u | tr '\n' ' ')
-    say "== $core (pff ran on: $used): sgemm peak $(calc '%.1f' "$peak") GFLOP/s, triad $(calc '%.1f' "$bw") GB/s on $T thread(s)"
+    say "== $core (pff ran on: $used; pff's loops: $loops): sgemm peak $(calc '%.1f' "$peak") GFLOP/s, triad $(calc '%.1f' "$bw") GB/s on $T thread(s)"
     fa=$(calc '%.6f' "$IMAGES * $(prod_flop $PAPER) / ($peak * 1e9)")
     adam=$(calc '%.6f' "24 * $P * $STEPS / ($bw * 1e9)")
     mem=$(calc '%.6f' "28 * $P * $STEPS / ($bw * 1e9)")
