@@ -205,9 +205,10 @@ tsan:
 	@TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" $(TIMEOUT) 600 build/tsan/tests/test_pipeline
 
 # Kernels against the sgemm peak (bench/bench.c), then the schedule ratios
-# (bench/pipeline.sh; LAYERS, LIMIT, CHAPTERS tune it), then issue 13's floor
-# ratios and the PyTorch peer in one run (bench/floor.sh; BENCH_IMAGES=3000 for
-# a quick run, BENCH_THREADS, BENCH_SMALL_IMAGES, BENCH_TEST, PYTHON).
+# (bench/pipeline.sh; LAYERS, LIMIT, CHAPTERS tune it), then the epochs against
+# their products', memory and roofline floors on every kernel and the PyTorch
+# peer in one run (bench/floor.sh, DESIGN.md section 5; BENCH_EPOCH_IMAGES=6000
+# BENCH_IMAGES=3000 for a quick run, BENCH_THREADS, BENCH_SMALL_IMAGES, PYTHON).
 bench: all data $(BUILD)/bench/bench
 	$(BUILD)/bench/bench $(BENCH_THREADS)
 	./bench/pipeline.sh ./pff

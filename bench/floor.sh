@@ -8,7 +8,8 @@
 #   peak      the sgemm peak on T threads and the triad bandwidth on T threads (BENCH --floor),
 #             measured before and after the kernel's runs; the higher of each is used, so a busy
 #             moment cannot lower a floor and flatter pff;
-#   (a)       the paper's network [784,2000,2000,2000,2000], one epoch (random negatives):
+#   (a)       the paper's network [784,2000,2000,2000,2000], one whole epoch of the 60,000
+#             training images (random negatives):
 #             products' floor = images x (8 + 4) sum(in*out) FLOP / peak (training + mapping);
 #             Adam's traffic = 24 B x parameters x steps / triad (each step reads and writes
 #             every weight and both moments; it runs between products on the same threads, so
@@ -28,15 +29,16 @@
 # target,verdict). A missed target is reported, not fatal; the script exits 1 only when a run
 # could not be made.
 #
-# Environment: BENCH_IMAGES (images of (a), (c) and the peer, default 6000), BENCH_SMALL_IMAGES
-# (of (b), default 60000), BENCH_THREADS (default: all cores), BENCH_REPS (default 3),
-# BENCH_KERNELS (default: the AVX2 and AVX-512 cores of BENCH --cores), BENCH_TIMEOUT (seconds
-# per run, 1800), PYTHON (a python3 with torch; default: the first on PATH that has it).
+# Environment: BENCH_EPOCH_IMAGES (images of (a), default 60000), BENCH_IMAGES (of (c) and the
+# peer, default 6000), BENCH_SMALL_IMAGES (of (b), default 60000), BENCH_THREADS (default: all
+# cores), BENCH_REPS (default 3), BENCH_KERNELS (default: the AVX2 and AVX-512 cores of BENCH
+# --cores), BENCH_TIMEOUT (seconds per run, 1800), PYTHON (a python3 with torch; default: the first on PATH that has it).
 set -u
 PFF=${1:-./pff}
 BENCH=${2:-build/release/bench/bench}
 AVX2_PFF=${3:-}
 HERE=$(cd "$(dirname "$0")" && pwd)
+EPOCH=${BENCH_EPOCH_IMAGES:-60000}
 IMAGES=${BENCH_IMAGES:-6000}
 SMALL=${BENCH_SMALL_IMAGES:-60000}
 T=${BENCH_THREADS:-$(nproc)}
@@ -67,7 +69,7 @@ say() { echo "$*" | tee -a "$REPORT"; }
 : >"$REPORT"
 cpu=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1)
 say "bench/floor.sh, $(date -u '+%Y-%m-%d %H:%M UTC'): $cpu (family $(lscpu | sed -n 's/^CPU family: *//p'), model $(lscpu | sed -n 's/^Model: *//p')), $(nproc) cores, $T thread(s), OpenBLAS cores: $(echo $KERNELS)"
-say "  images: $IMAGES for (a), (c) and the peer, $SMALL for (b); medians of $REPS runs; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+say "  images: $EPOCH for (a), $SMALL for (b), $IMAGES for (c) and the peer; medians of $REPS runs; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 # row KERNEL MEASURE SECONDS FLOOR TARGET: the CSV row and the verdict
 row() {
     r=$(calc '%.3f' "$3 / $4")
@@ -76,7 +78,7 @@ row() {
     echo "$r $v"
 }
 failed_runs=0 met=0 asked=0
-P=$(params $PAPER) STEPS=$(( (IMAGES + 63) / 64 ))
+P=$(params $PAPER) STEPS=$(( (EPOCH + 63) / 64 ))
 for core in $KERNELS; do
     export OPENBLAS_CORETYPE=$core
     # the pff of this row: the AVX2 build on an AVX2 core, when there is one
@@ -86,7 +88,7 @@ for core in $KERNELS; do
     as="" bs="" cs="" cn="" cc=""
     r=1
     while [ "$r" -le "$REPS" ]; do
-        a=$(run "$pf" train --threads "$T" --json --quiet --layers $PAPER --epochs 1 --splits 1 --neg random --train-limit "$IMAGES" --test-limit 1000)
+        a=$(run "$pf" train --threads "$T" --json --quiet --layers $PAPER --epochs 1 --splits 1 --neg random --train-limit "$EPOCH" --test-limit 1000)
         b=$(run "$pf" train --threads "$T" --json --quiet --layers $SMALLNET --epochs 1 --splits 1 --neg random --train-limit "$SMALL" --test-limit 1000)
         c=$(run "$pf" train --threads "$T" --json --quiet --layers $PAPER --epochs 2 --splits 2 --neg adaptive --train-limit "$IMAGES" --test-limit 1000)
         as="$as $(num train_seconds "$a")" bs="$bs $(num train_seconds "$b")"
@@ -103,12 +105,12 @@ for core in $KERNELS; do
     fi
     used=$(echo $cc | tr ' ' '\n' | sort -u | tr '\n' ' ')
     say "== $core (pff ran on: $used; pff's loops: $loops): sgemm peak $(calc '%.1f' "$peak") GFLOP/s, triad $(calc '%.1f' "$bw") GB/s on $T thread(s)"
-    fa=$(calc '%.6f' "$IMAGES * $(prod_flop $PAPER) / ($peak * 1e9)")
+    fa=$(calc '%.6f' "$EPOCH * $(prod_flop $PAPER) / ($peak * 1e9)")
     adam=$(calc '%.6f' "24 * $P * $STEPS / ($bw * 1e9)")
     mem=$(calc '%.6f' "28 * $P * $STEPS / ($bw * 1e9)")
     roof=$(calc '%.6f' "$fa + $adam")
     set -- $(row "$core" "a_roofline" "$ta" "$roof" 1.2)
-    say "  (a) paper network, 1 epoch of $IMAGES images: $ta s (runs:$as); products' floor $(calc '%.2f' "$fa") s, Adam's traffic $(calc '%.2f' "$adam") s ($(calc '%.1f' "24 * $P * $STEPS / 1e9") GB), memory floor $(calc '%.2f' "$mem") s; roofline $(calc '%.2f' "$roof") s: $1x the roofline (target <= 1.2x): $2 [$(calc '%.2f' "$ta / $fa")x the products' floor]"
+    say "  (a) paper network, 1 epoch of $EPOCH images: $ta s (runs:$as); products' floor $(calc '%.2f' "$fa") s, Adam's traffic $(calc '%.2f' "$adam") s ($(calc '%.1f' "24 * $P * $STEPS / 1e9") GB), memory floor $(calc '%.2f' "$mem") s; roofline $(calc '%.2f' "$roof") s: $1x the roofline (target <= 1.2x): $2 [$(calc '%.2f' "$ta / $fa")x the products' floor]"
     asked=$((asked + 1)); [ "$2" = pass ] && met=$((met + 1))
     echo "$core,a_products,$ta,$fa,$(calc '%.3f' "$ta / $fa"),,info" >>"$CSV"
     fb=$(calc '%.6f' "$SMALL * $(prod_flop $SMALLNET) / ($peak * 1e9)")
