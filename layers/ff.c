@@ -7,8 +7,9 @@
  *   G  (2B)       goodness G = sum_j y_j^2 (raw activities)
  *   L             mean over the B pairs of softplus(theta - G+) + softplus(G- - theta)
  *   dz (2B, out)  dL/dz = 2 y dL/dG (zero where y = 0), in place of y
- *   gW (out, in)  dz^T x, in tiles of PFF_GRAD_TILE output units; each tile is
- *                 followed at once by its Adam step while it is still in cache
+ *   gW (out, in)  dz^T x, in tiles of PFF_GRAD_TILE output units, each written into
+ *                 the thread's scratch and followed at once by its Adam step while it
+ *                 is still in cache (with lr 0, no Adam: the whole gW into w->g)
  *
  * With --dropout P (pff_ff_reg), y is replaced right after the ReLU by
  * y' = m s y, m in {0, 1} the unit's keyed mask bit (dropout_hashes), s =
@@ -26,6 +27,13 @@
 #include <string.h>
 
 #include "layers.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+int pff_thread_id(void) { return omp_get_thread_num(); }
+#else
+int pff_thread_id(void) { return 0; }
+#endif
 
 pff_layer *pff_layer_new(int in, int out)
 {
@@ -228,15 +236,26 @@ float pff_cooldown(float lr, int e, int E)
 }
 
 /* ---- scratch ---- */
+/* floats of one thread's scratch: the largest of a goodness-table chunk (two
+ * buffers of its 1000 label rows plus two of its 100 images), three map chunks,
+ * and a weight-gradient tile of PFF_GRAD_TILE rows */
+static size_t scratch_floats(int wmax)
+{
+    size_t rows = 2 * PFF_EVAL_IMAGES * PFF_CLASSES + 2 * PFF_EVAL_IMAGES;
+    if (rows < 3 * PFF_MAP_ROWS)
+        rows = 3 * PFF_MAP_ROWS;
+    if (rows < PFF_GRAD_TILE)
+        rows = PFF_GRAD_TILE;
+    return rows * (size_t)wmax;
+}
+
 int pff_work_init(pff_work *w, int rows, int wmax, size_t max_param, int threads)
 {
     memset(w, 0, sizeof *w);
     w->threads = threads < 1 ? 1 : threads;
     w->rows = rows;
     w->wmax = wmax;
-    size_t chunk = (size_t)(2 * PFF_EVAL_IMAGES * PFF_CLASSES + 2 * PFF_EVAL_IMAGES) * wmax;
-    if (chunk < (size_t)3 * PFF_MAP_ROWS * wmax)
-        chunk = (size_t)3 * PFF_MAP_ROWS * wmax;
+    const size_t chunk = scratch_floats(wmax);
     w->x = malloc((size_t)rows * wmax * sizeof(float));
     w->z = malloc((size_t)rows * wmax * sizeof(float));
     w->g = malloc(max_param * sizeof(float));
@@ -263,10 +282,7 @@ void pff_work_free(pff_work *w)
 
 float *pff_work_scratch(pff_work *w, int t)
 {
-    size_t chunk = (size_t)(2 * PFF_EVAL_IMAGES * PFF_CLASSES + 2 * PFF_EVAL_IMAGES) * w->wmax;
-    if (chunk < (size_t)3 * PFF_MAP_ROWS * w->wmax)
-        chunk = (size_t)3 * PFF_MAP_ROWS * w->wmax;
-    return w->scratch + (size_t)t * chunk;
+    return w->scratch + (size_t)t * scratch_floats(w->wmax);
 }
 
 /* ---- Adam (PyTorch's form: bias-corrected moments, eps outside the sqrt) ----
@@ -457,11 +473,14 @@ double pff_ff_batch(pff_layer *l, pff_work *w, const float *x, int B, float thet
             gb[j] = 0.0f;
         for (int r = 0; r < R; r++)
             scale_add(z + (size_t)r * out + j0, dscale[r], gb + j0, j1 - j0);
-        /* gW[j0:j1, :] = dz[:, j0:j1]^T · x */
-        pff_matmul(1, 0, j1 - j0, in, R, 1.0f, z + j0, out, x, in, 0.0f, gw + (size_t)j0 * in, in);
+        /* gW[j0:j1, :] = dz[:, j0:j1]^T · x, into the thread's scratch when Adam takes it at
+         * once: one buffer reused by every tile stays in cache, where a whole gW in w->g
+         * would cost 8 bytes of memory traffic a weight (read for ownership, written back) */
+        float *gt = update ? pff_work_scratch(w, pff_thread_id()) : gw + (size_t)j0 * in;
+        pff_matmul(1, 0, j1 - j0, in, R, 1.0f, z + j0, out, x, in, 0.0f, gt, in);
         if (update) {
             size_t o = (size_t)j0 * in, n = (size_t)(j1 - j0) * in;
-            pff_adam(l->w + o, l->m + o, l->v + o, gw + o, n, lr, bc1, bc2, decay);
+            pff_adam(l->w + o, l->m + o, l->v + o, gt, n, lr, bc1, bc2, decay);
             size_t ob = (size_t)out * in + j0;
             pff_adam(l->slab + ob, l->m + ob, l->v + ob, w->g + ob, (size_t)(j1 - j0), lr, bc1, bc2,
                      0.0f);

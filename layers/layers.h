@@ -101,14 +101,16 @@ typedef struct {
     int rows, wmax; /* capacity: rows per batch, widest layer */
     float *x;      /* (rows, wmax) gathered batch input */
     float *z;      /* (rows, wmax) pre-activations, then activities, then dL/dz */
-    float *g;      /* (nparam of the largest layer) gradient */
-    float *scratch; /* (threads, 2 * PFF_EVAL_IMAGES * PFF_CLASSES * wmax) map / table chunks */
+    float *g;      /* (nparam of the largest layer) gradient: whole after a step with lr 0; with
+                      lr > 0 only the biases', the weights' living tile by tile in scratch */
+    float *scratch; /* per thread: map / table chunks, or a step's weight-gradient tile */
     double *rowstat; /* (rows) goodness per row, then dL/dG */
     float *dscale;   /* (rows) 2 dL/dG: the factor from activities to dL/dz */
 } pff_work;
 int pff_work_init(pff_work *w, int rows, int wmax, size_t max_param, int threads); /* PFF_EFAIL: no memory */
 void pff_work_free(pff_work *w);
 float *pff_work_scratch(pff_work *w, int t); /* thread t's chunk buffer */
+int pff_thread_id(void); /* the calling thread's index in its OpenMP team (0 without OpenMP) */
 
 /* Statistics of a stage, summed over its batches. */
 typedef struct {

@@ -16,13 +16,6 @@
 
 #include "layers.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#define THREAD_ID() omp_get_thread_num()
-#else
-#define THREAD_ID() 0
-#endif
-
 /* relu(z + b) in place over rows; adds each row's goodness to gsum[r] when
  * gsum is given, then RMS-normalises the row. */
 static void relu_goodness_norm(float *z, int rows, int width, const float *b, float *gsum)
@@ -104,7 +97,7 @@ void pff_goodness_table(pff_layer *const *layers, int L, int first, pff_work *w,
     for (long c = 0; c < nchunk; c++) {
         long i0 = c * PFF_EVAL_IMAGES;
         int nimg = (int)(n - i0 < PFF_EVAL_IMAGES ? n - i0 : PFF_EVAL_IMAGES);
-        table_chunk(layers, L, first, pff_work_scratch(w, THREAD_ID()), w->wmax, images + (size_t)i0 * dim,
+        table_chunk(layers, L, first, pff_work_scratch(w, pff_thread_id()), w->wmax, images + (size_t)i0 * dim,
                     skip ? skip + i0 : NULL, nimg, dim, table + (size_t)i0 * PFF_CLASSES);
     }
 }
@@ -163,7 +156,7 @@ void pff_features(pff_layer *const *layers, int L, pff_work *w, const float *ima
     for (long c = 0; c < nchunk; c++) {
         long r0 = c * PFF_MAP_ROWS;
         int rows = (int)(n - r0 < PFF_MAP_ROWS ? n - r0 : PFF_MAP_ROWS);
-        feature_chunk(layers, L, pff_work_scratch(w, THREAD_ID()), w->wmax, images + (size_t)r0 * dim,
+        feature_chunk(layers, L, pff_work_scratch(w, pff_thread_id()), w->wmax, images + (size_t)r0 * dim,
                       rows, dim, feat + (size_t)r0 * fdim, fdim);
     }
 }

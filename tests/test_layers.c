@@ -5,8 +5,8 @@
  * table and features against a plain per-label forward pass; hard negatives
  * against the softmax of a hand-made goodness table, and image shifts on a
  * synthetic picture; --dropout's mask against its documented key, its
- * gradient by finite differences, and --weight-decay's Adam step against a
- * scalar AdamW. */
+ * gradient by finite differences, --weight-decay's Adam step against a
+ * scalar AdamW, and the tiled Adam of an FF step against one whole pass. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -304,6 +304,44 @@ static void test_weight_decay(void)
     pff_layer_free(a);
     pff_layer_free(b);
     pff_work_free(&w);
+}
+
+/* An FF step with lr > 0 applies Adam tile by tile to gradient tiles that
+ * never reach w->g. Against the gradient of the same step with lr 0 (whole,
+ * in w->g) and one pff_adam over every parameter: the same layer bytes, for
+ * two steps (the second with moments), a width of two whole tiles and a part,
+ * with 1 and 2 threads. */
+static void test_adam_step_tiles(int threads)
+{
+    enum { in = 37, out = 2 * PFF_GRAD_TILE + 44, B = 5 };
+    pff_layer *l = pff_layer_new(in, out), *grad = pff_layer_new(in, out);
+    pff_layer *ref = pff_layer_new(in, out);
+    pff_layer_init(l, 11, 0);
+    static float x[2 * B * in];
+    for (int i = 0; i < 2 * B * in; i++)
+        x[i] = frand(66000 + i);
+    for (int r = 0; r < 2 * B; r++)
+        pff_rms_normalise(x + r * in, in);
+    pff_work w;
+    pff_work_init(&w, 2 * B, out, l->nparam, threads);
+    const float lr = 0.01f, theta = 2.0f;
+    int same = 1;
+    for (int step = 1; step <= 2; step++) {
+        pff_layer_copy(grad, l);
+        pff_ff_batch(grad, &w, x, B, theta, 0.0f, NULL, NULL); /* the whole gradient in w.g */
+        pff_layer_copy(ref, l);
+        const float bc1 = 1.0f - powf(PFF_ADAM_B1, (float)step);
+        const float bc2 = 1.0f - powf(PFF_ADAM_B2, (float)step);
+        pff_adam(ref->slab, ref->m, ref->v, w.g, ref->nparam, lr, bc1, bc2, 0.0f);
+        pff_ff_batch(l, &w, x, B, theta, lr, NULL, NULL);
+        same &= l->step == step && !memcmp(l->slab, ref->slab, 3 * l->nparam * sizeof(float));
+    }
+    CHECK(same, "%d thread(s): two Adam steps tile by tile (width %d, tiles of %d) equal the "
+          "lr-0 gradient then one pff_adam, bit for bit", threads, out, PFF_GRAD_TILE);
+    pff_work_free(&w);
+    pff_layer_free(l);
+    pff_layer_free(grad);
+    pff_layer_free(ref);
 }
 
 static double softmax_loss_ref(const double *p, int D, const float *f, const uint8_t *y, int B)
@@ -820,6 +858,8 @@ int main(void)
     test_dropout_mask();
     test_dropout_by_hand();
     test_weight_decay();
+    test_adam_step_tiles(1);
+    test_adam_step_tiles(2);
     test_softmax_gradient();
     test_hand_computed();
     test_matmul();
