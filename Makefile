@@ -159,6 +159,8 @@ test: test-deps data
 	  { echo "FAILED: tests/test_cli.sh under ASan/UBSan"; exit 1; }
 	@$(TIMEOUT) 900 ./tests/test_e2e.sh ./pff
 	@$(TIMEOUT) 300 ./tests/test_tools.sh ./pff
+	@$(MAKE) --no-print-directory $(BUILD)/bench/bench
+	@$(TIMEOUT) 300 ./tests/test_bench.sh ./pff $(BUILD)/bench/bench
 	@$(TIMEOUT) 300 ./tests/test_export.sh ./pff
 	@$(TIMEOUT) 120 ./tests/test_trace_run.sh ./pff build/release/tests/test_trace
 	@echo "== tests/test_layout.py (the README's Layout against the tree)"

@@ -32,7 +32,8 @@
 # Environment: BENCH_EPOCH_IMAGES (images of (a), default 60000), BENCH_IMAGES (of (c) and the
 # peer, default 6000), BENCH_SMALL_IMAGES (of (b), default 60000), BENCH_THREADS (default: all
 # cores), BENCH_REPS (default 3), BENCH_KERNELS (default: the AVX2 and AVX-512 cores of BENCH
-# --cores), BENCH_TIMEOUT (seconds per run, 1800), PYTHON (a python3 with torch; default: the first on PATH that has it).
+# --cores), BENCH_TIMEOUT (seconds per run, 1800), PYTHON (a python3 with torch; default: the
+# first on PATH that has it), BENCH_PEER=0 (no peer: reported as skipped).
 set -u
 PFF=${1:-./pff}
 BENCH=${2:-build/release/bench/bench}
@@ -126,7 +127,9 @@ done
 # the peer, on the first core, against (a) on the same core
 first=$(echo $KERNELS | cut -d' ' -f1)
 py=${PYTHON:-}
-if [ -z "$py" ]; then
+if [ "${BENCH_PEER:-1}" = 0 ]; then
+    py=""
+elif [ -z "$py" ]; then
     for cand in $(which -a python3 2>/dev/null); do
         "$cand" -c 'import torch, numpy' 2>/dev/null && { py=$cand; break; }
     done
@@ -153,6 +156,8 @@ if [ -n "$py" ]; then
     else
         say "  peer: a run failed"; failed_runs=1
     fi
+elif [ "${BENCH_PEER:-1}" = 0 ]; then
+    say "  peer: skipped (BENCH_PEER=0)"
 else
     say "  peer: skipped: no python3 with torch (Debian: python3-torch; or set PYTHON)"
 fi
