@@ -26,12 +26,11 @@
 #   default  recipes that train in about a minute on 2 cores (what `pff train` should be)
 #   large    the paper's network [784,2000,2000,2000,2000] with regularisation: hours per run
 # A large run writes a checkpoint (NAME.ck) after every chapter and continues from it when the
-# script is run again, logging into NAME.resumeK.csv; its JSON then also holds
-# train_seconds_total, the training seconds of every part (the last logged chapter of each
-# stopped part, from its log, plus the last part's train_seconds). Every run keeps NAME.cmd (the command), NAME.json (pff train --json), NAME.csv (--log) and, for
-# selection runs, NAME.eval.json (pff eval --json). A run whose JSON exists is not run again: the
-# script says "kept" and names the file; --force runs everything again. Models (NAME.pff) are
-# written beside them and not committed (the commands remake them).
+# script is run again (bench/resumable.sh; its JSON then holds train_seconds_total, every part's
+# seconds). Every run keeps NAME.cmd (the commands), NAME.json (pff train --json), NAME.csv
+# (--log) and, for selection runs, NAME.eval.json (pff eval --json). A run whose JSON exists is
+# not run again: the script says "kept" and names the file; --force runs everything again.
+# Models (NAME.pff) are written beside them and not committed (the commands remake them).
 # --smoke cuts every run to a few thousand images and 2 epochs, to check the script; its report
 # says so in its first line. --dry-run prints the commands only.
 set -eu
@@ -49,7 +48,7 @@ while [ $# -gt 0 ]; do
     --pff) pff=$2; shift 2 ;;
     --smoke) smoke=1; shift ;;
     --dry-run) dry=1; shift ;;
-    -h|--help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "accuracy.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -79,52 +78,13 @@ if [ "$smoke" = 1 ]; then
 fi
 mkdir -p "$out"
 
-# train NAME ARGS...: pff train ARGS with a log, a checkpoint and --json into OUT/NAME.*, unless
-# OUT/NAME.json is there (kept; --force runs it again). A stopped run resumes from its checkpoint.
+# train NAME ARGS...: pff train ARGS into OUT/NAME.{json,csv,cmd,pff} (bench/resumable.sh); the
+# large group's runs write a checkpoint and continue from it when the script is run again
+. "$here/resumable.sh"
 train() {
     run=$1; shift
-    json="$out/$run.json" ck="$out/$run.ck"  # sh has no locals: no name another loop uses
-    if [ -s "$json" ] && [ "$force" = 0 ]; then
-        echo "== $run: kept $json (made earlier: see $run.cmd; --force runs it again)"
-        return 0
-    fi
-    [ "$force" = 1 ] && rm -f "$ck" "$out/$run.before"
-    if [ -e "$ck" ]; then
-        # the training seconds before this resume: the last logged chapter of the part that
-        # stopped, plus what the parts before it had (DESIGN.md §6: one accounting, from the logs)
-        k=1
-        while [ -e "$out/$run.resume$k.csv" ]; do k=$((k + 1)); done
-        last="$out/$run.csv"
-        [ "$k" -gt 1 ] && last="$out/$run.resume$((k - 1)).csv"
-        awk -F, -v before="$(cat "$out/$run.before" 2>/dev/null || echo 0)" '
-            NR == 1 { for (i = 1; i <= NF; i++) if ($i == "seconds") c = i; next }
-            c && $c != "" { s = $c } END { printf "%.3f\n", before + s }' "$last" >"$out/$run.before.tmp"
-        mv "$out/$run.before.tmp" "$out/$run.before"
-        set -- --resume "$ck" --log "$out/$run.resume$k.csv" --quiet --json
-        echo "== $run: continuing from $ck ($(cat "$out/$run.before") s trained before)"
-    else
-        # a checkpoint for the long runs only: writing one costs seconds the short ones would count
-        [ "$group" = large ] && set -- "$@" --checkpoint "$ck"
-        set -- "$@" --log "$out/$run.csv" --save "$out/$run.pff" --quiet --json
-    fi
-    echo "pff train $*" | sed "s|$out/||g" >>"$out/$run.cmd.tmp"
-    echo "== $run: pff train $*"
-    [ "$dry" = 1 ] && { rm -f "$out/$run.cmd.tmp"; return 0; }
-    if "$pff" train "$@" >"$json.tmp"; then
-        # a resumed run: its JSON gains train_seconds_total, the seconds of every part
-        tail -n 1 "$json.tmp" | python3 -c 'import json, sys
-d = json.loads(sys.stdin.read())
-if sys.argv[1]:
-    d["train_seconds_total"] = round(float(sys.argv[1]) + d["train_seconds"], 3)
-print(json.dumps(d, separators=(",", ":")))' "$(cat "$out/$run.before" 2>/dev/null)" >"$json"
-        rm -f "$json.tmp" "$ck"
-        mv "$out/$run.cmd.tmp" "$out/$run.cmd"
-    else
-        st=$?
-        rm -f "$json.tmp"
-        echo "accuracy.sh: $run stopped (status $st); run the script again to continue from $ck" >&2
-        exit "$st"
-    fi
+    RT_DRY=$dry resumable_train "$pff" "$out" "$run" "$([ "$group" = large ] && echo 1 || echo 0)" "$force" "$@" ||
+        exit $?
 }
 
 # field FILE KEY: a number or string of a one-line JSON object

@@ -58,8 +58,33 @@ BEGIN {
     T[k] = $5; G[k] = $6; X[k] = $7; NEG[k] = $8; EV[k] = $9
     IMG[s] = $10; EP[s] = $11
     if ($4 == "sequential") THR[s] = $12; else NOD[s] = $13
+    TH[k] = $12; ND[k] = $13
 }
 function has(k) { return k in T }
+# a row that did not run, and the run whose model it would have trained to the same bits:
+# the other classifier on the same schedule (DESIGN.md §2.6: the head never trains the layers;
+# its goodness accuracy only), and with fixed or random negatives the other pipeline schedule
+# (DESIGN.md §2.1; both give every node the same threads). "" when there is none.
+function same(s, neg, cls, sch,   o, other) {
+    o = cls == "softmax" ? "goodness" : "softmax"
+    if (neg == "adaptive" && sch == "single-layer") return ""   # --fast: no two runs alike
+    if (cls == "goodness" && has(s " " neg " " o " " sch)) return s " " neg " " o " " sch
+    if (neg == "adaptive" || sch == "sequential") return ""
+    other = sch == "all-layers" ? "single-layer" : "all-layers"
+    if (has(s " " neg " " cls " " other)) return s " " neg " " cls " " other
+    if (cls == "goodness" && has(s " " neg " " o " " other)) return s " " neg " " o " " other
+    return ""
+}
+# the goodness (g = 1) or softmax accuracy of row k, or of the run with its model, marked ≡
+function accof(k, g,   s, a, src) {
+    if (has(k)) return acc(g ? G[k] : X[k])
+    split(k, a, " "); src = same(a[1], a[2], a[3], a[4])
+    if (src == "" || (!g && a[3] != "softmax")) return "-"
+    if (!g && !(src ~ / softmax /)) return "-"
+    FILLED = 1
+    return acc(g ? G[src] : X[src]) " ≡"
+}
+function nt(k) { return has(k) ? ND[k] "x" TH[k] : "-" }
 function pt(k, i,   a) { split(P[k], a, " "); return a[i] }
 function acc(v) { return v == "null" || v == "" ? "-" : sprintf("%.2f", v) }
 function su(s, neg, cls, sch,   b) {   # our speed-up over sequential
@@ -75,25 +100,29 @@ function table(s, title, negs, clss, both,   n, c, i, j, m, neg, cls, sch, k, pk
     n = split(negs, NG, " "); m = split(clss, CL, " ")
     printf "\n### %s\n\n", title
     if (both) {
-        print "| Model | Implementation | paper time (s) | paper goodness % | paper softmax % | our time (s) | our goodness % | our softmax % | paper speed-up | our speed-up |"
-        print "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+        print "| Model | Implementation | paper time (s) | paper goodness % | paper softmax % | our time (s) | our goodness % | our softmax % | nodes x threads | paper speed-up | our speed-up |"
+        print "|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|"
     } else {
-        print "| Model | Implementation | paper time (s) | paper accuracy % | our time (s) | our accuracy % | paper speed-up | our speed-up |"
-        print "|---|---|---:|---:|---:|---:|---:|---:|"
+        print "| Model | Implementation | paper time (s) | paper accuracy % | our time (s) | our accuracy % | nodes x threads | paper speed-up | our speed-up |"
+        print "|---|---|---:|---:|---:|---:|---|---:|---:|"
     }
+    FILLED = 0
     for (i = 1; i <= n; i++) for (j = 1; j <= m; j++) for (c = 1; c <= 3; c++) {
         neg = NG[i]; cls = CL[j]; sch = SCH[c]
         k = s " " neg " " cls " " sch; pk = neg " " cls " " sch
         model = c == 1 ? toupper(substr(neg, 1, 1)) substr(neg, 2) "-NEG " toupper(substr(cls, 1, 1)) substr(cls, 2) : ""
         ours_t = has(k) ? sprintf("%.1f", T[k]) : "not run"
         if (both)
-            printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", model, NAME[sch], pt(pk, 1), pt(pk, 2), pt(pk, 3),
-                ours_t, has(k) ? acc(G[k]) : "-", has(k) ? acc(X[k]) : "-", psu(neg, cls, sch), su(s, neg, cls, sch)
+            printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", model, NAME[sch], pt(pk, 1), pt(pk, 2), pt(pk, 3),
+                ours_t, accof(k, 1), accof(k, 0), nt(k), psu(neg, cls, sch), su(s, neg, cls, sch)
         else
-            printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", model, NAME[sch], pt(pk, 1),
-                cls == "softmax" ? pt(pk, 3) : pt(pk, 2), ours_t,
-                has(k) ? (cls == "softmax" ? acc(X[k]) : acc(G[k])) : "-", psu(neg, cls, sch), su(s, neg, cls, sch)
+            printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", model, NAME[sch], pt(pk, 1),
+                cls == "softmax" ? pt(pk, 3) : pt(pk, 2), ours_t, accof(k, cls != "softmax"), nt(k),
+                psu(neg, cls, sch), su(s, neg, cls, sch)
     }
+    if (FILLED)
+        print "\n≡ not run: the accuracy of a run that trains the same model bit for bit (the run of the other classifier on\n" \
+              "this schedule, DESIGN.md §2.6; with fixed or random negatives, the other pipeline, §2.1). Its time is unknown."
 }
 function verdict(ok) { return ok ? "**holds**" : "**does not hold**" }
 function checks(s,   c, sch, cls, a, r, f, ok, d, line, i, neg, NG) {
@@ -170,8 +199,10 @@ END {
             made = "`bench/paper.sh --scale large --rows adaptive-goodness`, then `bench/paper.sh --scale large --rows sequential-goodness`"
         else
             made = "`bench/paper.sh --scale " s "`"
-        if (s == "full")   # rows run by hand, one at a time (bench/paper.sh --scale full would take days)
-            print "Rows made by hand with the commands in `bench/runs/paper/full.jsonl`: Sequential on 2 threads,\nAll Layers on 2 nodes of 1 thread (see the discussion at the end)."
+        if (s == "full")   # one row at a time, over several sessions; the first four by hand
+            print "Made by `bench/paper.sh --scale full --yes` one row at a time (each resumable), the first four rows by\n" \
+                  "hand with the commands in `bench/runs/paper/full.jsonl`. Sequential runs on every core (2 threads\n" \
+                  "here), the pipelines on 4 nodes of max(1, cores/4) threads; *nodes x threads* says what each row ran."
         else
             printf "Made by %s. Sequential runs on %d thread(s); the pipelines run 4 node threads of %d thread(s) each.\n", \
                 made, THR[s], THR[s]

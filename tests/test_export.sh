@@ -3,7 +3,8 @@
 # tests/test_export.sh PFF — pff export: the .npz read by numpy.load, the
 # .safetensors parsed with plain json + NumPy, tests/example.py's goodness
 # scores against `pff predict --json` on 1,000 test images (1e-4 relative,
-# identical labels), deterministic bytes, refusals with exit status 2 and no
+# identical labels), deterministic bytes, the FF layers of a run with a softmax
+# head equal to those of the same run without one, refusals with exit status 2 and no
 # output. Runs from the repository root, needs data/mnist and NumPy; < 60 s.
 set -u
 PFF=${1:-./pff}
@@ -33,6 +34,28 @@ fi
 "$PFF" train --layers 784,100,80 --epochs 2 --splits 2 --train-limit 3000 --test-limit 200 \
     --classifier softmax --augment shift1 --dropout 0.1 --weight-decay 0.01 --threads 1 --quiet --save "$T/s.pff" >"$T/train" 2>&1 ||
     { echo "FAIL: training the softmax model: $(cat "$T/train")"; exit 1; }
+
+# --- the softmax head is a stage of its own: a run with it trains the FF layers to the same bits
+# as the run without it (bench/paper-report.sh fills a goodness row from a softmax run's model)
+for cls in goodness softmax; do
+    "$PFF" train --layers 784,100,100,100 --epochs 3 --splits 3 --train-limit 2000 --test-limit 200 \
+        --neg adaptive --schedule all-layers --nodes 2 --classifier $cls --threads 1 --quiet \
+        --save "$T/head-$cls.pff" >"$T/train" 2>&1 && "$PFF" export "$T/head-$cls.pff" "$T/head-$cls.npz" 2>>"$T/train" ||
+        fail "training or exporting the $cls model for the head check: $(cat "$T/train")"
+done
+"$PY" - "$T/head-goodness.npz" "$T/head-softmax.npz" >"$T/py" 2>&1 <<'PYEOF'
+import sys
+import numpy as np
+g, s = np.load(sys.argv[1]), np.load(sys.argv[2])
+layers = sorted(k for k in g.files if k.startswith("layer"))
+assert len(layers) == 6, layers
+for k in layers:
+    assert g[k].tobytes() == s[k].tobytes(), f"{k} differs"
+assert "head.weight" in s.files and "head.weight" not in g.files
+print(f"{len(layers)} arrays equal, head only in the softmax model")
+PYEOF
+[ $? = 0 ] && ok "adaptive all-layers: goodness and softmax runs train the same FF layers, bit for bit ($(cat "$T/py"))" ||
+    fail "softmax head changed the FF layers: $(cat "$T/py")"
 
 # --- OUT as a stem writes both; OUT.npz / OUT.safetensors write that one only
 "$PFF" export "$T/g.pff" "$T/g" 2>"$T/err" && [ -s "$T/g.npz" ] && [ -s "$T/g.safetensors" ] &&

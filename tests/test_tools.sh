@@ -2,7 +2,9 @@
 # shellcheck disable=SC2015 # ok() always succeeds: A && ok || fail is if-then-else
 # tests/test_tools.sh PFF — pff predict and pff show on a tiny model, then
 # `make install` into a temporary prefix and tests/example.c built against it
-# with pkg-config: the shared libpff.so.0 (run with it) and the archive. Runs from the repository root, needs data/mnist; < 60 s.
+# with pkg-config: the shared libpff.so.0 (run with it) and the archive; bench/accuracy.sh,
+# bench/resumable.sh (a run killed and continued) and bench/paper.sh's rows. Runs from the
+# repository root, needs data/mnist; about 90 s.
 set -u
 PFF=${1:-./pff}
 case $PFF in */*) PFF=$(cd "$(dirname "$PFF")" && pwd)/$(basename "$PFF") ;; esac
@@ -196,6 +198,49 @@ if sh bench/accuracy.sh --smoke --seeds 2 --only-seed 1 --out "$A" --pff "$PFF" 
 else
     fail "accuracy.sh --smoke --only-seed 1: $(tail -5 "$T/acc1")"
 fi
+# --- bench/resumable.sh: a run stopped (SIGKILL) after a checkpoint continues from it when asked
+# again; its JSON counts the seconds of both parts; the checkpoint goes when it is done. The model
+# equals the one of a run never stopped (pff's resume is exact: tests/test_resume.sh).
+R="$T/resumable"
+mkdir -p "$R"
+printf '#!/bin/sh\necho $$ >"%s/pid"\nexec "%s" "$@"\n' "$R" "$PFF" >"$R/pff" && chmod +x "$R/pff"
+RUN="--layers 784,300,300 --epochs 8 --splits 8 --train-limit 6000 --test-limit 500 --threads 1 --seed 4"
+# shellcheck disable=SC2086
+(. bench/resumable.sh && resumable_train "$R/pff" "$R" r 1 0 $RUN) >"$R/out1" 2>&1 &
+waited=0
+while [ ! -s "$R/r.ck" ] && [ $waited -lt 600 ]; do sleep 0.1; waited=$((waited + 1)); done
+kill -9 "$(cat "$R/pid")" 2>/dev/null
+wait
+# shellcheck disable=SC2086
+if [ -s "$R/r.ck" ] && [ ! -e "$R/r.json" ] &&
+    (. bench/resumable.sh && resumable_train "$PFF" "$R" r 1 0 $RUN) >"$R/out2" 2>&1 &&
+    grep -q "continuing from r.ck" "$R/out2" && [ ! -e "$R/r.ck" ] && [ -s "$R/r.resume1.csv" ] &&
+    [ "$(wc -l <"$R/r.cmd")" = 2 ] && ! grep -q "$R" "$R/r.cmd" &&
+    python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["train_seconds_total"] > d["train_seconds"] > 0, d' "$R/r.json"; then
+    # shellcheck disable=SC2086
+    "$PFF" train $RUN --quiet --save "$R/whole.pff" >/dev/null 2>&1 && cmp -s "$R/whole.pff" "$R/r.pff" &&
+        ok "bench/resumable.sh: killed after a checkpoint, continued, train_seconds_total, the unstopped model's bytes" ||
+        fail "bench/resumable.sh: the continued run's model differs from the unstopped one"
+else
+    fail "bench/resumable.sh: no resume: $(cat "$R/out1" "$R/out2" 2>/dev/null | tail -4); files: $(ls "$R" | tr '\n' ' ')"
+fi
+
+# --- bench/paper.sh --scale full: --rows softmax names the seven runs that give every row, each
+# checkpointed; a bad --rows is refused
+sh bench/paper.sh --scale full --yes --rows softmax --dry-run --pff "$PFF" >"$T/paper" 2>&1
+if [ "$(grep -c '^== full-.*--checkpoint .*\.ck' "$T/paper")" = 7 ] &&
+    [ "$(grep -c 'not run (--rows softmax)' "$T/paper")" = 2 ] && ! grep -q 'classifier goodness' "$T/paper"; then
+    ok "bench/paper.sh --scale full --rows softmax: 7 checkpointed runs, 2 rows left to the identity"
+else
+    fail "bench/paper.sh --rows softmax --dry-run: $(cat "$T/paper")"
+fi
+sh bench/paper.sh --rows random-nope-all-layers >"$T/out" 2>"$T/err"
+[ $? = 2 ] && grep -q "classifier must be" "$T/err" && [ ! -s "$T/out" ] &&
+    ok "bench/paper.sh --rows random-nope-all-layers: status 2, $(cat "$T/err")" ||
+    fail "bench/paper.sh bad --rows: $(cat "$T/err")"
+
 expect_sh() { # a usage error of the script: status 2 and its message
     sh bench/accuracy.sh "$@" >"$T/out" 2>"$T/err"
     [ $? = 2 ] && grep -q "only-seed" "$T/err" && ok "accuracy.sh $*: status 2, $(cat "$T/err")" ||
