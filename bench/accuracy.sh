@@ -152,7 +152,7 @@ done
 # ---- 3. the report ----
 python3 - "$out" "$win" "$K" "$wargs" "$seeds" "$smoke" "$("$pff" --version)" \
     "$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1) (family $(lscpu | sed -n 's/^CPU family: *//p'), model $(lscpu | sed -n 's/^Model: *//p'))" \
-    "$(nproc)" "$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)" <<'EOF'
+    "$(nproc)" "$(git -C "$out" rev-parse --short HEAD 2>/dev/null || git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)" <<'EOF'
 import csv, json, os, statistics, sys, datetime
 out, win, K, wargs, seeds, smoke, version, cpu, ncpu, commit = sys.argv[1:11]
 K, seeds = int(K), int(seeds)

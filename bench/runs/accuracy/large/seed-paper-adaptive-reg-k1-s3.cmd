@@ -1,0 +1,1 @@
+pff train --layers 784,2000,2000,2000,2000 --batch 64 --epochs 100 --splits 100 --neg adaptive --augment shift1 --dropout 0.1 --weight-decay 0.01 --goodness-from 1 --seed 3 --test --checkpoint seed-paper-adaptive-reg-k1-s3.ck --log seed-paper-adaptive-reg-k1-s3.csv --save seed-paper-adaptive-reg-k1-s3.pff --quiet --json
