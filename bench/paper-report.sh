@@ -212,6 +212,40 @@ END {
         checks(s)
     }
 }'
+# The full scale's rows against the paper's stated settings (its section 5), each of ours read
+# from the rows' own JSON: every distinct value the recorded rows used, so a row run otherwise
+# shows up here.
+full=$here/runs/paper/full.jsonl
+if [ -s "$full" ]; then
+    # distinct values of a result field over the full rows, joined by ", "
+    used() {
+        sed -n "s/.*\"result\":{.*\"$1\":\(\[[^]]*\]\|[^,}]*\).*/\1/p" "$full" | tr -d '"' |
+            sort -u | paste -sd '|' - | sed 's/|/, /g'
+    }
+    layout=$(sed -n 's/.*"result":{.*"nodes":\([0-9]*\),"threads":\([0-9]*\).*/\1x\2/p' "$full" |
+        sort -u | paste -sd '|' - | sed 's/|/, /g')
+    echo
+    echo "### How the full-scale rows differ from the paper's stated settings"
+    echo
+    echo "The paper's section 5 states these settings; ours are every value the rows above used,"
+    echo "read from their JSON in \`bench/runs/paper/full.jsonl\`."
+    echo
+    echo "| setting | the paper states | our rows |"
+    echo "|---|---|---|"
+    echo "| network | [784, 2000, 2000, 2000, 2000], ReLU | $(used layers), ReLU |"
+    echo "| data | MNIST, 60,000 training and 10,000 test images | MNIST, $(used train_n) training and $(used test_n) test images |"
+    echo "| batch | 64 | $(used batch) |"
+    echo "| epochs, splits | 100 epochs in 100 splits | $(used epochs) epochs in $(used splits) chapters |"
+    echo "| FF learning rate (Adam) | 0.01 | $(used lr) (0.01 collapses to chance here: see the readings) |"
+    echo "| softmax head learning rate (Adam) | 0.0001 | $(used softmax_lr) (used by the softmax rows only) |"
+    echo "| threshold | \"coefficient 0.01\", as Hinton's | $(used threshold) x the layer's width (Hinton's code) |"
+    echo "| cooldown | \"after the 50th epoch\" (form not stated) | linear to 0 over epochs 51-100 |"
+    echo "| nodes | one per layer (Single Layer); separate machines, sockets | $layout nodes x threads, threads of one process on $(used blas_core) kernels |"
+    echo "| what a hand-off carries | weights and biases | weights, biases and their Adam moments (\`--handoff full\`) |"
+    echo "| seeds | not stated | seed $(used seed), one run a row |"
+    echo "| other options | none | augment $(used augment), dropout $(used dropout), weight decay $(used weight_decay) |"
+fi
+
 # rows of the full scale with pff's additions (--augment, --dropout, --weight-decay, another
 # --lr): bench/runs/paper/full-variants.jsonl, one table of their own beside the paper's row
 variants=$here/runs/paper/full-variants.jsonl
