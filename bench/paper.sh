@@ -3,7 +3,7 @@
 #
 #   bench/paper.sh [--scale default|large|full] [--rows all|softmax|adaptive-goodness|
 #                  sequential-goodness|NEG-CLASSIFIER-SCHEDULE] [--pff ./pff] [--report-only]
-#                  [--dry-run] [--yes]
+#                  [--dry-run] [--yes] [--runs DIR]
 #
 # Every row is one `pff train --json` run on the paper's network
 # [784,2000,2000,2000,2000], batch 64, one epoch per chapter (the paper's 100
@@ -29,6 +29,8 @@
 # A full-scale row keeps its files in bench/runs/paper/full-NEG-CLASSIFIER-SCHEDULE.*
 # (bench/resumable.sh: a checkpoint after every chapter; run the script again and the row
 # continues from it, in this session or the next).
+# --runs DIR keeps the rows' files in DIR instead (the tests' empty folder) and writes no report.
+# --dry-run prints each row's command and changes no file, so it is safe beside a running row.
 # --rows softmax: the seven runs that give every row's accuracy. A softmax run trains the
 # layers of the goodness run to the bit (DESIGN.md §2.6), and with fixed or random negatives
 # Single Layer trains the model All Layers trains (§2.1), so the report fills those rows
@@ -36,7 +38,7 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-scale=default rows=all pff=./pff report_only=0 dry=0 yes=0
+scale=default rows=all pff=./pff report_only=0 dry=0 yes=0 runs=$here/runs/paper
 while [ $# -gt 0 ]; do
     case $1 in
     --scale) scale=$2; shift 2 ;;
@@ -45,7 +47,8 @@ while [ $# -gt 0 ]; do
     --report-only) report_only=1; shift ;;
     --dry-run) dry=1; shift ;;
     --yes) yes=1; shift ;;
-    -h|--help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --runs) runs=$2; shift 2 ;;
+    -h|--help) sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "paper.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -79,8 +82,8 @@ esac
 cores=$(nproc)
 tpn=$((cores / 4)); [ "$tpn" -ge 1 ] || tpn=1
 over=; [ $((4 * tpn)) -le "$cores" ] || over=--oversubscribe
-mkdir -p "$here/runs/paper"
-results=$here/runs/paper/$scale.jsonl
+[ $dry = 1 ] || mkdir -p "$runs"
+results=$runs/$scale.jsonl
 
 seqt=$tpn; [ $scale = full ] && seqt=$cores
 if [ $scale = full ] && [ $yes = 0 ] && [ $report_only = 0 ]; then
@@ -117,10 +120,10 @@ run_row() { # neg classifier schedule
         name="full-$1-$2-$3"
         echo "paper.sh: $(date -u +%H:%M:%S) $scale: $name" >&2
         # shellcheck disable=SC2086
-        RT_DRY=$dry resumable_train "$pff" "$here/runs/paper" "$name" 1 0 $args || exit $?
+        RT_DRY=$dry resumable_train "$pff" "$runs" "$name" 1 0 $args || exit $?
         [ $dry = 1 ] && return
-        cmd=$(sed -e ':a' -e 'N' -e '$!ba' -e 's/\n/ ; then /g' "$here/runs/paper/$name.cmd")
-        out=$(cat "$here/runs/paper/$name.json")
+        cmd=$(sed -e ':a' -e 'N' -e '$!ba' -e 's/\n/ ; then /g' "$runs/$name.cmd")
+        out=$(cat "$runs/$name.json")
     else
         cmd="$pff train $args --json --quiet"
         echo "paper.sh: $(date -u +%H:%M:%S) $scale: $cmd" >&2
@@ -141,5 +144,9 @@ if [ $report_only = 0 ]; then
     done
 fi
 [ $dry = 1 ] && exit 0
+if [ "$runs" != "$here/runs/paper" ]; then
+    echo "paper.sh: rows kept in $runs; no report (it reads bench/runs/paper)" >&2
+    exit 0
+fi
 "$here/paper-report.sh" >"$here/archive/PAPER.md.tmp" && mv "$here/archive/PAPER.md.tmp" "$here/archive/PAPER.md"
 echo "paper.sh: wrote bench/archive/PAPER.md" >&2

@@ -199,7 +199,7 @@ else
     fail "accuracy.sh --smoke --only-seed 1: $(tail -5 "$T/acc1")"
 fi
 # --- bench/resumable.sh: a run stopped (SIGKILL) after a checkpoint continues from it when asked
-# again; its JSON counts the seconds of both parts; the checkpoint goes when it is done. The model
+# again; its JSON counts the seconds of both parts; the checkpoint (and the seconds before) go when it is done. The model
 # equals the one of a run never stopped (pff's resume is exact: tests/test_resume.sh).
 R="$T/resumable"
 mkdir -p "$R"
@@ -214,7 +214,8 @@ wait
 # shellcheck disable=SC2086
 if [ -s "$R/r.ck" ] && [ ! -e "$R/r.json" ] &&
     (. bench/resumable.sh && resumable_train "$PFF" "$R" r 1 0 $RUN) >"$R/out2" 2>&1 &&
-    grep -q "continuing from r.ck" "$R/out2" && [ ! -e "$R/r.ck" ] && [ -s "$R/r.resume1.csv" ] &&
+    grep -q "continuing from r.ck" "$R/out2" && [ ! -e "$R/r.ck" ] && [ ! -e "$R/r.before" ] &&
+    [ -s "$R/r.resume1.csv" ] &&
     [ "$(wc -l <"$R/r.cmd")" = 2 ] && ! grep -q "$R" "$R/r.cmd" &&
     python3 -c 'import json, sys
 d = json.load(open(sys.argv[1]))
@@ -228,14 +229,35 @@ else
 fi
 
 # --- bench/paper.sh --scale full: --rows softmax names the seven runs that give every row, each
-# checkpointed; a bad --rows is refused
-sh bench/paper.sh --scale full --yes --rows softmax --dry-run --pff "$PFF" >"$T/paper" 2>&1
-if [ "$(grep -c '^== full-.*--checkpoint .*\.ck' "$T/paper")" = 7 ] &&
+# checkpointed (in an empty --runs folder: not the repository's, whose rows fill up over time)
+sh bench/paper.sh --scale full --yes --rows softmax --dry-run --pff "$PFF" --runs "$T/prow" >"$T/paper" 2>&1
+if [ "$(grep -c '^== full-.*--checkpoint .*\.ck' "$T/paper")" = 7 ] && [ ! -e "$T/prow" ] &&
     [ "$(grep -c 'not run (--rows softmax)' "$T/paper")" = 2 ] && ! grep -q 'classifier goodness' "$T/paper"; then
     ok "bench/paper.sh --scale full --rows softmax: 7 checkpointed runs, 2 rows left to the identity"
 else
     fail "bench/paper.sh --rows softmax --dry-run: $(cat "$T/paper")"
 fi
+# ... and beside a row that is done and one that is running (its checkpoint, log and command so
+# far), the dry run skips the first, continues the second, and changes none of their files
+mkdir -p "$T/prow"
+P="$T/prow/full-fixed-softmax-all-layers"
+printf 'chapter,epoch,seconds\n1,1,40.5\n2,2,81.25\n' >"$P.csv"
+echo checkpoint >"$P.ck"
+echo "pff train --neg fixed" >"$P.cmd.tmp"
+echo '{"scale_row":{"neg":"random","classifier":"softmax","schedule":"all-layers"},"command":"","result":{}}' \
+    >"$T/prow/full.jsonl"
+(cd "$T/prow" && ls -l --time-style=+%s.%N && cat ./*) >"$T/prow.before"
+sh bench/paper.sh --scale full --yes --rows softmax --dry-run --pff "$PFF" --runs "$T/prow" >"$T/paper" 2>&1
+(cd "$T/prow" && ls -l --time-style=+%s.%N && cat ./*) >"$T/prow.after"
+if [ "$(grep -c '^== full-.*--checkpoint .*\.ck' "$T/paper")" = 5 ] &&
+    grep -q 'random softmax all-layers: done already' "$T/paper" &&
+    grep -q '^== full-fixed-softmax-all-layers: continuing from full-fixed-softmax-all-layers.ck (81.250 s' "$T/paper" &&
+    cmp -s "$T/prow.before" "$T/prow.after"; then
+    ok "bench/paper.sh --dry-run beside a done row and a running one: skips, continues, changes no file"
+else
+    fail "bench/paper.sh --dry-run beside rows: $(cat "$T/paper"; diff "$T/prow.before" "$T/prow.after")"
+fi
+# a bad --rows is refused
 sh bench/paper.sh --rows random-nope-all-layers >"$T/out" 2>"$T/err"
 [ $? = 2 ] && grep -q "classifier must be" "$T/err" && [ ! -s "$T/out" ] &&
     ok "bench/paper.sh --rows random-nope-all-layers: status 2, $(cat "$T/err")" ||
