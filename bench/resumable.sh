@@ -11,8 +11,7 @@
 #     continues from it (`--resume`, logging into NAME.resumeK.csv) instead of starting again.
 #     The JSON of a continued run gains train_seconds_total: the seconds of every part, the parts
 #     that stopped counted by the last chapter in their logs (DESIGN.md §6: one accounting).
-#     A finished run removes its checkpoint and NAME.before (the seconds of the parts before:
-#     its JSON holds them, as train_seconds_total - train_seconds).
+#     A finished run removes its checkpoint.
 # RT_DRY=1 prints the command and runs nothing, and writes or removes no file (a real run may be
 # using them). Returns pff's status; a failed run leaves no JSON, and its checkpoint for the next
 # try.
@@ -27,22 +26,21 @@ resumable_train() {
         return 0
     fi
     rt_dry=${RT_DRY:-0} # a dry run changes no file: a real run may be using them
-    [ "$rt_force" = 1 ] && [ "$rt_dry" = 0 ] && rm -f "$rt_base.ck" "$rt_base.before" "$rt_base".resume*.csv
+    [ "$rt_force" = 1 ] && [ "$rt_dry" = 0 ] && rm -f "$rt_base.ck" "$rt_base".resume*.csv
     if [ "$rt_ck" = 1 ] && [ "$rt_force" != 1 ] && [ -e "$rt_base.ck" ]; then
-        # the seconds before this part: the last chapter logged by the part that stopped,
-        # plus what the parts before it had trained
+        # the seconds before this part: the last chapter logged by each part that stopped
         rt_k=1
         while [ -e "$rt_base.resume$rt_k.csv" ]; do rt_k=$((rt_k + 1)); done
-        rt_last="$rt_base.csv"
-        [ "$rt_k" -gt 1 ] && rt_last="$rt_base.resume$((rt_k - 1)).csv"
-        rt_before=$(awk -F, -v before="$(cat "$rt_base.before" 2>/dev/null || echo 0)" '
-            NR == 1 { for (i = 1; i <= NF; i++) if ($i == "seconds") c = i; next }
-            c && $c != "" { s = $c } END { printf "%.3f\n", before + s }' "$rt_last")
-        [ "$rt_dry" = 0 ] && printf '%s\n' "$rt_before" >"$rt_base.before"
+        rt_before=$(for rt_log in "$rt_base.csv" "$rt_base".resume*.csv; do
+            [ -e "$rt_log" ] && awk -F, '
+                NR == 1 { for (i = 1; i <= NF; i++) if ($i == "seconds") c = i; next }
+                c && $c != "" { s = $c } END { printf "%.3f\n", s }' "$rt_log"
+        done | awk '{ t += $1 } END { printf "%.3f\n", t }')
         set -- --resume "$rt_base.ck" --log "$rt_base.resume$rt_k.csv" --quiet --json
         echo "== $rt_name: continuing from $rt_name.ck ($rt_before s trained before)"
     else
-        [ "$rt_dry" = 0 ] && rm -f "$rt_base.before" "$rt_base.cmd.tmp"
+        rt_before=
+        [ "$rt_dry" = 0 ] && rm -f "$rt_base.cmd.tmp"
         [ "$rt_ck" = 1 ] && set -- "$@" --checkpoint "$rt_base.ck"
         set -- "$@" --log "$rt_base.csv" --save "$rt_base.pff" --quiet --json
     fi
@@ -54,8 +52,8 @@ resumable_train() {
 d = json.loads(sys.stdin.read())
 if sys.argv[1]:
     d["train_seconds_total"] = round(float(sys.argv[1]) + d["train_seconds"], 3)
-print(json.dumps(d, separators=(",", ":")))' "$(cat "$rt_base.before" 2>/dev/null)" >"$rt_base.json"
-        rm -f "$rt_base.json.tmp" "$rt_base.ck" "$rt_base.before"
+print(json.dumps(d, separators=(",", ":")))' "$rt_before" >"$rt_base.json"
+        rm -f "$rt_base.json.tmp" "$rt_base.ck"
         mv "$rt_base.cmd.tmp" "$rt_base.cmd"
         return 0
     else
