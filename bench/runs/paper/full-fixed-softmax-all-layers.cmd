@@ -1,0 +1,2 @@
+pff train --layers 784,2000,2000,2000,2000 --batch 64 --epochs 100 --splits 100 --train-limit 60000 --neg fixed --classifier softmax --schedule all-layers --nodes 4 --threads 1 --oversubscribe --seed 1 --checkpoint full-fixed-softmax-all-layers.ck --log full-fixed-softmax-all-layers.csv --save full-fixed-softmax-all-layers.pff --quiet --json
+pff train --resume full-fixed-softmax-all-layers.ck --log full-fixed-softmax-all-layers.resume1.csv --quiet --json
