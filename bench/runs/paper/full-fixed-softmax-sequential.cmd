@@ -1,0 +1,1 @@
+pff train --layers 784,2000,2000,2000,2000 --batch 64 --epochs 100 --splits 100 --train-limit 60000 --neg fixed --classifier softmax --schedule sequential --threads 2 --seed 1 --checkpoint full-fixed-softmax-sequential.ck --log full-fixed-softmax-sequential.csv --save full-fixed-softmax-sequential.pff --quiet --json
