@@ -38,7 +38,7 @@
  * shift, embed, map through the chapter's layers below from its own copies
  * (All Layers: the shadow network; Single Layer: --recompute snapshots;
  * train_layer, epoch_input).
-
+ *
  * Ownership: a layer object is owned by whichever node last got it; the
  * channel hands the pointer over, never a copy. Activation buffers are owned
  * by the node that maps into them until the consumer hands them back.
