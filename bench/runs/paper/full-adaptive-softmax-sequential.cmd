@@ -1,0 +1,1 @@
+pff train --layers 784,2000,2000,2000,2000 --batch 64 --epochs 100 --splits 100 --train-limit 60000 --neg adaptive --classifier softmax --schedule sequential --threads 2 --seed 1 --checkpoint full-adaptive-softmax-sequential.ck --log full-adaptive-softmax-sequential.csv --save full-adaptive-softmax-sequential.pff --quiet --json
