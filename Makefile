@@ -166,8 +166,9 @@ test: test-deps data
 	@echo "== tests/test_layout.py (the README's Layout against the tree)"
 	@$(TIMEOUT) 60 python3 tests/test_layout.py . >/dev/null || \
 	  { python3 tests/test_layout.py . | grep -v '^ok'; echo "FAILED: tests/test_layout.py"; exit 1; }
-	@echo "== tests/test_docs.py (links, DESIGN.md citations, the figures of the READMEs)"
+	@echo "== tests/test_docs.py (links, DESIGN.md citations, the figures of every document)"
 	@$(TIMEOUT) 60 python3 tests/test_docs.py . || { echo "FAILED: tests/test_docs.py"; exit 1; }
+	@$(TIMEOUT) 60 ./tests/test_docs_self.sh
 	@$(TIMEOUT) 600 ./tests/test_resume.sh ./pff
 	@$(MAKE) --no-print-directory test-kernels
 	@$(MAKE) --no-print-directory fuzz-regress

@@ -5,10 +5,12 @@
    names a tracked file or folder, and an anchor names a heading of that Markdown file.
 2. Design citations: every "DESIGN.md §N" or "§N.M" written after "DESIGN.md" in any tracked
    file names a section "## N." of DESIGN.md, and item M of that section's numbered list.
-3. Figures: every accuracy (a percentage with decimals) and every time in seconds in README.md
-   and bench/README.md stands on a line that names a tracked data file (.json, .jsonl, .csv or
-   .txt) holding that figure: the same number at the figure's precision. A figure quoted from
+3. Figures: every accuracy (a percentage with decimals) and every time in seconds in a tracked
+   Markdown file stands on a line that names a tracked data file (.json, .jsonl, .csv or .txt)
+   holding that figure: the same number at the figure's precision. A figure quoted from
    elsewhere (the paper, another project) says so on its line with "the paper" or "(quoted".
+   Exempt: bench/archive/ (earlier reports, marked there as not authoritative) and the reports
+   under bench/runs/, which their scripts write from the files beside them.
 Prints one line per failure and a summary; exits 1 when anything failed.
 """
 import os
@@ -91,7 +93,7 @@ for f in FILES:
             elif item and int(item) not in sections[sec]:
                 fail(f"{f}: cites DESIGN.md §{sec}.{item}, but §{sec} has no item {item}")
 
-# ---- 3. figures in README.md and bench/README.md ----
+# ---- 3. figures in every tracked Markdown file but the archive and the written reports ----
 FIGURE = re.compile(r"(\d[\d,]*\.\d+)\s?%|(\d[\d,]*(?:\.\d+)?)\s?s\b(?![\w-])")
 DATA = re.compile(r"[\w./-]+\.(?:json|jsonl|csv|txt)\b")
 NUM = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
@@ -102,9 +104,7 @@ def numbers(path):
     return [float(x) for x in NUM.findall(read(path))]
 
 
-for md in ("README.md", "bench/README.md"):
-    if md not in FILESET:
-        continue
+for md in (f for f in FILES if f.endswith(".md") and not f.startswith(("bench/archive/", "bench/runs/"))):
     in_code = False
     for lineno, line in enumerate(read(md).splitlines(), start=1):
         if line.startswith("```"):

@@ -28,8 +28,10 @@
  *               a head has 10 outputs and the feature width of the layers;
  *               stats and acc are allocated; 0 <= nneg <= 64, and every
  *               negative array is allocated and holds labels < 10 only;
- *               the run record's limits are 0..2^31-1, its strings are NULL or
- *               absolute paths without a NUL (the trace may also be "-");
+ *               the run record's limits are 0..2^31-1, its validation split
+ *               (--val) is 0..2^31-1 and not 0 exactly when the file is of
+ *               version 6, its strings are NULL or absolute paths without a
+ *               NUL (the trace may also be "-");
  *               pff_checkpoint_config / pff_checkpoint_chapters /
  *               pff_checkpoint_record give cfg / next / the record;
  *               pff_checkpoint_save to a second temp path succeeds and its
@@ -118,8 +120,11 @@ static void check_loaded(const pff_checkpoint *ck, const uint8_t *data, size_t s
     }
     const pff_run_record *rec = &ck->rec;
     CHECK(rec->train_limit >= 0 && rec->train_limit <= 0x7fffffffL && rec->test_limit >= 0 &&
-              rec->test_limit <= 0x7fffffffL,
+              rec->test_limit <= 0x7fffffffL && rec->val_n >= 0 && rec->val_n <= 0x7fffffffL,
           "run record limits");
+    const uint32_t version = data[8] | (uint32_t)data[9] << 8 | (uint32_t)data[10] << 16 |
+                             (uint32_t)data[11] << 24;
+    CHECK((rec->val_n > 0) == (version == 6), "a validation split without version 6, or the reverse");
     const char *str[4] = {rec->data_dir, rec->save, rec->log, rec->trace};
     for (int i = 0; i < 4; i++)
         CHECK(!str[i] || str[i][0] == '/' || (i == 3 && !strcmp(str[i], "-")),
@@ -172,8 +177,10 @@ static layout layout_of(const pff_checkpoint *ck)
     o.cfg = 16 + 4 * (size_t)(L + 1);
     /* version 3 (--neg hard or --augment shift) adds augment and hard_temp to the settings,
      * version 4 (--dropout, --weight-decay) those and dropout and weight_decay, version 5
-     * (--goodness-from) those and goodness_from */
-    const int cls = ck->cfg.model.goodness_from != 0;
+     * (--goodness-from) those and goodness_from; version 6 (--val) all of them, and val_n in
+     * the run record */
+    const int val = ck->rec.val_n > 0;
+    const int cls = val || ck->cfg.model.goodness_from != 0;
     const int reg = cls || ck->cfg.model.dropout > 0 || ck->cfg.model.weight_decay > 0;
     const int ext =
         reg || ck->cfg.model.neg == PFF_NEG_HARD || ck->cfg.model.augment != PFF_AUGMENT_NONE;
@@ -190,7 +197,7 @@ static layout layout_of(const pff_checkpoint *ck)
         q += 8 + (size_t)ck->neg_n[i];
     o.rec = q;
     const pff_run_record *r = &ck->rec;
-    q += 8 + 16 * PFF_DATA_FILES;
+    q += 8 + (val ? 4 : 0) + 16 * PFF_DATA_FILES;
     const char *str[4] = {r->data_dir, r->save, r->log, r->trace};
     for (int i = 0; i < 4; i++)
         q += 4 + (str[i] ? strlen(str[i]) : 0);
@@ -213,6 +220,7 @@ typedef struct {
     int ext; /* --neg hard --augment shift: a version-3 checkpoint */
     int reg; /* --dropout 0.2 --weight-decay 0.01: a version-4 checkpoint */
     int cls; /* --goodness-from 1: a version-5 checkpoint */
+    long val; /* --val N in the run record: a version-6 checkpoint */
 } seed_spec;
 
 static pff_checkpoint *seed_build(const seed_spec *s)
@@ -296,6 +304,7 @@ static pff_checkpoint *seed_build(const seed_spec *s)
         r->data_dir = strdup("/srv/data/mnist");
         r->train_limit = 6000;
         r->test_limit = s->record == 2 ? 1000 : 0;
+        r->val_n = s->val;
         for (int i = 0; i < PFF_DATA_FILES; i++)
             r->data_size[i] = 16 + 1000 * (uint64_t)i, r->data_hash[i] = s->seed * 0x9e3779b97f4a7c15ull + (uint64_t)i;
         if (s->record == 2) {
@@ -343,17 +352,18 @@ static void write_seeds(const char *dir)
 {
     static const seed_spec specs[] = {
         /* L, widths, head, next, splits, epochs, nneg, negn, specials, schedule, nodes, seed,
-         * record, ext, reg */
-        {1, {1, 1}, 0, 1, 1, 1, 0, {0, 0}, 0, PFF_SEQUENTIAL, 1, 3, 0, 0, 0},
-        {1, {10, 3}, 1, 1, 2, 4, 1, {12, 0}, 0, PFF_SEQUENTIAL, 1, 7, 1, 0, 0},
-        {2, {12, 4, 3}, 1, 2, 4, 8, 2, {9, 5}, 0, PFF_ALL_LAYERS, 3, 1234567890123ull, 2, 0, 0},
-        {3, {10, 2, 2, 2}, 0, 3, 3, 3, 1, {0, 0}, 0, PFF_SINGLE_LAYER, 4, 2, 0, 0, 0},
-        {3, {16, 5, 4, 3}, 1, 2, 5, 10, 0, {0, 0}, 1, PFF_FEDERATED, 64, 4, 2, 0, 0},
-        {2, {11, 3, 2}, 0, 1, 2, 2, 2, {20, 1}, 0, PFF_SEQUENTIAL, 1, 5, 1, 0, 0},
-        {2, {11, 3, 2}, 1, 1, 2, 2, 1, {20, 0}, 0, PFF_ALL_LAYERS, 2, 6, 1, 1, 0},
-        {2, {11, 3, 2}, 1, 1, 2, 2, 1, {20, 0}, 0, PFF_ALL_LAYERS, 2, 8, 1, 0, 1},
-        {2, {11, 3, 2}, 0, 1, 2, 2, 0, {0, 0}, 0, PFF_SEQUENTIAL, 1, 9, 2, 1, 1},
-        {2, {11, 3, 2}, 0, 1, 2, 2, 0, {0, 0}, 0, PFF_SEQUENTIAL, 1, 12, 1, 0, 0, 1},
+         * record, ext, reg, cls, val */
+        {1, {1, 1}, 0, 1, 1, 1, 0, {0, 0}, 0, PFF_SEQUENTIAL, 1, 3, 0, 0, 0, 0, 0},
+        {1, {10, 3}, 1, 1, 2, 4, 1, {12, 0}, 0, PFF_SEQUENTIAL, 1, 7, 1, 0, 0, 0, 0},
+        {2, {12, 4, 3}, 1, 2, 4, 8, 2, {9, 5}, 0, PFF_ALL_LAYERS, 3, 1234567890123ull, 2, 0, 0, 0, 0},
+        {3, {10, 2, 2, 2}, 0, 3, 3, 3, 1, {0, 0}, 0, PFF_SINGLE_LAYER, 4, 2, 0, 0, 0, 0, 0},
+        {3, {16, 5, 4, 3}, 1, 2, 5, 10, 0, {0, 0}, 1, PFF_FEDERATED, 64, 4, 2, 0, 0, 0, 0},
+        {2, {11, 3, 2}, 0, 1, 2, 2, 2, {20, 1}, 0, PFF_SEQUENTIAL, 1, 5, 1, 0, 0, 0, 0},
+        {2, {11, 3, 2}, 1, 1, 2, 2, 1, {20, 0}, 0, PFF_ALL_LAYERS, 2, 6, 1, 1, 0, 0, 0},
+        {2, {11, 3, 2}, 1, 1, 2, 2, 1, {20, 0}, 0, PFF_ALL_LAYERS, 2, 8, 1, 0, 1, 0, 0},
+        {2, {11, 3, 2}, 0, 1, 2, 2, 0, {0, 0}, 0, PFF_SEQUENTIAL, 1, 9, 2, 1, 1, 0, 0},
+        {2, {11, 3, 2}, 0, 1, 2, 2, 0, {0, 0}, 0, PFF_SEQUENTIAL, 1, 12, 1, 0, 0, 1, 0},
+        {2, {11, 3, 2}, 1, 1, 2, 2, 1, {20, 0}, 0, PFF_ALL_LAYERS, 2, 13, 2, 1, 1, 0, 1000},
     };
     static const char *const names[] = {
         "valid-L1-1-1-min",
@@ -366,6 +376,7 @@ static void write_seeds(const char *dir)
         "valid-v4-L2-11-3-2-head-dropout-decay",
         "valid-v4-L2-11-3-2-hard-shift-dropout-decay",
         "valid-v5-L2-11-3-2-goodness-from-1",
+        "valid-v6-L2-11-3-2-head-val-1000",
     };
     for (size_t i = 0; i < sizeof specs / sizeof *specs; i++)
         pff_checkpoint_free(seed_write(dir, names[i], &specs[i]));
@@ -378,7 +389,7 @@ static void write_seeds(const char *dir)
     const long C = (long)o.cfg, N = (long)o.nneg, S = (long)o.size, R = (long)o.rec;
     seed_damaged(dir, v, "bad-magic", 4, 0x31545058u /* "PFFCXPT1" */, 4, 0, 1);
     seed_damaged(dir, v, "bad-version-1", 8, 1, 4, 0, 1);
-    seed_damaged(dir, v, "bad-version-6", 8, 6, 4, 0, 1);
+    seed_damaged(dir, v, "bad-version-7", 8, 7, 4, 0, 1);
     /* version 4: after the eight run settings, augment, hard_temp, dropout, weight_decay */
     const char *v4 = names[7];
     const long D = C + 80;
@@ -390,6 +401,16 @@ static void write_seeds(const char *dir)
     /* version 5: goodness_from after weight_decay; 2 is the paper's rule (never written), 3 > L */
     seed_damaged(dir, names[9], "bad-v5-goodness-from-2", D + 8, 2, 4, 0, 1);
     seed_damaged(dir, names[9], "bad-v5-goodness-from-3", D + 8, 3, 4, 0, 1);
+    /* version 6: the validation split after the two limits; 0 is --val's absence (version 5 or
+     * below), 2^31 out of range; and a version-2 file relabelled 6 (its record one field short) */
+    {
+        pff_checkpoint *c6 = seed_build(&specs[10]);
+        const long V = (long)layout_of(c6).rec + 8;
+        pff_checkpoint_free(c6);
+        seed_damaged(dir, names[10], "bad-v6-val-0", V, 0, 4, 0, 1);
+        seed_damaged(dir, names[10], "bad-v6-val-2g", V, 0x80000000u, 4, 0, 1);
+        seed_damaged(dir, v, "bad-version-6-body-2", 8, 6, 4, 0, 1);
+    }
     /* the run record: limits, then the data directory ("/srv/data/mnist", 15 bytes) */
     seed_damaged(dir, v, "bad-record-train-limit-2g", R, 0x80000000u, 4, 0, 1);
     seed_damaged(dir, v, "bad-record-dir-relative", R + 12, 's', 1, 0, 1);
