@@ -1,7 +1,8 @@
 #!/bin/sh
 # tests/test_docs_self.sh — tests/test_docs.py must fail where it should: on a scratch repository
-# it passes a backed figure and refuses a figure without a data file, a figure its file does not
-# hold and a broken link, in any folder's Markdown; bench/archive/ and bench/runs/ are exempt.
+# it passes a backed figure and refuses a figure (a percentage, a time, a ratio) without a data
+# file, a figure its file does not hold and a broken link, in any folder's Markdown;
+# bench/archive/ and bench/runs/ are exempt, and a "derived" figure needs its file named only.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 d=$(mktemp -d)
@@ -35,6 +36,15 @@ check 1 "a time without a data file on its line fails"
 sed -i '$d' "$d/layers/README.md"
 printf 'Wrong: 72.74%% ([s.csv](../bench/runs/x/s.csv)).\n' >>"$d/layers/README.md"
 check 1 "a figure its data file does not hold fails"
+sed -i '$d' "$d/layers/README.md"
+printf 'A step: 8.08 ms.\n' >>"$d/layers/README.md"
+check 1 "a time in ms without a data file fails"
+sed -i '$d' "$d/layers/README.md"
+printf 'The step is 1.25x its roofline.\n' >>"$d/layers/README.md"
+check 1 "a measured ratio without a data file fails"
+sed -i '$d' "$d/layers/README.md"
+printf 'The step is 1.25x its roofline (derived, [s.csv](../bench/runs/x/s.csv)); theta = 1.0 × width.\n' >>"$d/layers/README.md"
+check 0 "a derived figure naming its file, and a definition, pass"
 sed -i '$d' "$d/layers/README.md"
 printf '[gone](../nowhere.md)\n' >>"$d/layers/README.md"
 check 1 "a link to a file that is not tracked fails"
