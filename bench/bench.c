@@ -13,7 +13,9 @@
  *      --weight-decay 0.01 (what the keyed mask and the fused decay cost);
  *   4. the epoch of a network these give: seconds, GFLOP/s, % of peak;
  *   5. the goodness table (adaptive negatives, evaluation) per image;
- *   6. memory bandwidth: a STREAM-style triad on 1 and 2 threads (and T).
+ *   6. memory bandwidth: a STREAM-style triad on 1 and 2 threads (and T);
+ *   7. each FF step of 3. against its roofline: its products at the peak of 2., then Adam's
+ *      24 bytes a parameter at the triad of 6.
  * Usage: bench [--floor | --cores] [threads] (default: all cores). --cores lists the OpenBLAS
  * cores this CPU runs, best first (pff_blas_cores). --floor prints only
  * one JSON line for bench/floor.sh: the sgemm peak on `threads` threads (as in
@@ -430,6 +432,20 @@ int main(int argc, char **argv)
     printf("\n  Adam, 24 bytes per parameter per step: %.1f s per paper-network epoch (%.0f steps of "
            "%.1f M parameters) at the %d-thread triad\n",
            steps * nparam * 24 / (gbs[it] * 1e9), steps, nparam / 1e6, T);
+    /* 7. each step against its roofline: both products at the peak, then Adam's 24 bytes a
+     * parameter at the triad (nothing overlaps them: they run one after the other on the same
+     * threads, DESIGN.md §5) */
+    printf("\nroofline of one step: its two products at the %.1f GFLOP/s peak, then Adam's 24 bytes "
+           "a parameter at the %.1f GB/s triad:\n", peakT, gbs[it]);
+    for (int i = 0; i < 4; i++) {
+        double prod = 2.0 * 2 * 128.0 * layers[i].in * layers[i].out / (peakT * 1e9);
+        double adam = 24.0 * ((double)layers[i].in * layers[i].out + layers[i].out) / (gbs[it] * 1e9);
+        printf("  %4d x %4d: products 2 x %.2f ms + Adam %.2f ms = %.2f ms; the step (%.2f ms) is "
+               "%.3fx it, its products (%.2f ms) %.3fx theirs\n",
+               layers[i].in, layers[i].out, 1e3 * prod / 2, 1e3 * adam, 1e3 * (prod + adam),
+               1e3 * st[i].total, st[i].total / (prod + adam), 1e3 * (st[i].forward + st[i].gradient),
+               (st[i].forward + st[i].gradient) / prod);
+    }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("peak RSS of this benchmark: %.0f MB\n", ru.ru_maxrss / 1024.0);
