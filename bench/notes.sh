@@ -9,6 +9,9 @@
 #              does not depend on the machine's load: run it any time.
 #   shift      the same network, 4 epochs in 4 chapters on 10,000 images (10,000 held out),
 #              seeds 1..3, with and without --augment shift (layers/README.md). Load-free too.
+#   head-lr    the softmax head's learning rate (--softmax-lr 0.0001, the paper's; 0.001, pff's;
+#              0.01), on the network and split of negatives, seeds 1..3; the goodness accuracy
+#              of the same layers beside it (bench/archive/paper-discussion.md). Load-free.
 #   timing     times, so a quiet machine only; each pair alternates, 3 rounds, medians, so a
 #              moment of noise falls on both sides (pipeline/README.md, layers/README.md):
 #              single-layer hand-over against --recompute (60,000 images, 4 chapters of 1
@@ -16,7 +19,7 @@
 #              epochs); OMP_WAIT_POLICY=PASSIVE (pff's own) against ACTIVE while a busy loop
 #              holds one core (10,000 images, 2 epochs, 2 threads).
 #
-# With no --group, runs negatives and shift. Every row is a CSV line; NAME-summary.csv holds the
+# With no --group, runs negatives, shift and head-lr. Every row is a CSV line; NAME-summary.csv holds the
 # mean and sample standard deviation (accuracy) or the median (times) of each setting, which the
 # READMEs quote. Exits 1 when a run fails.
 set -u
@@ -32,7 +35,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 PFF=${1:-./pff}
-[ -n "$WANT" ] || WANT="negatives shift"
+[ -n "$WANT" ] || WANT="negatives shift head-lr"
 SMALL="--layers 784,500,500,500 --quiet --json"
 mkdir -p "$OUT"
 
@@ -50,7 +53,9 @@ run() { # NAME SETTING SEED ARGS...: one pff train, its command in NAME.cmd, pri
     j=$("$PFF" train "$@" --seed "$seed") || { echo "notes.sh: $n $s seed $seed failed" >&2; exit 1; }
     printf '%s\n' "$j"
 }
-summarise() { # NAME COLUMN mean|median: one line per setting of NAME.csv, in first-seen order
+summarise() { # NAME COLUMN mean|median [OUTNAME]: one line per setting of NAME.csv, in first-seen
+    # order, into OUTNAME-summary.csv (default NAME)
+    to=${4:-$1}
     awk -F, -v col="$2" -v how="$3" '
         /^#/ || $1 == "setting" { next }
         !($1 in n) { order[++k] = $1 }
@@ -69,24 +74,25 @@ summarise() { # NAME COLUMN mean|median: one line per setting of NAME.csv, in fi
                     printf "%s,%d,%.3f\n", c, n[c], n[c] % 2 ? v[(n[c] + 1) / 2] : (v[n[c] / 2] + v[n[c] / 2 + 1]) / 2
                 }
             }
-        }' "$OUT/$1.csv" >"$OUT/$1-summary.csv"
-    echo "== $OUT/$1-summary.csv"
-    cat "$OUT/$1-summary.csv"
+        }' "$OUT/$1.csv" >"$OUT/$to-summary.csv"
+    echo "== $OUT/$to-summary.csv"
+    cat "$OUT/$to-summary.csv"
 }
-accuracy_group() { # NAME COMMON-ARGS then SETTING=ARGS lines on stdin
-    n=$1 common=$2
+accuracy_group() { # NAME COMMON-ARGS [EXTRA-FIELD] then SETTING=ARGS lines on stdin
+    n=$1 common=$2 extra=${3:-}
     header "$OUT/$n.csv"
     : >"$OUT/$n.cmd"
-    echo "setting,seed,val_accuracy" >>"$OUT/$n.csv"
+    echo "setting,seed,val_accuracy${extra:+,$extra}" >>"$OUT/$n.csv"
     while IFS='=' read -r s args; do
         for seed in 1 2 3; do
             # shellcheck disable=SC2086 # word splitting of the argument lists is meant
             j=$(run "$n" "$s" "$seed" $SMALL $common $args) || exit 1
-            echo "$s,$seed,$(num val_accuracy "$j")" >>"$OUT/$n.csv"
+            echo "$s,$seed,$(num val_accuracy "$j")${extra:+,$(num "$extra" "$j")}" >>"$OUT/$n.csv"
             echo "$n: $s seed $seed: $(num val_accuracy "$j")%"
         done
     done
     summarise "$n" 3 mean
+    [ -z "$extra" ] || summarise "$n" 4 mean "$n-$extra"
 }
 
 for g in $WANT; do
@@ -104,6 +110,14 @@ EOF
         accuracy_group shift "--epochs 4 --splits 4 --train-limit 20000 --val 10000" <<EOF || exit 1
 none=--augment none
 shift=--augment shift
+EOF
+        ;;
+    head-lr)
+        accuracy_group head-lr "--epochs 4 --splits 4 --train-limit 30000 --val 10000 --classifier softmax" \
+            val_goodness_accuracy <<EOF || exit 1
+paper-0.0001=--softmax-lr 0.0001
+pff-0.001=--softmax-lr 0.001
+0.01=--softmax-lr 0.01
 EOF
         ;;
     timing)
@@ -138,6 +152,6 @@ EOF
         done
         summarise "$n" 3 median
         ;;
-    *) echo "notes.sh: unknown group $g (expected negatives, shift or timing)" >&2; exit 2 ;;
+    *) echo "notes.sh: unknown group $g (expected negatives, shift, head-lr or timing)" >&2; exit 2 ;;
     esac
 done

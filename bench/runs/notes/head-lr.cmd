@@ -1,0 +1,9 @@
+pff train --layers 784,500,500,500 --quiet --json --epochs 4 --splits 4 --train-limit 30000 --val 10000 --classifier softmax --softmax-lr 0.0001 --seed 1
+pff train --layers 784,500,500,500 --quiet --json --epochs 4 --splits 4 --train-limit 30000 --val 10000 --classifier softmax --softmax-lr 0.0001 --seed 2
+pff train --layers 784,500,500,500 --quiet --json --epochs 4 --splits 4 --train-limit 30000 --val 10000 --classifier softmax --softmax-lr 0.0001 --seed 3
+pff train --layers 784,500,500,500 --quiet --json --epochs 4 --splits 4 --train-limit 30000 --val 10000 --classifier softmax --softmax-lr 0.001 --seed 1
+pff train --layers 784,500,500,500 --quiet --json --epochs 4 --splits 4 --train-limit 30000 --val 10000 --classifier softmax --softmax-lr 0.001 --seed 2
+pff train --layers 784,500,500,500 --quiet --json --epochs 4 --splits 4 --train-limit 30000 --val 10000 --classifier softmax --softmax-lr 0.001 --seed 3
+pff train --layers 784,500,500,500 --quiet --json --epochs 4 --splits 4 --train-limit 30000 --val 10000 --classifier softmax --softmax-lr 0.01 --seed 1
+pff train --layers 784,500,500,500 --quiet --json --epochs 4 --splits 4 --train-limit 30000 --val 10000 --classifier softmax --softmax-lr 0.01 --seed 2
+pff train --layers 784,500,500,500 --quiet --json --epochs 4 --splits 4 --train-limit 30000 --val 10000 --classifier softmax --softmax-lr 0.01 --seed 3
