@@ -309,11 +309,11 @@ static void test_weight_decay(void)
 /* An FF step with lr > 0 applies Adam tile by tile to gradient tiles that
  * never reach w->g. Against the gradient of the same step with lr 0 (whole,
  * in w->g) and one pff_adam over every parameter: the same layer bytes, for
- * two steps (the second with moments), a width of two whole tiles and a part,
- * with 1 and 2 threads. */
+ * two steps (the second with moments), a width of five whole tiles and a part,
+ * with 1 to 4 threads (a thread's block of tiles is then 1 to 6 tiles long). */
 static void test_adam_step_tiles(int threads)
 {
-    enum { in = 37, out = 2 * PFF_GRAD_TILE + 44, B = 5 };
+    enum { in = 37, out = 5 * PFF_GRAD_TILE + 44, B = 5 };
     pff_layer *l = pff_layer_new(in, out), *grad = pff_layer_new(in, out);
     pff_layer *ref = pff_layer_new(in, out);
     pff_layer_init(l, 11, 0);
@@ -858,8 +858,8 @@ int main(void)
     test_dropout_mask();
     test_dropout_by_hand();
     test_weight_decay();
-    test_adam_step_tiles(1);
-    test_adam_step_tiles(2);
+    for (int t = 1; t <= 4; t++)
+        test_adam_step_tiles(t);
     test_softmax_gradient();
     test_hand_computed();
     test_matmul();
