@@ -22,10 +22,10 @@
 /* Starts the program again, once, when the runtime it needs can only be set
  * before the libraries load:
  * - OpenMP threads that spin while they wait starve everything else on a busy
- *   machine (measured: a run sharing 2 cores with one other busy process went
- *   from 4 s to 69 s), and the node threads of a pipeline are often busy
- *   elsewhere; libgomp reads OMP_WAIT_POLICY before main(), so pff asks for
- *   passive waits unless the user set a policy;
+ *   machine (bench/notes.sh --group timing: a short run beside a busy core,
+ *   bench/runs/notes/timing-summary.csv), and the node threads of a pipeline
+ *   are often busy elsewhere; libgomp reads OMP_WAIT_POLICY before main(), so
+ *   pff asks for passive waits unless the user set a policy;
  * - the OpenBLAS core, chosen by pff_blas_choose_core unless the user set OPENBLAS_CORETYPE
  *   (always honoured). PFF_BLAS_CHOSEN marks pff's own choice; the started
  *   program checks that kernel with kernel_check (pff_blas_check; a test
