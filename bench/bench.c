@@ -211,15 +211,13 @@ static void run_step(void *p)
     pff_ff_batch(s->l, s->w, s->x, s->B, (float)s->l->out, s->lr, s->reg, NULL);
 }
 
-/* The forward alone, in the step's tiles of PFF_GRAD_TILE columns. */
 static void run_forward(void *p)
 {
     step_arg *s = p;
     const int T = s->w->threads, R = 2 * s->B, out = s->l->out, in = s->l->in;
-    const int ntile = (out + PFF_GRAD_TILE - 1) / PFF_GRAD_TILE;
 #pragma omp parallel for num_threads(T) if (T > 1) schedule(static)
-    for (int t = 0; t < ntile; t++) {
-        int j0 = t * PFF_GRAD_TILE, j1 = j0 + PFF_GRAD_TILE < out ? j0 + PFF_GRAD_TILE : out;
+    for (int t = 0; t < T; t++) {
+        int j0 = (int)((long)out * t / T), j1 = (int)((long)out * (t + 1) / T);
         pff_matmul(0, 1, R, j1 - j0, in, 1.0f, s->x, in, s->l->w + (size_t)j0 * in, in, 0.0f,
                    s->w->z + j0, out);
     }

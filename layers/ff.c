@@ -18,10 +18,10 @@
  * step also subtracts lr_e L w (pff_adam's decay; never the biases). Both
  * off, the arithmetic is exactly what it was before they existed.
  *
- * Parallelism: OpenMP over tiles of PFF_GRAD_TILE output units (forward;
- * gradient + Adam) and rows (element-wise), each product on one thread. No
- * product's shape depends on w->threads, so every thread count gives the
- * same bits, as every schedule does (DESIGN.md §2.4). */
+ * Parallelism: OpenMP over disjoint column blocks (forward), rows
+ * (element-wise) and output tiles (gradient + Adam), each product on one
+ * thread. The partition depends only on w->threads, so runs with the same
+ * threads per node give the same bits on every schedule. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -336,16 +336,13 @@ static void scale_add(float *restrict z, float s, float *restrict sum, int n)
 static double softplus(double x) { return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)); }
 static double sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
 
-/* z = x W^T for R rows, one product per tile of PFF_GRAD_TILE columns (the
- * gradient's tiles), the tiles shared among the threads: the shapes, and so
- * the bits, do not depend on w->threads. */
+/* z = x W^T + b for R rows, columns split into w->threads blocks. */
 static void forward_rows(const pff_layer *l, pff_work *w, const float *x, int R, float *z)
 {
     const int T = w->threads, in = l->in, out = l->out;
-    const int ntile = (out + PFF_GRAD_TILE - 1) / PFF_GRAD_TILE;
 #pragma omp parallel for num_threads(T) if (T > 1) schedule(static)
-    for (int t = 0; t < ntile; t++) {
-        int j0 = t * PFF_GRAD_TILE, j1 = j0 + PFF_GRAD_TILE < out ? j0 + PFF_GRAD_TILE : out;
+    for (int t = 0; t < T; t++) {
+        int j0 = (int)((long)out * t / T), j1 = (int)((long)out * (t + 1) / T);
         /* z[:, j0:j1] = x · W[j0:j1, :]^T */
         pff_matmul(0, 1, R, j1 - j0, in, 1.0f, x, in, l->w + (size_t)j0 * in, in, 0.0f, z + j0, out);
     }

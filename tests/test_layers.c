@@ -344,40 +344,6 @@ static void test_adam_step_tiles(int threads)
     pff_layer_free(ref);
 }
 
-/* The contract of DESIGN.md §2.4: --threads changes which thread computes what,
- * never the bits. Three Adam steps of a layer five tiles and a part wide, whose
- * forward would straddle tiles if it were split into --threads blocks, give the
- * same layer bytes with 1, 2, 3 and 4 threads, on whatever kernel runs the test. */
-static void test_threads_same_bytes(void)
-{
-    enum { in = 300, out = 5 * PFF_GRAD_TILE + 44, B = 32 };
-    static float x[2 * B * in];
-    for (int i = 0; i < 2 * B * in; i++)
-        x[i] = frand(67000 + i);
-    for (int r = 0; r < 2 * B; r++)
-        pff_rms_normalise(x + r * in, in);
-    pff_layer *ref = NULL;
-    int same = 1;
-    for (int threads = 1; threads <= 4; threads++) {
-        pff_layer *l = pff_layer_new(in, out);
-        pff_layer_init(l, 12, 0);
-        pff_work w;
-        pff_work_init(&w, 2 * B, out, l->nparam, threads);
-        for (int step = 0; step < 3; step++)
-            pff_ff_batch(l, &w, x, B, 50.0f, 0.01f, NULL, NULL);
-        pff_work_free(&w);
-        if (!ref)
-            ref = l;
-        else {
-            same &= !memcmp(l->slab, ref->slab, 3 * l->nparam * sizeof(float));
-            pff_layer_free(l);
-        }
-    }
-    CHECK(same, "three Adam steps of a %dx%d layer: the same layer bytes with 1, 2, 3 and 4 "
-          "threads", in, out);
-    pff_layer_free(ref);
-}
-
 static double softmax_loss_ref(const double *p, int D, const float *f, const uint8_t *y, int B)
 {
     double loss = 0;
@@ -894,7 +860,6 @@ int main(void)
     test_weight_decay();
     for (int t = 1; t <= 4; t++)
         test_adam_step_tiles(t);
-    test_threads_same_bytes();
     test_softmax_gradient();
     test_hand_computed();
     test_matmul();
