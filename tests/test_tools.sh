@@ -157,14 +157,15 @@ expect 2 "one or more" show --accuracy "$T/x.png"
 
 # --- bench/accuracy.sh --smoke: chosen on validation (the test set unread), seeds on test,
 # the report marked as a smoke run; run again, every run is kept and said to be kept
-if ./bench/accuracy.sh --smoke --seeds 2 --out "$T/acc" --pff "$PFF" >"$T/out" 2>"$T/err"; then
+if ./bench/accuracy.sh --smoke --seeds 2 --sel-seeds 2 --out "$T/acc" --pff "$PFF" >"$T/out" 2>"$T/err"; then
     head -1 "$T/acc/REPORT.md" | grep -q "SMOKE RUN, NOT A RESULT" &&
         [ "$(grep -c ',1$' "$T/acc/selection.csv")" = 1 ] && [ "$(grep -c '^[0-9]' "$T/acc/seeds.csv")" = 2 ] &&
         ! grep -q '"test_accuracy":[0-9]' "$T"/acc/sel-*.json && grep -q '"val_accuracy":[0-9]' "$T/acc/sel-base.json" &&
-        grep -q -- '--per-layer' "$T/acc/sel-base.cmd" &&
-        ok "bench/accuracy.sh --smoke: one winner chosen on validation, 2 seeds on test, commands kept" ||
+        grep -q -- '--per-layer' "$T/acc/sel-base.cmd" && grep -q '"seed":2,' "$T/acc/sel-reg-s2.json" &&
+        [ "$(grep -c '^[a-z0-9]*,[^,]*,[1-9],[0-9.]*,[0-9.]*,[0-9.]* [0-9.]*,' "$T/acc/selection.csv")" = 12 ] &&
+        ok "bench/accuracy.sh --smoke: one winner chosen on the mean of 2 validation seeds, 2 seeds on test, commands kept" ||
         fail "bench/accuracy.sh report: $(head -3 "$T/acc/REPORT.md") $(cat "$T/acc/selection.csv")"
-    ./bench/accuracy.sh --smoke --seeds 2 --out "$T/acc" --pff "$PFF" >"$T/out" 2>"$T/err" &&
+    ./bench/accuracy.sh --smoke --seeds 2 --sel-seeds 2 --out "$T/acc" --pff "$PFF" >"$T/out" 2>"$T/err" &&
         [ "$(grep -c ': kept ' "$T/out")" -ge 10 ] && ! grep -q 'pff train' "$T/out" &&
         ok "bench/accuracy.sh again: every run kept, and said so" ||
         fail "bench/accuracy.sh again: $(cat "$T/out" "$T/err" | tail -5)"
@@ -172,11 +173,21 @@ else
     fail "bench/accuracy.sh: $(tail -3 "$T/err")"
 fi
 
+# --- bench/accuracy.sh --time-limit: a limit no candidate keeps refuses to choose, and says so
+A="$T/acc-limit"
+mkdir -p "$A" && cp "$T"/acc/sel-* "$A"/ 2>/dev/null
+sh bench/accuracy.sh --smoke --seeds 2 --sel-seeds 2 --time-limit 0.01 --out "$A" --pff "$PFF" >"$T/lim" 2>&1 &&
+    fail "accuracy.sh --time-limit 0.01 chose a recipe: $(tail -3 "$T/lim")"
+grep -q "no candidate trains within --time-limit 0.01 s" "$T/lim" && [ ! -e "$A/chosen.txt" ] &&
+    ! grep -q 'pff train' "$T/lim" &&
+    ok "accuracy.sh --time-limit: no recipe within the limit, none chosen, the times named" ||
+    fail "accuracy.sh --time-limit 0.01: $(tail -3 "$T/lim")"
+
 # --- bench/accuracy.sh --only-seed: on the selection above (copied), a seed alone gives a report
 # that says it is partial, the next seed completes it, --report-only trains nothing
 A="$T/acc-part"
 mkdir -p "$A" && cp "$T"/acc/sel-* "$T/acc/selection.csv" "$T/acc/chosen.txt" "$A"/ 2>/dev/null
-if sh bench/accuracy.sh --smoke --seeds 2 --only-seed 1 --out "$A" --pff "$PFF" >"$T/acc1" 2>&1 &&
+if sh bench/accuracy.sh --smoke --seeds 2 --sel-seeds 2 --only-seed 1 --out "$A" --pff "$PFF" >"$T/acc1" 2>&1 &&
     ls "$A"/seed-*-s1.json >/dev/null 2>&1; then
     if ls "$A"/seed-*-s2.json >/dev/null 2>&1; then
         fail "accuracy.sh --only-seed 1 trained seed 2 too"
@@ -186,11 +197,11 @@ if sh bench/accuracy.sh --smoke --seeds 2 --only-seed 1 --out "$A" --pff "$PFF" 
         fail "accuracy.sh --only-seed 1: the report does not say it is partial: $(head -c 600 "$A/REPORT.md")"
     fi
     before=$(ls "$A" | wc -l)
-    sh bench/accuracy.sh --smoke --seeds 2 --report-only --out "$A" --pff "$PFF" >"$T/acc2" 2>&1 &&
+    sh bench/accuracy.sh --smoke --seeds 2 --sel-seeds 2 --report-only --out "$A" --pff "$PFF" >"$T/acc2" 2>&1 &&
         [ "$(ls "$A" | wc -l)" = "$before" ] && ! grep -q "pff train" "$T/acc2" &&
         ok "accuracy.sh --report-only: no run, the same files" ||
         fail "accuracy.sh --report-only: $(cat "$T/acc2")"
-    sh bench/accuracy.sh --smoke --seeds 2 --out "$A" --pff "$PFF" >"$T/acc3" 2>&1 &&
+    sh bench/accuracy.sh --smoke --seeds 2 --sel-seeds 2 --out "$A" --pff "$PFF" >"$T/acc3" 2>&1 &&
         ls "$A"/seed-*-s2.json >/dev/null 2>&1 && grep -q "kept.*s1.json" "$T/acc3" &&
         ! grep -q "Partial" "$A/REPORT.md" && grep -q "mean ± sd of 2 seeds" "$A/REPORT.md" &&
         ok "accuracy.sh: seed 2 added to the kept seed 1, the report is whole" ||
