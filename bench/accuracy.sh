@@ -79,10 +79,10 @@ default)
 lr2 --lr 0.002
 shift1 --augment shift1
 reg $REG"
-    group_sel_seeds=3 group_limit=60 ;;
+    group_sel_seeds=3 group_limit=60 defaults=base ;;
 large)
     candidates="paper-adaptive-reg $PAPER_NET --neg adaptive $REG"
-    group_sel_seeds=1 group_limit=0 ;;
+    group_sel_seeds=1 group_limit=0 defaults="" ;;
 *) echo "accuracy.sh: unknown group '$group' (default, large)" >&2; exit 2 ;;
 esac
 sel_seeds=${sel_seeds:-$group_sel_seeds}
@@ -183,36 +183,61 @@ print(f"== chosen on validation: {best[1]} ({best[2] or 'the defaults'}), goodne
 EOF
 
 # ---- 2. seeds on all 60,000 images, the test set measured once per run ----
+# The default group also trains pff train's own defaults (DESIGN.md §1 fixes two of them: no
+# augmentation, goodness of layers 2..L) with the same seeds, whatever won: the figure a user of
+# plain `pff train` gets, beside the winner's.
 IFS="$(printf '\t')" read -r win K wargs <"$out/chosen.txt"
-s=1
-while [ "$s" -le "$seeds" ] && [ "$report_only" = 0 ]; do
-    if [ -z "$only" ] || [ "$s" = "$only" ]; then
-        # shellcheck disable=SC2086
-        train "seed-$win-k$K-s$s" $wargs --goodness-from $K --seed $s $SMOKE --test
-    fi
-    s=$((s + 1))
+seed_runs="$win $K $wargs"
+[ -z "$defaults" ] || [ "$win $K" = "$defaults 2" ] || seed_runs="$seed_runs
+$defaults 2"
+[ "$report_only" = 1 ] || echo "$seed_runs" | while read -r name k args; do
+    s=1
+    while [ "$s" -le "$seeds" ]; do
+        if [ -z "$only" ] || [ "$s" = "$only" ]; then
+            # shellcheck disable=SC2086
+            train "seed-$name-k$k-s$s" $args --goodness-from $k --seed $s $SMOKE --test
+        fi
+        s=$((s + 1))
+    done
 done
 
 # ---- 3. the report ----
-python3 - "$out" "$win" "$K" "$wargs" "$seeds" "$smoke" "$limit_s" "$("$pff" --version)" \
+python3 - "$out" "$win" "$K" "$wargs" "$seeds" "$smoke" "$limit_s" "$defaults" "$("$pff" --version)" \
     "$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1) (family $(lscpu | sed -n 's/^CPU family: *//p'), model $(lscpu | sed -n 's/^Model: *//p'))" \
     "$(nproc)" "$(git -C "$out" rev-parse --short HEAD 2>/dev/null || git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)" <<'EOF'
 import csv, json, os, statistics, sys, datetime
-out, win, K, wargs, seeds, smoke, limit, version, cpu, ncpu, commit = sys.argv[1:12]
+out, win, K, wargs, seeds, smoke, limit, defaults, version, cpu, ncpu, commit = sys.argv[1:13]
 K, seeds = int(K), int(seeds)
-done = [s for s in range(1, seeds + 1) if os.path.exists(f"{out}/seed-{win}-k{K}-s{s}.json")]
+
+def seed_runs(name, k, csv_name):
+    """The seeds of (recipe, K) trained so far: seed numbers, JSONs, test accuracies, seconds;
+    written to OUT/csv_name, one row per seed."""
+    done = [s for s in range(1, seeds + 1) if os.path.exists(f"{out}/seed-{name}-k{k}-s{s}.json")]
+    runs = [json.load(open(f"{out}/seed-{name}-k{k}-s{s}.json")) for s in done]
+    with open(f"{out}/{csv_name}", "w") as f:
+        f.write("seed,test_accuracy,train_seconds,blas_core,threads,json\n")
+        for s, r in zip(done, runs):
+            f.write(f"{s},{r['test_accuracy']:.4f},{r['train_seconds']:.3f},{r['blas_core']},{r['threads']},"
+                    f"seed-{name}-k{k}-s{s}.json\n")
+    acc = [r["test_accuracy"] for r in runs]
+    sec = [r.get("train_seconds_total", r["train_seconds"]) for r in runs]  # a resumed run: all its parts
+    return done, runs, acc, sec
+
+def sentence(done, runs, acc, sec):
+    n_of = f"{len(done)} of {seeds} seeds" if len(done) < seeds else f"{seeds} seeds"
+    sd = statistics.stdev(acc) if len(acc) > 1 else 0.0
+    spread = f" ± {sd:.2f}%** (mean ± sd of {n_of}: " if len(done) > 1 else "%** (one seed: "
+    return (f"**test accuracy {statistics.mean(acc):.2f}{spread}" + ", ".join(f"{a:.2f}" for a in acc)
+            + f"); training {statistics.median(sec):.1f} s (median; {', '.join(f'{x:.1f}' for x in sec)} s; "
+            f"`train_seconds` excludes evaluation), BLAS {runs[0]['blas_core']}, {runs[0]['threads']} threads.\n\n")
+
+done, runs, acc, sec = seed_runs(win, K, "seeds.csv")
 if not done:
     sys.exit(f"accuracy.sh: no seed of {win} (K = {K}) is trained yet in {out}: nothing to report")
-runs = [json.load(open(f"{out}/seed-{win}-k{K}-s{s}.json")) for s in done]
 partial = len(done) < seeds
 n_of = f"{len(done)} of {seeds} seeds" if partial else f"{seeds} seeds"
-acc = [r["test_accuracy"] for r in runs]
-sec = [r.get("train_seconds_total", r["train_seconds"]) for r in runs]  # a resumed run: all its parts
 sd = statistics.stdev(acc) if len(acc) > 1 else 0.0
-with open(f"{out}/seeds.csv", "w") as f:
-    f.write("seed,test_accuracy,train_seconds,blas_core,threads,json\n")
-    for s, r in zip(done, runs):
-        f.write(f"{s},{r['test_accuracy']:.4f},{r['train_seconds']:.3f},{r['blas_core']},{r['threads']},seed-{win}-k{K}-s{s}.json\n")
+ref = seed_runs(defaults, 2, "defaults.csv") if defaults else None
 # selection.csv by column name: files written before --sel-seeds have no sd, seeds or seconds
 sel = list(csv.DictReader(open(f"{out}/selection.csv")))
 nsel = len(sel[0].get("val_accuracies", "x").split())
@@ -247,11 +272,11 @@ with open(f"{out}/REPORT.md", "w") as f:
             f"on all 60,000 images, seeds {', '.join(map(str, done))} ([seeds.csv](seeds.csv)):\n\n")
     if partial:
         f.write(f"**Partial: {n_of} trained so far**; the mean of {seeds} is not known yet.\n\n")
-    spread = f" ± {sd:.2f}%** (mean ± sd of {n_of}: " if len(done) > 1 else "%** (one seed: "
-    f.write(f"**test accuracy {statistics.mean(acc):.2f}{spread}"
-            + ", ".join(f"{a:.2f}" for a in acc) + f"); training {statistics.median(sec):.1f} s "
-            f"(median; {', '.join(f'{x:.1f}' for x in sec)} s; `train_seconds` excludes evaluation), "
-            f"BLAS {runs[0]['blas_core']}, {runs[0]['threads']} threads.\n\n")
+    f.write(sentence(done, runs, acc, sec))
+    if ref and ref[0]:
+        f.write(f"## `pff train` as it is\n\nThe defaults (`{defaults}`, goodness of layers 2..L: DESIGN.md §1 "
+                "fixes no augmentation and that rule), trained with the same seeds whatever won "
+                f"([defaults.csv](defaults.csv)):\n\n" + sentence(*ref))
     f.write("Every command that made these files is in its `NAME.cmd`.\n")
 summary = {"recipe": win, "args": wargs, "goodness_from": K, "seeds": seeds, "smoke": smoke == "1",
            "seeds_done": done, "partial": partial,
@@ -262,6 +287,13 @@ summary = {"recipe": win, "args": wargs, "goodness_from": K, "seeds": seeds, "sm
            "commit": commit,
            "selection_seeds": nsel, "time_limit_seconds": float(limit),
            "val_accuracy_chosen": max(float(r["val_accuracy"]) for r in sel if r["chosen"] == "1")}
+if ref and ref[0]:
+    rdone, _, racc, rsec = ref
+    summary["defaults"] = {"recipe": defaults, "goodness_from": 2, "seeds_done": rdone,
+                           "test_accuracy_mean": round(statistics.mean(racc), 4),
+                           "test_accuracy_sd": round(statistics.stdev(racc), 4) if len(racc) > 1 else 0.0,
+                           "test_accuracy": racc, "train_seconds_median": round(statistics.median(rsec), 3),
+                           "train_seconds": rsec}
 with open(f"{out}/summary.json", "w") as f:
     json.dump(summary, f)
     f.write("\n")
