@@ -247,9 +247,11 @@ with open(f"{out}/REPORT.md", "w") as f:
     f.write(f"# Accuracy: the `{out.rstrip('/').split('/')[-1]}` group\n\n")
     f.write(f"Made by `bench/accuracy.sh` on {datetime.date.today()} on a {ncpu}-core {cpu}, {version}, "
             f"commit {commit} (the script's own; the runs were made by the pff in use then).\n\n")
-    f.write("## Chosen on the validation set\n\nEach recipe trained on 50,000 images with `--val 10000`"
+    first = json.load(open(f"{out}/sel-{sel[0]['recipe']}.json"))  # the images every selection run had
+    f.write(f"## Chosen on the validation set\n\nEach recipe trained on {first['train_n']:,} images with "
+            f"`--val {first['val_n']}`"
             + (f", seeds 1..{nsel}" if nsel > 1 else "") + "; every classifier rule (goodness of layers K..L) "
-            "scored on the 10,000 held-out images ([selection.csv](selection.csv), from each "
+            f"scored on the {first['val_n']:,} held-out images ([selection.csv](selection.csv), from each "
             "`sel-NAME*.eval.json`). The rule, fixed before these runs: "
             + (f"among the recipes whose median training time, scaled to 60,000 images, is within "
                f"{float(limit):g} s, " if float(limit) > 0 else "with no time limit, ")
@@ -269,7 +271,7 @@ with open(f"{out}/REPORT.md", "w") as f:
                     f"{'yes' if r['eligible'] == '1' else 'no'} |")
         f.write("\n")
     f.write(f"\n## Reported on the test set\n\n`pff train {wargs} --goodness-from {K} --seed S --test` "
-            f"on all 60,000 images, seeds {', '.join(map(str, done))} ([seeds.csv](seeds.csv)):\n\n")
+            f"on all {runs[0]['train_n']:,} training images, seeds {', '.join(map(str, done))} ([seeds.csv](seeds.csv)):\n\n")
     if partial:
         f.write(f"**Partial: {n_of} trained so far**; the mean of {seeds} is not known yet.\n\n")
     f.write(sentence(done, runs, acc, sec))

@@ -162,6 +162,7 @@ if ./bench/accuracy.sh --smoke --seeds 2 --sel-seeds 2 --out "$T/acc" --pff "$PF
         [ "$(grep -c ',1$' "$T/acc/selection.csv")" = 1 ] && [ "$(grep -c '^[0-9]' "$T/acc/seeds.csv")" = 2 ] &&
         ! grep -q '"test_accuracy":[0-9]' "$T"/acc/sel-*.json && grep -q '"val_accuracy":[0-9]' "$T/acc/sel-base.json" &&
         grep -q -- '--per-layer' "$T/acc/sel-base.cmd" && grep -q '"seed":2,' "$T/acc/sel-reg-s2.json" &&
+        grep -q 'trained on 5,000 images with `--val 1000`' "$T/acc/REPORT.md" &&
         [ "$(grep -c '^[a-z0-9]*,[^,]*,[1-9],[0-9.]*,[0-9.]*,[0-9.]* [0-9.]*,' "$T/acc/selection.csv")" = 12 ] &&
         [ "$(grep -c '^[0-9],[0-9.]*,[0-9.]*,[A-Za-z0-9]*,[0-9]*,seed-base-k2-s[12].json$' "$T/acc/defaults.csv")" = 2 ] &&
         grep -q '"defaults": {"recipe": "base", "goodness_from": 2, "seeds_done": \[1, 2\]' "$T/acc/summary.json" &&
