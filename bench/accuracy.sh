@@ -107,19 +107,17 @@ train() {
         exit $?
 }
 
-# field FILE KEY: a number or string of a one-line JSON object
-field() { python3 -c 'import json,sys; v=json.load(open(sys.argv[1])).get(sys.argv[2]); print("" if v is None else v)' "$1" "$2"; }
-
 # ---- 1. selection on the validation set ----
-# sel_runs: "NAME SEED ARGS..." per line, every candidate once per selection seed
+# sel_runs: "NAME RUN ARGS..." per line, every candidate once per selection seed (the one place
+# that names the runs; the selection below groups them by NAME)
 sel_runs=$(echo "$candidates" | while read -r name args; do
     s=1
     while [ "$s" -le "$sel_seeds" ]; do
-        if [ "$s" = 1 ]; then echo "sel-$name 1 $args"; else echo "sel-$name-s$s $s --seed $s $args"; fi
+        if [ "$s" = 1 ]; then echo "$name sel-$name $args"; else echo "$name sel-$name-s$s --seed $s $args"; fi
         s=$((s + 1))
     done
 done)
-[ "$report_only" = 1 ] || echo "$sel_runs" | while read -r run s args; do
+[ "$report_only" = 1 ] || echo "$sel_runs" | while read -r _ run args; do
     # shellcheck disable=SC2086
     train "$run" $args $SMOKE --val $VAL
     [ "$dry" = 1 ] && continue
@@ -145,14 +143,17 @@ done
 
 # selection.csv: one row per recipe and rule K, the mean over the selection seeds; the rule is
 # the header's (eligible by scaled median time, then the highest mean, ties as listed there)
-[ "$report_only" = 1 ] || python3 - "$out" "$candidates" "$sel_seeds" "$limit_s" <<'EOF'
+[ "$report_only" = 1 ] || python3 - "$out" "$candidates" "$sel_runs" "$limit_s" <<'EOF'
 import csv, json, statistics, sys
 out, cands = sys.argv[1], [l.split(None, 1) for l in sys.argv[2].splitlines() if l.strip()]
-nseeds, limit = int(sys.argv[3]), float(sys.argv[4])
+runs_of = {}
+for line in sys.argv[3].splitlines():
+    runs_of.setdefault(line.split()[0], []).append(line.split()[1])
+limit = float(sys.argv[4])
 rows, best = [], None
 for name, *rest in cands:
     args = rest[0] if rest else ""
-    runs = [f"sel-{name}" if s == 1 else f"sel-{name}-s{s}" for s in range(1, nseeds + 1)]
+    runs = runs_of[name]
     evals = [json.load(open(f"{out}/{r}.eval.json"))["per_layer"]["from"] for r in runs]
     trains = [json.load(open(f"{out}/{r}.json")) for r in runs]
     secs = statistics.median(t["train_seconds"] for t in trains)
@@ -179,7 +180,7 @@ with open(f"{out}/selection.csv", "w", newline="") as f:
 with open(f"{out}/chosen.txt", "w") as f:
     f.write(f"{best[1]}\t{best[3]}\t{best[2]}\n")
 print(f"== chosen on validation: {best[1]} ({best[2] or 'the defaults'}), goodness of layers {best[3]}..L: "
-      f"{best[4]:.2f}% (mean of {nseeds} seed{'s' if nseeds > 1 else ''})")
+      f"{best[4]:.2f}% (mean of {len(runs)} seed{'s' if len(runs) > 1 else ''})")
 EOF
 
 # ---- 2. seeds on all 60,000 images, the test set measured once per run ----
@@ -223,10 +224,19 @@ def seed_runs(name, k, csv_name):
     sec = [r.get("train_seconds_total", r["train_seconds"]) for r in runs]  # a resumed run: all its parts
     return done, runs, acc, sec
 
+def n_of(done):
+    return f"{len(done)} of {seeds} seeds" if len(done) < seeds else f"{seeds} seeds"
+
+def figures(done, acc, sec):
+    """What summary.json holds of a set of seeds."""
+    return {"seeds_done": done, "test_accuracy_mean": round(statistics.mean(acc), 4),
+            "test_accuracy_sd": round(statistics.stdev(acc), 4) if len(acc) > 1 else 0.0,
+            "test_accuracy": acc, "train_seconds_median": round(statistics.median(sec), 3),
+            "train_seconds": sec}
+
 def sentence(done, runs, acc, sec):
-    n_of = f"{len(done)} of {seeds} seeds" if len(done) < seeds else f"{seeds} seeds"
     sd = statistics.stdev(acc) if len(acc) > 1 else 0.0
-    spread = f" ± {sd:.2f}%** (mean ± sd of {n_of}: " if len(done) > 1 else "%** (one seed: "
+    spread = f" ± {sd:.2f}%** (mean ± sd of {n_of(done)}: " if len(done) > 1 else "%** (one seed: "
     return (f"**test accuracy {statistics.mean(acc):.2f}{spread}" + ", ".join(f"{a:.2f}" for a in acc)
             + f"); training {statistics.median(sec):.1f} s (median; {', '.join(f'{x:.1f}' for x in sec)} s; "
             f"`train_seconds` excludes evaluation), BLAS {runs[0]['blas_core']}, {runs[0]['threads']} threads.\n\n")
@@ -235,8 +245,6 @@ done, runs, acc, sec = seed_runs(win, K, "seeds.csv")
 if not done:
     sys.exit(f"accuracy.sh: no seed of {win} (K = {K}) is trained yet in {out}: nothing to report")
 partial = len(done) < seeds
-n_of = f"{len(done)} of {seeds} seeds" if partial else f"{seeds} seeds"
-sd = statistics.stdev(acc) if len(acc) > 1 else 0.0
 ref = seed_runs(defaults, 2, "defaults.csv") if defaults else None
 # selection.csv by column name: files written before --sel-seeds have no sd, seeds or seconds
 sel = list(csv.DictReader(open(f"{out}/selection.csv")))
@@ -273,7 +281,7 @@ with open(f"{out}/REPORT.md", "w") as f:
     f.write(f"\n## Reported on the test set\n\n`pff train {wargs} --goodness-from {K} --seed S --test` "
             f"on all {runs[0]['train_n']:,} training images, seeds {', '.join(map(str, done))} ([seeds.csv](seeds.csv)):\n\n")
     if partial:
-        f.write(f"**Partial: {n_of} trained so far**; the mean of {seeds} is not known yet.\n\n")
+        f.write(f"**Partial: {n_of(done)} trained so far**; the mean of {seeds} is not known yet.\n\n")
     f.write(sentence(done, runs, acc, sec))
     if ref and ref[0]:
         f.write(f"## `pff train` as it is\n\nThe defaults (`{defaults}`, goodness of layers 2..L: DESIGN.md §1 "
@@ -281,23 +289,18 @@ with open(f"{out}/REPORT.md", "w") as f:
                 f"([defaults.csv](defaults.csv)):\n\n" + sentence(*ref))
     f.write("Every command that made these files is in its `NAME.cmd`.\n")
 summary = {"recipe": win, "args": wargs, "goodness_from": K, "seeds": seeds, "smoke": smoke == "1",
-           "seeds_done": done, "partial": partial,
-           "test_accuracy_mean": round(statistics.mean(acc), 4), "test_accuracy_sd": round(sd, 4),
-           "test_accuracy": acc, "train_seconds_median": round(statistics.median(sec), 3),
-           "train_seconds": sec, "blas_core": runs[0]["blas_core"], "threads": runs[0]["threads"],
+           "partial": partial, **figures(done, acc, sec),
+           "blas_core": runs[0]["blas_core"], "threads": runs[0]["threads"],
            "cpu": cpu, "cores": int(ncpu), "pff": version, "date": str(datetime.date.today()),
            "commit": commit,
            "selection_seeds": nsel, "time_limit_seconds": float(limit),
            "val_accuracy_chosen": max(float(r["val_accuracy"]) for r in sel if r["chosen"] == "1")}
 if ref and ref[0]:
     rdone, _, racc, rsec = ref
-    summary["defaults"] = {"recipe": defaults, "goodness_from": 2, "seeds_done": rdone,
-                           "test_accuracy_mean": round(statistics.mean(racc), 4),
-                           "test_accuracy_sd": round(statistics.stdev(racc), 4) if len(racc) > 1 else 0.0,
-                           "test_accuracy": racc, "train_seconds_median": round(statistics.median(rsec), 3),
-                           "train_seconds": rsec}
+    summary["defaults"] = {"recipe": defaults, "goodness_from": 2, **figures(rdone, racc, rsec)}
 with open(f"{out}/summary.json", "w") as f:
     json.dump(summary, f)
     f.write("\n")
-print(f"== test accuracy {statistics.mean(acc):.2f} +- {sd:.2f}% over {n_of}; wrote {out}/REPORT.md")
+print(f"== test accuracy {summary['test_accuracy_mean']:.2f} +- {summary['test_accuracy_sd']:.2f}% "
+      f"over {n_of(done)}; wrote {out}/REPORT.md")
 EOF
