@@ -242,8 +242,9 @@ else
     fail "bench/resumable.sh: no resume: $(cat "$R/out1" "$R/out2" 2>/dev/null | tail -4); files: $(ls "$R" | tr '\n' ' ')"
 fi
 
-# --- bench/paper.sh --scale full: --rows softmax names the seven runs that give every row, each
-# checkpointed (in an empty --runs folder: not the repository's, whose rows fill up over time)
+# --- bench/paper.sh --scale full: --rows softmax names the seven softmax runs that give every row
+# but one, each checkpointed (in an empty --runs folder: not the repository's, whose rows fill up
+# over time)
 sh bench/paper.sh --scale full --yes --rows softmax --dry-run --pff "$PFF" --runs "$T/prow" >"$T/paper" 2>&1
 if [ "$(grep -c '^== full-.*--checkpoint .*\.ck' "$T/paper")" = 7 ] && [ ! -e "$T/prow" ] &&
     [ "$(grep -c 'not run (--rows softmax)' "$T/paper")" = 2 ] && ! grep -q 'classifier goodness' "$T/paper"; then
@@ -251,13 +252,25 @@ if [ "$(grep -c '^== full-.*--checkpoint .*\.ck' "$T/paper")" = 7 ] && [ ! -e "$
 else
     fail "bench/paper.sh --rows softmax --dry-run: $(cat "$T/paper")"
 fi
+# --rows needed: those seven and Adaptive-NEG Goodness on Single Layer (--fast: the one goodness
+# row that no softmax run stands for); the other eight goodness rows are named and not run
+sh bench/paper.sh --scale full --yes --rows needed --dry-run --pff "$PFF" --runs "$T/prow" >"$T/paper" 2>&1
+if [ "$(grep -c '^== full-.*--checkpoint .*\.ck' "$T/paper")" = 8 ] && [ ! -e "$T/prow" ] &&
+    [ "$(grep -c '^== full-adaptive-goodness-single-layer: .*--classifier goodness --schedule single-layer .*--fast' "$T/paper")" = 1 ] &&
+    [ "$(grep -c 'classifier goodness' "$T/paper")" = 1 ] &&
+    [ "$(grep -c 'goodness .*: the layers of the softmax run, not run (--rows needed)' "$T/paper")" = 6 ] &&
+    [ "$(grep -c 'not run (--rows needed)' "$T/paper")" = 10 ]; then
+    ok "bench/paper.sh --scale full --rows needed: 8 checkpointed runs (adaptive goodness single-layer with --fast), 10 rows left to the identities"
+else
+    fail "bench/paper.sh --rows needed --dry-run: $(cat "$T/paper")"
+fi
 # ... and beside a row that is done and one that is running (its checkpoint, log and command so
 # far), the dry run skips the first, continues the second, and changes none of their files
 mkdir -p "$T/prow"
-P="$T/prow/full-fixed-softmax-all-layers"
-printf 'chapter,epoch,seconds\n1,1,40.5\n2,2,81.25\n' >"$P.csv"
-echo checkpoint >"$P.ck"
-echo "pff train --neg fixed" >"$P.cmd.tmp"
+ROW="$T/prow/full-fixed-softmax-all-layers"
+printf 'chapter,epoch,seconds\n1,1,40.5\n2,2,81.25\n' >"$ROW.csv"
+echo checkpoint >"$ROW.ck"
+echo "pff train --neg fixed" >"$ROW.cmd.tmp"
 echo '{"scale_row":{"neg":"random","classifier":"softmax","schedule":"all-layers"},"command":"","result":{}}' \
     >"$T/prow/full.jsonl"
 (cd "$T/prow" && ls -l --time-style=+%s.%N && cat ./*) >"$T/prow.before"
