@@ -88,6 +88,74 @@ static const pff_option show_opts[] = {
     {"help", 0, "         this text"},
     {NULL, 0, NULL}};
 
+/* What pff show was asked for, checked against each other before anything is read. */
+typedef struct {
+    const char *weights, *curves, *log, *digit, *out, *dir; /* the flags' values, or NULL */
+    long units, scale, index; /* --units, --scale, --digit's number */
+} show_request;
+
+/* The pictures' flags of p, checked: what each needs and what it excludes, the numbers in range,
+ * the outputs writable. 0, or PFF_EUSAGE after a message naming the flag. */
+static int show_check(const pff_parsed *p, const pff_option *O, show_request *q)
+{
+    const char *s;
+    int rc;
+    q->weights = pff_cli_get(p, O, "weights");
+    q->curves = pff_cli_get(p, O, "curves");
+    q->log = pff_cli_get(p, O, "log");
+    q->digit = pff_cli_get(p, O, "digit");
+    q->out = pff_cli_get(p, O, "out");
+    q->dir = pff_cli_get(p, O, "data") ? pff_cli_get(p, O, "data") : "data/mnist";
+    q->units = 100, q->scale = 1, q->index = 0;
+    if (p->npos > 1) {
+        fprintf(stderr, "pff show: unexpected argument '%s' (one MODEL at most)\n", p->pos[1]);
+        return PFF_EUSAGE;
+    }
+    if (!q->weights && !q->curves && !q->digit) {
+        fprintf(stderr, "pff show: nothing to show: give --weights FILE.png (with a MODEL), "
+                        "--curves FILE.png --log LOG, or --digit N --out FILE.png\n");
+        return PFF_EUSAGE;
+    }
+    if (q->weights && !p->npos) {
+        fprintf(stderr, "pff show: --weights needs a MODEL file: pff show MODEL --weights %s\n",
+                q->weights);
+        return PFF_EUSAGE;
+    }
+    if ((q->curves && !q->log && !p->npos) || (q->log && !q->curves)) {
+        fprintf(stderr, "pff show: %s\n",
+                q->curves ? "--curves needs a MODEL (its chapter records) "
+                            "or --log FILE (the CSV written by pff train --log)"
+                          : "--log is read by --curves FILE.png only");
+        return PFF_EUSAGE;
+    }
+    if (!q->digit != !q->out) {
+        fprintf(stderr, "pff show: %s\n", q->digit ? "--digit needs --out FILE.png"
+                                                   : "--out is written by --digit N only");
+        return PFF_EUSAGE;
+    }
+    if ((s = pff_cli_get(p, O, "units")) && (rc = pff_cli_long("units", s, 1, 100000, &q->units)))
+        return rc;
+    if ((s = pff_cli_get(p, O, "scale")) && (rc = pff_cli_long("scale", s, 1, 16, &q->scale)))
+        return rc;
+    if (q->digit && (rc = pff_cli_long("digit", q->digit, 0, INT_MAX, &q->index)))
+        return rc;
+    if ((q->weights && (rc = pff_check_writable("weights", q->weights))) ||
+        (q->curves && (rc = pff_check_writable("curves", q->curves))) ||
+        (q->out && (rc = pff_check_writable("out", q->out))))
+        return rc;
+    return 0;
+}
+
+/* One picture's outcome: its "wrote FILE" line, or its error. */
+static int said(int rc, const char *msg, const char *err)
+{
+    if (rc)
+        fprintf(stderr, "pff show: %s\n", err);
+    else
+        printf("%s\n", msg);
+    return rc;
+}
+
 int pff_cmd_show(int argc, char **argv)
 {
     const pff_option *O = show_opts;
@@ -105,87 +173,36 @@ int pff_cmd_show(int argc, char **argv)
                "reference files with the header name,seconds,accuracy,kind (kind: line | point).\n");
         return 0;
     }
-    const char *weights = pff_cli_get(&p, O, "weights"), *curves = pff_cli_get(&p, O, "curves");
-    const char *logp = pff_cli_get(&p, O, "log"), *digit = pff_cli_get(&p, O, "digit");
-    const char *outp = pff_cli_get(&p, O, "out"), *s;
-    const char *dir = pff_cli_get(&p, O, "data") ? pff_cli_get(&p, O, "data") : "data/mnist";
-    long units = 100, scale = 1, index = 0;
+    char err[PFF_ERRLEN], msg[PFF_ERRLEN];
     const char *accuracy = pff_cli_get(&p, O, "accuracy");
     if (accuracy) { /* its operands are logs, not a MODEL */
-        if (weights || curves || digit || logp || outp || !p.npos) {
+        if (pff_cli_get(&p, O, "weights") || pff_cli_get(&p, O, "curves") ||
+            pff_cli_get(&p, O, "digit") || pff_cli_get(&p, O, "log") ||
+            pff_cli_get(&p, O, "out") || !p.npos) {
             fprintf(stderr, "pff show: --accuracy FILE.png takes one or more [NAME=]LOG operands "
                             "and no other picture\n");
             return PFF_EUSAGE;
         }
         if ((rc = pff_check_writable("accuracy", accuracy)))
             return rc;
-        char err[PFF_ERRLEN], msg[PFF_ERRLEN];
-        if ((rc = show_accuracy(accuracy, (char **)p.pos, p.npos, msg, err)))
-            fprintf(stderr, "pff show: %s\n", err);
-        else
-            printf("%s\n", msg);
+        return said(show_accuracy(accuracy, (char **)p.pos, p.npos, msg, err), msg, err);
+    }
+    show_request q;
+    if ((rc = show_check(&p, O, &q)))
         return rc;
-    }
-    if (p.npos > 1) {
-        fprintf(stderr, "pff show: unexpected argument '%s' (one MODEL at most)\n", p.pos[1]);
-        return PFF_EUSAGE;
-    }
-    if (!weights && !curves && !digit) {
-        fprintf(stderr, "pff show: nothing to show: give --weights FILE.png (with a MODEL), "
-                        "--curves FILE.png --log LOG, or --digit N --out FILE.png\n");
-        return PFF_EUSAGE;
-    }
-    if (weights && !p.npos) {
-        fprintf(stderr, "pff show: --weights needs a MODEL file: pff show MODEL --weights %s\n",
-                weights);
-        return PFF_EUSAGE;
-    }
-    if ((curves && !logp && !p.npos) || (logp && !curves)) {
-        fprintf(stderr, "pff show: %s\n", curves ? "--curves needs a MODEL (its chapter records) "
-                                                   "or --log FILE (the CSV written by pff train --log)"
-                                                 : "--log is read by --curves FILE.png only");
-        return PFF_EUSAGE;
-    }
-    if (!digit != !outp) {
-        fprintf(stderr, "pff show: %s\n", digit ? "--digit needs --out FILE.png"
-                                                : "--out is written by --digit N only");
-        return PFF_EUSAGE;
-    }
-    if ((s = pff_cli_get(&p, O, "units")) && (rc = pff_cli_long("units", s, 1, 100000, &units)))
-        return rc;
-    if ((s = pff_cli_get(&p, O, "scale")) && (rc = pff_cli_long("scale", s, 1, 16, &scale)))
-        return rc;
-    if (digit && (rc = pff_cli_long("digit", digit, 0, INT_MAX, &index)))
-        return rc;
-    if ((weights && (rc = pff_check_writable("weights", weights))) ||
-        (curves && (rc = pff_check_writable("curves", curves))) ||
-        (outp && (rc = pff_check_writable("out", outp))))
-        return rc;
-    char err[PFF_ERRLEN], msg[PFF_ERRLEN];
     pff_model m;
     const int have_model = p.npos == 1;
     if (have_model && (rc = pff_model_load(&m, p.pos[0], err))) {
         fprintf(stderr, "pff: %s\n", err);
         return rc;
     }
-    if (!rc && weights) {
-        if ((rc = pff_picture_weights(m.layer[0], weights, units, scale, msg, err)))
-            fprintf(stderr, "pff show: %s\n", err);
-        else
-            printf("%s\n", msg);
-    }
-    if (!rc && curves) {
-        if ((rc = show_curves(logp, have_model ? &m : NULL, curves, msg, err)))
-            fprintf(stderr, "pff show: %s\n", err);
-        else
-            printf("%s\n", msg);
-    }
-    if (!rc && digit) {
-        if ((rc = show_digit(dir, index, outp, scale, have_model ? &m : NULL, msg, err)))
-            fprintf(stderr, "pff show: %s\n", err);
-        else
-            printf("%s\n", msg);
-    }
+    if (q.weights)
+        rc = said(pff_picture_weights(m.layer[0], q.weights, q.units, q.scale, msg, err), msg, err);
+    if (!rc && q.curves)
+        rc = said(show_curves(q.log, have_model ? &m : NULL, q.curves, msg, err), msg, err);
+    if (!rc && q.digit)
+        rc = said(show_digit(q.dir, q.index, q.out, q.scale, have_model ? &m : NULL, msg, err), msg,
+                  err);
     if (have_model)
         pff_model_free(&m);
     return rc;
