@@ -83,6 +83,39 @@ static int print_per_layer(const pff_model *m, const pff_dataset *d, int threads
     return PFF_OK;
 }
 
+/* pff eval's result: the accuracies on the set (the validation set when val, else the test
+ * set), then with --per-layer each layer's and each suffix's; one JSON object with json. */
+static int eval_print(const char *path, const pff_model *m, const pff_dataset *set, int val,
+                      double ga, double sa, int threads, int json, int per_layer)
+{
+    char err[PFF_ERRLEN];
+    int rc = 0;
+    if (json) {
+        printf("{\"model\":");
+        pff_json_str(stdout, path);
+        printf(",\"set\":\"%s\",\"%s\":%d,\"goodness_from\":%d,\"goodness_accuracy\":",
+               val ? "val" : "test", val ? "val_n" : "test_n", set->n,
+               pff_goodness_first(m->cfg.nlayers, m->cfg.goodness_from) + 1);
+        pff_json_acc(stdout, ga);
+        printf(",\"softmax_accuracy\":");
+        pff_json_acc(stdout, sa);
+        if (per_layer && (rc = print_per_layer(m, set, threads, 1, err)))
+            fprintf(stderr, "pff: %s\n", err);
+        printf("}\n");
+        return rc;
+    }
+    printf("%s: %.2f%% (goodness", path, 100 * ga);
+    if (m->cfg.goodness_from)
+        printf(" of layers %d..%d", m->cfg.goodness_from, m->cfg.nlayers);
+    printf(")");
+    if (sa >= 0)
+        printf(", %.2f%% (softmax)", 100 * sa);
+    printf(" on %d %s images\n", set->n, val ? "validation" : "test");
+    if (per_layer && (rc = print_per_layer(m, set, threads, 0, err)))
+        fprintf(stderr, "pff: %s\n", err);
+    return rc;
+}
+
 int pff_cmd_eval(int argc, char **argv)
 {
     const pff_option *O = eval_opts;
@@ -123,7 +156,6 @@ int pff_cmd_eval(int argc, char **argv)
         return rc;
     }
     const char *dir = pff_cli_get(&p, O, "data") ? pff_cli_get(&p, O, "data") : "data/mnist";
-    const char *set_name = val ? "validation" : "test";
     char a[4096];
     pff_dataset set;
     if ((rc = eval_images(dir, val, train_limit, limit, &set, a, err))) {
@@ -138,28 +170,8 @@ int pff_cmd_eval(int argc, char **argv)
         rc = PFF_EUSAGE;
     } else if ((rc = pff_evaluate(&m, &set, (int)threads, &ga, &sa, err))) {
         fprintf(stderr, "pff: %s\n", err);
-    } else if (json) {
-        printf("{\"model\":");
-        pff_json_str(stdout, p.pos[0]);
-        printf(",\"set\":\"%s\",\"%s\":%d,\"goodness_from\":%d,\"goodness_accuracy\":",
-               val ? "val" : "test", val ? "val_n" : "test_n", set.n,
-               pff_goodness_first(m.cfg.nlayers, m.cfg.goodness_from) + 1);
-        pff_json_acc(stdout, ga);
-        printf(",\"softmax_accuracy\":");
-        pff_json_acc(stdout, sa);
-        if (per_layer && (rc = print_per_layer(&m, &set, (int)threads, 1, err)))
-            fprintf(stderr, "pff: %s\n", err);
-        printf("}\n");
     } else {
-        printf("%s: %.2f%% (goodness", p.pos[0], 100 * ga);
-        if (m.cfg.goodness_from)
-            printf(" of layers %d..%d", m.cfg.goodness_from, m.cfg.nlayers);
-        printf(")");
-        if (sa >= 0)
-            printf(", %.2f%% (softmax)", 100 * sa);
-        printf(" on %d %s images\n", set.n, set_name);
-        if (per_layer && (rc = print_per_layer(&m, &set, (int)threads, 0, err)))
-            fprintf(stderr, "pff: %s\n", err);
+        rc = eval_print(p.pos[0], &m, &set, val > 0, ga, sa, (int)threads, json, per_layer);
     }
     if (!rc && confusion &&
         (rc = pff_confusion_model(&m, &set, (int)threads, confusion, json ? stderr : stdout, err)))
