@@ -30,18 +30,18 @@
 typedef struct run run;
 
 typedef struct {
-    run *r;
-    int id;
-    pthread_t thread;
-    pff_work work;
+    run *r;             /* the run this node belongs to */
+    int id;             /* 0..N-1: its place in the pipeline */
+    pthread_t thread;   /* its thread (threads transport; joined by pff_train) */
+    pff_work work;      /* its batch buffers and its --threads workers' scratch */
     /* the node's view of the training data (a shard for Federated) */
     long n;
     const float *img;   /* (n, dim) */
     const uint8_t *y;   /* (n) */
     const int *index;   /* (n) global image ids, NULL for 0..n-1 */
     float *own_img;     /* shard copies (Federated) */
-    uint8_t *own_y;
-    int *own_index;
+    uint8_t *own_y;     /* (n) */
+    int *own_index;     /* (n) */
     float *a0;          /* (2n, dim) layer-1 input: positives | negatives */
     float *act[2];      /* (2n, wmax) mapped activations, ping-pong */
     uint8_t *neg;       /* (n) negatives of the chapter being trained */
@@ -52,28 +52,29 @@ typedef struct {
     float *fbuf;        /* (batch, D) one gathered batch of features */
     float *table;       /* (n, 10) goodness table */
     float *etable;      /* (test n, 10) goodness table for --eval-every */
-    double busy, wait, negsec;
+    double busy, wait, negsec; /* seconds computing, waiting for a hand-off, making negatives */
     pff_span *spans;    /* [cap] what this node did and when (trace mode, --json summary) */
     int nspans, cap;
 } node;
 
 struct run {
     const pff_config *cfg;
-    int L, N, S, dim, wmax, fdim;
-    pff_hub hub;
-    pff_transport *tp;
+    int L, N, S;        /* FF layers, nodes, chapters */
+    int dim, wmax, fdim; /* input width, widest layer, softmax features' width */
+    pff_hub hub;        /* the thread transport's queues (hub.c) */
+    pff_transport *tp;  /* the transport the nodes use: &hub.base, or MPI's */
     pff_layer **layers; /* [L] */
     pff_layer *head;    /* softmax head or NULL */
     node *nodes;        /* [N] */
     float **links;      /* single-layer: [2 (L-1)] activation buffers */
     pthread_mutex_t mu; /* guards the reporting fields below */
-    pthread_cond_t cv;
+    pthread_cond_t cv;  /* signalled when a chapter's stage reports or a node ends */
     pff_stage_stats *stats; /* [S][L+1] */
     double *acc;            /* [S] test accuracy after the chapter (percent), -1: not measured */
     double *done_at;        /* [S] seconds from t0 when the chapter's last stage reported */
     double *eval_sec;       /* [S] seconds the chapter's --eval-every evaluation took */
     int *stages_done;       /* [S] stages finished per chapter, L+1 when complete */
-    int nodes_done;
+    int nodes_done;         /* node threads that have returned */
     int mpi, me;            /* --transport mpi: this process runs node `me` only */
     int nlocal;             /* node threads in this process */
     atomic_long progress;   /* batches trained, all nodes */
