@@ -63,11 +63,11 @@ typedef struct {
     float threshold;                 /* per-unit coefficient: theta_k = threshold * widths[k] */
     int epochs, splits, batch;       /* E, S (E % S == 0), images per batch */
     float lr, softmax_lr;            /* Adam learning rates: FF layers, softmax head */
-    pff_neg_kind neg;
+    pff_neg_kind neg;                /* fixed, random, adaptive or hard negative labels */
     float hard_temp;                 /* --neg hard: P(label) ∝ exp(G / hard_temp) (default 1) */
     pff_augment_kind augment;        /* shift: each epoch moves every image by a keyed (dx, dy) */
-    pff_classifier_kind classifier;
-    uint64_t seed;
+    pff_classifier_kind classifier;  /* goodness, or a softmax head on layers 2..L */
+    uint64_t seed;                   /* keys every random draw (layers/random.h) */
     float dropout;                   /* P in [0, 1): FF activities dropped in training (0: off) */
     float weight_decay;              /* L >= 0: decoupled decay of the FF weights (0: off) */
     int goodness_from;               /* K: the goodness classifier sums layers K..L; 0: the
@@ -85,7 +85,7 @@ static inline int pff_goodness_first(int L, int from)
 
 /* How a run is scheduled (never changes the maths, DESIGN.md §2), and what it measures and keeps. */
 typedef struct {
-    pff_schedule_kind schedule;
+    pff_schedule_kind schedule;      /* sequential, single-layer, all-layers or federated */
     int nodes;                       /* pipeline node threads N */
     int threads;                     /* worker threads per node T */
     int fast;                        /* single-layer: use adaptive negatives as they arrive */
@@ -116,14 +116,14 @@ typedef struct {
 
 /* Everything pff_train needs, in three parts: only `model` goes into a model file. */
 typedef struct {
-    pff_model_config model;
-    pff_run_config run;
-    pff_report_config report;
+    pff_model_config model;          /* the maths: what the model file records */
+    pff_run_config run;              /* the schedule and what the run keeps */
+    pff_report_config report;        /* what it says while it trains */
 } pff_config;
 
 /* Images as floats in [0,1], one row of `dim` per image, labels 0..9. */
 typedef struct pff_dataset {
-    int n, dim;
+    int n, dim; /* images, pixels per image */
     float *x;   /* (n, dim) */
     uint8_t *y; /* (n) */
     int *index; /* (n) ids in the whole set when this is one shard of it, else NULL */
