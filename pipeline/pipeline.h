@@ -68,20 +68,20 @@ struct pff_transport {
  * channels (a few hand-offs per chapter: contention is nil), every wait in a
  * predicate loop that also watches `failed`. */
 typedef struct {
-    int chapter;
-    void *obj;
+    int chapter; /* the chapter the item belongs to */
+    void *obj;   /* the item itself: handed over, never copied */
 } pff_slot;
 
 typedef struct {
     pff_slot *ring; /* [cap] */
-    int cap, head, count;
+    int cap, head, count; /* capacity, the oldest item's index, items queued (<= cap) */
 } pff_channel;
 
 typedef struct {
-    pff_transport base;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int nchan;
+    pff_transport base;  /* the interface the nodes call */
+    pthread_mutex_t mu;  /* guards every channel and base.error */
+    pthread_cond_t cv;   /* broadcast on every publish, take and failure */
+    int nchan;           /* channels */
     pff_channel *chan; /* [nchan] */
     pff_slot *slots;   /* backing store of every ring, one allocation */
 } pff_hub;
