@@ -18,7 +18,7 @@
  * Data flow of `pff train` (cli/cmd_train.c):
  *
  *   IDX files ──data/idx.c──▶ pff_dataset (floats in [0,1], labels)
- *        │
+ *        │   --val N: N training images held out by a fixed key (pipeline/shards.c)
  *        ▼  pipeline/train.c: pff_train starts N node threads (schedule.c)
  *   node: embed labels (positive: true label, negative: a wrong one) into the
  *         first 10 pixels, RMS-normalise; --augment shift first moves each
@@ -36,8 +36,11 @@
  *         hard negatives from the goodness table of layers 2..L  (layers/net.c)
  *        │
  *        ▼
- *   pff_model ──layers/model.c──▶ test accuracy (goodness of layers 2..L, or
- *                                 K..L with --goodness-from K; or the head)
+ *   pff_model ──layers/model.c──▶ accuracy (goodness of layers 2..L, or K..L
+ *                                 with --goodness-from K; or the head) on the
+ *                                 held-out set: the validation set when there
+ *                                 is one (the test set then only with --test),
+ *                                 else the test set
  *             ──data/model_file.c──▶ model file (--save)
  *
  * What pff train prints on the way (its opening line, a line per chapter, the
