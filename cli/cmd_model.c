@@ -57,15 +57,12 @@ static int eval_images(const char *dir, long val, long train_limit, long test_li
     return rc;
 }
 
-/* --per-layer: each layer alone and each suffix K..L, as a table or a JSON member. */
-static int print_per_layer(const pff_model *m, const pff_dataset *d, int threads, int json,
-                           char *err)
+/* --per-layer: each layer alone and each suffix K..L (pff_evaluate_layers), as a table or a
+ * JSON member. */
+static void print_per_layer(const pff_model *m, const pff_dataset *d, const double *alone,
+                            const double *suffix, int json)
 {
     const int L = m->cfg.nlayers;
-    double alone[PFF_MAX_LAYERS], suffix[PFF_MAX_LAYERS];
-    int rc = pff_evaluate_layers(m, d, threads, alone, suffix, err);
-    if (rc)
-        return rc;
     if (json) {
         printf(",\"per_layer\":{\"alone\":[");
         for (int k = 0; k < L; k++)
@@ -74,13 +71,12 @@ static int print_per_layer(const pff_model *m, const pff_dataset *d, int threads
         for (int k = 0; k < L; k++)
             printf("%s%.4f", k ? "," : "", 100 * suffix[k]);
         printf("]}");
-        return PFF_OK;
+        return;
     }
     printf("goodness accuracy by layer (%d images):\n  layer  alone    layers K..%d\n", d->n, L);
     for (int k = 0; k < L; k++)
         printf("  %5d  %6.2f%%  %6.2f%%%s\n", k + 1, 100 * alone[k], 100 * suffix[k],
                pff_goodness_first(L, m->cfg.goodness_from) == k ? "  (the model's rule)" : "");
-    return PFF_OK;
 }
 
 /* pff eval's result: the accuracies on the set (the validation set when val, else the test
@@ -89,7 +85,13 @@ static int eval_print(const char *path, const pff_model *m, const pff_dataset *s
                       double ga, double sa, int threads, int json, int per_layer)
 {
     char err[PFF_ERRLEN];
-    int rc = 0;
+    double alone[PFF_MAX_LAYERS], suffix[PFF_MAX_LAYERS];
+    int rc;
+    /* everything measured before anything is printed: a failure leaves no partial output */
+    if (per_layer && (rc = pff_evaluate_layers(m, set, threads, alone, suffix, err))) {
+        fprintf(stderr, "pff: %s\n", err);
+        return rc;
+    }
     if (json) {
         printf("{\"model\":");
         pff_json_str(stdout, path);
@@ -99,10 +101,10 @@ static int eval_print(const char *path, const pff_model *m, const pff_dataset *s
         pff_json_acc(stdout, ga);
         printf(",\"softmax_accuracy\":");
         pff_json_acc(stdout, sa);
-        if (per_layer && (rc = print_per_layer(m, set, threads, 1, err)))
-            fprintf(stderr, "pff: %s\n", err);
+        if (per_layer)
+            print_per_layer(m, set, alone, suffix, 1);
         printf("}\n");
-        return rc;
+        return PFF_OK;
     }
     printf("%s: %.2f%% (goodness", path, 100 * ga);
     if (m->cfg.goodness_from)
@@ -111,9 +113,9 @@ static int eval_print(const char *path, const pff_model *m, const pff_dataset *s
     if (sa >= 0)
         printf(", %.2f%% (softmax)", 100 * sa);
     printf(" on %d %s images\n", set->n, val ? "validation" : "test");
-    if (per_layer && (rc = print_per_layer(m, set, threads, 0, err)))
-        fprintf(stderr, "pff: %s\n", err);
-    return rc;
+    if (per_layer)
+        print_per_layer(m, set, alone, suffix, 0);
+    return PFF_OK;
 }
 
 int pff_cmd_eval(int argc, char **argv)
