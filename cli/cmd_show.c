@@ -94,12 +94,9 @@ typedef struct {
     long units, scale, index; /* --units, --scale, --digit's number */
 } show_request;
 
-/* The pictures' flags of p, checked: what each needs and what it excludes, the numbers in range,
- * the outputs writable. 0, or PFF_EUSAGE after a message naming the flag. */
-static int show_check(const pff_parsed *p, const pff_option *O, show_request *q)
+/* The pictures' flags of p, as given. */
+static void show_read(const pff_parsed *p, const pff_option *O, show_request *q)
 {
-    const char *s;
-    int rc;
     q->weights = pff_cli_get(p, O, "weights");
     q->curves = pff_cli_get(p, O, "curves");
     q->log = pff_cli_get(p, O, "log");
@@ -107,6 +104,14 @@ static int show_check(const pff_parsed *p, const pff_option *O, show_request *q)
     q->out = pff_cli_get(p, O, "out");
     q->dir = pff_cli_get(p, O, "data") ? pff_cli_get(p, O, "data") : "data/mnist";
     q->units = 100, q->scale = 1, q->index = 0;
+}
+
+/* The pictures of q, checked: what each needs and what it excludes, the numbers in range, the
+ * outputs writable. 0, or PFF_EUSAGE after a message naming the flag. */
+static int show_check(const pff_parsed *p, const pff_option *O, show_request *q)
+{
+    const char *s;
+    int rc;
     if (p->npos > 1) {
         fprintf(stderr, "pff show: unexpected argument '%s' (one MODEL at most)\n", p->pos[1]);
         return PFF_EUSAGE;
@@ -174,11 +179,11 @@ int pff_cmd_show(int argc, char **argv)
         return 0;
     }
     char err[PFF_ERRLEN], msg[PFF_ERRLEN];
+    show_request q;
+    show_read(&p, O, &q);
     const char *accuracy = pff_cli_get(&p, O, "accuracy");
     if (accuracy) { /* its operands are logs, not a MODEL */
-        if (pff_cli_get(&p, O, "weights") || pff_cli_get(&p, O, "curves") ||
-            pff_cli_get(&p, O, "digit") || pff_cli_get(&p, O, "log") ||
-            pff_cli_get(&p, O, "out") || !p.npos) {
+        if (q.weights || q.curves || q.digit || q.log || q.out || !p.npos) {
             fprintf(stderr, "pff show: --accuracy FILE.png takes one or more [NAME=]LOG operands "
                             "and no other picture\n");
             return PFF_EUSAGE;
@@ -187,7 +192,6 @@ int pff_cmd_show(int argc, char **argv)
             return rc;
         return said(show_accuracy(accuracy, (char **)p.pos, p.npos, msg, err), msg, err);
     }
-    show_request q;
     if ((rc = show_check(&p, O, &q)))
         return rc;
     pff_model m;
