@@ -1,12 +1,12 @@
-/* tests/test_model.c — model files: save → load → save gives the same bytes
- * (version 2, version 3 for --neg hard / --augment shift, version 4 for
- * --dropout / --weight-decay); a flipped byte, a truncated file, a bad magic,
- * a future version and out-of-range settings are refused with a clear
- * message; a failed save leaves nothing behind. Checkpoints of version 4 make
- * the same round trip. */
+/* tests/test_model.c — model and checkpoint files: save → load → save gives
+ * the same bytes for every version (models: 2, 3 for --neg hard / --augment
+ * shift, 4 for --dropout / --weight-decay, 5 for --goodness-from; checkpoints:
+ * 4, 5, and 6 for --val); a flipped byte, a truncated file, a bad magic, a
+ * future version, out-of-range settings and a later version whose settings
+ * need an earlier one are refused with the field named; a failed save leaves
+ * the existing file alone. The table of settings is checked first. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../layers/layers.h"
@@ -86,23 +86,28 @@ static void check_resave(const pff_checkpoint *back, const char *path2, const un
     free(p2);
 }
 
-/* A checkpoint of a --dropout --weight-decay run: version 4 (the version-3
- * fields, then dropout and weight_decay, after the eight run settings),
- * save → load → save identical, bad values refused with the field named; the
- * same state without them is version 2. */
-static void test_checkpoint_v4(const char *dir)
+/* A damaged checkpoint at path is refused (status 2, nothing loaded) with a message that names
+ * the file and contains needle. */
+static void expect_ck_refused(const char *path, const char *needle, const char *what)
 {
-    char path[128], path2[128], err[PFF_ERRLEN] = "";
-    snprintf(path, sizeof path, "%s/a.ck", dir);
-    snprintf(path2, sizeof path2, "%s/b.ck", dir);
+    pff_checkpoint *back = NULL;
+    char err[PFF_ERRLEN] = "";
+    CHECK(pff_checkpoint_load(path, &back, err) == PFF_EUSAGE && !back && strstr(err, needle) &&
+              strstr(err, path),
+          "a checkpoint with %s is refused: '%s'", what, err);
+    pff_checkpoint_free(back);
+}
+
+/* The checkpoint state the checks below save: 20 -> 8 -> 6, 4 epochs in 4 splits, two chapters
+ * done on 500 images, some Adam moments and steps set, the other settings at their defaults. */
+static pff_checkpoint *checkpoint_fixture(void)
+{
     pff_checkpoint *ck = calloc(1, sizeof *ck);
     pff_config *c = &ck->cfg;
     pff_config_default(c);
     c->model.nlayers = 2;
     c->model.widths[0] = 20, c->model.widths[1] = 8, c->model.widths[2] = 6;
     c->model.epochs = c->model.splits = 4;
-    c->model.dropout = 0.3f;
-    c->model.weight_decay = 0.002f;
     ck->next = 2;
     ck->train_n = 500;
     ck->layer = calloc(2, sizeof *ck->layer);
@@ -115,8 +120,25 @@ static void test_checkpoint_v4(const char *dir)
     ck->stats = calloc((size_t)ck->next * 3, sizeof *ck->stats);
     ck->acc = calloc((size_t)ck->next, sizeof *ck->acc);
     ck->stats[1].loss = 0.75, ck->acc[1] = -1;
+    return ck;
+}
+
+/* Where a two-layer checkpoint's settings sit: magic 8, version 4, L 4, widths 12, threshold ..
+ * seed 40, the run's eight u32 32: the version-3 u32 augment at 100, then f32 hard_temp, f32
+ * dropout, f32 weight_decay (version 4), u32 goodness_from (version 5). */
+enum { CK_AUG_AT = 100, CK_DROP_AT = CK_AUG_AT + 8, CK_WD_AT = CK_AUG_AT + 12, CK_FROM_AT = 116 };
+
+/* A checkpoint of a --dropout --weight-decay run: version 4, save -> load -> save identical, bad
+ * values refused with the field named; each setting out of range (with a right checksum) refused
+ * with the setting named; the same state without them is version 2. Returns version 2's size. */
+static size_t test_checkpoint_v4(pff_checkpoint *ck, const char *path, const char *path2)
+{
+    char err[PFF_ERRLEN] = "";
+    pff_config *c = &ck->cfg;
+    c->model.dropout = 0.3f;
+    c->model.weight_decay = 0.002f;
     CHECK(pff_checkpoint_save(ck, path, err) == 0, "save a version-4 checkpoint: %s", err);
-    size_t n;
+    size_t n = 0;
     unsigned char *p = slurp(path, &n);
     CHECK(p && n > 120 && p[8] == 4, "a --dropout --weight-decay checkpoint is version 4");
     pff_checkpoint *back = NULL;
@@ -130,28 +152,22 @@ static void test_checkpoint_v4(const char *dir)
         check_resave(back, path2, p, n, 4);
         pff_checkpoint_free(back);
     }
-    /* magic 8, version 4, L 4, widths 12, threshold..seed 40, run settings 32: augment at 100 */
-    const size_t drop_at = 100 + 8, wd_at = 100 + 12;
-    put_f32_fix_sum(p, n, drop_at, 1.0f);
+    if (!p)
+        return 0;
+    put_f32_fix_sum(p, n, CK_DROP_AT, 1.0f);
     spit(path2, p, n);
-    CHECK(pff_checkpoint_load(path2, &back, err) == PFF_EUSAGE && !back &&
-              strstr(err, "dropout is 1, expected a number in [0, 1)"),
-          "a checkpoint with dropout 1 is refused: '%s'", err);
-    put_f32_fix_sum(p, n, drop_at, 0.3f);
-    put_f32_fix_sum(p, n, wd_at, -0.5f);
+    expect_ck_refused(path2, "dropout is 1, expected a number in [0, 1)", "dropout 1");
+    put_f32_fix_sum(p, n, CK_DROP_AT, 0.3f);
+    put_f32_fix_sum(p, n, CK_WD_AT, -0.5f);
     spit(path2, p, n);
-    CHECK(pff_checkpoint_load(path2, &back, err) == PFF_EUSAGE && !back &&
-              strstr(err, "weight_decay is -0.5, expected a number >= 0"),
-          "a checkpoint with weight decay -0.5 is refused: '%s'", err);
-    put_f32_fix_sum(p, n, drop_at, 0.0f);
-    put_f32_fix_sum(p, n, wd_at, 0.0f);
+    expect_ck_refused(path2, "weight_decay is -0.5, expected a number >= 0", "weight decay -0.5");
+    put_f32_fix_sum(p, n, CK_DROP_AT, 0.0f);
+    put_f32_fix_sum(p, n, CK_WD_AT, 0.0f);
     spit(path2, p, n);
-    CHECK(pff_checkpoint_load(path2, &back, err) == PFF_EUSAGE && !back &&
-              strstr(err, "a version-4 checkpoint whose settings need version 2"),
-          "a version-4 checkpoint using neither is refused: '%s'", err);
-    put_f32_fix_sum(p, n, drop_at, 0.3f);
-    put_f32_fix_sum(p, n, wd_at, 0.002f);
-    /* each setting out of range, with a right checksum: refused, the setting named */
+    expect_ck_refused(path2, "a version-4 checkpoint whose settings need version 2",
+                      "version 4 using neither");
+    put_f32_fix_sum(p, n, CK_DROP_AT, 0.3f);
+    put_f32_fix_sum(p, n, CK_WD_AT, 0.002f);
     const struct {
         size_t at;
         uint32_t bad;
@@ -166,82 +182,101 @@ static void test_checkpoint_v4(const char *dir)
         {68, 7, "schedule is 7, expected one of sequential,"},
         {72, 0, "nodes is 0, expected 1..64"},
         {76, 100000, "threads is 100000, expected 1..256"},
-        {100, 5, "augment is 5, expected one of none, shift, shift1"},
+        {CK_AUG_AT, 5, "augment is 5, expected one of none, shift, shift1"},
     };
     unsigned char *q = malloc(n);
     for (size_t i = 0; q && i < sizeof field / sizeof field[0]; i++) {
         memcpy(q, p, n);
         put_u32_fix_sum(q, n, field[i].at, field[i].bad);
         spit(path2, q, n);
-        CHECK(pff_checkpoint_load(path2, &back, err) == PFF_EUSAGE && !back &&
-                  strstr(err, field[i].says) && strstr(err, path2),
-              "a checkpoint with '%s' is refused, the field named: '%s'", field[i].says, err);
+        expect_ck_refused(path2, field[i].says, field[i].says);
     }
     free(q);
     free(p);
     c->model.dropout = c->model.weight_decay = 0.0f;
     CHECK(pff_checkpoint_save(ck, path, err) == 0, "save: %s", err);
-    size_t n0;
-    unsigned char *p0 = slurp(path, &n0);
-    CHECK(p0 && p0[8] == 2 && n0 == n - 16, "the same state without them: version 2, 16 bytes "
+    size_t n2 = 0;
+    unsigned char *p2 = slurp(path, &n2);
+    CHECK(p2 && p2[8] == 2 && n2 == n - 16, "the same state without them: version 2, 16 bytes "
           "shorter");
-    free(p0);
+    free(p2);
+    return n2;
+}
 
-    /* --goodness-from 1: version 5, the version-3 and -4 fields (here unused) then u32
-     * goodness_from at 116, 20 bytes longer than version 2 */
-    c->model.goodness_from = 1;
+/* --goodness-from 1: version 5, the version-3 and -4 fields (here unused) then u32 goodness_from,
+ * 20 bytes longer than version 2's n2; goodness_from 2 and 3 of two layers refused. */
+static void test_checkpoint_v5(pff_checkpoint *ck, const char *path, const char *path2, size_t n2)
+{
+    char err[PFF_ERRLEN] = "";
+    ck->cfg.model.goodness_from = 1;
     CHECK(pff_checkpoint_save(ck, path, err) == 0, "save a version-5 checkpoint: %s", err);
-    unsigned char *p5 = slurp(path, &n);
-    CHECK(p5 && p5[8] == 5 && n == n0 + 20, "a --goodness-from 1 checkpoint is version 5, 20 bytes "
-          "longer (%zu vs %zu)", n, n0);
+    size_t n = 0;
+    unsigned char *p = slurp(path, &n);
+    CHECK(p && p[8] == 5 && n == n2 + 20, "a --goodness-from 1 checkpoint is version 5, 20 bytes "
+          "longer (%zu vs %zu)", n, n2);
+    pff_checkpoint *back = NULL;
     CHECK(pff_checkpoint_load(path, &back, err) == 0, "load version 5: %s", err);
     if (back) {
         const pff_config *b = pff_checkpoint_config(back);
         CHECK(b->model.goodness_from == 1 && b->model.dropout == 0.0f &&
                   b->model.weight_decay == 0.0f && back->layer[1]->step == 40,
               "version-5 checkpoint round trip");
-        check_resave(back, path2, p5, n, 5);
+        check_resave(back, path2, p, n, 5);
         pff_checkpoint_free(back);
     }
-    const size_t from_at = 116;
-    for (int bad = 2; bad <= 3; bad++) { /* 2: the paper's rule is never written; 3 > L */
-        p5[from_at] = (unsigned char)bad;
-        fix_sum(p5, n);
-        spit(path2, p5, n);
-        CHECK(pff_checkpoint_load(path2, &back, err) == PFF_EUSAGE && !back &&
-                  strstr(err, "goodness_from"),
-              "a checkpoint with goodness_from %d of 2 layers is refused: '%s'", bad, err);
+    for (int bad = 2; p && bad <= 3; bad++) { /* 2: the paper's rule is never written; 3 > L */
+        p[CK_FROM_AT] = (unsigned char)bad;
+        fix_sum(p, n);
+        spit(path2, p, n);
+        expect_ck_refused(path2, "goodness_from", bad == 2 ? "goodness_from 2" : "goodness_from 3");
     }
-    free(p5);
-    c->model.goodness_from = 0;
+    free(p);
+    ck->cfg.model.goodness_from = 0;
+}
 
-    /* --val: version 6, the fields of versions 3 to 5 whatever they hold (here unused), and u32
-     * val_n after the limits in the run record: 24 bytes longer than version 2. The record ends
-     * the file: limits, val_n, the data directory (u32 0: none), 4 x (u64 size, u64 hash), three
-     * empty paths, the checksum; so val_n is 92 bytes from the end. */
+/* --val: version 6, the fields of versions 3 to 5 whatever they hold (here unused), and u32 val_n
+ * after the limits in the run record: 24 bytes longer than version 2's n2. The record ends the
+ * file: limits, val_n, the data directory (u32 0: none), 4 x (u64 size, u64 hash), three empty
+ * paths, the checksum; so val_n is 92 bytes from the end. Version 6 says a validation split was
+ * held out, so val_n 0 is a damaged file. */
+static void test_checkpoint_v6(pff_checkpoint *ck, const char *path, const char *path2, size_t n2)
+{
+    char err[PFF_ERRLEN] = "";
     ck->rec.val_n = 1234;
     CHECK(pff_checkpoint_save(ck, path, err) == 0, "save a version-6 checkpoint: %s", err);
-    unsigned char *p6 = slurp(path, &n);
-    CHECK(p6 && p6[8] == 6 && n == n0 + 24 && pff_get32(p6 + n - 92) == 1234,
-          "a --val checkpoint is version 6, 24 bytes longer (%zu vs %zu), val_n in its record", n, n0);
+    size_t n = 0;
+    unsigned char *p = slurp(path, &n);
+    CHECK(p && p[8] == 6 && n == n2 + 24 && pff_get32(p + n - 92) == 1234,
+          "a --val checkpoint is version 6, 24 bytes longer (%zu vs %zu), val_n in its record", n, n2);
+    pff_checkpoint *back = NULL;
     CHECK(pff_checkpoint_load(path, &back, err) == 0, "load version 6: %s", err);
     if (back) {
         CHECK(pff_checkpoint_record(back)->val_n == 1234 &&
                   pff_checkpoint_config(back)->model.goodness_from == 0 &&
                   back->layer[1]->step == 40,
               "version-6 checkpoint round trip (val_n %ld)", pff_checkpoint_record(back)->val_n);
-        check_resave(back, path2, p6, n, 6);
+        check_resave(back, path2, p, n, 6);
         pff_checkpoint_free(back);
     }
-    if (p6) { /* version 6 says a validation split was held out: val_n 0 is a damaged file */
-        put_u32_fix_sum(p6, n, n - 92, 0);
-        spit(path2, p6, n);
-        CHECK(pff_checkpoint_load(path2, &back, err) == PFF_EUSAGE && !back &&
-                  strstr(err, "validation split"),
-              "a version-6 checkpoint with val_n 0 is refused: '%s'", err);
+    if (p) {
+        put_u32_fix_sum(p, n, n - 92, 0);
+        spit(path2, p, n);
+        expect_ck_refused(path2, "validation split", "val_n 0 in version 6");
     }
-    free(p6);
+    free(p);
     ck->rec.val_n = 0;
+}
+
+/* Checkpoints of versions 4, 5 and 6 (tests/test_cli.sh resumes from real ones of versions 2 to 6). */
+static void test_checkpoints(const char *dir)
+{
+    char path[128], path2[128];
+    snprintf(path, sizeof path, "%s/a.ck", dir);
+    snprintf(path2, sizeof path2, "%s/b.ck", dir);
+    pff_checkpoint *ck = checkpoint_fixture();
+    size_t n2 = test_checkpoint_v4(ck, path, path2);
+    test_checkpoint_v5(ck, path, path2, n2);
+    test_checkpoint_v6(ck, path, path2, n2);
     pff_checkpoint_free(ck);
 }
 
@@ -299,216 +334,276 @@ static void test_settings_table(void)
     CHECK(pff_check_settings(&cfg.model, &cfg.run, err) == PFF_OK, "the defaults pass");
 }
 
-int main(void)
+/* The files of one run of this test, in a fresh temporary directory. */
+struct files {
+    char dir[64];       /* the directory, removed at the end */
+    char a[128], b[128]; /* the version-2 model, and it saved again */
+    char c[128], d[128]; /* scratch: a variant or a damaged copy, and it saved again */
+};
+
+/* Where the settings of a two-layer model file sit: magic 8, version 4, L 4, widths 12, then
+ * eight fields (threshold .. neg .. seed) 40 bytes; version 3 adds u32 augment and f32 hard_temp,
+ * version 4 f32 dropout and f32 weight_decay, version 5 u32 goodness_from. */
+enum {
+    MODEL_NEG_AT = 8 + 4 + 4 + 4 * 3 + 4 * 6, /* u32 neg, the 7th field after the widths */
+    MODEL_AUG_AT = 8 + 4 + 4 + 4 * 3 + 4 * 8 + 8, /* u32 augment, after the u64 seed */
+    MODEL_DROP_AT = MODEL_AUG_AT + 8,
+    MODEL_WD_AT = MODEL_AUG_AT + 12,
+    MODEL_FROM_AT = MODEL_WD_AT + 4,
+};
+
+/* The model every check here starts from: 20 -> 8 -> 6 with a softmax head, three chapter
+ * records (the second without a test accuracy), every later-version setting at its default. */
+static void model_fixture(pff_model *m)
 {
-    char dir[64] = "/tmp/pff_test_model_XXXXXX", a[128], b[128], c[128], d[128];
-    if (!mkdtemp(dir))
-        return 1;
-    snprintf(a, sizeof a, "%s/a.pff", dir);
-    snprintf(b, sizeof b, "%s/b.pff", dir);
-    snprintf(c, sizeof c, "%s/c.pff", dir);
-    snprintf(d, sizeof d, "%s/d.pff", dir);
-    test_settings_table();
-    pff_model m;
-    memset(&m, 0, sizeof m);
-    pff_model_config_default(&m.cfg);
-    m.cfg.nlayers = 2;
-    m.cfg.widths[0] = 20, m.cfg.widths[1] = 8, m.cfg.widths[2] = 6;
-    m.cfg.classifier = PFF_CLS_SOFTMAX;
-    m.cfg.seed = 1234567890123ull;
-    m.layer = calloc(2, sizeof *m.layer);
+    memset(m, 0, sizeof *m);
+    pff_model_config_default(&m->cfg);
+    m->cfg.nlayers = 2;
+    m->cfg.widths[0] = 20, m->cfg.widths[1] = 8, m->cfg.widths[2] = 6;
+    m->cfg.classifier = PFF_CLS_SOFTMAX;
+    m->cfg.seed = 1234567890123ull;
+    m->layer = calloc(2, sizeof *m->layer);
     for (int k = 0; k < 2; k++) {
-        m.layer[k] = pff_layer_new(m.cfg.widths[k], m.cfg.widths[k + 1]);
-        pff_layer_init(m.layer[k], 9, k);
+        m->layer[k] = pff_layer_new(m->cfg.widths[k], m->cfg.widths[k + 1]);
+        pff_layer_init(m->layer[k], 9, k);
     }
-    m.head = pff_layer_new(6, PFF_CLASSES);
-    pff_layer_init(m.head, 9, 2);
-    m.nhistory = 3;
-    m.history = calloc(3, sizeof *m.history);
+    m->head = pff_layer_new(6, PFF_CLASSES);
+    pff_layer_init(m->head, 9, 2);
+    m->nhistory = 3;
+    m->history = calloc(3, sizeof *m->history);
     for (int i = 0; i < 3; i++) {
-        m.history[i].chapter = i + 1;
-        m.history[i].lr = 0.001f * (3 - i);
-        m.history[i].test_accuracy = i == 1 ? -1.0f : 90.0f + i;
-        m.history[i].loss[1] = 1.5f / (i + 1);
-        m.history[i].gneg[0] = 7.0f + i;
+        m->history[i].chapter = i + 1;
+        m->history[i].lr = 0.001f * (3 - i);
+        m->history[i].test_accuracy = i == 1 ? -1.0f : 90.0f + i;
+        m->history[i].loss[1] = 1.5f / (i + 1);
+        m->history[i].gneg[0] = 7.0f + i;
     }
+}
+
+static void model_defaults_again(pff_model *m)
+{
+    m->cfg.neg = PFF_NEG_RANDOM;
+    m->cfg.augment = PFF_AUGMENT_NONE;
+    m->cfg.hard_temp = 1.0f;
+    m->cfg.dropout = m->cfg.weight_decay = 0.0f;
+    m->cfg.goodness_from = 0;
+}
+
+/* Version 2: save -> load -> save gives the same bytes. Returns the bytes of f->a (*na of them). */
+static unsigned char *test_round_trip(const pff_model *m, const struct files *f, size_t *na)
+{
     char err[PFF_ERRLEN];
-    CHECK(pff_model_save(&m, a, err) == 0, "save: %s", err);
     pff_model r;
-    CHECK(pff_model_load(&r, a, err) == 0, "load: %s", err);
-    CHECK(r.cfg.nlayers == 2 && r.cfg.widths[2] == 6 && r.cfg.seed == m.cfg.seed && r.head,
+    CHECK(pff_model_save(m, f->a, err) == 0, "save: %s", err);
+    CHECK(pff_model_load(&r, f->a, err) == 0, "load: %s", err);
+    CHECK(r.cfg.nlayers == 2 && r.cfg.widths[2] == 6 && r.cfg.seed == m->cfg.seed && r.head,
           "config round trip");
-    CHECK(memcmp(r.layer[1]->w, m.layer[1]->w, 6 * 8 * sizeof(float)) == 0, "weights round trip");
+    CHECK(memcmp(r.layer[1]->w, m->layer[1]->w, 6 * 8 * sizeof(float)) == 0, "weights round trip");
     CHECK(r.nhistory == 3 && r.history[2].chapter == 3 && r.history[1].test_accuracy == -1.0f &&
               r.history[2].test_accuracy == 92.0f && r.history[0].loss[1] == 1.5f &&
               r.history[2].gneg[0] == 9.0f,
           "chapter records round trip");
-    CHECK(pff_model_save(&r, b, err) == 0, "save again: %s", err);
-    size_t na, nb;
-    unsigned char *pa = slurp(a, &na), *pb = slurp(b, &nb);
-    CHECK(pa && pb && na == nb && memcmp(pa, pb, na) == 0, "save → load → save: identical bytes");
+    CHECK(pff_model_save(&r, f->b, err) == 0, "save again: %s", err);
     pff_model_free(&r);
+    size_t nb = 0;
+    unsigned char *pa = slurp(f->a, na), *pb = slurp(f->b, &nb);
+    CHECK(pa && pb && *na == nb && memcmp(pa, pb, nb) == 0, "save → load → save: identical bytes");
+    CHECK(pa && pa[8] == 2, "a model without the later settings is version 2");
+    free(pb);
+    return pa;
+}
 
-    /* damaged copies */
-    for (size_t at = 30; at < na; at += na / 7) {
-        pa[at] ^= 0x10;
-        spit(c, pa, na);
-        pa[at] ^= 0x10;
-        expect_refused(c, "flipped byte", "");
+/* Damaged copies of the version-2 bytes p (restored after each) are refused with the reason. */
+static void test_damaged(unsigned char *p, size_t n, const struct files *f)
+{
+    for (size_t at = 30; at < n; at += n / 7) {
+        p[at] ^= 0x10;
+        spit(f->c, p, n);
+        p[at] ^= 0x10;
+        expect_refused(f->c, "flipped byte", "");
     }
-    pa[na / 2] ^= 1;
-    spit(c, pa, na);
-    pa[na / 2] ^= 1;
-    expect_refused(c, "flipped weight", "checksum");
-    spit(c, pa, na - 5);
-    expect_refused(c, "truncated", "truncated");
-    spit(c, pa, 10);
-    expect_refused(c, "10 bytes", "bad magic");
-    pa[0] = 'X';
-    spit(c, pa, na);
-    expect_refused(c, "bad magic", "bad magic");
-    pa[0] = 'P';
-    pa[8] = 6; /* 3 to 5: --neg hard / --augment shift, --dropout, --goodness-from models */
-    spit(c, pa, na);
-    expect_refused(c, "future version", "newer pff");
-    pa[8] = 2;
-    pa[20] = 9; /* first hidden width 8 -> 9: sizes no longer match */
-    spit(c, pa, na);
-    expect_refused(c, "mismatched sizes", "");
-    expect_refused(dir, "a directory", "not a regular file");
+    p[n / 2] ^= 1;
+    spit(f->c, p, n);
+    p[n / 2] ^= 1;
+    expect_refused(f->c, "flipped weight", "checksum");
+    spit(f->c, p, n - 5);
+    expect_refused(f->c, "truncated", "truncated");
+    spit(f->c, p, 10);
+    expect_refused(f->c, "10 bytes", "bad magic");
+    p[0] = 'X';
+    spit(f->c, p, n);
+    p[0] = 'P';
+    expect_refused(f->c, "bad magic", "bad magic");
+    p[8] = 6; /* 3 to 5: --neg hard / --augment shift, --dropout, --goodness-from models */
+    spit(f->c, p, n);
+    p[8] = 2;
+    expect_refused(f->c, "future version", "newer pff");
+    p[20] = 9; /* first hidden width 8 -> 9: sizes no longer match */
+    spit(f->c, p, n);
+    p[20] = 8;
+    expect_refused(f->c, "mismatched sizes", "");
+    expect_refused(f->dir, "a directory", "not a regular file");
+}
 
-    /* --neg hard / --augment shift: version 3, two more fields, the same round trip;
-     * every other model stays version 2 (byte 8) */
-    CHECK(pa[8] == 2, "a model without the new settings is version 2");
-    m.cfg.neg = PFF_NEG_HARD;
-    m.cfg.hard_temp = 2.5f;
-    m.cfg.augment = PFF_AUGMENT_SHIFT;
-    CHECK(pff_model_save(&m, c, err) == 0, "save version 3: %s", err);
-    size_t n3;
-    unsigned char *p3 = slurp(c, &n3);
-    CHECK(p3 && n3 == na + 8 && p3[8] == 3, "version 3 is 8 bytes longer (%zu vs %zu)", n3, na);
-    CHECK(pff_model_load(&r, c, err) == 0, "load version 3: %s", err);
+/* m saved at f->c is `version`, `extra` bytes longer than version 2's n2; it is loaded into *r
+ * (the caller checks its fields and frees it) and *r saved at f->d gives the same bytes.
+ * Returns the bytes of f->c (*n of them). */
+static unsigned char *versioned_round_trip(const pff_model *m, pff_model *r, const struct files *f,
+                                           int version, size_t n2, size_t extra, size_t *n)
+{
+    char err[PFF_ERRLEN];
+    CHECK(pff_model_save(m, f->c, err) == 0, "save version %d: %s", version, err);
+    unsigned char *p = slurp(f->c, n);
+    CHECK(p && *n == n2 + extra && p[8] == version, "version %d is %zu bytes longer (%zu vs %zu)",
+          version, extra, *n, n2);
+    CHECK(pff_model_load(r, f->c, err) == 0, "load version %d: %s", version, err);
+    CHECK(pff_model_save(r, f->d, err) == 0, "save version %d again: %s", version, err);
+    size_t nd = 0;
+    unsigned char *pd = slurp(f->d, &nd);
+    CHECK(p && pd && nd == *n && memcmp(p, pd, nd) == 0, "version %d: save → load → save identical",
+          version);
+    free(pd);
+    return p;
+}
+
+/* --neg hard / --augment shift: version 3, two more fields; a version-3 file whose settings need
+ * no version 3 is refused (one model, one byte string). */
+static void test_version3(pff_model *m, const struct files *f, size_t n2)
+{
+    m->cfg.neg = PFF_NEG_HARD;
+    m->cfg.hard_temp = 2.5f;
+    m->cfg.augment = PFF_AUGMENT_SHIFT;
+    pff_model r;
+    size_t n;
+    unsigned char *p = versioned_round_trip(m, &r, f, 3, n2, 8, &n);
     CHECK(r.cfg.neg == PFF_NEG_HARD && r.cfg.augment == PFF_AUGMENT_SHIFT && r.cfg.hard_temp == 2.5f &&
-              memcmp(r.layer[1]->w, m.layer[1]->w, 6 * 8 * sizeof(float)) == 0,
+              memcmp(r.layer[1]->w, m->layer[1]->w, 6 * 8 * sizeof(float)) == 0,
           "version 3 round trip");
-    CHECK(pff_model_save(&r, d, err) == 0, "save version 3 again: %s", err);
     pff_model_free(&r);
-    size_t nb3;
-    unsigned char *pb3 = slurp(d, &nb3);
-    CHECK(p3 && pb3 && nb3 == n3 && memcmp(p3, pb3, n3) == 0, "version 3: save → load → save identical");
-    free(pb3);
-    /* a version-3 file whose settings need no version 3 is refused (one model, one byte string) */
-    const size_t aug_at = 8 + 4 + 4 + 4 * 3 + 4 * 8 + 8; /* u32 augment after the seed */
-    memset(p3 + aug_at, 0, 4);
-    p3[8 + 4 + 4 + 4 * 3 + 4 * 6] = PFF_NEG_RANDOM; /* u32 neg (the 7th field after the widths) */
-    put_f32_fix_sum(p3, n3, aug_at + 4, 1.0f);     /* hard_temp at its default */
-    spit(c, p3, n3);
-    expect_refused(c, "v3 without hard/shift", "a version-3 model whose settings need version 2");
-    free(p3);
-    m.cfg.neg = PFF_NEG_RANDOM;
-    m.cfg.augment = PFF_AUGMENT_NONE;
-    m.cfg.hard_temp = 1.0f;
+    memset(p + MODEL_AUG_AT, 0, 4);
+    p[MODEL_NEG_AT] = PFF_NEG_RANDOM;
+    put_f32_fix_sum(p, n, MODEL_AUG_AT + 4, 1.0f); /* hard_temp at its default */
+    spit(f->c, p, n);
+    expect_refused(f->c, "v3 without hard/shift", "a version-3 model whose settings need version 2");
+    free(p);
+    model_defaults_again(m);
+}
 
-    /* --dropout / --weight-decay: version 4 = version 3's layout + f32 dropout, f32 weight_decay
-     * after hard_temp (at 76 and 80 for two layers), with or without the version-3 settings */
-    const size_t drop_at = aug_at + 8, wd_at = aug_at + 12;
+/* --dropout / --weight-decay: version 4 = version 3's layout + f32 dropout, f32 weight_decay,
+ * with or without the version-3 settings; out of range, or neither in use: refused, the field
+ * named. */
+static void test_version4(pff_model *m, const struct files *f, size_t n2)
+{
     for (int with_v3 = 0; with_v3 < 2; with_v3++) {
-        m.cfg.dropout = 0.2f;
-        m.cfg.weight_decay = 0.01f;
-        m.cfg.neg = with_v3 ? PFF_NEG_HARD : PFF_NEG_RANDOM;
-        m.cfg.augment = with_v3 ? PFF_AUGMENT_SHIFT : PFF_AUGMENT_NONE;
-        m.cfg.hard_temp = with_v3 ? 2.5f : 1.0f;
-        CHECK(pff_model_save(&m, c, err) == 0, "save version 4: %s", err);
-        size_t n4, nb4;
-        unsigned char *p4 = slurp(c, &n4);
-        CHECK(p4 && n4 == na + 16 && p4[8] == 4, "version 4 (%s) is 16 bytes longer (%zu vs %zu)",
-              with_v3 ? "hard, shift" : "alone", n4, na);
-        CHECK(pff_model_load(&r, c, err) == 0, "load version 4: %s", err);
-        CHECK(r.cfg.dropout == 0.2f && r.cfg.weight_decay == 0.01f && r.cfg.neg == m.cfg.neg &&
-                  r.cfg.augment == m.cfg.augment && r.cfg.hard_temp == m.cfg.hard_temp &&
-                  memcmp(r.layer[1]->w, m.layer[1]->w, 6 * 8 * sizeof(float)) == 0,
+        m->cfg.dropout = 0.2f;
+        m->cfg.weight_decay = 0.01f;
+        m->cfg.neg = with_v3 ? PFF_NEG_HARD : PFF_NEG_RANDOM;
+        m->cfg.augment = with_v3 ? PFF_AUGMENT_SHIFT : PFF_AUGMENT_NONE;
+        m->cfg.hard_temp = with_v3 ? 2.5f : 1.0f;
+        pff_model r;
+        size_t n;
+        unsigned char *p = versioned_round_trip(m, &r, f, 4, n2, 16, &n);
+        CHECK(r.cfg.dropout == 0.2f && r.cfg.weight_decay == 0.01f && r.cfg.neg == m->cfg.neg &&
+                  r.cfg.augment == m->cfg.augment && r.cfg.hard_temp == m->cfg.hard_temp &&
+                  memcmp(r.layer[1]->w, m->layer[1]->w, 6 * 8 * sizeof(float)) == 0,
               "version 4 round trip (%s)", with_v3 ? "with the version-3 settings" : "alone");
-        CHECK(pff_model_save(&r, d, err) == 0, "save version 4 again: %s", err);
         pff_model_free(&r);
-        unsigned char *pb4 = slurp(d, &nb4);
-        CHECK(p4 && pb4 && nb4 == n4 && memcmp(p4, pb4, n4) == 0,
-              "version 4: save → load → save identical");
-        free(pb4);
-        if (!with_v3) { /* out of range, or neither in use: refused, the field named */
-            put_f32_fix_sum(p4, n4, drop_at, 1.5f);
-            spit(c, p4, n4);
-            expect_refused(c, "v4 dropout 1.5", "the model's dropout is 1.5, expected a number in [0, 1)");
-            put_f32_fix_sum(p4, n4, drop_at, -0.25f);
-            spit(c, p4, n4);
-            expect_refused(c, "v4 dropout -0.25", "dropout");
-            put_f32_fix_sum(p4, n4, drop_at, 0.2f);
-            put_f32_fix_sum(p4, n4, wd_at, -1.0f);
-            spit(c, p4, n4);
-            expect_refused(c, "v4 weight decay -1", "weight_decay is -1, expected a number >= 0");
-            put_f32_fix_sum(p4, n4, wd_at, __builtin_nanf(""));
-            spit(c, p4, n4);
-            expect_refused(c, "v4 weight decay NaN", "weight_decay");
-            put_f32_fix_sum(p4, n4, drop_at, 0.0f);
-            put_f32_fix_sum(p4, n4, wd_at, 0.0f);
-            spit(c, p4, n4);
-            expect_refused(c, "v4 with both 0", "a version-4 model whose settings need version 2");
+        if (!with_v3) {
+            put_f32_fix_sum(p, n, MODEL_DROP_AT, 1.5f);
+            spit(f->c, p, n);
+            expect_refused(f->c, "v4 dropout 1.5", "the model's dropout is 1.5, expected a number in [0, 1)");
+            put_f32_fix_sum(p, n, MODEL_DROP_AT, -0.25f);
+            spit(f->c, p, n);
+            expect_refused(f->c, "v4 dropout -0.25", "dropout");
+            put_f32_fix_sum(p, n, MODEL_DROP_AT, 0.2f);
+            put_f32_fix_sum(p, n, MODEL_WD_AT, -1.0f);
+            spit(f->c, p, n);
+            expect_refused(f->c, "v4 weight decay -1", "weight_decay is -1, expected a number >= 0");
+            put_f32_fix_sum(p, n, MODEL_WD_AT, __builtin_nanf(""));
+            spit(f->c, p, n);
+            expect_refused(f->c, "v4 weight decay NaN", "weight_decay");
+            put_f32_fix_sum(p, n, MODEL_DROP_AT, 0.0f);
+            put_f32_fix_sum(p, n, MODEL_WD_AT, 0.0f);
+            spit(f->c, p, n);
+            expect_refused(f->c, "v4 with both 0", "a version-4 model whose settings need version 2");
         }
-        free(p4);
+        free(p);
     }
-    m.cfg.dropout = m.cfg.weight_decay = 0.0f;
-    m.cfg.neg = PFF_NEG_RANDOM;
-    m.cfg.augment = PFF_AUGMENT_NONE;
-    m.cfg.hard_temp = 1.0f;
+    model_defaults_again(m);
+}
 
-    /* --goodness-from 1: version 5 = version 4's layout + u32 goodness_from (at 84 for two
-     * layers), the version-3 and -4 fields carried whatever they hold */
-    m.cfg.goodness_from = 1;
-    CHECK(pff_model_save(&m, c, err) == 0, "save version 5: %s", err);
-    size_t n5, nb5;
-    unsigned char *p5 = slurp(c, &n5);
-    CHECK(p5 && n5 == na + 20 && p5[8] == 5, "version 5 is 20 bytes longer (%zu vs %zu)", n5, na);
-    CHECK(pff_model_load(&r, c, err) == 0, "load version 5: %s", err);
+/* --goodness-from 1: version 5 = version 4's layout + u32 goodness_from, the version-3 and -4
+ * fields carried whatever they hold; goodness_from 2 (the paper's rule is written 0) and 3 (more
+ * than L) refused, and version 5 still checks the version-4 fields. Back at the defaults, the
+ * model is version 2 again. */
+static void test_version5(pff_model *m, const struct files *f, size_t n2)
+{
+    m->cfg.goodness_from = 1;
+    pff_model r;
+    size_t n;
+    unsigned char *p = versioned_round_trip(m, &r, f, 5, n2, 20, &n);
     CHECK(r.cfg.goodness_from == 1 && r.cfg.dropout == 0.0f && r.cfg.neg == PFF_NEG_RANDOM &&
-              memcmp(r.layer[1]->w, m.layer[1]->w, 6 * 8 * sizeof(float)) == 0,
+              memcmp(r.layer[1]->w, m->layer[1]->w, 6 * 8 * sizeof(float)) == 0,
           "version 5 round trip");
-    CHECK(pff_model_save(&r, d, err) == 0, "save version 5 again: %s", err);
     pff_model_free(&r);
-    unsigned char *pb5 = slurp(d, &nb5);
-    CHECK(p5 && pb5 && nb5 == n5 && memcmp(p5, pb5, n5) == 0,
-          "version 5: save → load → save identical");
-    free(pb5);
-    const size_t from_at = wd_at + 4;
-    for (int bad = 2; bad <= 3; bad++) { /* 2: the paper's rule is never written; 3 > L */
-        p5[from_at] = (unsigned char)bad;
-        fix_sum(p5, n5);
-        spit(c, p5, n5);
-        expect_refused(c, bad == 2 ? "v5 paper's rule" : "v5 layer 3 of 2", "goodness_from");
+    for (int bad = 2; bad <= 3; bad++) {
+        p[MODEL_FROM_AT] = (unsigned char)bad;
+        fix_sum(p, n);
+        spit(f->c, p, n);
+        expect_refused(f->c, bad == 2 ? "v5 paper's rule" : "v5 layer 3 of 2", "goodness_from");
     }
-    p5[from_at] = 1;
-    put_f32_fix_sum(p5, n5, drop_at, -0.5f); /* version 5 still checks the version-4 fields */
-    spit(c, p5, n5);
-    expect_refused(c, "v5 dropout -0.5", "dropout");
-    free(p5);
-    m.cfg.goodness_from = 0;
-    CHECK(pff_model_save(&m, c, err) == 0, "save: %s", err);
-    size_t n2;
-    unsigned char *p2 = slurp(c, &n2);
-    CHECK(p2 && n2 == na && p2[8] == 2, "dropout and weight decay 0: version 2 again");
+    p[MODEL_FROM_AT] = 1;
+    put_f32_fix_sum(p, n, MODEL_DROP_AT, -0.5f);
+    spit(f->c, p, n);
+    expect_refused(f->c, "v5 dropout -0.5", "dropout");
+    free(p);
+    model_defaults_again(m);
+    char err[PFF_ERRLEN];
+    CHECK(pff_model_save(m, f->c, err) == 0, "save: %s", err);
+    unsigned char *p2 = slurp(f->c, &n);
+    CHECK(p2 && n == n2 && p2[8] == 2, "dropout and weight decay 0: version 2 again");
     free(p2);
+}
 
-    /* a save into a missing directory fails and leaves no file */
-    char bad[160];
-    snprintf(bad, sizeof bad, "%s/missing/x.pff", dir);
-    CHECK(pff_model_save(&m, bad, err) != 0, "save into a missing directory fails");
-    /* an existing model survives a failed overwrite attempt of another path */
-    size_t nb2;
-    unsigned char *pb2 = slurp(b, &nb2);
-    CHECK(pb2 && nb2 == nb && memcmp(pb2, pb, nb) == 0, "existing file untouched");
-    free(pa), free(pb), free(pb2);
+/* A save into a missing directory fails and leaves no file; the model saved earlier at f->b
+ * keeps its bytes. */
+static void test_failed_save(const pff_model *m, const struct files *f)
+{
+    char bad[160], err[PFF_ERRLEN];
+    size_t n0 = 0, n1 = 0;
+    unsigned char *before = slurp(f->b, &n0);
+    snprintf(bad, sizeof bad, "%s/missing/x.pff", f->dir);
+    CHECK(pff_model_save(m, bad, err) != 0, "save into a missing directory fails");
+    unsigned char *after = slurp(f->b, &n1);
+    CHECK(before && after && n0 == n1 && memcmp(before, after, n0) == 0, "existing file untouched");
+    free(before), free(after);
+}
+
+int main(void)
+{
+    struct files f = {.dir = "/tmp/pff_test_model_XXXXXX"};
+    if (!mkdtemp(f.dir))
+        return 1;
+    snprintf(f.a, sizeof f.a, "%s/a.pff", f.dir);
+    snprintf(f.b, sizeof f.b, "%s/b.pff", f.dir);
+    snprintf(f.c, sizeof f.c, "%s/c.pff", f.dir);
+    snprintf(f.d, sizeof f.d, "%s/d.pff", f.dir);
+    test_settings_table();
+    pff_model m;
+    model_fixture(&m);
+    size_t n2 = 0;
+    unsigned char *p2 = test_round_trip(&m, &f, &n2);
+    if (p2)
+        test_damaged(p2, n2, &f);
+    free(p2);
+    test_version3(&m, &f, n2);
+    test_version4(&m, &f, n2);
+    test_version5(&m, &f, n2);
+    test_failed_save(&m, &f);
     pff_model_free(&m);
-    test_checkpoint_v4(dir);
+    test_checkpoints(f.dir);
     char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f.dir);
     if (system(cmd) != 0)
         return 1;
     return check_report("test_model");
