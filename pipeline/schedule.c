@@ -217,34 +217,70 @@ static int train_layer(node *nd, pff_layer *l, int k, int c, const float *in,
 }
 
 /* ---- All Layers (and Sequential, and Federated) ---- */
+
+/* All Layers: the negatives of chapter c for a node whose first chapter is c0: made from the
+ * network by this node after its chapter c - N (or, resumed, before the checkpoint), or drawn. */
+static int all_layers_negatives(node *nd, int c, int c0, char *err)
+{
+    const pff_negs_source src = pff_negatives_source(nd->r->cfg->model.neg, c, c0, nd->r->N);
+    if (src == PFF_NEGS_DRAW)
+        draw_negatives(nd, c);
+    if (src != PFF_NEGS_FROM_NET)
+        return PFF_OK;
+    if (c == c0)
+        return pff_resumed_negatives(nd, c, err);
+    uint8_t *t = nd->neg;
+    nd->neg = nd->neg_next;
+    nd->neg_next = t;
+    return PFF_OK;
+}
+
+/* All Layers, after the L layers of chapter c: the head (from the previous node), the chapter
+ * tail on this node's shadow network, which makes the negatives of its next chapter c + N, and
+ * the head handed on. */
+static int all_layers_tail(node *nd, int c, char *err)
+{
+    run *r = nd->r;
+    const int L = r->L, N = r->N;
+    pff_stage_stats st = {0};
+    pff_layer *head = NULL;
+    if (r->head && !(head = c == r->start ? r->head : get(nd, ch(r, CH_LAYER, L), L, c - 1)))
+        return PFF_ABORTED;
+    int want_neg = pff_neg_from_net(r->cfg->model.neg) && c + N < r->S;
+    if (head && nd->stale)
+        pff_layer_copy_moments(head, nd->stale[L]);
+    int rc = chapter_tail(nd, c, nd->shadow, head, want_neg ? nd->neg_next : NULL, c + N, &st, err);
+    if (head && nd->stale)
+        pff_layer_copy_moments(nd->stale[L], head);
+    if (!rc && head)
+        rc = pff_keep_state(nd, c, L, head, err);
+    if (!rc && want_neg)
+        rc = pff_keep_negatives(nd, c + N, nd->neg_next, err);
+    if (rc)
+        return rc;
+    if (head && publish(nd, ch(r, CH_LAYER, L), L, c, head))
+        return PFF_ABORTED;
+    stage_finished(r, c, L, &st);
+    return PFF_OK;
+}
+
+/* All Layers: node nd trains chapters c0, c0 + N, ...: each layer in turn, got from the previous
+ * node, trained, kept in the shadow network, handed on, and the data mapped through it. */
 static int all_layers_node(node *nd, char *err)
 {
     run *r = nd->r;
     const pff_config *cfg = r->cfg;
     const int L = r->L, N = r->N, S = r->S;
-    const long n = nd->n;
     const int C = cfg->model.epochs / S;
+    const int per_epoch = pff_inputs_per_epoch(&cfg->model); /* then train_layer embeds and maps */
     int c0 = r->start + ((nd->id - r->start % N) + N) % N; /* this node's first chapter */
     for (int c = c0; c < S; c += N) {
-        int rc;
-        const pff_negs_source src = pff_negatives_source(cfg->model.neg, c, c0, N);
-        if (src == PFF_NEGS_FROM_NET) {
-            if (c == c0) { /* resumed: made before the checkpoint */
-                if ((rc = pff_resumed_negatives(nd, c, err)))
-                    return rc;
-            } else { /* made by this node after its chapter c - N */
-                uint8_t *t = nd->neg;
-                nd->neg = nd->neg_next;
-                nd->neg_next = t;
-            }
-        } else if (src == PFF_NEGS_DRAW) {
-            draw_negatives(nd, c);
-        }
-        /* the chapter's inputs (of its one epoch, when shifts change every epoch) */
-        const int per_epoch = pff_inputs_per_epoch(&cfg->model);
+        int rc = all_layers_negatives(nd, c, c0, err);
+        if (rc)
+            return rc;
         if (!per_epoch)
-            pff_embed_inputs(&cfg->model, nd->a0, nd->img, nd->y, nd->neg, nd->index, n, r->dim, c * C,
-                             c == c0 || cfg->model.augment, nd->work.threads);
+            pff_embed_inputs(&cfg->model, nd->a0, nd->img, nd->y, nd->neg, nd->index, nd->n, r->dim,
+                             c * C, c == c0 || cfg->model.augment, nd->work.threads);
         const float *in = nd->a0;
         for (int k = 0; k < L; k++) {
             pff_layer *l = c == r->start ? r->layers[k] : get(nd, ch(r, CH_LAYER, k), k, c - 1);
@@ -264,31 +300,14 @@ static int all_layers_node(node *nd, char *err)
             if (k + 1 < L && !per_epoch) {
                 float *out = in == nd->act[0] ? nd->act[1] : nd->act[0];
                 double t0 = pff_now();
-                pff_ff_map(nd->shadow[k], &nd->work, in, 2 * n, out);
+                pff_ff_map(nd->shadow[k], &nd->work, in, 2 * nd->n, out);
                 span(nd, PFF_SPAN_MAP, k, c, t0, pff_now());
                 in = out;
             }
             stage_finished(r, c, k, &st);
         }
-        pff_stage_stats st = {0};
-        pff_layer *head = NULL;
-        if (r->head && !(head = c == r->start ? r->head : get(nd, ch(r, CH_LAYER, L), L, c - 1)))
-            return PFF_ABORTED;
-        int want_neg = pff_neg_from_net(cfg->model.neg) && c + N < S;
-        if (head && nd->stale)
-            pff_layer_copy_moments(head, nd->stale[L]);
-        rc = chapter_tail(nd, c, nd->shadow, head, want_neg ? nd->neg_next : NULL, c + N, &st, err);
-        if (head && nd->stale)
-            pff_layer_copy_moments(nd->stale[L], head);
-        if (!rc && head)
-            rc = pff_keep_state(nd, c, L, head, err);
-        if (!rc && want_neg)
-            rc = pff_keep_negatives(nd, c + N, nd->neg_next, err);
-        if (rc)
+        if ((rc = all_layers_tail(nd, c, err)))
             return rc;
-        if (head && publish(nd, ch(r, CH_LAYER, L), L, c, head))
-            return PFF_ABORTED;
-        stage_finished(r, c, L, &st);
     }
     return PFF_OK;
 }
