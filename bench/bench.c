@@ -313,6 +313,135 @@ static step_times time_step(int in, int out, int B, int T)
     return t;
 }
 
+/* ---- the report, section by section ---- */
+
+/* The products timed in 2.: the trainer's shapes. */
+static const shape shapes[] = {
+    {"forward  (128 x 2000 x 2000, x W^T)", 0, 1, 128, 2000, 2000},
+    {"forward, half the columns (128 x 1000 x 2000)", 0, 1, 128, 1000, 2000},
+    {"gradient tile (128 x 2000 x 128, dz^T x)", 1, 0, 128, 2000, 128},
+    {"map chunk (512 x 2000 x 2000)", 0, 1, 512, 2000, 2000},
+    {"table chunk (1000 x 2000 x 2000)", 0, 1, 1000, 2000, 2000},
+    {"square (2000 x 2000 x 2000)", 0, 1, 2000, 2000, 2000},
+};
+#define NSHAPES ((int)(sizeof shapes / sizeof shapes[0]))
+
+/* The layers stepped in 3.: the paper network's two shapes, then the small network's two. */
+static const struct {
+    int in, out;
+} step_layers[4] = {{784, 2000}, {2000, 2000}, {784, 500}, {500, 500}};
+
+/* 3. One FF step of each layer of step_layers, checked first, timed whole and by part into st;
+ * 0 when a check fails. */
+static int report_steps(int T, double peakT, step_times *st)
+{
+    printf("\nFF step, batch 64 (64 positive + 64 negative rows):\n");
+    if (!check_step(300, 200, 1) || !check_step(300, 200, T))
+        return 0;
+    for (int i = 0; i < 4; i++) {
+        const int in = step_layers[i].in, out = step_layers[i].out;
+        st[i] = time_step(in, out, 64, T);
+        double flop = 2.0 * 2 * 128.0 * in * out;
+        double other = st[i].no_adam - st[i].forward - st[i].gradient;
+        printf("  %4d x %4d: %6.2f ms/step = %5.1f GFLOP/s (%4.1f%% of peak): forward %.2f ms, "
+               "gradient %.2f ms, element-wise %.2f ms, Adam %.2f ms; with --dropout 0.2 "
+               "--weight-decay 0.01 %.2f ms (x%.3f)\n",
+               in, out, 1e3 * st[i].total, flop / st[i].total / 1e9,
+               100 * flop / st[i].total / 1e9 / peakT, 1e3 * st[i].forward, 1e3 * st[i].gradient,
+               1e3 * (other > 0 ? other : 0), 1e3 * (st[i].total - st[i].no_adam),
+               1e3 * st[i].regularised, st[i].regularised / st[i].total);
+    }
+    return 1;
+}
+
+/* 4. Epochs of 60,000 images (batches of 64) from the step times; returns the paper network's. */
+static double report_epochs(const step_times *st, double peakT)
+{
+    const double steps = 60000.0 / 64;
+    double paper = steps * (st[0].total + 3 * st[1].total);
+    double paper_flop = 6.0e4 * 8.0 * (784.0 * 2000 + 3 * 2000.0 * 2000);
+    double small = steps * (st[2].total + 2 * st[3].total);
+    double small_flop = 6.0e4 * 8.0 * (784.0 * 500 + 2 * 500.0 * 500);
+    printf("\nepoch of 60,000 images from the step times (products counted as DESIGN.md §5):\n");
+    printf("  paper [784,2000,2000,2000,2000]: %6.1f s, %5.1f GFLOP/s, %4.1f%% of the %.1f GFLOP/s peak\n",
+           paper, paper_flop / paper / 1e9, 100 * paper_flop / paper / 1e9 / peakT, peakT);
+    printf("  small [784,500,500,500]:         %6.1f s, %5.1f GFLOP/s, %4.1f%% of peak\n", small,
+           small_flop / small / 1e9, 100 * small_flop / small / 1e9 / peakT);
+    return paper;
+}
+
+/* 5. The goodness table of the paper network on 2,000 random images, against the epoch. */
+static void report_table(int T, double paper_epoch)
+{
+    enum { NIMG = 2000 };
+    const int w[5] = {784, 2000, 2000, 2000, 2000};
+    pff_layer *net[4];
+    for (int k = 0; k < 4; k++) {
+        net[k] = pff_layer_new(w[k], w[k + 1]);
+        pff_layer_init(net[k], 1, k);
+    }
+    pff_work ww;
+    pff_work_init(&ww, 2, 2000, 2000 * 2000 + 2000, T);
+    float *img = malloc(sizeof(float) * NIMG * 784), *table = malloc(sizeof(float) * NIMG * 10);
+    for (int i = 0; i < NIMG * 784; i++)
+        img[i] = pff_uniform(pff_hash(3, 3, 3, 3, i));
+    double t0 = now();
+    pff_goodness_table(net, 4, 1, &ww, img, NIMG, 784, NULL, table);
+    double per = (now() - t0) / NIMG;
+    printf("\ngoodness table, paper network: %.2f ms per image (10 labels): regenerating adaptive "
+           "negatives for 60,000 images %.1f s = %.2fx the epoch; evaluating 10,000 images %.1f s "
+           "= %.2fx\n",
+           1e3 * per, per * 60000, per * 60000 / paper_epoch, per * 10000, per * 10000 / paper_epoch);
+    free(img), free(table);
+    pff_work_free(&ww);
+    for (int k = 0; k < 4; k++)
+        pff_layer_free(net[k]);
+}
+
+/* 6. The triad on each of the nt thread counts tt into gbs, and what Adam's traffic costs an
+ * epoch of the paper network at the one of T threads (gbT). */
+static void report_memory(const int *tt, int nt, double *gbs, double gbT, int T)
+{
+    printf("\nmemory: triad a = b + s*c, 3 x 64 MiB, %.1f GB/s on 1 thread, %.1f on 2", gbs[0], gbs[1]);
+    if (nt > 2)
+        printf(", %.1f on %d", gbs[2], tt[2]);
+    const double steps = 60000.0 / 64, nparam = 784.0 * 2000 + 2000 + 3 * (2000.0 * 2000 + 2000);
+    printf("\n  Adam, 24 bytes per parameter per step: %.1f s per paper-network epoch (%.0f steps of "
+           "%.1f M parameters) at the %d-thread triad\n",
+           steps * nparam * 24 / (gbT * 1e9), steps, nparam / 1e6, T);
+}
+
+/* 7. Each step against its roofline: both products at the peak, then Adam's 24 bytes a
+ * parameter at the triad (nothing overlaps them: they run one after the other on the same
+ * threads, DESIGN.md §5). */
+static void report_roofline(const step_times *st, double peakT, double gbT)
+{
+    printf("\nroofline of one step: its two products at the %.1f GFLOP/s peak, then Adam's 24 bytes "
+           "a parameter at the %.1f GB/s triad:\n", peakT, gbT);
+    for (int i = 0; i < 4; i++) {
+        const double in = step_layers[i].in, out = step_layers[i].out;
+        double prod = 2.0 * 2 * 128.0 * in * out / (peakT * 1e9);
+        double adam = 24.0 * (in * out + out) / (gbT * 1e9);
+        printf("  %4d x %4d: products 2 x %.2f ms + Adam %.2f ms = %.2f ms; the step (%.2f ms) is "
+               "%.3fx it, its products (%.2f ms) %.3fx theirs\n",
+               step_layers[i].in, step_layers[i].out, 1e3 * prod / 2, 1e3 * adam, 1e3 * (prod + adam),
+               1e3 * st[i].total, st[i].total / (prod + adam), 1e3 * (st[i].forward + st[i].gradient),
+               (st[i].forward + st[i].gradient) / prod);
+    }
+}
+
+/* --cores: the OpenBLAS cores this CPU runs (CPUID), best first. */
+static int list_cores(void)
+{
+    pff_cpu cpu;
+    const char *names[8];
+    pff_cpu_read(&cpu);
+    int n = pff_blas_cores(&cpu, names, 8);
+    for (int k = 0; k < n; k++)
+        printf("%s\n", names[k]);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     pff_runtime_start(argv, pff_blas_check);
@@ -321,15 +450,8 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--floor"))
             floor_only = 1;
-        else if (!strcmp(argv[i], "--cores")) { /* the OpenBLAS cores this CPU runs (CPUID) */
-            pff_cpu cpu;
-            const char *names[8];
-            pff_cpu_read(&cpu);
-            int n = pff_blas_cores(&cpu, names, 8);
-            for (int k = 0; k < n; k++)
-                printf("%s\n", names[k]);
-            return 0;
-        }
+        else if (!strcmp(argv[i], "--cores"))
+            return list_cores();
         else if (argv[i][0] >= '0' && argv[i][0] <= '9')
             T = atoi(argv[i]);
         else {
@@ -341,20 +463,11 @@ int main(int argc, char **argv)
         T = 1;
     pff_blas_init();
     const char *ct = getenv("OPENBLAS_CORETYPE");
-
-    shape shapes[] = {
-        {"forward  (128 x 2000 x 2000, x W^T)", 0, 1, 128, 2000, 2000},
-        {"forward, half the columns (128 x 1000 x 2000)", 0, 1, 128, 1000, 2000},
-        {"gradient tile (128 x 2000 x 128, dz^T x)", 1, 0, 128, 2000, 128},
-        {"map chunk (512 x 2000 x 2000)", 0, 1, 512, 2000, 2000},
-        {"table chunk (1000 x 2000 x 2000)", 0, 1, 1000, 2000, 2000},
-        {"square (2000 x 2000 x 2000)", 0, 1, 2000, 2000, 2000},
-    };
-    const int ns = sizeof shapes / sizeof shapes[0];
-    int tt[3] = {1, 2, T}, ntt = T > 2 ? 3 : 2, it = T == 1 ? 0 : T == 2 ? 1 : 2; /* gbs[it]: T threads */
+    /* the triad on 1, 2 and T threads; gbs[it] is T's */
+    int tt[3] = {1, 2, T}, ntt = T > 2 ? 3 : 2, it = T == 1 ? 0 : T == 2 ? 1 : 2;
     double gbs[3];
     if (floor_only) { /* one machine-readable line for bench/floor.sh */
-        double peak = sgemm_peak(shapes, ns, T, NULL);
+        double peak = sgemm_peak(shapes, NSHAPES, T, NULL);
         if (peak < 0)
             return 1;
         triad(tt, ntt, gbs);
@@ -370,82 +483,16 @@ int main(int argc, char **argv)
 
     double peak1 = 0, peakT;
     printf("\nsgemm (each shape checked against a double dot product first):\n");
-    if ((peakT = sgemm_peak(shapes, ns, T, &peak1)) < 0)
+    if ((peakT = sgemm_peak(shapes, NSHAPES, T, &peak1)) < 0)
         return 1;
     printf("  peak: %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %d threads\n", peak1, peakT, T);
-
-    printf("\nFF step, batch 64 (64 positive + 64 negative rows):\n");
-    if (!check_step(300, 200, 1) || !check_step(300, 200, T))
-        return 1;
-    struct { int in, out; } layers[] = {{784, 2000}, {2000, 2000}, {784, 500}, {500, 500}};
     step_times st[4];
-    for (int i = 0; i < 4; i++) {
-        st[i] = time_step(layers[i].in, layers[i].out, 64, T);
-        double flop = 2.0 * 2 * 128.0 * layers[i].in * layers[i].out;
-        double other = st[i].no_adam - st[i].forward - st[i].gradient;
-        printf("  %4d x %4d: %6.2f ms/step = %5.1f GFLOP/s (%4.1f%% of peak): forward %.2f ms, "
-               "gradient %.2f ms, element-wise %.2f ms, Adam %.2f ms; with --dropout 0.2 "
-               "--weight-decay 0.01 %.2f ms (x%.3f)\n",
-               layers[i].in, layers[i].out, 1e3 * st[i].total, flop / st[i].total / 1e9,
-               100 * flop / st[i].total / 1e9 / peakT, 1e3 * st[i].forward, 1e3 * st[i].gradient,
-               1e3 * (other > 0 ? other : 0), 1e3 * (st[i].total - st[i].no_adam),
-               1e3 * st[i].regularised, st[i].regularised / st[i].total);
-    }
-    /* 4. epochs from the steps: 60,000 images / 64 per batch */
-    const double steps = 60000.0 / 64;
-    double paper = steps * (st[0].total + 3 * st[1].total);
-    double paper_flop = 6.0e4 * 8.0 * (784.0 * 2000 + 3 * 2000.0 * 2000);
-    double small = steps * (st[2].total + 2 * st[3].total);
-    double small_flop = 6.0e4 * 8.0 * (784.0 * 500 + 2 * 500.0 * 500);
-    printf("\nepoch of 60,000 images from the step times (products counted as DESIGN.md §5):\n");
-    printf("  paper [784,2000,2000,2000,2000]: %6.1f s, %5.1f GFLOP/s, %4.1f%% of the %.1f GFLOP/s peak\n",
-           paper, paper_flop / paper / 1e9, 100 * paper_flop / paper / 1e9 / peakT, peakT);
-    printf("  small [784,500,500,500]:         %6.1f s, %5.1f GFLOP/s, %4.1f%% of peak\n", small,
-           small_flop / small / 1e9, 100 * small_flop / small / 1e9 / peakT);
-
-    /* 5. goodness table, paper network, 2000 images */
-    pff_layer *net[4];
-    int w[5] = {784, 2000, 2000, 2000, 2000};
-    for (int k = 0; k < 4; k++) {
-        net[k] = pff_layer_new(w[k], w[k + 1]);
-        pff_layer_init(net[k], 1, k);
-    }
-    pff_work ww;
-    pff_work_init(&ww, 2, 2000, 2000 * 2000 + 2000, T);
-    const int nimg = 2000;
-    float *img = malloc(sizeof(float) * nimg * 784), *table = malloc(sizeof(float) * nimg * 10);
-    for (int i = 0; i < nimg * 784; i++)
-        img[i] = pff_uniform(pff_hash(3, 3, 3, 3, i));
-    double t0 = now();
-    pff_goodness_table(net, 4, 1, &ww, img, nimg, 784, NULL, table);
-    double per = (now() - t0) / nimg;
-    printf("\ngoodness table, paper network: %.2f ms per image (10 labels): regenerating adaptive "
-           "negatives for 60,000 images %.1f s = %.2fx the epoch; evaluating 10,000 images %.1f s "
-           "= %.2fx\n",
-           1e3 * per, per * 60000, per * 60000 / paper, per * 10000, per * 10000 / paper);
-
+    if (!report_steps(T, peakT, st))
+        return 1;
+    report_table(T, report_epochs(st, peakT));
     triad(tt, ntt, gbs);
-    printf("\nmemory: triad a = b + s*c, 3 x 64 MiB, %.1f GB/s on 1 thread, %.1f on 2", gbs[0], gbs[1]);
-    if (ntt > 2)
-        printf(", %.1f on %d", gbs[2], T);
-    const double nparam = 784.0 * 2000 + 2000 + 3 * (2000.0 * 2000 + 2000);
-    printf("\n  Adam, 24 bytes per parameter per step: %.1f s per paper-network epoch (%.0f steps of "
-           "%.1f M parameters) at the %d-thread triad\n",
-           steps * nparam * 24 / (gbs[it] * 1e9), steps, nparam / 1e6, T);
-    /* 7. each step against its roofline: both products at the peak, then Adam's 24 bytes a
-     * parameter at the triad (nothing overlaps them: they run one after the other on the same
-     * threads, DESIGN.md §5) */
-    printf("\nroofline of one step: its two products at the %.1f GFLOP/s peak, then Adam's 24 bytes "
-           "a parameter at the %.1f GB/s triad:\n", peakT, gbs[it]);
-    for (int i = 0; i < 4; i++) {
-        double prod = 2.0 * 2 * 128.0 * layers[i].in * layers[i].out / (peakT * 1e9);
-        double adam = 24.0 * ((double)layers[i].in * layers[i].out + layers[i].out) / (gbs[it] * 1e9);
-        printf("  %4d x %4d: products 2 x %.2f ms + Adam %.2f ms = %.2f ms; the step (%.2f ms) is "
-               "%.3fx it, its products (%.2f ms) %.3fx theirs\n",
-               layers[i].in, layers[i].out, 1e3 * prod / 2, 1e3 * adam, 1e3 * (prod + adam),
-               1e3 * st[i].total, st[i].total / (prod + adam), 1e3 * (st[i].forward + st[i].gradient),
-               (st[i].forward + st[i].gradient) / prod);
-    }
+    report_memory(tt, ntt, gbs, gbs[it], T);
+    report_roofline(st, peakT, gbs[it]);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("peak RSS of this benchmark: %.0f MB\n", ru.ru_maxrss / 1024.0);
