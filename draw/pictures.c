@@ -81,6 +81,45 @@ static double nice_step(double span, int n)
     return (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10) * p;
 }
 
+/* A chart's frame: the box (x0, y0, w, h) on the canvas and the ranges it shows, x on a log
+ * scale when logx (then xmin and xmax are powers: log10 of the seconds). */
+typedef struct {
+    int x0, y0, w, h;
+    double xmin, xmax, ymin, ymax;
+    int logx;
+} frame;
+
+static int frame_x(const frame *f, double v)
+{
+    double t = f->logx ? log10(v) : v;
+    return f->x0 + (int)lround((t - f->xmin) / (f->xmax - f->xmin) * (f->w - 1));
+}
+
+static int frame_y(const frame *f, double v)
+{
+    return f->y0 + f->h - 1 - (int)lround((v - f->ymin) / (f->ymax - f->ymin) * (f->h - 1));
+}
+
+/* A grid line every ys from ymin to ymax, each labelled at the left (-0 is written 0). */
+static void frame_ygrid(pff_canvas *c, const frame *f, double ys)
+{
+    char buf[32];
+    for (double v = f->ymin; v <= f->ymax + ys * 0.5; v += ys) {
+        double t = fabs(v) < ys * 1e-9 ? 0 : v;
+        int py = frame_y(f, t);
+        pff_canvas_fill(c, f->x0, py, f->x0 + f->w, py + 1, GRID);
+        snprintf(buf, sizeof buf, "%.4g", t);
+        pff_canvas_text(c, f->x0 - 8 - pff_canvas_text_width(buf, 1), py - 3, 1, TEXT, buf);
+    }
+}
+
+/* The x axis along the bottom and the y axis along the left. */
+static void frame_axes(pff_canvas *c, const frame *f)
+{
+    pff_canvas_fill(c, f->x0, f->y0 + f->h - 1, f->x0 + f->w, f->y0 + f->h, AXIS);
+    pff_canvas_fill(c, f->x0, f->y0, f->x0 + 1, f->y0 + f->h, AXIS);
+}
+
 typedef struct {
     const double *y; /* value of point i at y[i * stride] */
     int stride, dashed;
@@ -118,39 +157,29 @@ static void chart(pff_canvas *c, int x0, int y0, int w, int h, const char *title
     if (xs < 1)
         xs = 1;
     pff_canvas_text(c, x0, y0 - 22, 2, TEXT, title);
+    const frame f = {x0, y0, w, h, xmin, xmax, ymin, ymax, 0};
+    frame_ygrid(c, &f, ys);
     char buf[32];
-#define PX(v) (x0 + (int)lround(((v) - xmin) / (xmax - xmin) * (w - 1)))
-#define PY(v) (y0 + h - 1 - (int)lround(((v) - ymin) / (ymax - ymin) * (h - 1)))
-    for (double v = ymin; v <= ymax + ys * 0.5; v += ys) {
-        double t = fabs(v) < ys * 1e-9 ? 0 : v;
-        int py = PY(t);
-        pff_canvas_fill(c, x0, py, x0 + w, py + 1, GRID);
-        snprintf(buf, sizeof buf, "%.4g", t);
-        pff_canvas_text(c, x0 - 8 - pff_canvas_text_width(buf, 1), py - 3, 1, TEXT, buf);
-    }
     for (double v = ceil(xmin / xs) * xs; v <= xmax + xs * 0.01; v += xs) {
-        int px = PX(v);
+        int px = frame_x(&f, v);
         pff_canvas_fill(c, px, y0, px + 1, y0 + h, GRID);
         snprintf(buf, sizeof buf, "%.4g", v);
         pff_canvas_text(c, px - pff_canvas_text_width(buf, 1) / 2, y0 + h + 6, 1, TEXT, buf);
     }
-    pff_canvas_fill(c, x0, y0 + h - 1, x0 + w, y0 + h, AXIS);
-    pff_canvas_fill(c, x0, y0, x0 + 1, y0 + h, AXIS);
+    frame_axes(c, &f);
     for (int k = 0; k < ns; k++) {
         int px = 0, py = 0, prev = 0;
         for (int i = 0; i < n; i++) {
             double v = s[k].y[(size_t)i * s[k].stride];
             if (!isfinite(v))
                 continue; /* an empty field: the line joins its neighbours */
-            int qx = PX(x[i]), qy = PY(v);
+            int qx = frame_x(&f, x[i]), qy = frame_y(&f, v);
             if (prev)
                 pff_canvas_line(c, px, py, qx, qy, s[k].col, s[k].dashed);
             pff_canvas_fill(c, qx - 2, qy - 2, qx + 3, qy + 3, s[k].col);
             px = qx, py = qy, prev = 1;
         }
     }
-#undef PX
-#undef PY
 }
 
 int pff_picture_curves(const pff_train_log *lg, const char *source, const char *path, char *msg,
@@ -217,6 +246,56 @@ int pff_picture_curves(const pff_train_log *lg, const char *source, const char *
 /* ------------------------------------------------------------------------ */
 /* pff show --accuracy: test accuracy against seconds, several runs        */
 
+/* A line at every 1..9 times each power of ten, the powers darker, labelled at 1, 2 and 5. */
+static void accuracy_xgrid(pff_canvas *c, const frame *f)
+{
+    char buf[32];
+    for (double d = f->xmin; d <= f->xmax + 1e-9; d++)
+        for (int m = 1; m < 10; m++) {
+            double v = pow(10, d) * m;
+            if (log10(v) > f->xmax + 1e-9)
+                break;
+            int px = frame_x(f, v);
+            pff_canvas_fill(c, px, f->y0, px + 1, f->y0 + f->h, m == 1 ? AXIS : GRID);
+            if (m == 1 || m == 2 || m == 5) {
+                snprintf(buf, sizeof buf, "%g", v);
+                pff_canvas_text(c, px - pff_canvas_text_width(buf, 1) / 2, f->y0 + f->h + 6, 1, TEXT,
+                                buf);
+            }
+        }
+}
+
+/* Curve i in colour col: open squares (reference points), or a line through dots, dashed for a
+ * reference; then its legend line at the right: the name and the last figure. */
+static void accuracy_curve(pff_canvas *c, const frame *f, const pff_acc_curve *cv, int i, pff_rgb col)
+{
+    int px = 0, py = 0;
+    for (int j = 0; j < cv->n; j++) {
+        int qx = frame_x(f, cv->x[j]), qy = frame_y(f, fmax(cv->y[j], f->ymin));
+        if (cv->points) {
+            pff_canvas_fill(c, qx - 5, qy - 5, qx + 6, qy - 3, col);
+            pff_canvas_fill(c, qx - 5, qy + 4, qx + 6, qy + 6, col);
+            pff_canvas_fill(c, qx - 5, qy - 5, qx - 3, qy + 6, col);
+            pff_canvas_fill(c, qx + 4, qy - 5, qx + 6, qy + 6, col);
+            continue;
+        }
+        if (j)
+            pff_canvas_line(c, px, py, qx, qy, col, cv->reference);
+        pff_canvas_fill(c, qx - 2, qy - 2, qx + 3, qy + 3, col);
+        px = qx, py = qy;
+    }
+    const int lx = f->x0 + f->w, ly = f->y0 + 6 + 18 * i;
+    if (cv->points) {
+        pff_canvas_fill(c, lx + 24, ly - 1, lx + 35, ly + 10, col);
+        pff_canvas_fill(c, lx + 26, ly + 1, lx + 33, ly + 8, WHITE);
+    } else {
+        pff_canvas_line(c, lx + 16, ly + 4, lx + 42, ly + 4, col, cv->reference);
+    }
+    char buf[96];
+    snprintf(buf, sizeof buf, "%.30s %.2f%%", cv->name, cv->y[cv->n - 1]);
+    pff_canvas_text(c, lx + 50, ly + 1, 1, TEXT, buf);
+}
+
 /* Accuracy (y, percent) against seconds (x, log scale): pff's runs as solid
  * lines, reference curves dashed, reference points as open squares. */
 int pff_picture_accuracy(const char *path, const pff_acc_curve *cv, int n, char *msg, char *err)
@@ -229,82 +308,33 @@ int pff_picture_accuracy(const char *path, const pff_acc_curve *cv, int n, char 
             ymin = fmin(ymin, cv[i].y[j]), ymax = fmax(ymax, cv[i].y[j]);
             points++;
         }
+    /* x: whole decades around the data; y: a grid step below the lowest point to 100 at most */
     double lx0 = floor(log10(xmin)), lx1 = ceil(log10(xmax));
     if (lx1 <= lx0)
         lx1 = lx0 + 1;
-    ymax = fmin(100, ceil(ymax + 0.25));
-    ymin = floor(ymin - 0.25);
-    if (ymax - ymin < 1)
-        ymin = ymax - 1;
-    double ys = nice_step(ymax - ymin, 8);
-    ymin = floor(ymin / ys) * ys;
+    double y1 = fmin(100, ceil(ymax + 0.25)), y0 = floor(ymin - 0.25);
+    if (y1 - y0 < 1)
+        y0 = y1 - 1;
+    double ys = nice_step(y1 - y0, 8);
+    y0 = floor(y0 / ys) * ys;
     const int left = 70, top = 50, cw = 720, ch = 440, right = 300, H = top + ch + 60;
     const int W = left + cw + right;
+    const frame f = {left, top, cw, ch, lx0, lx1, y0, y1, 1};
     pff_canvas c;
     if (pff_canvas_new(&c, W, H, WHITE)) {
         snprintf(err, PFF_ERRLEN, "%s: out of memory", path);
         return PFF_EFAIL;
     }
-#define AX(v) (left + (int)lround((log10(v) - lx0) / (lx1 - lx0) * (cw - 1)))
-#define AY(v) (top + ch - 1 - (int)lround(((v) - ymin) / (ymax - ymin) * (ch - 1)))
-    char buf[96];
     pff_canvas_text(&c, left, 14, 2, BLACK, "test accuracy against training time");
-    for (double v = ymin; v <= ymax + ys * 0.5; v += ys) {
-        int py = AY(v);
-        pff_canvas_fill(&c, left, py, left + cw, py + 1, GRID);
-        snprintf(buf, sizeof buf, "%.4g", v);
-        pff_canvas_text(&c, left - 8 - pff_canvas_text_width(buf, 1), py - 3, 1, TEXT, buf);
-    }
-    for (double d = lx0; d <= lx1 + 1e-9; d++)
-        for (int m = 1; m < 10; m++) {
-            double v = pow(10, d) * m;
-            if (log10(v) > lx1 + 1e-9)
-                break;
-            int px = AX(v);
-            pff_canvas_fill(&c, px, top, px + 1, top + ch, m == 1 ? AXIS : GRID);
-            if (m == 1 || m == 2 || m == 5) {
-                snprintf(buf, sizeof buf, "%g", v);
-                pff_canvas_text(&c, px - pff_canvas_text_width(buf, 1) / 2, top + ch + 6, 1, TEXT,
-                                buf);
-            }
-        }
-    pff_canvas_fill(&c, left, top + ch - 1, left + cw, top + ch, AXIS);
-    pff_canvas_fill(&c, left, top, left + 1, top + ch, AXIS);
+    frame_ygrid(&c, &f, ys);
+    accuracy_xgrid(&c, &f);
+    frame_axes(&c, &f);
     const char *xlabel = "training seconds (log scale)";
     pff_canvas_text(&c, left + cw / 2 - pff_canvas_text_width(xlabel, 2) / 2, top + ch + 26, 2, TEXT,
                     xlabel);
     pff_canvas_text(&c, 8, top - 16, 1, TEXT, "accuracy %");
-    for (int i = 0; i < n; i++) {
-        const pff_rgb col = PALETTE[i % 8];
-        int px = 0, py = 0;
-        for (int j = 0; j < cv[i].n; j++) {
-            int qx = AX(cv[i].x[j]), qy = AY(fmax(cv[i].y[j], ymin));
-            if (cv[i].points) { /* an open square */
-                pff_canvas_fill(&c, qx - 5, qy - 5, qx + 6, qy - 3, col);
-                pff_canvas_fill(&c, qx - 5, qy + 4, qx + 6, qy + 6, col);
-                pff_canvas_fill(&c, qx - 5, qy - 5, qx - 3, qy + 6, col);
-                pff_canvas_fill(&c, qx + 4, qy - 5, qx + 6, qy + 6, col);
-                continue;
-            }
-            if (j)
-                pff_canvas_line(&c, px, py, qx, qy, col, cv[i].reference);
-            pff_canvas_fill(&c, qx - 2, qy - 2, qx + 3, qy + 3, col);
-            px = qx, py = qy;
-        }
-        /* legend: the name and the last (best-time) figure */
-        int ly = top + 6 + 18 * i;
-        if (cv[i].points) {
-            pff_canvas_fill(&c, left + cw + 24, ly - 1, left + cw + 35, ly + 10, col);
-            pff_canvas_fill(&c, left + cw + 26, ly + 1, left + cw + 33, ly + 8, WHITE);
-        } else {
-            pff_canvas_line(&c, left + cw + 16, ly + 4, left + cw + 42, ly + 4, col,
-                            cv[i].reference);
-        }
-        snprintf(buf, sizeof buf, "%.30s %.2f%%", cv[i].name, cv[i].y[cv[i].n - 1]);
-        pff_canvas_text(&c, left + cw + 50, ly + 1, 1, TEXT, buf);
-    }
-#undef AX
-#undef AY
+    for (int i = 0; i < n; i++)
+        accuracy_curve(&c, &f, &cv[i], i, PALETTE[i % 8]);
     int rc = pff_png_write(path, c.px, W, H, 3, err);
     pff_canvas_free(&c);
     if (!rc)

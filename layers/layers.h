@@ -162,6 +162,12 @@ int pff_table_argmax(const float *row, int exclude); /* exclude < 0: none */
 int pff_feature_dim(pff_layer *const *layers, int L);
 void pff_features(pff_layer *const *layers, int L, pff_work *w, const float *images, long n,
                   int dim, float *feat);
+/* The softmax head's logits for n images: logits (n, 10) = features W^T + b, the features
+ * computed `rows` images at a time into feat (rows, pff_feature_dim), rows rounded down to a
+ * multiple of PFF_MAP_ROWS; feat must hold at least min(n, PFF_MAP_ROWS) rows. The caller picks
+ * the memory; the bits do not depend on it. */
+void pff_head_logits(pff_layer *const *layers, int L, const pff_layer *head, pff_work *w,
+                     const float *images, long n, int dim, float *feat, long rows, float *logits);
 
 /* Every setting of the parts given (NULL: skipped) in its range (layers/settings.h): PFF_EUSAGE
  * with a message naming the first flag that is not (layers/model.c; pff_config_check and the

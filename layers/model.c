@@ -243,16 +243,9 @@ int pff_predict(const pff_model *m, const float *img, long n, int threads, int *
             snprintf(err, PFF_ERRLEN, "out of memory evaluating %ld images", n);
             rc = PFF_EFAIL;
         } else {
-            pff_features(m->layer, L, &w, img, n, c->widths[0], feat);
-            /* logits = feat · W^T */
-            pff_matmul(0, 1, (int)n, PFF_CLASSES, D, 1.0f, feat, D, m->head->w, D, 0.0f, lg,
-                       PFF_CLASSES);
-            for (long i = 0; i < n; i++) {
-                float *r = lg + (size_t)i * PFF_CLASSES;
-                for (int j = 0; j < PFF_CLASSES; j++)
-                    r[j] += m->head->b[j];
-                soft_pred[i] = pff_table_argmax(r, -1);
-            }
+            pff_head_logits(m->layer, L, m->head, &w, img, n, c->widths[0], feat, n, lg);
+            for (long i = 0; i < n; i++)
+                soft_pred[i] = pff_table_argmax(lg + (size_t)i * PFF_CLASSES, -1);
         }
         free(feat);
         free(lg);
@@ -283,16 +276,12 @@ int pff_head_softmax(const pff_model *m, const float *img, long n, int threads, 
         snprintf(err, PFF_ERRLEN, "out of memory for the softmax of %ld images", n);
         return PFF_EFAIL;
     }
-    pff_features(m->layer, L, &w, img, n, c->widths[0], feat);
-    pff_matmul(0, 1, (int)n, PFF_CLASSES, D, 1.0f, feat, D, m->head->w, D, 0.0f, probs,
-               PFF_CLASSES);
+    pff_head_logits(m->layer, L, m->head, &w, img, n, c->widths[0], feat, n, probs);
     for (long i = 0; i < n; i++) {
         float *r = probs + (size_t)i * PFF_CLASSES;
         float mx = -INFINITY;
-        for (int j = 0; j < PFF_CLASSES; j++) {
-            r[j] += m->head->b[j];
+        for (int j = 0; j < PFF_CLASSES; j++)
             mx = r[j] > mx ? r[j] : mx;
-        }
         double s = 0;
         for (int j = 0; j < PFF_CLASSES; j++)
             s += exp((double)(r[j] - mx));

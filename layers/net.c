@@ -161,6 +161,29 @@ void pff_features(pff_layer *const *layers, int L, pff_work *w, const float *ima
     }
 }
 
+void pff_head_logits(pff_layer *const *layers, int L, const pff_layer *head, pff_work *w,
+                     const float *images, long n, int dim, float *feat, long rows, float *logits)
+{
+    /* OpenBLAS's bits depend on a product's row count, so every product here covers the same
+     * PFF_MAP_ROWS images whatever `rows` is: pff_features cuts its chunks from the group's start
+     * and a group is a whole number of them. */
+    const int D = head->in;
+    const long group = rows < PFF_MAP_ROWS ? PFF_MAP_ROWS : rows / PFF_MAP_ROWS * PFF_MAP_ROWS;
+    for (long i0 = 0; i0 < n; i0 += group) {
+        const long m = n - i0 < group ? n - i0 : group;
+        pff_features(layers, L, w, images + (size_t)i0 * dim, m, dim, feat);
+        for (long r0 = 0; r0 < m; r0 += PFF_MAP_ROWS) {
+            const int mr = (int)(m - r0 < PFF_MAP_ROWS ? m - r0 : PFF_MAP_ROWS);
+            float *lg = logits + (size_t)(i0 + r0) * PFF_CLASSES;
+            pff_matmul(0, 1, mr, PFF_CLASSES, D, 1.0f, feat + (size_t)r0 * D, D, head->w, D, 0.0f, lg,
+                       PFF_CLASSES);
+            for (int i = 0; i < mr; i++)
+                for (int j = 0; j < PFF_CLASSES; j++)
+                    lg[(size_t)i * PFF_CLASSES + j] += head->b[j];
+        }
+    }
+}
+
 /* Softmax head: logits = f W^T + b (B, 10), cross-entropy, backprop into the
  * head only, one Adam step when lr > 0. The gradient is left in w->g. */
 double pff_softmax_batch(pff_layer *h, pff_work *w, const float *f, const uint8_t *y, int B, float lr)

@@ -94,7 +94,14 @@ int pff_node_alloc(run *r, node *nd)
         }
     }
     if (last && r->head) {
-        nd->feat = xmalloc((size_t)n * r->fdim * sizeof(float), &ok);
+        /* the training set's features; --eval-every's logits take the evaluation set's in groups
+         * of at least min(its n, PFF_MAP_ROWS) images (pff_head_logits) */
+        long frows = n;
+        if (cfg->run.eval_every > 0 && cfg->run.eval_set) {
+            long e = cfg->run.eval_set->n < PFF_MAP_ROWS ? cfg->run.eval_set->n : PFF_MAP_ROWS;
+            frows = e > frows ? e : frows;
+        }
+        nd->feat = xmalloc((size_t)frows * r->fdim * sizeof(float), &ok);
         nd->fbuf = xmalloc((size_t)cfg->model.batch * r->fdim * sizeof(float), &ok);
     }
     if (last && pff_neg_from_net(cfg->model.neg))

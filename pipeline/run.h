@@ -51,7 +51,7 @@ typedef struct {
     float *feat;        /* (n, D) softmax features */
     float *fbuf;        /* (batch, D) one gathered batch of features */
     float *table;       /* (n, 10) goodness table */
-    float *etable;      /* (test n, 10) goodness table for --eval-every */
+    float *etable;      /* (eval n, 10) --eval-every: goodness table, or the head's logits */
     double busy, wait, negsec; /* seconds computing, waiting for a hand-off, making negatives */
     pff_span *spans;    /* [cap] what this node did and when (trace mode, --json summary) */
     int nspans, cap;

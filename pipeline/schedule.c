@@ -128,7 +128,7 @@ static int tail_needs_net(const run *r, int c)
 
 /* The chapter tail on a whole network: softmax head, then the adaptive or
  * hard negatives of chapter `serves` into neg_out (NULL: none wanted), then
- * the test accuracy when asked for. */
+ * the accuracy of the run's classifier on the evaluation set when asked for. */
 static int chapter_tail(node *nd, int c, pff_layer *const *net, pff_layer *head, uint8_t *neg_out,
                         int serves, pff_stage_stats *st, char *err)
 {
@@ -154,10 +154,16 @@ static int chapter_tail(node *nd, int c, pff_layer *const *net, pff_layer *head,
         span(nd, PFF_SPAN_NEGATIVES, -1, c, t0, t1);
     }
     if (eval_at(cfg, c)) {
+        /* the run's classifier, as the final evaluation's test_accuracy: the head's logits (the
+         * features nd->n images at a time in nd->feat, free again once the head has trained),
+         * or the goodness of --goodness-from's layers */
         const pff_dataset *e = cfg->run.eval_set;
         double t0 = pff_now();
-        pff_goodness_table(net, r->L, pff_goodness_first(r->L, cfg->model.goodness_from), &nd->work,
-                           e->x, e->n, r->dim, NULL, nd->etable);
+        if (head)
+            pff_head_logits(net, r->L, head, &nd->work, e->x, e->n, r->dim, nd->feat, nd->n, nd->etable);
+        else
+            pff_goodness_table(net, r->L, pff_goodness_first(r->L, cfg->model.goodness_from),
+                               &nd->work, e->x, e->n, r->dim, NULL, nd->etable);
         long right = 0;
         for (long i = 0; i < e->n; i++)
             right += pff_table_argmax(nd->etable + (size_t)i * PFF_CLASSES, -1) == e->y[i];

@@ -601,7 +601,48 @@ static void test_table_and_negatives(int L)
         }
     }
     CHECK(maxerr < 1e-4, "softmax features (L=%d) vs reference: %g", L, maxerr);
+    /* the head's logits: features W^T + b against a double dot product, and the same bits
+     * whether the features are computed all at once or 7 images at a time */
+    pff_layer *head = pff_layer_new(D, PFF_CLASSES);
+    pff_layer_init(head, 11, L);
+    for (int j = 0; j < PFF_CLASSES; j++)
+        head->b[j] = 0.01f * (float)(j - 4);
+    float *lg = malloc(sizeof(float) * n * PFF_CLASSES), *lg7 = malloc(sizeof(float) * n * PFF_CLASSES);
+    pff_head_logits(ls, L, head, &w, img, n, dim, feat, n, lg);
+    pff_head_logits(ls, L, head, &w, img, n, dim, feat, 7, lg7);
+    maxerr = 0;
+    for (int i = 0; i < n; i++) {
+        goodness_ref(ls, L, 0, img + i * dim, dim, PFF_LABEL_NEUTRAL, fr);
+        for (int j = 0; j < PFF_CLASSES; j++) {
+            double ref = head->b[j];
+            for (int d = 0; d < D; d++)
+                ref += (double)fr[d] * head->w[(size_t)j * D + d];
+            double e = fabs(ref - lg[i * PFF_CLASSES + j]);
+            maxerr = e > maxerr ? e : maxerr;
+        }
+    }
+    CHECK(maxerr < 1e-4, "head logits (L=%d) vs reference: %g", L, maxerr);
+    CHECK(memcmp(lg, lg7, sizeof(float) * n * PFF_CLASSES) == 0,
+          "head logits (L=%d): the same bits 7 images at a time as all at once", L);
+    free(lg), free(lg7);
+    pff_layer_free(head);
     free(feat);
+    /* more images than one group: 1100 in groups of 512 (rows 700) or all at once, the same bits */
+    {
+        const long nn = 1100;
+        float *im = malloc(sizeof(float) * nn * dim), *f = malloc(sizeof(float) * nn * D);
+        float *l1 = malloc(sizeof(float) * nn * PFF_CLASSES), *l2 = malloc(sizeof(float) * nn * PFF_CLASSES);
+        for (long i = 0; i < nn * dim; i++)
+            im[i] = pff_uniform(pff_hash(4, 4, 4, 4, (uint64_t)i));
+        pff_layer *h2 = pff_layer_new(D, PFF_CLASSES);
+        pff_layer_init(h2, 12, L);
+        pff_head_logits(ls, L, h2, &w, im, nn, dim, f, nn, l1);
+        pff_head_logits(ls, L, h2, &w, im, nn, dim, f, 700, l2);
+        CHECK(memcmp(l1, l2, sizeof(float) * nn * PFF_CLASSES) == 0,
+              "head logits (L=%d) of 1100 images: the same bits in groups of 512 as all at once", L);
+        free(im), free(f), free(l1), free(l2);
+        pff_layer_free(h2);
+    }
     pff_work_free(&w);
     free(img);
     free(table);

@@ -503,6 +503,47 @@ static void test_goodness_from(void)
     expect_model_led_schedules(&b);
 }
 
+/* --eval-every measures the run's classifier: with a softmax head each chapter's accuracy is the
+ * head's, and the last chapter's is what pff_evaluate gives the trained model, on every schedule
+ * (Federated computes a chapter's logits a shard's images at a time, pff_evaluate all at once). */
+static void test_eval_softmax(void)
+{
+    pff_config a;
+    base_config(&a);
+    a.model.classifier = PFF_CLS_SOFTMAX;
+    a.run.eval_set = &data;
+    a.run.eval_every = 1;
+    const struct {
+        pff_schedule_kind schedule;
+        int nodes;
+        const char *name;
+    } runs[] = {{PFF_SEQUENTIAL, 1, "sequential"},
+                {PFF_SINGLE_LAYER, 3, "single-layer, 3 nodes"},
+                {PFF_ALL_LAYERS, 2, "all-layers, 2 nodes"},
+                {PFF_FEDERATED, 2, "federated, 2 nodes"}};
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        pff_config c = a;
+        c.run.schedule = runs[i].schedule;
+        c.run.nodes = runs[i].nodes;
+        pff_model m;
+        pff_result res;
+        char err[PFF_ERRLEN] = "";
+        memset(&res, 0, sizeof res);
+        if (pff_train(&c, &data, &m, &res, err)) {
+            CHECK(0, "%s: train: %s", runs[i].name, err);
+            continue;
+        }
+        double good = 0, soft = 0;
+        CHECK(pff_evaluate(&m, &data, 1, &good, &soft, err) == 0, "%s: evaluate: %s", runs[i].name, err);
+        double last = m.history[m.nhistory - 1].test_accuracy;
+        CHECK(m.nhistory == 4 && fabs(last - 100 * soft) < 1e-4,
+              "%s: the last chapter's accuracy %.4f%% is the softmax head's (%.4f%%; goodness %.4f%%)",
+              runs[i].name, last, 100 * soft, 100 * good);
+        free(res.spans);
+        pff_model_free(&m);
+    }
+}
+
 /* A --dropout --weight-decay stage on a shard (rows whose ids in the whole
  * set are index[]) equals a batch-by-batch rebuild from pff_ff_batch with the
  * documented key: layer k, global epoch e, the ids of the whole set. */
@@ -726,6 +767,7 @@ int main(void)
     test_equivalence_new_options();
     test_equivalence_regularisers();
     test_goodness_from();
+    test_eval_softmax();
     test_dropout_stage();
     test_shift_dataflow();
     test_fault();
