@@ -308,7 +308,8 @@ int pff_picture_accuracy(const char *path, const pff_acc_curve *cv, int n, char 
             ymin = fmin(ymin, cv[i].y[j]), ymax = fmax(ymax, cv[i].y[j]);
             points++;
         }
-    /* x: whole decades around the data; y: a grid step below the lowest point to 100 at most */
+    /* x: whole decades around the data; y: a grid step below the lowest point (0 at least) to 100
+     * at most */
     double lx0 = floor(log10(xmin)), lx1 = ceil(log10(xmax));
     if (lx1 <= lx0)
         lx1 = lx0 + 1;
@@ -316,7 +317,7 @@ int pff_picture_accuracy(const char *path, const pff_acc_curve *cv, int n, char 
     if (y1 - y0 < 1)
         y0 = y1 - 1;
     double ys = nice_step(y1 - y0, 8);
-    y0 = floor(y0 / ys) * ys;
+    y0 = fmax(0, floor(y0 / ys) * ys); /* no accuracy below 0% */
     const int left = 70, top = 50, cw = 720, ch = 440, right = 300, H = top + ch + 60;
     const int W = left + cw + right;
     const frame f = {left, top, cw, ch, lx0, lx1, y0, y1, 1};
