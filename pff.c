@@ -33,7 +33,8 @@
  *         publish layer k of chapter c        ──▶ transport
  *         map the data through layer k: the next layer's input
  *     chapter tail: softmax head on neutral-label features, adaptive or
- *         hard negatives from the goodness table of layers 2..L  (layers/net.c)
+ *         hard negatives from the goodness table of layers 2..L  (layers/net.c),
+ *         --eval-every: the classifier's accuracy on the held-out set below
  *        │
  *        ▼
  *   pff_model ──layers/model.c──▶ accuracy (goodness of layers 2..L, or K..L

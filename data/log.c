@@ -192,9 +192,10 @@ static int log_header(const csv_reader *in, const char *path, log_columns *c, pf
         char rest;
         if (!strcmp(f, "chapter"))
             c->chapter = i;
-        else if (!strcmp(f, "test_accuracy") || !strcmp(f, "val_accuracy"))
+        else if (!strcmp(f, "test_accuracy") || !strcmp(f, "val_accuracy")) {
             c->acc = i;
-        else if (sscanf(f, "loss_%d%c", &k, &rest) == 1 && k >= 1 && k <= PFF_MAX_LAYERS)
+            g->acc_set = f[0] == 'v' ? "validation" : "test";
+        } else if (sscanf(f, "loss_%d%c", &k, &rest) == 1 && k >= 1 && k <= PFF_MAX_LAYERS)
             c->loss[k - 1] = i;
         else if (sscanf(f, "gpos_%d%c", &k, &rest) == 1 && k >= 1 && k <= PFF_MAX_LAYERS)
             c->gpos[k - 1] = i;
@@ -312,6 +313,7 @@ int pff_log_from_model(const pff_model *m, pff_train_log *g, char *err)
     g->rows = n;
     g->L = L;
     g->has_g = 1;
+    g->acc_set = "held-out";
     g->chapter = malloc(sizeof(double) * n);
     g->acc = malloc(sizeof(double) * n);
     g->loss = malloc(sizeof(double) * n * L);
@@ -367,6 +369,7 @@ static int push_point(pff_acc_curve *c, double x, double y)
 typedef struct {
     int seconds, acc, name, kind; /* "seconds", "test_accuracy", "val_accuracy" or "accuracy",
                                      "name", "kind" */
+    int val;                      /* the accuracy column is val_accuracy */
     int ref;                      /* a reference file (it has names): name,seconds,accuracy,kind */
     int nf;                       /* fields of the header, and so of every row */
 } acc_columns;
@@ -374,13 +377,16 @@ typedef struct {
 static int acc_header(const csv_reader *in, const char *path, acc_columns *c, char *err)
 {
     c->seconds = c->acc = c->name = c->kind = -1;
+    c->val = 0;
     for (int i = 0; i < in->n; i++) {
         const char *f = in->fld[i];
         if (!strcmp(f, "seconds"))
             c->seconds = i;
         else if (!strcmp(f, "test_accuracy") || !strcmp(f, "val_accuracy") ||
-                 !strcmp(f, "accuracy"))
+                 !strcmp(f, "accuracy")) {
             c->acc = i;
+            c->val = !strcmp(f, "val_accuracy");
+        }
         else if (!strcmp(f, "name"))
             c->name = i;
         else if (!strcmp(f, "kind"))
@@ -405,6 +411,7 @@ static int name_curve(pff_acc_curve *cur, const csv_reader *in, const acc_column
 {
     memset(cur, 0, sizeof *cur);
     cur->reference = c->ref;
+    cur->val = c->val;
     if (c->ref) {
         const char *kind = in->fld[c->kind];
         snprintf(cur->name, sizeof cur->name, "%s", in->fld[c->name]);
@@ -439,7 +446,7 @@ int pff_acc_read(const char *arg, pff_acc_curve *cv, int *ncv, char *err)
         return PFF_EUSAGE;
     }
     char **fld = in.fld;
-    acc_columns c = {-1, -1, -1, -1, 0, 0};
+    acc_columns c = {-1, -1, -1, -1, 0, 0, 0};
     int have = 0, rc = PFF_EUSAGE, start = *ncv;
     pff_acc_curve *cur = NULL;
     while (csv_next(&in)) {

@@ -39,7 +39,10 @@ void pff_log_row(FILE *f, int chapter, double epoch, double lr, int L, const dou
 /* A log's curves; NaN where a field was empty. */
 typedef struct {
     int rows, L, has_g, has_acc; /* has_g: gpos/gneg columns for every layer; has_acc: some row
-                                    has a test accuracy */
+                                    has an accuracy */
+    const char *acc_set;         /* what acc measures: "test", "validation" (a val_accuracy
+                                    column), or "held-out" (a model's records, which do not say
+                                    whether --val was given) */
     double *chapter, *acc;       /* [rows] */
     double *loss, *gpos, *gneg;  /* [rows * L] */
 } pff_train_log;
@@ -55,6 +58,7 @@ enum { PFF_ACC_MAX_CURVES = 16, PFF_ACC_NAME = 48 };
 typedef struct {
     char name[PFF_ACC_NAME];
     int n, points, reference; /* points: markers only; reference: from a reference file */
+    int val;                  /* from a log's val_accuracy column */
     double *x, *y;            /* [n] seconds (> 0), accuracy in percent */
 } pff_acc_curve;
 

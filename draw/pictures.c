@@ -194,7 +194,8 @@ int pff_picture_curves(const pff_train_log *lg, const char *source, const char *
         snprintf(err, PFF_ERRLEN, "%s: out of memory", path);
         return PFF_EFAIL;
     }
-    char buf[64];
+    char buf[64], acc[32];
+    snprintf(acc, sizeof acc, "%s accuracy", g.acc_set ? g.acc_set : "test");
     snprintf(buf, sizeof buf, "training curves: %d chapter%s, %d layer%s", g.rows,
              g.rows == 1 ? "" : "s", L, L == 1 ? "" : "s");
     pff_canvas_text(&c, left, 12, 2, BLACK, buf);
@@ -230,7 +231,8 @@ int pff_picture_curves(const pff_train_log *lg, const char *source, const char *
     }
     if (g.has_acc) {
         s[0] = (series){g.acc, 1, 0, PALETTE[3]};
-        chart(&c, left, y, cw, ph, "test accuracy (%)", g.chapter, g.rows, s, 1);
+        snprintf(buf, sizeof buf, "%s (%%)", acc);
+        chart(&c, left, y, cw, ph, buf, g.chapter, g.rows, s, 1);
         y += ph + gap;
     }
     pff_canvas_text(&c, left + cw / 2 - pff_canvas_text_width("chapter", 2) / 2, y - gap + 26, 2,
@@ -238,8 +240,8 @@ int pff_picture_curves(const pff_train_log *lg, const char *source, const char *
     int rc = pff_png_write(path, c.px, W, H, 3, err);
     pff_canvas_free(&c);
     if (!rc)
-        snprintf(msg, PFF_ERRLEN, "wrote %s: %d chapters of %s (loss%s%s, %dx%d px)", path, g.rows,
-                 source, g.has_g ? ", goodness" : "", g.has_acc ? ", test accuracy" : "", W, H);
+        snprintf(msg, PFF_ERRLEN, "wrote %s: %d chapters of %s (loss%s%s%s, %dx%d px)", path, g.rows,
+                 source, g.has_g ? ", goodness" : "", g.has_acc ? ", " : "", g.has_acc ? acc : "", W, H);
     return rc;
 }
 
@@ -266,8 +268,10 @@ static void accuracy_xgrid(pff_canvas *c, const frame *f)
 }
 
 /* Curve i in colour col: open squares (reference points), or a line through dots, dashed for a
- * reference; then its legend line at the right: the name and the last figure. */
-static void accuracy_curve(pff_canvas *c, const frame *f, const pff_acc_curve *cv, int i, pff_rgb col)
+ * reference; then its legend line at the right: the name and the last figure (and "(val)" for
+ * a validation curve among test ones: mixed). */
+static void accuracy_curve(pff_canvas *c, const frame *f, const pff_acc_curve *cv, int i, pff_rgb col,
+                           int mixed)
 {
     int px = 0, py = 0;
     for (int j = 0; j < cv->n; j++) {
@@ -292,7 +296,8 @@ static void accuracy_curve(pff_canvas *c, const frame *f, const pff_acc_curve *c
         pff_canvas_line(c, lx + 16, ly + 4, lx + 42, ly + 4, col, cv->reference);
     }
     char buf[96];
-    snprintf(buf, sizeof buf, "%.30s %.2f%%", cv->name, cv->y[cv->n - 1]);
+    snprintf(buf, sizeof buf, "%.30s %.2f%%%s", cv->name, cv->y[cv->n - 1],
+             mixed && cv->val ? " (val)" : "");
     pff_canvas_text(c, lx + 50, ly + 1, 1, TEXT, buf);
 }
 
@@ -326,7 +331,13 @@ int pff_picture_accuracy(const char *path, const pff_acc_curve *cv, int n, char 
         snprintf(err, PFF_ERRLEN, "%s: out of memory", path);
         return PFF_EFAIL;
     }
-    pff_canvas_text(&c, left, 14, 2, BLACK, "test accuracy against training time");
+    int vals = 0;
+    for (int i = 0; i < n; i++)
+        vals += cv[i].val;
+    pff_canvas_text(&c, left, 14, 2, BLACK,
+                    vals == 0   ? "test accuracy against training time"
+                    : vals == n ? "validation accuracy against training time"
+                                : "test and validation accuracy against training time");
     frame_ygrid(&c, &f, ys);
     accuracy_xgrid(&c, &f);
     frame_axes(&c, &f);
@@ -335,7 +346,7 @@ int pff_picture_accuracy(const char *path, const pff_acc_curve *cv, int n, char 
                     xlabel);
     pff_canvas_text(&c, 8, top - 16, 1, TEXT, "accuracy %");
     for (int i = 0; i < n; i++)
-        accuracy_curve(&c, &f, &cv[i], i, PALETTE[i % 8]);
+        accuracy_curve(&c, &f, &cv[i], i, PALETTE[i % 8], vals > 0 && vals < n);
     int rc = pff_png_write(path, c.px, W, H, 3, err);
     pff_canvas_free(&c);
     if (!rc)

@@ -125,6 +125,20 @@ expect 2 "did you mean --json" predict --jsn "$T/m.pff" "$T/d0.png"
 "$PFF" show --curves "$T/c.png" --log "$T/log.csv" >"$T/out" 2>"$T/err" && is_png "$T/c.png" &&
     ok "show --curves (log from pff train --log): $(cat "$T/out")" ||
     fail "show --curves: $(cat "$T/out" "$T/err")"
+# the accuracy panel is named for what the log measured; a model's records do not say
+printf 'chapter,epoch,lr,loss_1,seconds,test_accuracy\n1,1,0.001,0.6,1.5,91.5\n2,2,0.001,0.5,3.0,93.0\n' >"$T/tlog.csv"
+sed 's/test_accuracy/val_accuracy/' "$T/tlog.csv" >"$T/vlog.csv"
+"$PFF" show --curves "$T/t.png" --log "$T/tlog.csv" >"$T/out" 2>"$T/err" && is_png "$T/t.png" &&
+    grep -q "(loss, test accuracy," "$T/out" && ok "show --curves of a test_accuracy log: $(cat "$T/out")" ||
+    fail "show --curves of a test_accuracy log: $(cat "$T/out" "$T/err")"
+"$PFF" show --curves "$T/v.png" --log "$T/vlog.csv" >"$T/out" 2>"$T/err" && is_png "$T/v.png" &&
+    grep -q "(loss, validation accuracy," "$T/out" && ok "show --curves of a val_accuracy log: $(cat "$T/out")" ||
+    fail "show --curves of a val_accuracy log: $(cat "$T/out" "$T/err")"
+"$PFF" train --layers 784,20 --epochs 2 --splits 2 --train-limit 500 --test-limit 100 --eval-every 1 \
+    --threads 1 --quiet --save "$T/e.pff" >/dev/null 2>"$T/err" &&
+    "$PFF" show "$T/e.pff" --curves "$T/mc.png" >"$T/out" 2>>"$T/err" && is_png "$T/mc.png" &&
+    grep -q ", held-out accuracy," "$T/out" && ok "show --curves of a model's records: $(cat "$T/out")" ||
+    fail "show --curves of a model: $(cat "$T/out" "$T/err")"
 expect 2 "no 'chapter' and 'loss_1' columns" show --curves "$T/x.png" --log "$T/text.png"
 expect 2 "nothing to show" show "$T/m.pff"
 
