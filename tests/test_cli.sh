@@ -288,6 +288,20 @@ else
     echo "skipped: a user's OPENBLAS_CORETYPE is honoured (x86-64 cores only)"
 fi
 
+# --eval-every measures the run's classifier: a softmax run's last log row is its softmax accuracy
+if "$PFF" train $SMALL --epochs 2 --splits 2 --classifier softmax --eval-every 1 --log "$T/sm.csv" --json \
+    >"$T/sm.json" 2>"$T/err"; then
+    last=$(tail -n 1 "$T/sm.csv" | awk -F, '{print $NF}')
+    python3 -c 'import json, sys
+j = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+sys.exit(abs(float(sys.argv[2]) - j["softmax_accuracy"]) > 1e-3 or j["test_accuracy"] != j["softmax_accuracy"])' \
+        "$T/sm.json" "$last" &&
+        echo "ok   --classifier softmax --eval-every 1: the log's last test_accuracy ($last) is the head's" ||
+        { echo "FAIL: softmax log's last row $last: $(tail -n 1 "$T/sm.json")"; fails=$((fails + 1)); }
+else
+    echo "FAIL: softmax --eval-every run: $(cat "$T/err")"; fails=$((fails + 1))
+fi
+
 # --val N: a validation split held out of training; the test set only when asked (--test)
 jget() { python3 -c 'import json,sys; v=json.load(open(sys.argv[1])).get(sys.argv[2]); print("null" if v is None else v)' "$1" "$2"; }
 if "$PFF" train $SMALL --val 100 --eval-every 1 --log "$T/val.csv" --save "$T/val.pff" --json >"$T/val.json" 2>"$T/err"; then
@@ -296,6 +310,12 @@ if "$PFF" train $SMALL --val 100 --eval-every 1 --log "$T/val.csv" --save "$T/va
         head -n 1 "$T/val.csv" | grep -q ',seconds,val_accuracy$' &&
         echo "ok   --val 100: 200 trained, 100 validated (the log's column val_accuracy), no test set" ||
         { echo "FAIL: --val JSON or log: $(cat "$T/val.json") $(head -n 1 "$T/val.csv")"; fails=$((fails + 1)); }
+    # the last chapter's figure in the log is the run's final validation accuracy
+    last=$(tail -n 1 "$T/val.csv" | awk -F, '{print $NF}')
+    python3 -c 'import sys; sys.exit(abs(float(sys.argv[1]) - float(sys.argv[2])) > 1e-3)' \
+        "$last" "$(jget "$T/val.json" val_accuracy)" &&
+        echo "ok   --val --eval-every 1: the log's last val_accuracy ($last) is the final one" ||
+        { echo "FAIL: --val log's last row $last, JSON val_accuracy $(jget "$T/val.json" val_accuracy)"; fails=$((fails + 1)); }
     va=$(jget "$T/val.json" val_goodness_accuracy)
     "$PFF" eval "$T/val.pff" --val 100 --train-limit 300 --json >"$T/ev.json" 2>"$T/err" &&
         [ "$(jget "$T/ev.json" goodness_accuracy)" = "$va" ] && [ "$(jget "$T/ev.json" val_n)" = 100 ] &&
