@@ -15,7 +15,7 @@
  *
  * Under --transport mpi every rank runs all of this; rank 0 alone prints and writes.
  *
- * About 790 lines, above the ~700 of the rule, on purpose: the 37 options' table and the five
+ * About 730 lines, above the ~700 of the rule, on purpose: the 40 options' table and the five
  * steps of one command, each step a function of at most ~80 lines, read top to bottom here; cut
  * further, a reader of `pff train` would follow one run across files. */
 #define _GNU_SOURCE
@@ -63,7 +63,8 @@ static const pff_option own_opts[] = {
 static pff_option train_opts[OWN_OPTS + 32];
 static char setting_help[32][200];
 
-/* train_opts: the first three of own_opts, the settings' rows, the rest of own_opts. */
+/* train_opts: the first four of own_opts (data, dataset, layers, preset), the settings' rows,
+ * the rest of own_opts. */
 static void train_options(void)
 {
     _Static_assert(OWN_OPTS + 32 <= PFF_CLI_MAX_OPTS, "the option table fits the parser");

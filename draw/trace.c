@@ -29,7 +29,7 @@
  * the target's directory, flushed, fsync'ed and renamed over the target; on any failure the
  * temporary file is removed. Failures return PFF_EUSAGE or PFF_EFAIL (trace.h says which).
  *
- * Why one file of about 740 lines: the three writers share the span helpers (span_ok, clip,
+ * Why one file of about 780 lines: the three writers share the span helpers (span_ok, clip,
  * effective_end, span_name) and trace_ctx; splitting JSON from PNG would need a private header
  * for them and gain no second user.
  */
