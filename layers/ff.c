@@ -492,6 +492,7 @@ double pff_ff_batch(pff_layer *l, pff_work *w, const float *x, int B, float thet
 /* y = relu(x W^T + b), then each row RMS-normalised, in place in out. */
 static void map_chunk(const pff_layer *l, const float *x, int rows, float *out)
 {
+    /* out = x · W^T */
     pff_matmul(0, 1, rows, l->out, l->in, 1.0f, x, l->in, l->w, l->in, 0.0f, out, l->out);
     for (int r = 0; r < rows; r++) {
         float *o = out + (size_t)r * l->out;

@@ -76,6 +76,7 @@ static void table_chunk(pff_layer *const *layers, int L, int first, float *scrat
     relu_goodness_norm(h, R, w1, l1->b, first == 0 ? gsum : NULL);
     for (int k = 1; k < L; k++) {
         const pff_layer *l = layers[k];
+        /* h2 = h · W_k^T, for every (image, label) row */
         pff_matmul(0, 1, R, l->out, l->in, 1.0f, h, l->in, l->w, l->in, 0.0f, h2, l->out);
         relu_goodness_norm(h2, R, l->out, l->b, k >= first ? gsum : NULL);
         float *t = h;
@@ -133,6 +134,7 @@ static void feature_chunk(pff_layer *const *layers, int L, float *scratch, int w
     const float *in = x;
     for (int k = 0; k < L; k++) {
         const pff_layer *l = layers[k];
+        /* h = in · W_k^T */
         pff_matmul(0, 1, rows, l->out, l->in, 1.0f, in, l->in, l->w, l->in, 0.0f, h, l->out);
         relu_goodness_norm(h, rows, l->out, l->b, NULL);
         if (k >= 1 || L == 1) {
@@ -175,6 +177,7 @@ void pff_head_logits(pff_layer *const *layers, int L, const pff_layer *head, pff
         for (long r0 = 0; r0 < m; r0 += PFF_MAP_ROWS) {
             const int mr = (int)(m - r0 < PFF_MAP_ROWS ? m - r0 : PFF_MAP_ROWS);
             float *lg = logits + (size_t)(i0 + r0) * PFF_CLASSES;
+            /* logits = f · W_head^T, then + b */
             pff_matmul(0, 1, mr, PFF_CLASSES, D, 1.0f, feat + (size_t)r0 * D, D, head->w, D, 0.0f, lg,
                        PFF_CLASSES);
             for (int i = 0; i < mr; i++)
@@ -190,6 +193,7 @@ double pff_softmax_batch(pff_layer *h, pff_work *w, const float *f, const uint8_
 {
     const int D = h->in, K = h->out;
     float *lg = w->z; /* (B, K) */
+    /* logits = f · W^T */
     pff_matmul(0, 1, B, K, D, 1.0f, f, D, h->w, D, 0.0f, lg, K);
     double loss = 0.0;
     for (int i = 0; i < B; i++) {
