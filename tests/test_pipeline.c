@@ -11,7 +11,11 @@
  *     --dropout and --weight-decay, whose stage equals a batch-by-batch
  *     rebuild keyed by the shard's global image ids;
  *   - a non-finite loss stops every schedule with a message naming layer and
- *     chapter. */
+ *     chapter.
+ * Floating-point traps are on (but for that last test): a NaN made anywhere
+ * is a SIGFPE, not a number that a check might miss. */
+#define _GNU_SOURCE /* feenableexcept */
+#include <fenv.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -760,6 +764,9 @@ static void test_two_runs_at_once(void)
 int main(void)
 {
     pff_blas_init();
+    /* an invalid operation or a division by zero in any node or worker thread stops the test
+     * with SIGFPE (threads inherit the setting when they start; test_layers does the same) */
+    feenableexcept(FE_INVALID | FE_DIVBYZERO);
     test_queue_stress();
     test_failure_wakes_all();
     make_data();
@@ -770,6 +777,7 @@ int main(void)
     test_eval_softmax();
     test_dropout_stage();
     test_shift_dataflow();
+    fedisableexcept(FE_INVALID | FE_DIVBYZERO); /* the fault test makes its loss non-finite */
     test_fault();
     test_two_runs_at_once();
     pff_dataset_free(&data);
