@@ -152,6 +152,9 @@ test: test-deps data
 	@$(MAKE) --no-print-directory test-unit
 	@$(MAKE) --no-print-directory VARIANT=asan test-unit
 	@$(MAKE) --no-print-directory tsan
+	@$(MAKE) --no-print-directory VARIANT=plain build/plain/tests/test_layers
+	@echo "== build/plain/tests/test_layers (plain C products, floating-point traps on)"
+	@$(TIMEOUT) 600 build/plain/tests/test_layers
 	@$(TIMEOUT) 600 ./tests/test_cli.sh ./pff
 	@$(MAKE) --no-print-directory VARIANT=asan build/asan/pff
 	@echo "== tests/test_cli.sh under AddressSanitizer + UBSan"
