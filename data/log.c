@@ -162,6 +162,7 @@ void pff_log_free(pff_train_log *g)
     free(g->loss);
     free(g->gpos);
     free(g->gneg);
+    memset(g, 0, sizeof *g);
 }
 
 /* Where pff_log_read finds each column of a training log (-1: absent). */
@@ -266,8 +267,17 @@ static int log_row(const csv_reader *in, const char *path, const log_columns *c,
             return PFF_EUSAGE;
         }
     }
-    if (!isfinite(g->chapter[r])) {
-        snprintf(err, PFF_ERRLEN, "--log %s:%d: the chapter is empty", path, in->lineno);
+    /* a chapter is a whole number in the range of --splits; an accuracy a percentage (what the
+     * charts scale their axes by: an absurd value is refused here, not drawn) */
+    const double chap = g->chapter[r], acc = g->acc[r];
+    if (!(chap >= 1 && chap <= 1000000 && chap == floor(chap))) {
+        snprintf(err, PFF_ERRLEN, "--log %s:%d: chapter '%s', expected a whole number 1..1000000",
+                 path, in->lineno, in->fld[c->chapter]);
+        return PFF_EUSAGE;
+    }
+    if (!isnan(acc) && !(acc >= 0 && acc <= 100)) {
+        snprintf(err, PFF_ERRLEN, "--log %s:%d: accuracy '%s', expected a percentage 0..100 or "
+                 "an empty field", path, in->lineno, in->fld[c->acc]);
         return PFF_EUSAGE;
     }
     g->has_acc |= isfinite(g->acc[r]);
@@ -284,7 +294,7 @@ int pff_log_read(const char *path, pff_train_log *g, char *err)
                  path, strerror(errno));
         return PFF_EUSAGE;
     }
-    log_columns cols;
+    log_columns cols = {.chapter = -1, .acc = -1}; /* log_header fills it in */
     int rc = PFF_OK, have = 0;
     while (!rc && csv_next(&in)) {
         rc = have ? log_row(&in, path, &cols, g, err) : log_header(&in, path, &cols, g, err);
@@ -348,7 +358,6 @@ void pff_acc_free(pff_acc_curve *cv, int n)
         free(cv[i].y);
     }
 }
-
 
 static int push_point(pff_acc_curve *c, double x, double y)
 {
@@ -473,6 +482,11 @@ int pff_acc_read(const char *arg, pff_acc_curve *cv, int *ncv, char *err)
             goto fail;
         }
         if (!cur || (c.ref && strcmp(cur->name, fld[c.name]) != 0)) {
+            if (cur && cur->n == 0) {
+                snprintf(err, PFF_ERRLEN, "%s: curve '%s' has no point with both seconds and an "
+                         "accuracy", path, cur->name);
+                goto fail;
+            }
             if (*ncv >= PFF_ACC_MAX_CURVES) {
                 snprintf(err, PFF_ERRLEN, "%s: more than %d curves in all", path, PFF_ACC_MAX_CURVES);
                 goto fail;

@@ -42,7 +42,7 @@ typedef struct {
                                     has an accuracy */
     const char *acc_set;         /* what acc measures: "test", "validation" (a val_accuracy
                                     column), or "held-out" (a model's records, which do not say
-                                    whether --val was given) */
+                                    whether --val was given); NULL: a log without the column */
     double *chapter, *acc;       /* [rows] */
     double *loss, *gpos, *gneg;  /* [rows * L] */
 } pff_train_log;

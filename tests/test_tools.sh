@@ -166,6 +166,14 @@ expect 2 "expected line or point" show --accuracy "$T/x.png" "$T/badkind.csv"
 printf 'name,seconds,accuracy,kind\nx,-3,99,line\n' >"$T/neg.csv"
 expect 2 "must be > 0" show --accuracy "$T/x.png" "$T/neg.csv"
 expect 2 "cannot open" show --accuracy "$T/x.png" "$T/none.csv"
+# found by tests/fuzz/fuzz_log.c: a reference curve without a point crashed the chart; a chapter
+# of 1e18 made its grid loop forever; an accuracy of 101 was drawn
+printf 'name,seconds,accuracy,kind\na,nan,50,line\nb,10,90,line\n' >"$T/nopoint.csv"
+expect 2 "curve 'a' has no point" show --accuracy "$T/x.png" "$T/nopoint.csv"
+printf 'chapter,epoch,lr,loss_1\n1e18,1,0.1,0.5\n' >"$T/bigch.csv"
+expect 2 "chapter '1e18', expected a whole number 1..1000000" show --curves "$T/x.png" --log "$T/bigch.csv"
+printf 'chapter,epoch,lr,loss_1,seconds,test_accuracy\n1,1,0.1,0.5,1,101\n' >"$T/acc101.csv"
+expect 2 "accuracy '101', expected a percentage" show --curves "$T/x.png" --log "$T/acc101.csv"
 expect 2 "one or more" show --accuracy "$T/x.png"
 [ -e "$T/x.png" ] && fail "a refused show --accuracy left $T/x.png"
 

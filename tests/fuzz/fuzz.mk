@@ -1,4 +1,5 @@
-# tests/fuzz/fuzz.mk — libFuzzer targets for the IDX reader, model files and checkpoints.
+# tests/fuzz/fuzz.mk — libFuzzer targets for the IDX reader, model files, checkpoints and the
+# training-log readers with the charts drawn from them.
 # Included from the Makefile (`include tests/fuzz/fuzz.mk`); see tests/fuzz/README.md.
 #
 #   make fuzz            build the targets, then fuzz each for FUZZ_SECONDS (60) seconds
@@ -33,7 +34,8 @@ FUZZ_CFLAGS  = -std=c11 -D_POSIX_C_SOURCE=200809L -DPFF_NO_BLAS -I. -g -O1 -fno-
 # build. clang 14 does not define that macro, and its target_clones in C export
 # only `pff_adam.ifunc`, never `pff_adam`, so without it net.o fails to link.
 FUZZ_LIB_CFLAGS = $(FUZZ_CFLAGS) -D__SANITIZE_ADDRESS__ -Wno-unknown-pragmas -Wno-unused-variable
-FUZZ_HDRS    = pff.h layers/layers.h data/bytes.h data/model_file.h data/checkpoint.h
+FUZZ_HDRS    = pff.h layers/layers.h data/bytes.h data/model_file.h data/checkpoint.h data/log.h \
+               draw/pictures.h draw/canvas.h
 
 # what each target links (checked with nm: no undefined pff_* symbol is left)
 FUZZ_IDX_SRC   = tests/fuzz/fuzz_idx.c data/idx.c
@@ -41,7 +43,9 @@ FUZZ_MODEL_SRC = tests/fuzz/fuzz_model.c data/model_file.c data/atomic.c layers/
                  layers/net.c layers/matmul.c
 FUZZ_CHECKPOINT_SRC = tests/fuzz/fuzz_checkpoint.c data/checkpoint.c data/model_file.c data/atomic.c \
                       layers/model.c layers/settings.c layers/ff.c layers/net.c layers/matmul.c
-FUZZ_TARGETS   = idx model checkpoint
+FUZZ_LOG_SRC   = tests/fuzz/fuzz_log.c data/log.c data/json.c draw/pictures.c draw/canvas.c data/atomic.c \
+                 data/image.c
+FUZZ_TARGETS   = idx model checkpoint log
 
 .PHONY: fuzz fuzz-build fuzz-regress fuzz-seeds
 
@@ -61,6 +65,10 @@ $(FUZZ_DIR)/fuzz_model: $(FUZZ_MODEL_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
 
 $(FUZZ_DIR)/fuzz_checkpoint: $(FUZZ_CHECKPOINT_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ -lm
+
+# the charts of `pff show` (the one picture reader, data/image.c, comes with them: stb)
+$(FUZZ_DIR)/fuzz_log: $(FUZZ_LOG_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ -lstb -lm
 
 fuzz-build: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
 
