@@ -79,7 +79,7 @@ static const pff_option show_opts[] = {
     {"weights", 1, "FILE.png first-layer receptive fields as a grid of tiles (needs MODEL)"},
     {"units", 1, "N        how many first-layer units --weights draws (default 100)"},
     {"curves", 1, "FILE.png training curves: from the MODEL's chapter records, or --log LOG"},
-    {"log", 1, "FILE     CSV log written by pff train --log FILE"},
+    {"log", 1, "FILE     log written by pff train --log FILE (CSV, or JSON Lines: .jsonl)"},
     {"accuracy", 1, "FILE.png accuracy against training seconds of the [NAME=]LOG... given"},
     {"digit", 1, "N        write test image N (0-based) of --data as the PNG --out"},
     {"data", 1, "DIR      directory of the IDX files (default data/mnist)"},
@@ -173,7 +173,8 @@ int pff_cmd_show(int argc, char **argv)
                               "[--digit N --out FILE.png] | --accuracy FILE.png [NAME=]LOG...", O);
         printf("\nThe log is CSV, one row per chapter, with the header\n"
                "  chapter,epoch,lr,loss_1..loss_L,gpos_1..gpos_L,gneg_1..gneg_L,test_accuracy\n"
-               "(test_accuracy in percent, may be empty; val_accuracy for a --val run).\n"
+               "(test_accuracy in percent, may be empty; val_accuracy for a --val run), or, for a\n"
+               "FILE.jsonl, the same record as one JSON object per line.\n"
                "PNGs are written atomically.\n"
                "--accuracy reads logs with a seconds column (pff train --eval-every 1 --log) and\n"
                "reference files with the header name,seconds,accuracy,kind (kind: line | point).\n");

@@ -2,6 +2,8 @@
  * readers, pff_log_read (`pff show --curves`) and pff_acc_read (`pff show --accuracy`), on one
  * line reader (csv_open / csv_next / csv_close, csv_number): comment and blank lines skipped,
  * fields split at commas in place, numbers with trailing blanks allowed, an empty field NaN.
+ * A path ending in .jsonl is read as the JSON Lines log pff writes there: the reader turns each
+ * object into the CSV row it stands for (jsonl_row), so both readers see one format.
  */
 #include <errno.h>
 #include <math.h>
@@ -74,13 +76,20 @@ void pff_log_row(FILE *f, int chapter, double epoch, double lr, int L, const dou
 
 enum { CSV_MAXF = 4 + 3 * PFF_MAX_LAYERS + 16 }; /* fields kept of a line */
 
+enum { JSONL_NAME = 24, JSONL_VALUE = 40 }; /* longest key (with _k) and number text, + 1 */
+
 typedef struct {
     FILE *f;
     char *line;
     size_t cap;
     int lineno;          /* 1-based number of the current line */
     int n;               /* its field count (may exceed CSV_MAXF: only the first are kept) */
-    char *fld[CSV_MAXF]; /* pointers into line */
+    char *fld[CSV_MAXF]; /* pointers into line (CSV), or into names / values (JSON Lines) */
+    /* JSON Lines: the first object's keys, arrays spread over key_1, key_2, ..., make a header
+     * row, returned before that object's values (pending); every later object must have them */
+    int jsonl, pending, nkeys;
+    char names[CSV_MAXF][JSONL_NAME];
+    char values[CSV_MAXF][JSONL_VALUE];
 } csv_reader;
 
 static int blank(const char *s)
@@ -115,17 +124,132 @@ static int csv_split(char *s, char **f, int max)
 static int csv_open(csv_reader *r, const char *path)
 {
     memset(r, 0, sizeof *r);
+    size_t len = strlen(path);
+    r->jsonl = len > 6 && strcmp(path + len - 6, ".jsonl") == 0;
     r->f = fopen(path, "r");
     return r->f ? 0 : -1;
 }
 
-/* The next line that is neither a comment nor blank, split into r->fld; 0 at the end. */
-static int csv_next(csv_reader *r)
+static const char *skip_ws(const char *s)
 {
+    while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+        s++;
+    return s;
+}
+
+/* One value of a JSON Lines object at *s: a number's text, or "" for null, into out. */
+static int jsonl_value(const char **s, char *out)
+{
+    const char *p = *s;
+    if (strncmp(p, "null", 4) == 0) {
+        out[0] = '\0';
+        *s = p + 4;
+        return 0;
+    }
+    size_t n = strspn(p, "0123456789+-.eE");
+    if (n == 0 || n >= JSONL_VALUE)
+        return -1;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    *s = p + n;
+    return 0;
+}
+
+/* The object on r->line as a row: names and values into `names` and r->values, their count;
+ * -1 (and a message) when the line is not an object of numbers, nulls and arrays of them. */
+static int jsonl_parse(csv_reader *r, char (*names)[JSONL_NAME], const char *path, char *err)
+{
+    const char *s = skip_ws(r->line);
+    int n = 0;
+    if (*s++ != '{')
+        goto bad;
+    for (s = skip_ws(s); *s != '}';) {
+        const char *key = s + 1, *q = *s == '"' ? strchr(key, '"') : NULL;
+        if (!q || q - key > JSONL_NAME - 5 || memchr(key, '\\', (size_t)(q - key)))
+            goto bad;
+        const int klen = (int)(q - key);
+        s = skip_ws(q + 1);
+        if (*s++ != ':')
+            goto bad;
+        s = skip_ws(s);
+        const int array = *s == '[';
+        s = skip_ws(s + array);
+        for (int k = 1;; k++) {
+            if (n == CSV_MAXF) {
+                snprintf(err, PFF_ERRLEN, "%s:%d: more than %d values", path, r->lineno, CSV_MAXF);
+                return -1;
+            }
+            if (array && k == 1 && *s == ']')
+                goto bad; /* an empty list names no column */
+            snprintf(names[n], JSONL_NAME, array ? "%.*s_%d" : "%.*s", klen, key, k);
+            if (jsonl_value(&s, r->values[n++]))
+                goto bad;
+            s = skip_ws(s);
+            if (!array || *s == ']')
+                break;
+            if (*s++ != ',')
+                goto bad;
+            s = skip_ws(s);
+        }
+        s = skip_ws(s + array);
+        if (*s == ',')
+            s = skip_ws(s + 1);
+        else if (*s != '}')
+            goto bad;
+    }
+    if (*skip_ws(s + 1) != '\0')
+        goto bad;
+    return n;
+bad:
+    snprintf(err, PFF_ERRLEN, "%s:%d: expected one JSON object of numbers, nulls and lists of "
+             "them per line (pff train --log FILE.jsonl)", path, r->lineno);
+    return -1;
+}
+
+/* r->line, a JSON Lines object, as a row in r->fld: the first one's header row, then (pending)
+ * its values; later ones must name the same columns. 1, or -1 with a message. */
+static int jsonl_row(csv_reader *r, const char *path, char *err)
+{
+    char names[CSV_MAXF][JSONL_NAME];
+    int n = jsonl_parse(r, r->nkeys ? names : r->names, path, err);
+    if (n < 0)
+        return -1;
+    if (!r->nkeys) {
+        r->nkeys = n;
+        r->pending = 1;
+        for (int i = 0; i < n; i++)
+            r->fld[i] = r->names[i];
+        r->n = n;
+        return 1;
+    }
+    for (int i = 0; i < n || i < r->nkeys; i++)
+        if (i >= n || i >= r->nkeys || strcmp(names[i], r->names[i])) {
+            snprintf(err, PFF_ERRLEN, "%s:%d: not the keys and list lengths of line 1 (%s)", path,
+                     r->lineno, i < n ? names[i] : i < r->nkeys ? r->names[i] : "?");
+            return -1;
+        }
+    for (int i = 0; i < n; i++)
+        r->fld[i] = r->values[i];
+    r->n = n;
+    return 1;
+}
+
+/* The next line that is neither a comment nor blank, split into r->fld: 1; 0 at the end; -1
+ * with a message in err when a JSON Lines line is not what pff writes. */
+static int csv_next(csv_reader *r, const char *path, char *err)
+{
+    if (r->pending) { /* the values of the object whose keys were the header */
+        r->pending = 0;
+        for (int i = 0; i < r->nkeys; i++)
+            r->fld[i] = r->values[i];
+        return 1;
+    }
     while (getline(&r->line, &r->cap, r->f) > 0) {
         r->lineno++;
         if (r->line[0] == '#' || blank(r->line))
             continue;
+        if (r->jsonl)
+            return jsonl_row(r, path, err);
         r->n = csv_split(r->line, r->fld, CSV_MAXF);
         return 1;
     }
@@ -296,8 +420,11 @@ int pff_log_read(const char *path, pff_train_log *g, char *err)
     }
     log_columns cols = {.chapter = -1, .acc = -1}; /* log_header fills it in */
     int rc = PFF_OK, have = 0;
-    while (!rc && csv_next(&in)) {
-        rc = have ? log_row(&in, path, &cols, g, err) : log_header(&in, path, &cols, g, err);
+    for (int got; !rc && (got = csv_next(&in, path, err));) {
+        if (got < 0)
+            rc = PFF_EUSAGE;
+        else
+            rc = have ? log_row(&in, path, &cols, g, err) : log_header(&in, path, &cols, g, err);
         have = 1;
     }
     if (!rc && g->rows == 0) {
@@ -458,7 +585,9 @@ int pff_acc_read(const char *arg, pff_acc_curve *cv, int *ncv, char *err)
     acc_columns c = {-1, -1, -1, -1, 0, 0, 0};
     int have = 0, rc = PFF_EUSAGE, start = *ncv;
     pff_acc_curve *cur = NULL;
-    while (csv_next(&in)) {
+    for (int got; (got = csv_next(&in, path, err));) {
+        if (got < 0)
+            goto fail;
         const int n = in.n, lineno = in.lineno;
         if (n > CSV_MAXF) {
             snprintf(err, PFF_ERRLEN, "%s:%d: %d columns, expected at most %d", path, lineno, n,

@@ -17,6 +17,7 @@
  * Two readers share one CSV line reader: pff_log_read (the curves of `pff show --curves`) and
  * pff_acc_read (`pff show --accuracy`: test accuracy against seconds from logs, and reference
  * curves and points from CSV files with the header name,seconds,accuracy,kind, kind: line | point).
+ * Both read a FILE.jsonl log too: the line reader turns each object into the row it stands for.
  * Both return PFF_OK, or PFF_EUSAGE (a file the user can fix) / PFF_EFAIL (out of memory) with a
  * message naming the file and line in err[PFF_ERRLEN]. */
 #ifndef PFF_LOG_H

@@ -139,6 +139,18 @@ sed 's/test_accuracy/val_accuracy/' "$T/tlog.csv" >"$T/vlog.csv"
     "$PFF" show "$T/e.pff" --curves "$T/mc.png" >"$T/out" 2>>"$T/err" && is_png "$T/mc.png" &&
     grep -q ", held-out accuracy," "$T/out" && ok "show --curves of a model's records: $(cat "$T/out")" ||
     fail "show --curves of a model: $(cat "$T/out" "$T/err")"
+# a JSON Lines log (pff train --log FILE.jsonl) reads as its CSV twin: the same chart, byte for byte
+J="--layers 784,30,30 --epochs 3 --splits 3 --train-limit 500 --test-limit 100 --eval-every 1 --threads 1 --quiet"
+"$PFF" train $J --log "$T/twin.csv" >/dev/null 2>"$T/err" && "$PFF" train $J --log "$T/twin.jsonl" >/dev/null 2>>"$T/err" &&
+    "$PFF" show --curves "$T/twin-c.png" --log "$T/twin.csv" >/dev/null 2>>"$T/err" &&
+    "$PFF" show --curves "$T/twin-j.png" --log "$T/twin.jsonl" >"$T/out" 2>>"$T/err" &&
+    cmp -s "$T/twin-c.png" "$T/twin-j.png" && "$PFF" show --accuracy "$T/twin-a.png" "$T/twin.jsonl" >/dev/null 2>>"$T/err" &&
+    ok "show --curves and --accuracy read a .jsonl log; its chart is the CSV log's, byte for byte" ||
+    fail "show of a .jsonl log: $(cat "$T/out" "$T/err")"
+printf '{"chapter":1,"loss":[0.5],"seconds":1,"test_accuracy":50}\n{"chapter":2,"loss":[0.4,0.3],"seconds":2,"test_accuracy":60}\n' >"$T/keys.jsonl"
+expect 2 "keys.jsonl:2: not the keys and list lengths of line 1" show --curves "$T/x.png" --log "$T/keys.jsonl"
+printf '{"chapter":"one","loss":[0.5]}\n' >"$T/str.jsonl"
+expect 2 "str.jsonl:1: expected one JSON object of numbers" show --accuracy "$T/x.png" "$T/str.jsonl"
 expect 2 "no 'chapter' and 'loss_1' columns" show --curves "$T/x.png" --log "$T/text.png"
 expect 2 "nothing to show" show "$T/m.pff"
 

@@ -1,8 +1,9 @@
 /* tests/fuzz/fuzz_log.c — libFuzzer target for the training-log readers (data/log.c) and the
  * two charts drawn from what they read (draw/pictures.c).
  *
- * One fuzz input is one CSV file, written to a temporary path per process ($PFF_FUZZ_TMPDIR,
- * else /dev/shm when writable, else /tmp; the names carry the pid). Both readers take it:
+ * One fuzz input is one log, written twice per run to temporary paths per process
+ * ($PFF_FUZZ_TMPDIR, else /dev/shm when writable, else /tmp; the names carry the pid): as
+ * in.csv, and as in.jsonl, which the readers take for the JSON Lines log. Both readers take each:
  *
  *   pff_log_read    as `pff show --curves --log FILE` does, then pff_picture_curves;
  *   pff_acc_read    as `pff show --accuracy OUT fuzz=FILE` does, then pff_picture_accuracy.
@@ -27,11 +28,21 @@
 #include "pff.h"
 #include "tests/fuzz/fuzz_common.h"
 
-static char csv_path[256], png_path[256];
+static char csv_path[256], jsonl_path[256], png_path[270];
+static const char *in_path; /* the one of the two being read */
+
+static void remove_png(void)
+{
+    unlink(png_path);
+}
 
 static void init_paths(void)
 {
-    fuzz_init_paths(csv_path, png_path, sizeof csv_path, "log", "in.csv", "out.png");
+    if (csv_path[0])
+        return;
+    fuzz_init_paths(csv_path, jsonl_path, sizeof csv_path, "log", "in.csv", "in.jsonl");
+    snprintf(png_path, sizeof png_path, "%s.png", csv_path);
+    atexit(remove_png);
 }
 
 /* ---- seed corpus ---- */
@@ -66,6 +77,18 @@ static void write_seeds(const char *dir)
     seed(dir, "bad-not-a-number", "chapter,epoch,lr,loss_1,seconds,test_accuracy\n1,1,0.1,x,1,50\n");
     seed(dir, "bad-no-header", "1,2,3\n");
     seed(dir, "bad-empty", "");
+    /* JSON Lines, as pff train --log FILE.jsonl writes it, and damaged */
+    seed(dir, "jsonl-two-layers",
+         "{\"chapter\":1,\"epoch\":1,\"lr\":0.001,\"seconds\":0.005,\"loss\":[8.95,8.65],"
+         "\"gpos\":[28.2,24.1],\"gneg\":[28.1,23.8],\"test_accuracy\":14.0000}\n"
+         "{\"chapter\":2,\"epoch\":2,\"lr\":0.001,\"seconds\":0.009,\"loss\":[5.76,7.1],"
+         "\"gpos\":[28.7,25.0],\"gneg\":[29.8,24.4],\"test_accuracy\":null}\n");
+    seed(dir, "jsonl-val", "{\"chapter\":1,\"epoch\":1,\"lr\":0.001,\"seconds\":1.5,"
+                           "\"loss\":[0.6],\"gpos\":[9],\"gneg\":[3],\"val_accuracy\":91.5}\n");
+    seed(dir, "bad-jsonl-keys-differ", "{\"chapter\":1,\"loss\":[0.5],\"seconds\":1,\"test_accuracy\":50}\n"
+                                       "{\"chapter\":2,\"loss\":[0.4,0.3],\"seconds\":2,\"test_accuracy\":60}\n");
+    seed(dir, "bad-jsonl-string", "{\"chapter\":\"one\",\"loss\":[0.5]}\n");
+    seed(dir, "bad-jsonl-empty-list", "{\"chapter\":1,\"loss\":[]}\n");
 }
 
 FUZZ_INITIALIZE("fuzz_log", init_paths, write_seeds)
@@ -75,7 +98,7 @@ static void check_refusal(int rc, const char *err)
 {
     if (rc != PFF_EUSAGE && rc != PFF_EFAIL)
         __builtin_trap();
-    if (memchr(err, '\0', PFF_ERRLEN) == NULL || err[0] == '\0' || !strstr(err, csv_path))
+    if (memchr(err, '\0', PFF_ERRLEN) == NULL || err[0] == '\0' || !strstr(err, in_path))
         __builtin_trap();
 }
 
@@ -83,7 +106,7 @@ static void check_log(void)
 {
     pff_train_log g;
     char err[PFF_ERRLEN] = "", msg[PFF_ERRLEN] = "";
-    int rc = pff_log_read(csv_path, &g, err);
+    int rc = pff_log_read(in_path, &g, err);
     if (rc != PFF_OK) {
         check_refusal(rc, err);
         if (g.chapter || g.acc || g.loss || g.gpos || g.gneg)
@@ -112,7 +135,7 @@ static void check_curves(void)
     pff_acc_curve cv[PFF_ACC_MAX_CURVES];
     int n = 0;
     char arg[300], err[PFF_ERRLEN] = "", msg[PFF_ERRLEN] = "";
-    snprintf(arg, sizeof arg, "fuzz=%s", csv_path);
+    snprintf(arg, sizeof arg, "fuzz=%s", in_path);
     int rc = pff_acc_read(arg, cv, &n, err);
     if (rc != PFF_OK) {
         check_refusal(rc, err);
@@ -139,7 +162,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     init_paths();
     write_file(csv_path, data, size);
-    check_log();
-    check_curves();
+    write_file(jsonl_path, data, size);
+    for (int j = 0; j < 2; j++) {
+        in_path = j ? jsonl_path : csv_path;
+        check_log();
+        check_curves();
+    }
     return 0;
 }
