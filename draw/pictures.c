@@ -20,8 +20,14 @@
 
 static const pff_rgb WHITE = {255, 255, 255}, BLACK = {0, 0, 0}, GRID = {225, 225, 225},
                      AXIS = {90, 90, 90}, TEXT = {30, 30, 30};
-static const pff_rgb PALETTE[8] = {{31, 119, 180}, {255, 127, 14}, {44, 160, 44},  {214, 39, 40},
-                                   {148, 103, 189}, {140, 86, 75}, {227, 119, 194}, {127, 127, 127}};
+/* One colour per layer or curve, as many as there can be (PFF_MAX_LAYERS, PFF_ACC_MAX_CURVES):
+ * eight strong ones, then eight darker ones. */
+enum { NCOLOURS = 16 };
+static const pff_rgb PALETTE[NCOLOURS] = {
+    {31, 119, 180}, {255, 127, 14}, {44, 160, 44},  {214, 39, 40},  {148, 103, 189}, {140, 86, 75},
+    {227, 119, 194}, {127, 127, 127}, {23, 60, 110}, {160, 80, 0},   {20, 90, 20},    {130, 20, 20},
+    {85, 50, 120},   {80, 45, 35},    {150, 40, 110}, {60, 60, 60}};
+_Static_assert((int)NCOLOURS >= (int)PFF_MAX_LAYERS && (int)NCOLOURS >= (int)PFF_ACC_MAX_CURVES, "a colour each");
 
 /* ------------------------------------------------------------------------ */
 /* pff show --weights                                                       */
@@ -204,26 +210,26 @@ int pff_picture_curves(const pff_train_log *lg, const char *source, const char *
     int y = top;
     /* loss per layer */
     for (int k = 0; k < L; k++)
-        s[k] = (series){g.loss + k, L, 0, PALETTE[k % 8]};
+        s[k] = (series){g.loss + k, L, 0, PALETTE[k % NCOLOURS]};
     chart(&c, left, y, cw, ph, "loss per layer", g.chapter, g.rows, s, L);
     for (int k = 0; k < L; k++) {
         int ly = y + 4 + 16 * k;
-        pff_canvas_fill(&c, left + cw + 20, ly + 3, left + cw + 44, ly + 5, PALETTE[k % 8]);
+        pff_canvas_fill(&c, left + cw + 20, ly + 3, left + cw + 44, ly + 5, PALETTE[k % NCOLOURS]);
         snprintf(buf, sizeof buf, "L%d", k + 1);
         pff_canvas_text(&c, left + cw + 52, ly, 1, TEXT, buf);
     }
     y += ph + gap;
     if (g.has_g) { /* goodness of positives (solid) and negatives (dashed) */
         for (int k = 0; k < L; k++) {
-            s[2 * k] = (series){g.gpos + k, L, 0, PALETTE[k % 8]};
-            s[2 * k + 1] = (series){g.gneg + k, L, 1, PALETTE[k % 8]};
+            s[2 * k] = (series){g.gpos + k, L, 0, PALETTE[k % NCOLOURS]};
+            s[2 * k + 1] = (series){g.gneg + k, L, 1, PALETTE[k % NCOLOURS]};
         }
         chart(&c, left, y, cw, ph, "goodness per layer: G+ solid, G- dashed", g.chapter, g.rows, s,
               2 * L);
         for (int k = 0; k < L; k++) {
             int ly = y + 4 + 16 * k;
-            pff_canvas_line(&c, left + cw + 20, ly + 3, left + cw + 44, ly + 3, PALETTE[k % 8], 0);
-            pff_canvas_line(&c, left + cw + 20, ly + 9, left + cw + 44, ly + 9, PALETTE[k % 8], 1);
+            pff_canvas_line(&c, left + cw + 20, ly + 3, left + cw + 44, ly + 3, PALETTE[k % NCOLOURS], 0);
+            pff_canvas_line(&c, left + cw + 20, ly + 9, left + cw + 44, ly + 9, PALETTE[k % NCOLOURS], 1);
             snprintf(buf, sizeof buf, "L%d G+ G-", k + 1);
             pff_canvas_text(&c, left + cw + 52, ly + 2, 1, TEXT, buf);
         }
@@ -346,7 +352,7 @@ int pff_picture_accuracy(const char *path, const pff_acc_curve *cv, int n, char 
                     xlabel);
     pff_canvas_text(&c, 8, top - 16, 1, TEXT, "accuracy %");
     for (int i = 0; i < n; i++)
-        accuracy_curve(&c, &f, &cv[i], i, PALETTE[i % 8], vals > 0 && vals < n);
+        accuracy_curve(&c, &f, &cv[i], i, PALETTE[i % NCOLOURS], vals > 0 && vals < n);
     int rc = pff_png_write(path, c.px, W, H, 3, err);
     pff_canvas_free(&c);
     if (!rc)
