@@ -63,6 +63,8 @@ equivalences() {
     same "all-layers N=2" 2 $net3 $small --schedule all-layers --nodes 2
     same "all-layers N=3, adaptive" 3 $net3 $small --schedule all-layers --nodes 3 --neg adaptive
     same "all-layers N=4, softmax" 4 $net3 $small --schedule all-layers --nodes 4 --classifier softmax
+    # the chapters' accuracies are in the model: with a head, the ranks evaluate the head
+    same "all-layers N=2, softmax, --eval-every 1" 2 $net3 $small --schedule all-layers --nodes 2 --classifier softmax --eval-every 1
     same "all-layers N=2, --handoff weights" 2 $net3 $small --schedule all-layers --nodes 2 --handoff weights --neg adaptive --classifier softmax
     same "single-layer N=L=3, adaptive + softmax" 3 $net3 $small --schedule single-layer --recompute --neg adaptive --classifier softmax
     same "single-layer N=L=4" 4 --layers 784,48,40,32,24 $small --schedule single-layer --recompute
