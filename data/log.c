@@ -206,32 +206,39 @@ bad:
     return -1;
 }
 
+/* The row in r->fld: the values of the object last parsed. 1. */
+static int jsonl_values(csv_reader *r)
+{
+    for (int i = 0; i < r->nkeys; i++)
+        r->fld[i] = r->values[i];
+    r->n = r->nkeys;
+    return 1;
+}
+
 /* r->line, a JSON Lines object, as a row in r->fld: the first one's header row, then (pending)
  * its values; later ones must name the same columns. 1, or -1 with a message. */
 static int jsonl_row(csv_reader *r, const char *path, char *err)
 {
     char names[CSV_MAXF][JSONL_NAME];
-    int n = jsonl_parse(r, r->nkeys ? names : r->names, path, err);
+    const int first = r->nkeys == 0, n = jsonl_parse(r, first ? r->names : names, path, err);
     if (n < 0)
         return -1;
-    if (!r->nkeys) {
-        r->nkeys = n;
+    if (first) {
+        r->nkeys = r->n = n;
         r->pending = 1;
         for (int i = 0; i < n; i++)
             r->fld[i] = r->names[i];
-        r->n = n;
         return 1;
     }
-    for (int i = 0; i < n || i < r->nkeys; i++)
-        if (i >= n || i >= r->nkeys || strcmp(names[i], r->names[i])) {
-            snprintf(err, PFF_ERRLEN, "%s:%d: not the keys and list lengths of line 1 (%s)", path,
-                     r->lineno, i < n ? names[i] : i < r->nkeys ? r->names[i] : "?");
-            return -1;
-        }
-    for (int i = 0; i < n; i++)
-        r->fld[i] = r->values[i];
-    r->n = n;
-    return 1;
+    int i = 0;
+    while (i < n && i < r->nkeys && !strcmp(names[i], r->names[i]))
+        i++;
+    if (i < n || i < r->nkeys) {
+        snprintf(err, PFF_ERRLEN, "%s:%d: not the keys and list lengths of line 1 (%s)", path,
+                 r->lineno, i < n ? names[i] : r->names[i]);
+        return -1;
+    }
+    return jsonl_values(r);
 }
 
 /* The next line that is neither a comment nor blank, split into r->fld: 1; 0 at the end; -1
@@ -240,9 +247,7 @@ static int csv_next(csv_reader *r, const char *path, char *err)
 {
     if (r->pending) { /* the values of the object whose keys were the header */
         r->pending = 0;
-        for (int i = 0; i < r->nkeys; i++)
-            r->fld[i] = r->values[i];
-        return 1;
+        return jsonl_values(r);
     }
     while (getline(&r->line, &r->cap, r->f) > 0) {
         r->lineno++;

@@ -106,11 +106,21 @@ static int frame_y(const frame *f, double v)
     return f->y0 + f->h - 1 - (int)lround((v - f->ymin) / (f->ymax - f->ymin) * (f->h - 1));
 }
 
+/* How many steps of `step` after `from` a grid draws up to `to` (beyond it by `slack` steps at
+ * most); -1 when none. Counted, never stepped: a step below the spacing of doubles near `from`
+ * would never reach the end. At most 1000. */
+static int grid_steps(double from, double to, double step, double slack)
+{
+    double k = floor((to - from) / step + slack);
+    return k >= 0 ? (int)fmin(k, 1000) : -1; /* NaN (a step of 0 or infinity): no line */
+}
+
 /* A grid line every ys from ymin to ymax, each labelled at the left (-0 is written 0). */
 static void frame_ygrid(pff_canvas *c, const frame *f, double ys)
 {
     char buf[32];
-    for (double v = f->ymin; v <= f->ymax + ys * 0.5; v += ys) {
+    for (int i = 0, n = grid_steps(f->ymin, f->ymax, ys, 0.5); i <= n; i++) {
+        const double v = f->ymin + i * ys;
         double t = fabs(v) < ys * 1e-9 ? 0 : v;
         int py = frame_y(f, t);
         pff_canvas_fill(c, f->x0, py, f->x0 + f->w, py + 1, GRID);
@@ -166,7 +176,9 @@ static void chart(pff_canvas *c, int x0, int y0, int w, int h, const char *title
     const frame f = {x0, y0, w, h, xmin, xmax, ymin, ymax, 0};
     frame_ygrid(c, &f, ys);
     char buf[32];
-    for (double v = ceil(xmin / xs) * xs; v <= xmax + xs * 0.01; v += xs) {
+    const double x1 = ceil(xmin / xs) * xs;
+    for (int i = 0, nx = grid_steps(x1, xmax, xs, 0.01); i <= nx; i++) {
+        const double v = x1 + i * xs;
         int px = frame_x(&f, v);
         pff_canvas_fill(c, px, y0, px + 1, y0 + h, GRID);
         snprintf(buf, sizeof buf, "%.4g", v);
